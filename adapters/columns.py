@@ -1,0 +1,445 @@
+"""One encoder per column kind: a pandas Series to tensor blocks and back.
+
+Every encoder has the same small interface: ``fit(series, rng)``, ``blocks``,
+``transform(series, rng) -> (n, width) array``, ``inverse(array, rng) -> Series``
+and ``to_dict``/``from_dict``. :class:`~adapters.tabular.TabularAdapter` picks one
+per column from its kind and concatenates their blocks into the TensorSpec.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from adapters.base import Block
+from adapters.scalers import ModeScaler, QuantileScaler, scaler_from_dict
+
+
+def _to_json_value(value: Any) -> Any:
+    """Turn numpy scalars and NaN into plain JSON values."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value
+
+
+def _restore_dtype(values: pd.Series, dtype: str) -> pd.Series:
+    """Cast generated values back to the column's original dtype where that is lossless."""
+    try:
+        return values.astype(dtype)
+    except (TypeError, ValueError):
+        return values
+
+
+class ColumnEncoder:
+    """Base of the per-column encoders; subclasses set ``kind`` and fill in the hooks."""
+
+    kind: ClassVar[str] = ""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def blocks(self) -> list[Block]:
+        """The tensor blocks this column takes (empty when it is not modelled)."""
+        return []
+
+    @property
+    def width(self) -> int:
+        """Total width of :attr:`blocks`."""
+        return sum(block.width for block in self.blocks)
+
+    def fit(self, series: pd.Series, rng: np.random.Generator) -> ColumnEncoder:
+        """Learn the encoding of ``series``."""
+        self.dtype_ = str(series.dtype)
+        return self
+
+    def transform(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
+        """Encode ``series`` as an ``(n, width)`` float array."""
+        return np.zeros((len(series), 0))
+
+    def inverse(self, encoded: np.ndarray, rng: np.random.Generator) -> pd.Series:
+        """Decode an ``(n, width)`` array into a Series of the original kind."""
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the fitted state as JSON-ready data."""
+        return {"kind": self.kind, "name": self.name, "dtype": self.dtype_}
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> ColumnEncoder:
+        """Rebuild an encoder written by :meth:`to_dict`."""
+        encoder = cls(state["name"])
+        encoder.dtype_ = state["dtype"]
+        return encoder
+
+
+class NumericEncoder(ColumnEncoder):
+    """Continuous or integer column: a normalized scalar (plus mode one-hot) and a missing flag.
+
+    Parameters
+    ----------
+    name : str
+        Column name.
+    encoding : {"quantile", "mode"}
+        Which scaler normalizes the values (see :mod:`adapters.scalers`).
+    """
+
+    kind = "continuous"
+    integer = False
+
+    def __init__(self, name: str, encoding: str = "quantile") -> None:
+        super().__init__(name)
+        self.encoding = encoding
+
+    def _to_float(self, series: pd.Series) -> np.ndarray:
+        return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+    def _from_float(self, values: np.ndarray) -> pd.Series:
+        if self.integer:
+            values = np.round(values)
+        return _restore_dtype(pd.Series(values, name=self.name), self.dtype_)
+
+    @property
+    def blocks(self) -> list[Block]:
+        blocks = [Block(self.name, "numeric", 1 + self.scaler_.n_modes, self.scaler_.n_modes)]
+        if self.has_missing_:
+            blocks.append(Block(self.name, "missing", 1))
+        return blocks
+
+    def fit(self, series: pd.Series, rng: np.random.Generator) -> NumericEncoder:
+        super().fit(series, rng)
+        values = self._to_float(series)
+        missing = np.isnan(values)
+        observed = values[~missing]
+        self.has_missing_ = bool(missing.any())
+        self.min_, self.max_ = float(observed.min()), float(observed.max())
+        if self.encoding == "mode":
+            self.scaler_ = ModeScaler().fit(observed, rng)
+        else:
+            self.scaler_ = QuantileScaler(discrete=self.integer).fit(observed, rng)
+        self.fill_ = float(np.median(observed))
+        return self
+
+    def transform(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
+        values = self._to_float(series)
+        missing = np.isnan(values)
+        filled = np.where(missing, self.fill_, np.clip(values, self.min_, self.max_))
+        parts = [self.scaler_.transform(filled, rng)]
+        if self.has_missing_:
+            parts.append(missing[:, None].astype(float))
+        return np.column_stack(parts)
+
+    def inverse(self, encoded: np.ndarray, rng: np.random.Generator) -> pd.Series:
+        width = 1 + self.scaler_.n_modes
+        values = np.clip(self.scaler_.inverse(encoded[:, :width]), self.min_, self.max_)
+        if self.has_missing_:
+            values = np.where(encoded[:, width] > 0.5, np.nan, values)
+        return self._from_float(values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **super().to_dict(),
+            "encoding": self.encoding,
+            "has_missing": self.has_missing_,
+            "min": self.min_,
+            "max": self.max_,
+            "fill": self.fill_,
+            "scaler": self.scaler_.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> NumericEncoder:
+        encoder = cls(state["name"], state["encoding"])
+        encoder.dtype_ = state["dtype"]
+        encoder.has_missing_ = state["has_missing"]
+        encoder.min_, encoder.max_ = state["min"], state["max"]
+        encoder.fill_ = state["fill"]
+        encoder.scaler_ = scaler_from_dict(state["scaler"])
+        return encoder
+
+
+class IntegerEncoder(NumericEncoder):
+    """Integer column: like :class:`NumericEncoder`, values come back as rounded integers."""
+
+    kind = "integer"
+    integer = True
+
+
+DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y",
+                "%m/%d/%Y", "%Y/%m/%d", "%d.%m.%Y")
+
+
+def parse_dates(series: pd.Series) -> tuple[pd.Series, str | None] | None:
+    """Parse ``series`` as dates, returning the parsed values and the text format.
+
+    Returns ``None`` when the column is not made of dates. For a datetime64
+    column the format is ``None`` (values come back as datetimes).
+    """
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return pd.to_datetime(series), None
+    if not (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)):
+        return None
+    observed = series.dropna()
+    if observed.empty or not all(isinstance(v, str) for v in observed.iloc[:100]):
+        return None
+    for fmt in DATE_FORMATS:
+        parsed = pd.to_datetime(series, format=fmt, errors="coerce")
+        if parsed.notna().sum() == len(observed):
+            return parsed, fmt
+    return None
+
+
+class DatetimeEncoder(NumericEncoder):
+    """Date or timestamp column, modelled as seconds since the epoch.
+
+    Values come back as dates in the original text format (or as datetime64
+    when the input column was datetime64), rounded to whole days when every
+    training value was a whole day.
+    """
+
+    kind = "datetime"
+
+    def fit(self, series: pd.Series, rng: np.random.Generator) -> DatetimeEncoder:
+        parsed, self.format_ = parse_dates(series) or (series, None)
+        seconds = self._seconds(parsed)
+        observed = seconds[~np.isnan(seconds)]
+        self.whole_days_ = bool(np.all(observed % 86400 == 0))
+        super().fit(pd.Series(seconds), rng)
+        self.dtype_ = str(series.dtype)
+        return self
+
+    @staticmethod
+    def _seconds(parsed: pd.Series) -> np.ndarray:
+        parsed = pd.to_datetime(parsed)
+        seconds = parsed.astype("datetime64[ns]").astype("int64").to_numpy() / 1e9
+        return np.where(parsed.isna().to_numpy(), np.nan, seconds)
+
+    def _to_float(self, series: pd.Series) -> np.ndarray:
+        if pd.api.types.is_numeric_dtype(series):
+            return series.to_numpy(dtype=float, na_value=np.nan)
+        if self.format_ is not None:
+            return self._seconds(pd.to_datetime(series, format=self.format_, errors="coerce"))
+        return self._seconds(series)
+
+    def _from_float(self, values: np.ndarray) -> pd.Series:
+        if self.whole_days_:
+            values = np.round(values / 86400) * 86400
+        stamps = pd.Series(pd.to_datetime(values, unit="s"), name=self.name)
+        if self.format_ is None:
+            return stamps
+        text = stamps.dt.strftime(self.format_)
+        return text.where(stamps.notna(), None).astype(object)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "format": self.format_, "whole_days": self.whole_days_}
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> DatetimeEncoder:
+        encoder = super().from_dict(state)
+        encoder.format_ = state["format"]
+        encoder.whole_days_ = state["whole_days"]
+        return encoder
+
+
+class CategoricalEncoder(ColumnEncoder):
+    """Categorical, boolean or low-cardinality column: a one-hot over its levels.
+
+    Missing values are a level of their own, so they come back as NaN at the
+    observed rate. Only the ``max_levels`` most frequent levels get a one-hot
+    slot; the rest share one "other" slot, which is decoded by drawing from the
+    rare levels' observed frequencies. Memory and time stay bounded for columns
+    with thousands of levels.
+
+    Parameters
+    ----------
+    name : str
+        Column name.
+    max_levels : int, default 100
+        One-hot slots for the most frequent levels.
+    """
+
+    kind = "categorical"
+
+    def __init__(self, name: str, max_levels: int = 100) -> None:
+        super().__init__(name)
+        self.max_levels = max_levels
+
+    @property
+    def blocks(self) -> list[Block]:
+        return [Block(self.name, "categorical", len(self.slots_) + bool(self.other_levels_))]
+
+    def fit(self, series: pd.Series, rng: np.random.Generator) -> CategoricalEncoder:
+        super().fit(series, rng)
+        counts = series.value_counts(dropna=False)
+        levels = [_to_json_value(level) for level in counts.index]
+        self.slots_ = levels[: self.max_levels]
+        self.other_levels_ = levels[self.max_levels :]
+        other_counts = counts.to_numpy()[self.max_levels :].astype(float)
+        self.other_probs_ = (other_counts / other_counts.sum()).tolist() if len(other_counts) else []
+        return self
+
+    def _slot_index(self, series: pd.Series) -> np.ndarray:
+        lookup = {level: i for i, level in enumerate(self.slots_)}
+        other = len(self.slots_) if self.other_levels_ else 0
+        keys = series.astype(object).where(series.notna(), None)
+        return np.array([lookup.get(_to_json_value(v), other) for v in keys], dtype=np.int64)
+
+    def transform(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
+        return np.eye(self.width)[self._slot_index(series)]
+
+    def inverse(self, encoded: np.ndarray, rng: np.random.Generator) -> pd.Series:
+        index = encoded.argmax(axis=1)
+        levels = np.empty(len(self.slots_) + 1, dtype=object)
+        levels[: len(self.slots_)] = self.slots_
+        values = levels[np.minimum(index, len(self.slots_))]
+        is_other = index == len(self.slots_)
+        if is_other.any():
+            rare = np.empty(len(self.other_levels_), dtype=object)
+            rare[:] = self.other_levels_
+            values[is_other] = rare[rng.choice(len(rare), is_other.sum(), p=self.other_probs_)]
+        values = pd.Series(values, name=self.name).where(pd.notna(values), np.nan)
+        return _restore_dtype(values, self.dtype_)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **super().to_dict(),
+            "max_levels": self.max_levels,
+            "slots": self.slots_,
+            "other_levels": self.other_levels_,
+            "other_probs": self.other_probs_,
+        }
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> CategoricalEncoder:
+        encoder = cls(state["name"], state["max_levels"])
+        encoder.dtype_ = state["dtype"]
+        encoder.slots_ = state["slots"]
+        encoder.other_levels_ = state["other_levels"]
+        encoder.other_probs_ = state["other_probs"]
+        return encoder
+
+
+class BooleanEncoder(CategoricalEncoder):
+    """Boolean column (True/False, possibly with missing values)."""
+
+    kind = "boolean"
+
+
+_ID_PATTERN = re.compile(r"^(\D*?)(\d+)(\D*)$")
+
+
+class IdEncoder(ColumnEncoder):
+    """Identifier column: not modelled; generated rows get fresh unique IDs of the same format.
+
+    Integer IDs continue after the largest training ID; text IDs that look like
+    ``PREFIX`` + digits keep the prefix and digit count; other text IDs become
+    random strings of the observed length and alphabet. No training ID is ever
+    reproduced.
+    """
+
+    kind = "id"
+
+    def fit(self, series: pd.Series, rng: np.random.Generator) -> IdEncoder:
+        super().fit(series, rng)
+        observed = series.dropna()
+        self.numeric_ = bool(pd.api.types.is_integer_dtype(series.dtype)) or bool(
+            pd.api.types.is_float_dtype(series.dtype)
+        )
+        self.prefix_ = self.suffix_ = ""
+        self.digits_ = 0
+        self.start_ = 0
+        self.alphabet_ = ""
+        self.length_ = 0
+        if self.numeric_:
+            self.start_ = int(observed.max()) + 1
+            return self
+        text = observed.astype(str)
+        matches = [_ID_PATTERN.match(v) for v in text]
+        if all(matches) and len({(m.group(1), m.group(3)) for m in matches}) == 1:
+            self.prefix_, self.suffix_ = matches[0].group(1), matches[0].group(3)
+            self.digits_ = max(len(m.group(2)) for m in matches)
+            self.start_ = max(int(m.group(2)) for m in matches) + 1
+        else:
+            self.alphabet_ = "".join(sorted(set("".join(text)))) or string.ascii_letters
+            self.length_ = int(round(text.str.len().median()))
+            self.seen_ = set(text)
+        return self
+
+    def inverse(self, encoded: np.ndarray, rng: np.random.Generator) -> pd.Series:
+        n = len(encoded)
+        if self.numeric_:
+            return _restore_dtype(pd.Series(np.arange(self.start_, self.start_ + n)), self.dtype_)
+        if self.digits_:
+            numbers = range(self.start_, self.start_ + n)
+            values = [f"{self.prefix_}{k:0{self.digits_}d}{self.suffix_}" for k in numbers]
+            return pd.Series(values, dtype=object)
+        alphabet = np.array(list(self.alphabet_))
+        seen = getattr(self, "seen_", set())
+        values: list[str] = []
+        made: set[str] = set()
+        while len(values) < n:
+            for chars in alphabet[rng.integers(len(alphabet), size=(n, self.length_))]:
+                candidate = "".join(chars)
+                if candidate not in seen and candidate not in made:
+                    made.add(candidate)
+                    values.append(candidate)
+        return pd.Series(values[:n], dtype=object)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **super().to_dict(),
+            "numeric": self.numeric_,
+            "prefix": self.prefix_,
+            "suffix": self.suffix_,
+            "digits": self.digits_,
+            "start": self.start_,
+            "alphabet": self.alphabet_,
+            "length": self.length_,
+        }
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> IdEncoder:
+        encoder = cls(state["name"])
+        encoder.dtype_ = state["dtype"]
+        encoder.numeric_ = state["numeric"]
+        encoder.prefix_, encoder.suffix_ = state["prefix"], state["suffix"]
+        encoder.digits_, encoder.start_ = state["digits"], state["start"]
+        encoder.alphabet_, encoder.length_ = state["alphabet"], state["length"]
+        return encoder
+
+
+class ConstantEncoder(ColumnEncoder):
+    """Column with one value in every row: not modelled, repeated on output."""
+
+    kind = "constant"
+
+    def fit(self, series: pd.Series, rng: np.random.Generator) -> ConstantEncoder:
+        super().fit(series, rng)
+        self.value_ = _to_json_value(series.iloc[0])
+        return self
+
+    def inverse(self, encoded: np.ndarray, rng: np.random.Generator) -> pd.Series:
+        return _restore_dtype(pd.Series([self.value_] * len(encoded), dtype=object), self.dtype_)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "value": self.value_}
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> ConstantEncoder:
+        encoder = super().from_dict(state)
+        encoder.value_ = state["value"]
+        return encoder
+
+
+ENCODERS: dict[str, type[ColumnEncoder]] = {
+    encoder.kind: encoder
+    for encoder in (NumericEncoder, IntegerEncoder, DatetimeEncoder, CategoricalEncoder,
+                    BooleanEncoder, IdEncoder, ConstantEncoder)
+}
+COLUMN_KINDS = tuple(ENCODERS)

@@ -1,0 +1,339 @@
+"""Tabular adapter: a DataFrame to a float tensor laid out by a TensorSpec, and back.
+
+Column kinds are inferred (see :func:`infer_kind`) and can be overridden with a
+metadata mapping ``{column: kind}`` (or ``{column: {"kind": kind}}``), given as a
+dict or as a YAML file with that mapping under ``columns:`` or at its top level.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from adapters.base import TensorSpec
+from adapters.columns import (
+    COLUMN_KINDS,
+    ENCODERS,
+    CategoricalEncoder,
+    ColumnEncoder,
+    NumericEncoder,
+    parse_dates,
+)
+from toolkit.exceptions import DataError, UsageError
+
+#: Numeric columns with at most this many distinct values are treated as categorical.
+MAX_NUMERIC_CATEGORIES = 10
+#: Text columns are categorical; when every value is distinct they are IDs.
+_ID_NAME = re.compile(r"(^|[_\s-])(id|uuid|guid|identifier)$|^(id|uuid|key)([_\s-]|$)", re.I)
+NUMERIC_ENCODINGS = ("quantile", "mode")
+
+
+def _is_id_like(series: pd.Series) -> bool:
+    observed = series.dropna()
+    if len(observed) < 2 or observed.nunique() != len(observed):
+        return False
+    if pd.api.types.is_float_dtype(series.dtype):
+        return False
+    if pd.api.types.is_integer_dtype(series.dtype):
+        return bool(_ID_NAME.search(str(series.name)))
+    return True
+
+
+def infer_kind(series: pd.Series) -> str:
+    """Guess the kind of one column.
+
+    Parameters
+    ----------
+    series : pandas.Series
+        The column, as read from the file.
+
+    Returns
+    -------
+    str
+        One of ``"constant"`` (a single value), ``"boolean"``, ``"datetime"``,
+        ``"id"`` (every value distinct: text, or integers named like an ID),
+        ``"categorical"`` (text, or numbers with at most
+        ``MAX_NUMERIC_CATEGORIES`` distinct values), ``"integer"`` (whole
+        numbers) or ``"continuous"``.
+
+    Examples
+    --------
+    >>> infer_kind(pd.Series([1.5, 2.25, 3.0]))
+    'continuous'
+    >>> infer_kind(pd.Series(["a", "b", "a"]))
+    'categorical'
+    """
+    observed = series.dropna()
+    if series.nunique(dropna=False) == 1:
+        return "constant"
+    if pd.api.types.is_bool_dtype(series.dtype) or (
+        len(observed) and observed.map(type).isin([bool, np.bool_]).all()
+    ):
+        return "boolean"
+    if parse_dates(series) is not None:
+        return "datetime"
+    if _is_id_like(series):
+        return "id"
+    if isinstance(series.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(
+        series.dtype
+    ):
+        return "categorical"
+    values = observed.to_numpy(dtype=float)
+    if len(np.unique(values)) <= MAX_NUMERIC_CATEGORIES:
+        return "categorical"
+    return "integer" if np.all(values == np.round(values)) else "continuous"
+
+
+def load_metadata(metadata: dict[str, Any] | str | Path | None) -> dict[str, str]:
+    """Read a metadata override as ``{column: kind}``.
+
+    Parameters
+    ----------
+    metadata : dict, str, Path or None
+        ``{column: kind}`` or ``{column: {"kind": kind}}``, or the path of a YAML
+        file holding such a mapping at its top level or under ``columns:``.
+
+    Returns
+    -------
+    dict
+        Column name to kind.
+    """
+    if metadata is None:
+        return {}
+    if isinstance(metadata, (str, Path)):
+        path = Path(metadata)
+        if not path.is_file():
+            raise UsageError(f"metadata file not found: {path}")
+        try:
+            metadata = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as error:
+            raise UsageError(f"metadata file {path} is not valid YAML: {error}") from None
+    if not isinstance(metadata, dict):
+        raise UsageError("metadata must map column names to kinds")
+    columns = metadata.get("columns", metadata)
+    kinds = {}
+    for column, value in columns.items():
+        kind = value.get("kind") if isinstance(value, dict) else value
+        if kind not in COLUMN_KINDS:
+            raise UsageError(
+                f"metadata gives column {column!r} unknown kind {kind!r}; "
+                f"valid kinds: {', '.join(COLUMN_KINDS)}"
+            )
+        kinds[str(column)] = kind
+    return kinds
+
+
+def check_table(data: Any, what: str = "table") -> pd.DataFrame:
+    """Check that ``data`` is a usable non-empty table without infinities.
+
+    Raises
+    ------
+    DataError
+        For a non-DataFrame, a table with no rows or columns, or a numeric
+        column holding ``inf``.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"{what} must be a pandas DataFrame, got {type(data).__name__}")
+    if data.shape[1] == 0:
+        raise DataError(f"{what} has no columns")
+    if data.shape[0] == 0:
+        raise DataError(f"{what} has no rows (only a header)")
+    duplicated = data.columns[data.columns.duplicated()].tolist()
+    if duplicated:
+        raise DataError(f"{what} has duplicate column names: {duplicated}")
+    for column in data.columns:
+        series = data[column]
+        if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
+            series.dtype
+        ):
+            values = series.to_numpy(dtype=float, na_value=np.nan)
+            if np.isinf(values).any():
+                raise DataError(f"column {column!r} contains inf; replace or drop those values")
+    return data
+
+
+class TabularAdapter:
+    """Encode a DataFrame as a float32 array described by a :class:`TensorSpec`.
+
+    Parameters
+    ----------
+    metadata : dict, str, Path or None, default None
+        Column kinds that override inference (see :func:`load_metadata`).
+    numeric_encoding : {"quantile", "mode"}, default "quantile"
+        How numeric columns are normalized (see :mod:`adapters.scalers`).
+    max_levels : int, default 100
+        One-hot slots kept for a categorical column's most frequent levels.
+    random_state : int or None, default None
+        Seed of the randomness used while fitting (mixture fits, mode draws).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"age": [30.5, 41.0, 52.5, 60.0], "sex": ["F", "M", "F", "F"]})
+    >>> adapter = TabularAdapter(random_state=0).fit(df)
+    >>> adapter.kinds_
+    {'age': 'continuous', 'sex': 'categorical'}
+    >>> adapter.inverse_transform(adapter.transform(df)).equals(df)
+    True
+    """
+
+    def __init__(
+        self,
+        metadata: dict[str, Any] | str | Path | None = None,
+        numeric_encoding: str = "quantile",
+        max_levels: int = 100,
+        random_state: int | None = None,
+    ) -> None:
+        self.metadata = metadata
+        self.numeric_encoding = numeric_encoding
+        self.max_levels = max_levels
+        self.random_state = random_state
+
+    def _make_encoder(self, column: str, kind: str) -> ColumnEncoder:
+        encoder_class = ENCODERS[kind]
+        if issubclass(encoder_class, NumericEncoder):
+            return encoder_class(column, self.numeric_encoding)
+        if issubclass(encoder_class, CategoricalEncoder):
+            return encoder_class(column, self.max_levels)
+        return encoder_class(column)
+
+    def fit(self, data: pd.DataFrame) -> TabularAdapter:
+        """Infer column kinds and learn each column's encoding.
+
+        Raises
+        ------
+        DataError
+            For an empty table, a column with no values or a column with inf.
+        UsageError
+            For metadata naming unknown columns or kinds.
+        """
+        data = check_table(data)
+        if self.numeric_encoding not in NUMERIC_ENCODINGS:
+            raise UsageError(
+                f"unknown numeric_encoding {self.numeric_encoding!r}; "
+                f"valid: {', '.join(NUMERIC_ENCODINGS)}"
+            )
+        overrides = load_metadata(self.metadata)
+        unknown = sorted(set(overrides) - set(map(str, data.columns)))
+        if unknown:
+            raise DataError(
+                f"metadata names columns not in the table: {unknown}; "
+                f"table columns: {list(map(str, data.columns))}"
+            )
+        empty = [str(c) for c in data.columns if data[c].isna().all()]
+        if empty:
+            raise DataError(f"column(s) {empty} have no values (all missing); drop them first")
+        rng = np.random.default_rng(self.random_state)
+        self.columns_ = [str(c) for c in data.columns]
+        self.kinds_ = {
+            column: overrides.get(column) or infer_kind(data[original])
+            for column, original in zip(self.columns_, data.columns)
+        }
+        self.encoders_ = []
+        for column, original in zip(self.columns_, data.columns):
+            encoder = self._make_encoder(column, self.kinds_[column])
+            try:
+                encoder.fit(data[original], rng)
+            except (TypeError, ValueError) as error:
+                raise DataError(
+                    f"column {column!r} cannot be used as {self.kinds_[column]}: {error}"
+                ) from None
+            self.encoders_.append(encoder)
+        self.spec = TensorSpec(tuple(b for enc in self.encoders_ for b in enc.blocks))
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "encoders_"):
+            from toolkit.exceptions import NotFittedError
+
+            raise NotFittedError("this TabularAdapter is not fitted; call fit first")
+
+    def check_columns(self, data: pd.DataFrame) -> pd.DataFrame:
+        """Return ``data`` with exactly the training columns, in training order.
+
+        Raises
+        ------
+        DataError
+            When a training column is missing.
+        """
+        self._check_fitted()
+        data = check_table(data)
+        data = data.rename(columns=str)
+        missing = [c for c in self.columns_ if c not in data.columns]
+        if missing:
+            raise DataError(
+                f"table lacks column(s) {missing} that the model was trained on; "
+                f"expected columns: {self.columns_}"
+            )
+        return data[self.columns_]
+
+    def transform(self, data: pd.DataFrame, random_state: int | None = None) -> np.ndarray:
+        """Encode ``data`` (with the training columns) as a float32 array.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            Rows to encode.
+        random_state : int or None
+            Seed for encodings that draw (the mixture mode under ``"mode"``).
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_rows, spec.width)
+        """
+        data = self.check_columns(data)
+        rng = np.random.default_rng(random_state)
+        parts = [enc.transform(data[enc.name], rng) for enc in self.encoders_]
+        return np.column_stack([np.zeros((len(data), 0))] + parts).astype(np.float32)
+
+    def inverse_transform(self, array: np.ndarray, random_state: int | None = None) -> pd.DataFrame:
+        """Decode an array laid out by :attr:`spec` into a DataFrame of the training columns.
+
+        Parameters
+        ----------
+        array : numpy.ndarray of shape (n_rows, spec.width)
+            Encoded rows, real or generated. One-hot blocks may hold scores or
+            probabilities: the largest entry wins.
+        random_state : int or None
+            Seed for the parts that draw (rare categorical levels, fresh IDs).
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        self._check_fitted()
+        array = np.asarray(array, dtype=float)
+        rng = np.random.default_rng(random_state)
+        columns, start = {}, 0
+        for encoder in self.encoders_:
+            width = encoder.width
+            part = array[:, start : start + width] if width else np.zeros((len(array), 0))
+            columns[encoder.name] = encoder.inverse(part, rng).reset_index(drop=True)
+            start += width
+        return pd.DataFrame(columns)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the fitted adapter as JSON-ready data."""
+        self._check_fitted()
+        return {
+            "type": "tabular",
+            "numeric_encoding": self.numeric_encoding,
+            "max_levels": self.max_levels,
+            "columns": self.columns_,
+            "kinds": self.kinds_,
+            "encoders": [encoder.to_dict() for encoder in self.encoders_],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TabularAdapter:
+        """Rebuild a fitted adapter written by :meth:`to_dict`."""
+        adapter = cls(numeric_encoding=data["numeric_encoding"], max_levels=data["max_levels"])
+        adapter.columns_ = list(data["columns"])
+        adapter.kinds_ = dict(data["kinds"])
+        adapter.encoders_ = [ENCODERS[state["kind"]].from_dict(state) for state in data["encoders"]]
+        adapter.spec = TensorSpec(tuple(b for enc in adapter.encoders_ for b in enc.blocks))
+        return adapter

@@ -1,0 +1,1 @@
+"""YAML presets, loaded by name with :func:`toolkit.config.load_config`."""

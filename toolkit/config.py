@@ -1,0 +1,201 @@
+"""Configuration: one typed object built from a YAML preset plus overrides, validated once.
+
+Presets live in the top-level ``configs/`` folder (installed with the package)
+and are chosen by name (``"default"``, ``"fast"``, ...) or by the path of a
+YAML file. Keys the preset does not set keep the defaults of :class:`Config`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from toolkit.exceptions import UsageError
+
+BACKENDS = ("vae",)
+PRIORS = ("gmm", "standard")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass
+class Config:
+    """Every setting of a model and its training, with the default preset's values.
+
+    Parameters
+    ----------
+    backend : {"vae"}
+        The generative model.
+    epochs : int or None
+        Passes over the data; ``None`` chooses enough epochs for ``steps``
+        optimizer steps (at least 1, at most ``max_epochs``).
+    steps : int
+        Optimizer steps aimed at when ``epochs`` is ``None``.
+    max_epochs : int
+        Upper bound on automatically chosen epochs.
+    batch_size : int
+        Rows per optimizer step (capped at the number of rows).
+    learning_rate, weight_decay : float
+        Adam settings.
+    hidden_dims : list of int
+        Widths of the hidden layers of each network.
+    latent_dim : int
+        Size of the latent code.
+    beta : float
+        Weight of the KL term of the VAE loss.
+    prior : {"gmm", "standard"}
+        Where samples start: ``"gmm"`` fits a Gaussian mixture on the latent
+        codes of the training data (no "prior holes"); ``"standard"`` uses N(0, I).
+    prior_components : int
+        Components of the latent Gaussian mixture.
+    numeric_encoding : {"quantile", "mode"}
+        Normalization of numeric columns (see :mod:`adapters.scalers`).
+    max_levels : int
+        One-hot slots kept per categorical column (rarer levels share one slot).
+    early_stopping_patience : int or None
+        Stop when the epoch loss has not improved for this many epochs.
+    device : {"auto", "cpu", "cuda"}
+        ``"auto"`` uses CUDA when present.
+    """
+
+    backend: str = "vae"
+    epochs: int | None = None
+    steps: int = 1500
+    max_epochs: int = 500
+    batch_size: int = 256
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-5
+    hidden_dims: list[int] = field(default_factory=lambda: [256, 256])
+    latent_dim: int = 32
+    beta: float = 1.0
+    prior: str = "gmm"
+    prior_components: int = 10
+    numeric_encoding: str = "quantile"
+    max_levels: int = 100
+    early_stopping_patience: int | None = None
+    device: str = "auto"
+
+    def validate(self) -> Config:
+        """Check every value, raising :class:`UsageError` naming the first bad one."""
+        _check_choice("backend", self.backend, BACKENDS)
+        _check_choice("prior", self.prior, PRIORS)
+        _check_choice("numeric_encoding", self.numeric_encoding, ("quantile", "mode"))
+        _check_choice("device", self.device, DEVICES)
+        for name in ("steps", "max_epochs", "batch_size", "latent_dim", "prior_components",
+                     "max_levels"):
+            _check_positive(name, getattr(self, name))
+        for name in ("epochs", "early_stopping_patience"):
+            if getattr(self, name) is not None:
+                _check_positive(name, getattr(self, name))
+        for name in ("learning_rate",):
+            if not getattr(self, name) > 0:
+                raise UsageError(f"{name} must be > 0, got {getattr(self, name)!r}")
+        for name in ("weight_decay", "beta"):
+            if not getattr(self, name) >= 0:
+                raise UsageError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if not self.hidden_dims or any(int(h) < 1 for h in self.hidden_dims):
+            raise UsageError(f"hidden_dims must be a list of positive ints, got {self.hidden_dims}")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the settings as a plain dict."""
+        return dataclasses.asdict(self)
+
+
+def _check_choice(name: str, value: Any, valid: tuple[str, ...]) -> None:
+    if value not in valid:
+        raise UsageError(f"unknown {name} {value!r}; valid: {', '.join(valid)}")
+
+
+def _check_positive(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UsageError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Convert YAML/CLI values to the field's type where that is unambiguous."""
+    default = next(f for f in fields(Config) if f.name == name)
+    kind = default.type
+    if value is None:
+        return None
+    try:
+        if kind in ("int", "int | None"):
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            return int(value)
+        if kind == "float":
+            return float(value)
+        if kind == "list[int]":
+            return [int(v) for v in value]
+    except (TypeError, ValueError):
+        raise UsageError(f"{name} has an invalid value {value!r}") from None
+    return value
+
+
+def preset_names() -> list[str]:
+    """Names of the presets shipped in ``configs/``."""
+    folder = resources.files("configs")
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def _read_preset(config: str | Path) -> dict[str, Any]:
+    path = Path(config)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise UsageError(f"config file not found: {path}")
+        text = path.read_text()
+    else:
+        preset = resources.files("configs") / f"{config}.yaml"
+        if not preset.is_file():
+            raise UsageError(
+                f"unknown config {str(config)!r}; valid presets: {', '.join(preset_names())} "
+                "(or the path of a YAML file)"
+            )
+        text = preset.read_text()
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        raise UsageError(f"config {config} is not valid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"config {config} must be a mapping of settings")
+    return data
+
+
+def load_config(config: str | Path | Config | None = "default", **overrides: Any) -> Config:
+    """Build a validated :class:`Config` from a preset and overrides.
+
+    Parameters
+    ----------
+    config : str, Path, Config or None, default "default"
+        A preset name from ``configs/``, the path of a YAML file, or a Config.
+    **overrides
+        Settings that replace the preset's; ``None`` values are ignored.
+
+    Returns
+    -------
+    Config
+
+    Raises
+    ------
+    UsageError
+        For an unknown preset or key (naming the valid keys) or a bad value.
+
+    Examples
+    --------
+    >>> load_config("fast", epochs=3).epochs
+    3
+    """
+    if isinstance(config, Config):
+        settings = config.to_dict()
+    else:
+        settings = _read_preset(config or "default")
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    valid = [f.name for f in fields(Config)]
+    unknown = sorted(set(settings) - set(valid))
+    if unknown:
+        raise UsageError(f"unknown config key(s) {unknown}; valid keys: {', '.join(valid)}")
+    return Config(**{k: _coerce(k, v) for k, v in settings.items()}).validate()

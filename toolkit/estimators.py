@@ -1,0 +1,303 @@
+"""scikit-learn style estimators: :class:`Synthesizer`."""
+
+from __future__ import annotations
+
+import platform
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator
+
+import toolkit
+from adapters.base import TensorSpec
+from adapters.tabular import TabularAdapter
+from toolkit.backends import BACKENDS, Backend
+from toolkit.config import Config, load_config
+from toolkit.exceptions import DataError, ModelFileError, NotFittedError, UsageError
+from toolkit.modelfile import load_model, save_model
+from toolkit.training import Callback, EarlyStopping, History, ProgressBar
+
+SAMPLE_CHUNK = 65536
+
+
+def resolve_device(device: str) -> torch.device:
+    """``"auto"`` becomes CUDA when available, else CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise UsageError("device 'cuda' was asked for but CUDA is not available; use 'auto'")
+    return torch.device(device)
+
+
+def _seed_from(random_state: int | np.random.Generator | None) -> int:
+    if random_state is None:
+        return int(np.random.SeedSequence().generate_state(1)[0] >> 1)
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2**31 - 1))
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        return int(random_state)
+    raise UsageError(f"random_state must be an int or None, got {random_state!r}")
+
+
+def _as_frame(data: Any) -> pd.DataFrame:
+    if isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, np.ndarray) and data.ndim == 2:
+        return pd.DataFrame(data, columns=[f"x{i}" for i in range(data.shape[1])])
+    raise DataError(f"expected a pandas DataFrame or a 2-D array, got {type(data).__name__}")
+
+
+class Synthesizer(BaseEstimator):
+    """Learn a table's latent structure and generate synthetic rows like it.
+
+    Parameters
+    ----------
+    backend : {"vae"} or None, default None
+        The generative model; ``None`` takes the preset's.
+    config : str, Path or Config, default "default"
+        A preset name from ``configs/`` (``"default"``, ``"fast"``, ...), a
+        YAML path, or a :class:`~toolkit.config.Config`.
+    epochs : int or None, default None
+        Overrides the preset's number of epochs.
+    batch_size : int or None, default None
+        Overrides the preset's batch size.
+    metadata : dict, str, Path or None, default None
+        Column kinds that override inference, ``{column: kind}`` or a YAML file
+        (kinds: continuous, integer, categorical, boolean, datetime, id, constant).
+    device : {"auto", "cpu", "cuda"} or None, default None
+        Overrides the preset's device (``"auto"``: CUDA when present).
+    random_state : int or None, default None
+        Seed of everything random in ``fit`` and of the sampling sequence; the
+        same seed gives bit-identical models and samples on CPU.
+    verbose : bool, default False
+        Show a progress bar on stderr while training.
+
+    Attributes
+    ----------
+    adapter_ : TabularAdapter
+        The fitted table encoding (column kinds in ``adapter_.kinds_``).
+    backend_ : Backend
+        The trained model.
+    config_ : Config
+        The settings used.
+    history_ : dict of str to list of float
+        Per-epoch mean losses.
+    fit_seconds_ : float
+        Wall time of ``fit``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"age": [30.5, 41, 52, 60, 33, 47] * 10,
+    ...                    "sex": ["F", "M", "F", "F", "M", "M"] * 10})
+    >>> syn = Synthesizer(config="fast", epochs=2, random_state=0).fit(df)
+    >>> syn.sample(5).shape
+    (5, 2)
+    """
+
+    def __init__(
+        self,
+        backend: str | None = None,
+        config: str | Path | Config = "default",
+        epochs: int | None = None,
+        batch_size: int | None = None,
+        metadata: dict[str, Any] | str | Path | None = None,
+        device: str | None = None,
+        random_state: int | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.backend = backend
+        self.config = config
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.metadata = metadata
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # fitting ---------------------------------------------------------------------------
+    def _resolve_config(self) -> Config:
+        return load_config(self.config, backend=self.backend, epochs=self.epochs,
+                           batch_size=self.batch_size, device=self.device)
+
+    def _callbacks(self, config: Config) -> list[Callback]:
+        callbacks: list[Callback] = []
+        if config.early_stopping_patience:
+            callbacks.append(EarlyStopping(config.early_stopping_patience))
+        if self.verbose:
+            callbacks.append(ProgressBar())
+        return callbacks
+
+    def fit(self, X: Any, y: Any = None) -> Synthesizer:  # noqa: N803 (scikit-learn naming)
+        """Learn the table ``X``.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or 2-D numpy array
+            The real rows; mixed types and missing values are fine.
+        y : ignored
+
+        Returns
+        -------
+        Synthesizer
+            ``self``, fitted.
+
+        Raises
+        ------
+        DataError
+            For an empty table, fewer than 2 rows, a column that is all missing
+            or holds inf, or a table with no column to model.
+        UsageError
+            For an unknown backend, preset, config key or metadata kind.
+        """
+        started = time.perf_counter()
+        config = self._resolve_config()
+        data = _as_frame(X)
+        seed = _seed_from(self.random_state)
+        adapter = TabularAdapter(self.metadata, config.numeric_encoding, config.max_levels,
+                                 random_state=seed).fit(data)
+        if len(data) < 2:
+            raise DataError(f"table has {len(data)} row; at least 2 rows are needed to learn from")
+        if adapter.spec.width == 0:
+            raise DataError("no column to model: every column is an ID or constant")
+        device = resolve_device(config.device)
+        tensor = torch.from_numpy(adapter.transform(data, random_state=seed)).to(device)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            backend = BACKENDS[config.backend](adapter.spec, config).to(device)
+            generator = torch.Generator().manual_seed(seed)
+            history = backend.fit(tensor, generator, self._callbacks(config))
+        self.adapter_ = adapter
+        self.backend_ = backend
+        self.config_ = config
+        self.history_ = history.losses
+        self.seed_ = seed
+        self.n_rows_ = len(data)
+        self.fit_seconds_ = time.perf_counter() - started
+        self._sampling_rng = np.random.default_rng(seed)
+        return self
+
+    # sampling --------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "backend_"):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet; call fit first"
+            )
+
+    def sample(self, num_rows: int, random_state: int | None = None) -> pd.DataFrame:
+        """Generate synthetic rows.
+
+        Parameters
+        ----------
+        num_rows : int
+            Number of rows to generate (positive).
+        random_state : int or None, default None
+            Seed for this call alone. ``None`` continues the model's own sampling
+            sequence, which starts from the fit seed: a fitted model and the same
+            model loaded from its file give the same first sample.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``num_rows`` rows with the training columns and dtypes.
+        """
+        self._check_fitted()
+        if isinstance(num_rows, bool) or not isinstance(num_rows, (int, np.integer)) or num_rows < 1:
+            raise UsageError(f"num_rows must be a positive integer, got {num_rows!r}")
+        rng = self._sampling_rng if random_state is None else np.random.default_rng(random_state)
+        generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
+        self.backend_.eval()
+        chunks = [
+            self.backend_.sample(min(SAMPLE_CHUNK, num_rows - start), generator).cpu().numpy()
+            for start in range(0, int(num_rows), SAMPLE_CHUNK)
+        ]
+        return self.adapter_.inverse_transform(np.concatenate(chunks),
+                                               random_state=int(rng.integers(2**31 - 1)))
+
+    @property
+    def metadata_(self) -> dict[str, str]:
+        """The column kinds used (inferred or given), ``{column: kind}``."""
+        self._check_fitted()
+        return dict(self.adapter_.kinds_)
+
+    # model files -----------------------------------------------------------------------
+    def _document(self) -> dict[str, Any]:
+        params = self.get_params()
+        params["config"] = (self.config_.to_dict() if isinstance(self.config, Config)
+                            else str(self.config))
+        if isinstance(params["metadata"], Path):
+            params["metadata"] = str(params["metadata"])
+        return {
+            "kind": "synthesizer",
+            "backend": self.config_.backend,
+            "params": params,
+            "config": self.config_.to_dict(),
+            "adapter": self.adapter_.to_dict(),
+            "spec": self.adapter_.spec.to_dict(),
+            "history": self.history_,
+            "seed": self.seed_,
+            "n_rows": self.n_rows_,
+            "fit_seconds": self.fit_seconds_,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "versions": {"toolkit": toolkit.__version__, "torch": torch.__version__,
+                         "python": platform.python_version()},
+        }
+
+    def save(self, path: str | Path) -> None:
+        """Save the fitted model to one safe file (safetensors weights + JSON).
+
+        Parameters
+        ----------
+        path : str or Path
+            Target file, conventionally ending in ``.tkm``; written atomically.
+        """
+        self._check_fitted()
+        save_model(path, self.backend_.state_dict(), self._document())
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto") -> Synthesizer:
+        """Load a model saved by :meth:`save`; never unpickles.
+
+        Parameters
+        ----------
+        path : str or Path
+            The model file.
+        device : {"auto", "cpu", "cuda"}, default "auto"
+            Where to put the model.
+
+        Raises
+        ------
+        ModelFileError
+            When the file is missing, corrupt, modified or not a synthesizer.
+        """
+        tensors, document = load_model(path)
+        if document.get("kind") != "synthesizer":
+            raise ModelFileError(f"{path} holds a {document.get('kind')!r} model, not a synthesizer")
+        try:
+            params = dict(document["params"])
+            if isinstance(document["params"]["config"], dict):
+                params["config"] = Config(**document["params"]["config"])
+            model = cls(**params)
+            config = Config(**document["config"]).validate()
+            adapter = TabularAdapter.from_dict(document["adapter"])
+            backend: Backend = BACKENDS[config.backend](adapter.spec, config)
+            backend.load_state_dict(tensors)
+        except (KeyError, TypeError, ValueError, RuntimeError) as error:
+            first_line = str(error).splitlines()[0]
+            raise ModelFileError(f"{path} does not match this toolkit version: {first_line}") from None
+        if adapter.spec != TensorSpec.from_dict(document["spec"]):
+            raise ModelFileError(f"{path} is inconsistent: its adapter does not match its spec")
+        model.adapter_ = adapter
+        model.backend_ = backend.to(resolve_device(device)).eval()
+        model.config_ = config
+        model.history_ = History(document["history"]).losses
+        model.seed_ = document["seed"]
+        model.n_rows_ = document["n_rows"]
+        model.fit_seconds_ = document["fit_seconds"]
+        model._sampling_rng = np.random.default_rng(model.seed_)
+        return model

@@ -1,0 +1,78 @@
+"""Reading and writing tables: CSV or Parquet chosen by the file extension, written atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from toolkit.exceptions import DataError, UsageError
+
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+def _suffix(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise UsageError(
+            f"cannot tell the format of {path}: use a file ending in {', '.join(TABLE_SUFFIXES)}"
+        )
+    return suffix
+
+
+def atomic_path(path: str | Path) -> tuple[Path, Path]:
+    """Return ``(target, temporary)`` paths for writing ``path`` atomically.
+
+    Raises
+    ------
+    UsageError
+        When the folder of ``path`` does not exist.
+    """
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise UsageError(f"output folder does not exist: {folder}")
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(handle)
+    return target, Path(temporary)
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV or Parquet table.
+
+    Raises
+    ------
+    UsageError
+        For an unsupported extension.
+    DataError
+        For a missing, unreadable or empty file.
+    """
+    path = Path(path)
+    suffix = _suffix(path)
+    if not path.is_file():
+        raise DataError(f"input file not found: {path}")
+    try:
+        if suffix == ".csv":
+            return pd.read_csv(path)
+        return pd.read_parquet(path)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path} is empty") from None
+    except (OSError, ValueError, pd.errors.ParserError) as error:
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise DataError(f"cannot read {path}: {first_line}") from None
+
+
+def write_table(data: pd.DataFrame, path: str | Path) -> None:
+    """Write ``data`` as CSV or Parquet, atomically (no partial file on failure)."""
+    suffix = _suffix(Path(path))
+    target, temporary = atomic_path(path)
+    try:
+        if suffix == ".csv":
+            data.to_csv(temporary, index=False)
+        else:
+            data.to_parquet(temporary, index=False)
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)

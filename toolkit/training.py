@@ -1,0 +1,166 @@
+"""The one training loop every backend shares.
+
+Read it top to bottom: choose the number of epochs, then for each epoch shuffle
+the rows, hand each batch to ``backend.training_step`` (which owns its networks,
+losses and optimizers), average the losses, stop on NaN, and let callbacks
+report progress or stop early.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import torch
+
+from toolkit.exceptions import TrainingError
+
+
+class TrainableBackend(Protocol):
+    """What the loop needs from a backend."""
+
+    def training_step(self, batch: torch.Tensor) -> dict[str, float]: ...
+
+
+@dataclass
+class History:
+    """Per-epoch mean losses, keyed by loss name."""
+
+    losses: dict[str, list[float]] = field(default_factory=dict)
+
+    def append(self, logs: dict[str, float]) -> None:
+        """Record one epoch's mean losses."""
+        for name, value in logs.items():
+            self.losses.setdefault(name, []).append(value)
+
+    @property
+    def epochs(self) -> int:
+        """Number of recorded epochs."""
+        return len(next(iter(self.losses.values()), []))
+
+
+class Callback:
+    """Hook called after every epoch; return ``True`` from ``on_epoch_end`` to stop."""
+
+    def on_train_begin(self, epochs: int) -> None:
+        """Called once before the first epoch."""
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
+        """Called after each epoch with its mean losses."""
+        return False
+
+    def on_train_end(self) -> None:
+        """Called once after the last epoch."""
+
+
+class ProgressBar(Callback):
+    """A tqdm bar on stderr showing the epoch and the latest losses."""
+
+    def on_train_begin(self, epochs: int) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=epochs, desc="training", unit="epoch", file=sys.stderr,
+                        leave=False)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
+        self.bar.set_postfix({k: f"{v:.3f}" for k, v in logs.items()}, refresh=False)
+        self.bar.update(1)
+        return False
+
+    def on_train_end(self) -> None:
+        self.bar.close()
+
+
+class EarlyStopping(Callback):
+    """Stop when the monitored loss has not improved by ``min_delta`` for ``patience`` epochs."""
+
+    def __init__(self, patience: int, monitor: str = "loss", min_delta: float = 1e-3) -> None:
+        self.patience = patience
+        self.monitor = monitor
+        self.min_delta = min_delta
+        self.best = math.inf
+        self.waited = 0
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
+        value = logs[self.monitor]
+        if value < self.best - self.min_delta:
+            self.best, self.waited = value, 0
+        else:
+            self.waited += 1
+        return self.waited >= self.patience
+
+
+def choose_epochs(n_rows: int, batch_size: int, epochs: int | None, steps: int,
+                  max_epochs: int) -> int:
+    """Epochs to run: ``epochs`` if given, else enough for ``steps`` optimizer steps."""
+    if epochs is not None:
+        return epochs
+    steps_per_epoch = math.ceil(n_rows / batch_size)
+    return max(1, min(max_epochs, math.ceil(steps / steps_per_epoch)))
+
+
+def train(
+    backend: TrainableBackend,
+    data: torch.Tensor,
+    epochs: int,
+    batch_size: int,
+    generator: torch.Generator,
+    callbacks: list[Callback] | None = None,
+) -> History:
+    """Run the training loop.
+
+    Parameters
+    ----------
+    backend : TrainableBackend
+        Its ``training_step(batch)`` takes one optimizer step and returns its losses.
+    data : torch.Tensor of shape (n_rows, width)
+        The encoded training rows, already on the backend's device.
+    epochs, batch_size : int
+        Passes over the data and rows per step (the last, smaller batch is
+        dropped when another full batch exists, which keeps batch statistics stable).
+    generator : torch.Generator
+        Seeded source of the shuffling.
+    callbacks : list of Callback, optional
+        Progress reporting, early stopping.
+
+    Returns
+    -------
+    History
+
+    Raises
+    ------
+    TrainingError
+        When a loss becomes NaN or infinite.
+    """
+    callbacks = callbacks or []
+    history = History()
+    n_rows = data.shape[0]
+    batch_size = min(batch_size, n_rows)
+    n_batches = max(1, n_rows // batch_size)
+    for callback in callbacks:
+        callback.on_train_begin(epochs)
+    try:
+        for epoch in range(epochs):
+            order = torch.randperm(n_rows, generator=generator).to(data.device)
+            totals: dict[str, float] = {}
+            for b in range(n_batches):
+                batch = data[order[b * batch_size : (b + 1) * batch_size]]
+                for name, value in backend.training_step(batch).items():
+                    totals[name] = totals.get(name, 0.0) + value
+            logs = {name: total / n_batches for name, total in totals.items()}
+            bad = [name for name, value in logs.items() if not math.isfinite(value)]
+            if bad:
+                raise TrainingError(
+                    f"training diverged at epoch {epoch + 1}: loss {bad[0]!r} is {logs[bad[0]]}; "
+                    "try a lower learning_rate"
+                )
+            history.append(logs)
+            stop = [callback.on_epoch_end(epoch, logs) for callback in callbacks]
+            if any(stop):
+                break
+    finally:
+        for callback in callbacks:
+            callback.on_train_end()
+    return history
