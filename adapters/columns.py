@@ -36,6 +36,15 @@ def _restore_dtype(values: pd.Series, dtype: str) -> pd.Series:
         return values
 
 
+def _decimals(values: np.ndarray, most: int = 8) -> int:
+    """Fewest decimals that represent every value (at most ``most``), as a rounding scheme."""
+    sample = values[:10000]
+    for decimals in range(most):
+        if np.all(np.abs(np.round(sample, decimals) - sample) <= 1e-9 * (1 + np.abs(sample))):
+            return decimals
+    return most
+
+
 class ColumnEncoder:
     """Base of the per-column encoders; subclasses set ``kind`` and fill in the hooks."""
 
@@ -101,8 +110,7 @@ class NumericEncoder(ColumnEncoder):
         return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
     def _from_float(self, values: np.ndarray) -> pd.Series:
-        if self.integer:
-            values = np.round(values)
+        values = np.round(values, 0 if self.integer else self.decimals_)
         return _restore_dtype(pd.Series(values, name=self.name), self.dtype_)
 
     @property
@@ -124,6 +132,7 @@ class NumericEncoder(ColumnEncoder):
         else:
             self.scaler_ = QuantileScaler(discrete=self.integer).fit(observed, rng)
         self.fill_ = float(np.median(observed))
+        self.decimals_ = _decimals(observed)
         return self
 
     def transform(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
@@ -150,6 +159,7 @@ class NumericEncoder(ColumnEncoder):
             "min": self.min_,
             "max": self.max_,
             "fill": self.fill_,
+            "decimals": self.decimals_,
             "scaler": self.scaler_.to_dict(),
         }
 
@@ -160,6 +170,7 @@ class NumericEncoder(ColumnEncoder):
         encoder.has_missing_ = state["has_missing"]
         encoder.min_, encoder.max_ = state["min"], state["max"]
         encoder.fill_ = state["fill"]
+        encoder.decimals_ = state["decimals"]
         encoder.scaler_ = scaler_from_dict(state["scaler"])
         return encoder
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -55,7 +54,7 @@ class Backend(nn.Module):
         """Map latent codes to the raw (pre-activation) output tensor."""
         raise NotImplementedError
 
-    def after_fit(self, data: torch.Tensor, random_state: int) -> None:
+    def after_fit(self, data: torch.Tensor, generator: torch.Generator) -> None:
         """Work done once training ends (e.g. fitting the latent prior)."""
 
     # shared machinery ---------------------------------------------------------------
@@ -80,9 +79,8 @@ class Backend(nn.Module):
         self.train()
         history = train(self, data, epochs, self.config.batch_size, generator, callbacks)
         self.eval()
-        seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
         with torch.no_grad():
-            self.after_fit(data, seed)
+            self.after_fit(data, generator)
         return history
 
     @torch.no_grad()
@@ -91,7 +89,7 @@ class Backend(nn.Module):
         z = self.prior.sample(n, generator)
         return self.heads.sample(self.decode(z), generator)
 
-    def fit_prior(self, codes: torch.Tensor, random_state: int) -> None:
+    def fit_prior(self, codes: torch.Tensor, generator: torch.Generator) -> None:
         """Fit the latent Gaussian-mixture prior on ``codes`` when the config asks for it."""
         if self.config.prior == "gmm":
-            self.prior.fit(codes.cpu().numpy().astype(np.float64), random_state)
+            self.prior.fit(codes, generator)

@@ -31,12 +31,12 @@ def random_like(shape: tuple[int, ...], generator: torch.Generator | None,
 
 
 def _gumbel_argmax(logits: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """One-hot draws from ``softmax(logits)`` by the Gumbel-max trick."""
+    """One-hot draws from ``softmax(logits)`` over the last axis by the Gumbel-max trick."""
     uniform = random_like(logits.shape, generator, logits.device)
     exponential = (-torch.log(uniform.clamp_min(1e-20))).clamp_min(1e-20)
     gumbel = -torch.log(exponential)
-    index = (logits + gumbel).argmax(dim=1)
-    return F.one_hot(index, logits.shape[1]).to(logits.dtype)
+    index = (logits + gumbel).argmax(dim=-1)
+    return F.one_hot(index, logits.shape[-1]).to(logits.dtype)
 
 
 class OutputHeads(nn.Module):
@@ -89,6 +89,20 @@ class OutputHeads(nn.Module):
             self.register_buffer(name, torch.tensor(values, dtype=torch.long), persistent=False)
         bounded = torch.tensor(self.scalar_bounded, dtype=torch.bool)
         self.register_buffer("_bounded", bounded, persistent=False)
+        # one-hots of equal width are stacked so each width costs one vectorized op
+        self.one_hot_widths = sorted({cols.stop - cols.start for cols in self.one_hots})
+        for width in self.one_hot_widths:
+            group = [(cols, block) for cols, block in zip(self.one_hots, self.one_hot_blocks)
+                     if cols.stop - cols.start == width]
+            columns = torch.tensor([list(range(c.start, c.stop)) for c, _ in group])
+            blocks = torch.tensor([block for _, block in group], dtype=torch.long)
+            self.register_buffer(f"_one_hot_cols_{width}", columns, persistent=False)
+            self.register_buffer(f"_one_hot_blocks_{width}", blocks, persistent=False)
+
+    def _one_hot_groups(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """``(columns (g, width), blocks (g,))`` for every one-hot width."""
+        return [(getattr(self, f"_one_hot_cols_{w}"), getattr(self, f"_one_hot_blocks_{w}"))
+                for w in self.one_hot_widths]
 
     def _scalar_means(self, raw: torch.Tensor) -> torch.Tensor:
         scalars = raw[:, self._scalar_cols]
@@ -105,9 +119,9 @@ class OutputHeads(nn.Module):
             z = (target[:, self._scalar_cols] - self._scalar_means(raw)) / sigma
             nll = 0.5 * z**2 + self.log_sigma + 0.5 * math.log(2 * math.pi)
             losses.index_add_(1, self._scalar_blocks, nll)
-        for block_index, cols in zip(self.one_hot_blocks, self.one_hots):
-            ce = -(target[:, cols] * F.log_softmax(raw[:, cols], dim=1)).sum(dim=1)
-            losses[:, block_index] += ce
+        for columns, blocks in self._one_hot_groups():
+            log_probs = F.log_softmax(raw[:, columns], dim=2)  # (n, g, width)
+            losses.index_add_(1, blocks, -(target[:, columns] * log_probs).sum(dim=2))
         if self.flags:
             bce = F.binary_cross_entropy_with_logits(
                 raw[:, self._flag_cols], target[:, self._flag_cols], reduction="none"
@@ -124,8 +138,8 @@ class OutputHeads(nn.Module):
             values = self._scalar_means(raw) + noise * self.log_sigma.exp()
             values = torch.where(self._bounded, values.clamp(-1.0, 1.0), values)
             out[:, self._scalar_cols] = values
-        for cols in self.one_hots:
-            out[:, cols] = _gumbel_argmax(raw[:, cols], generator)
+        for columns, _ in self._one_hot_groups():
+            out[:, columns] = _gumbel_argmax(raw[:, columns], generator)
         if self.flags:
             probs = torch.sigmoid(raw[:, self._flag_cols])
             uniform = random_like(probs.shape, generator, raw.device)

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import math
-import warnings
 
-import numpy as np
 import torch
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.mixture import GaussianMixture
 from torch import nn
 
 from toolkit.backends.layers import random_like
@@ -37,18 +33,15 @@ class LatentPrior(nn.Module):
         self.register_buffer("scale_tril", torch.eye(latent_dim).repeat(n_components, 1, 1))
         self.weights[0] = 1.0
 
-    def fit(self, codes: np.ndarray, random_state: int) -> LatentPrior:
-        """Fit the mixture on latent codes ``codes`` of shape ``(n, latent_dim)``."""
-        n_components = min(len(self.weights), len(codes))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            mixture = GaussianMixture(n_components, covariance_type="full", reg_covar=1e-4,
-                                      max_iter=200, random_state=random_state).fit(codes)
+    def fit(self, codes: torch.Tensor, generator: torch.Generator) -> LatentPrior:
+        """Fit the mixture on latent codes ``codes`` of shape ``(n, latent_dim)`` by EM."""
+        weights, means, tril = fit_gaussian_mixture(codes.double().cpu(), len(self.weights),
+                                                    generator)
+        k = len(weights)
         self.weights.zero_()
-        self.weights[:n_components] = torch.as_tensor(mixture.weights_, dtype=torch.float32)
-        self.means[:n_components] = torch.as_tensor(mixture.means_, dtype=torch.float32)
-        chol = np.linalg.cholesky(mixture.covariances_)
-        self.scale_tril[:n_components] = torch.as_tensor(chol, dtype=torch.float32)
+        self.weights[:k] = weights.float()
+        self.means[:k] = means.float()
+        self.scale_tril[:k] = tril.float()
         return self
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -64,12 +57,63 @@ class LatentPrior(nn.Module):
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         """Log-density of latent codes ``z`` under the prior, shape ``(n,)``."""
         active = self.weights > 0
-        diff = z[:, None, :] - self.means[active][None]  # (n, k, d)
-        tril = self.scale_tril[active]
-        solved = torch.linalg.solve_triangular(
-            tril[None].expand(z.shape[0], -1, -1, -1), diff[..., None], upper=False
-        )[..., 0]
-        log_det = torch.log(torch.diagonal(tril, dim1=-2, dim2=-1)).sum(-1)
-        log_component = (-0.5 * (solved**2).sum(-1) - log_det
-                         - 0.5 * z.shape[1] * math.log(2 * math.pi))
-        return torch.logsumexp(log_component + torch.log(self.weights[active]), dim=1)
+        log_components = _component_log_density(z, self.means[active], self.scale_tril[active])
+        return torch.logsumexp(log_components + torch.log(self.weights[active]), dim=1)
+
+
+def _component_log_density(x: torch.Tensor, means: torch.Tensor,
+                           scale_tril: torch.Tensor) -> torch.Tensor:
+    """``log N(x | mean_k, L_k L_k^T)`` for every row and component, shape ``(n, k)``."""
+    diff = (x[None, :, :] - means[:, None, :]).transpose(1, 2)  # (k, d, n)
+    solved = torch.linalg.solve_triangular(scale_tril, diff, upper=False)  # (k, d, n)
+    log_det = torch.log(torch.diagonal(scale_tril, dim1=-2, dim2=-1)).sum(-1)  # (k,)
+    mahalanobis = (solved**2).sum(dim=1).T  # (n, k)
+    return -0.5 * mahalanobis - log_det - 0.5 * x.shape[1] * math.log(2 * math.pi)
+
+
+def fit_gaussian_mixture(
+    x: torch.Tensor, n_components: int, generator: torch.Generator, max_iter: int = 100,
+    reg: float = 1e-4, tol: float = 1e-4,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Fit a full-covariance Gaussian mixture by expectation-maximisation.
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (n, d)
+        The points (float64 recommended).
+    n_components : int
+        Components; fewer are used when there are fewer points.
+    generator : torch.Generator
+        Seeds the initial means (distinct random points).
+    max_iter, reg, tol : int, float, float
+        EM iterations, ridge added to every covariance, and the stopping
+        tolerance on the mean log-likelihood.
+
+    Returns
+    -------
+    weights : (k,), means : (k, d), scale_tril : (k, d, d)
+        The mixture, with Cholesky factors of the covariances.
+    """
+    n, d = x.shape
+    k = min(n_components, n)
+    eye = torch.eye(d, dtype=x.dtype)
+    means = x[torch.randperm(n, generator=generator)[:k]].clone()
+    covariances = (torch.cov(x.T).reshape(d, d) + reg * eye).expand(k, d, d).clone()
+    weights = torch.full((k,), 1.0 / k, dtype=x.dtype)
+    previous = -math.inf
+    for _ in range(max_iter):
+        tril = torch.linalg.cholesky(covariances)
+        joint = _component_log_density(x, means, tril) + torch.log(weights)
+        log_likelihood = torch.logsumexp(joint, dim=1, keepdim=True)
+        responsibilities = torch.exp(joint - log_likelihood)  # (n, k)
+        counts = responsibilities.sum(0) + 1e-10
+        weights = counts / n
+        means = (responsibilities.T @ x) / counts[:, None]
+        diff = x[None, :, :] - means[:, None, :]  # (k, n, d)
+        weighted = diff * responsibilities.T[:, :, None]
+        covariances = weighted.transpose(1, 2) @ diff / counts[:, None, None] + reg * eye
+        mean_log_likelihood = float(log_likelihood.mean())
+        if abs(mean_log_likelihood - previous) < tol:
+            break
+        previous = mean_log_likelihood
+    return weights, means, torch.linalg.cholesky(covariances)

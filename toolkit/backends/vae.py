@@ -42,9 +42,9 @@ class VAEBackend(Backend):
         self.step(self.optimizer, loss)
         return {"loss": loss.item(), "reconstruction": reconstruction.item(), "kl": kl.item()}
 
-    def after_fit(self, data: torch.Tensor, random_state: int) -> None:
+    def after_fit(self, data: torch.Tensor, generator: torch.Generator) -> None:
         codes = []
         for chunk in data.split(8192):
             mu, logvar = self.encode(chunk)
             codes.append(mu + torch.randn_like(mu) * torch.exp(0.5 * logvar))
-        self.fit_prior(torch.cat(codes), random_state)
+        self.fit_prior(torch.cat(codes), generator)

@@ -1,0 +1,217 @@
+"""The ``toolkit`` command line: thin click commands over the library.
+
+Errors raised on purpose (:class:`~toolkit.exceptions.ToolkitError`) are turned
+into one ``Error: ...`` line on stderr and an exit code (2 for usage, 1 for
+data and model files) in one place, :class:`ToolkitGroup`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+import toolkit
+from toolkit.exceptions import ToolkitError, UsageError
+from toolkit.io import TABLE_SUFFIXES, read_table, write_table
+
+
+class ToolkitGroup(click.Group):
+    """A click group that reports toolkit errors as one line and an exit code."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the CLI, printing click's usage errors as one line too."""
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.Exit as done:
+            sys.exit(done.exit_code)
+        except click.ClickException as error:
+            hint = f" (see '{error.ctx.command_path} --help')" if getattr(error, "ctx", None) else ""
+            click.echo(f"Error: {error.format_message()}{hint}", err=True)
+            sys.exit(error.exit_code)
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ToolkitError as error:
+            message = " ".join(str(error).split("\n"))
+            click.echo(f"Error: {message}", err=True)
+            ctx.exit(error.exit_code)
+
+
+def _say(ctx_quiet: bool, message: str) -> None:
+    if not ctx_quiet:
+        click.echo(message, err=True)
+
+
+def _check_output(path: Path, suffixes: tuple[str, ...], what: str) -> None:
+    """Fail before any work when an output path cannot be written."""
+    if path.suffix.lower() not in suffixes:
+        raise UsageError(f"{what} {path} must end in {', '.join(suffixes)}")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise UsageError(f"output folder does not exist: {folder}")
+
+
+def _show_progress(quiet: bool, progress: bool) -> bool:
+    return progress or (not quiet and sys.stderr.isatty())
+
+
+def training_options(command: Callable) -> Callable:
+    """Options shared by the commands that train a model."""
+    options = [
+        click.option("--config", "config", default="default", show_default=True,
+                     help="Preset name from configs/ (default, fast, vae) or a YAML file."),
+        click.option("--backend", type=click.Choice(["vae"]), default=None,
+                     help="Generative model (default: the preset's)."),
+        click.option("--epochs", type=click.IntRange(min=1), default=None,
+                     help="Training epochs (default: the preset's step budget)."),
+        click.option("--batch-size", type=click.IntRange(min=1), default=None,
+                     help="Rows per optimizer step."),
+        click.option("--metadata", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="YAML file of column kinds that override inference."),
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
+                     help="Where to train (auto: CUDA when present)."),
+        click.option("--seed", type=int, default=None,
+                     help="Random seed: same seed, same output (bit-identical on CPU)."),
+        click.option("--progress", is_flag=True, help="Show progress even when not a terminal."),
+        click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _fit_synthesizer(data_path: Path, options: dict[str, Any]) -> Any:
+    from toolkit.estimators import Synthesizer
+
+    synthesizer = Synthesizer(
+        backend=options["backend"], config=options["config"], epochs=options["epochs"],
+        batch_size=options["batch_size"], metadata=options["metadata"],
+        device=options["device"], random_state=options["seed"],
+        verbose=_show_progress(options["quiet"], options["progress"]),
+    )
+    config = synthesizer._resolve_config()  # a bad preset or option fails before any work
+    data = read_table(data_path)
+    _say(options["quiet"], f"training a {config.backend} on {len(data)} rows x "
+                           f"{data.shape[1]} columns of {data_path}")
+    synthesizer.fit(data)
+    _say(options["quiet"], f"trained in {synthesizer.fit_seconds_:.1f}s "
+                           f"({len(synthesizer.history_['loss'])} epochs)")
+    return synthesizer, data
+
+
+@click.group(cls=ToolkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(toolkit.__version__, prog_name="toolkit")
+def cli() -> None:
+    """Learn the latent structure of a table and generate synthetic records like it."""
+
+
+@cli.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="Synthetic table to write (.csv or .parquet).")
+@click.option("--rows", type=click.IntRange(min=1), default=None,
+              help="Rows to generate [default: as many as the input].")
+@click.option("--model-out", type=click.Path(path_type=Path), default=None,
+              help="Also save the trained model here (.tkm).")
+@training_options
+def synth(data: Path, out: Path, rows: int | None, model_out: Path | None,
+          **options: Any) -> None:
+    """Train on DATA (CSV or Parquet) and write a synthetic copy to --out."""
+    _check_output(out, TABLE_SUFFIXES, "--out")
+    if model_out is not None:
+        _check_output(model_out, (".tkm",), "--model-out")
+    synthesizer, real = _fit_synthesizer(data, options)
+    synthetic = synthesizer.sample(rows or len(real))
+    write_table(synthetic, out)
+    if model_out is not None:
+        synthesizer.save(model_out)
+    _say(options["quiet"], f"wrote {len(synthetic)} synthetic rows to {out}")
+
+
+@cli.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--model-out", type=click.Path(path_type=Path), required=True,
+              help="Where to save the trained model (.tkm).")
+@training_options
+def fit(data: Path, model_out: Path, **options: Any) -> None:
+    """Train a model on DATA and save it to --model-out."""
+    _check_output(model_out, (".tkm",), "--model-out")
+    synthesizer, _ = _fit_synthesizer(data, options)
+    synthesizer.save(model_out)
+    _say(options["quiet"], f"saved model to {model_out}")
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--rows", type=click.IntRange(min=1), required=True, help="Rows to generate.")
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="Synthetic table to write (.csv or .parquet).")
+@click.option("--seed", type=int, default=None, help="Random seed for this sample.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+def sample(model: Path, rows: int, out: Path, seed: int | None, quiet: bool) -> None:
+    """Generate --rows synthetic rows from a saved MODEL."""
+    from toolkit.estimators import Synthesizer
+
+    _check_output(out, TABLE_SUFFIXES, "--out")
+    synthesizer = Synthesizer.load(model)
+    synthetic = synthesizer.sample(rows, random_state=seed)
+    write_table(synthetic, out)
+    _say(quiet, f"wrote {len(synthetic)} synthetic rows to {out}")
+
+
+def _history_line(values: list[float], points: int = 8) -> str:
+    if not values:
+        return "-"
+    step = max(1, len(values) // points)
+    shown = values[::step]
+    if shown[-1] is not values[-1]:
+        shown.append(values[-1])
+    return " -> ".join(f"{v:.3f}" for v in shown)
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the model's full JSON document.")
+def info(model: Path, as_json: bool) -> None:
+    """Describe a saved MODEL: backend, columns, settings, training history."""
+    from toolkit.modelfile import load_model
+
+    tensors, document = load_model(model)
+    if as_json:
+        click.echo(json.dumps(document, indent=2))
+        return
+    config = document["config"]
+    kinds = document["adapter"]["kinds"]
+    history = document["history"]
+    n_weights = sum(t.numel() for t in tensors.values())
+    lines = [
+        f"model:      {model}",
+        f"kind:       {document['kind']} ({document['backend']} backend, {n_weights:,} weights)",
+        f"created:    {document['created']} with toolkit {document['versions']['toolkit']}, "
+        f"torch {document['versions']['torch']}",
+        f"trained on: {document['n_rows']} rows, {len(kinds)} columns, "
+        f"{document['fit_seconds']:.1f}s, {len(history.get('loss', []))} epochs, "
+        f"seed {document['seed']}",
+        "settings:   " + ", ".join(f"{k}={config[k]}" for k in (
+            "latent_dim", "hidden_dims", "beta", "prior", "batch_size", "learning_rate",
+            "numeric_encoding")),
+        "columns:",
+        *[f"  {name}: {kind}" for name, kind in kinds.items()],
+        "loss history (per epoch):",
+        *[f"  {name}: {_history_line(values)}" for name, values in history.items()],
+    ]
+    click.echo("\n".join(lines))
+
+
+def main() -> None:
+    """Entry point of the ``toolkit`` console script."""
+    cli(prog_name="toolkit")
