@@ -32,11 +32,12 @@ class Config:
         The generative model.
     epochs : int or None
         Passes over the data; ``None`` chooses enough epochs for ``steps``
-        optimizer steps (at least 1, at most ``max_epochs``).
+        optimizer steps, at least ``min_epochs`` and at most ``max_epochs``.
     steps : int
         Optimizer steps aimed at when ``epochs`` is ``None``.
-    max_epochs : int
-        Upper bound on automatically chosen epochs.
+    min_epochs, max_epochs : int
+        Bounds on automatically chosen epochs (large tables get ``min_epochs``
+        passes even when that takes more than ``steps`` steps).
     batch_size : int
         Rows per optimizer step (capped at the number of rows).
     learning_rate, weight_decay : float
@@ -64,14 +65,15 @@ class Config:
 
     backend: str = "vae"
     epochs: int | None = None
-    steps: int = 1500
+    steps: int = 500
+    min_epochs: int = 10
     max_epochs: int = 500
     batch_size: int = 256
-    learning_rate: float = 2e-3
+    learning_rate: float = 3e-3
     weight_decay: float = 1e-5
-    hidden_dims: list[int] = field(default_factory=lambda: [256, 256])
+    hidden_dims: list[int] = field(default_factory=lambda: [128, 128])
     latent_dim: int = 32
-    beta: float = 1.0
+    beta: float = 0.5
     prior: str = "gmm"
     prior_components: int = 10
     numeric_encoding: str = "quantile"
@@ -85,7 +87,7 @@ class Config:
         _check_choice("prior", self.prior, PRIORS)
         _check_choice("numeric_encoding", self.numeric_encoding, ("quantile", "mode"))
         _check_choice("device", self.device, DEVICES)
-        for name in ("steps", "max_epochs", "batch_size", "latent_dim", "prior_components",
+        for name in ("steps", "min_epochs", "max_epochs", "batch_size", "latent_dim", "prior_components",
                      "max_levels"):
             _check_positive(name, getattr(self, name))
         for name in ("epochs", "early_stopping_patience"):

@@ -93,12 +93,22 @@ class EarlyStopping(Callback):
 
 
 def choose_epochs(n_rows: int, batch_size: int, epochs: int | None, steps: int,
-                  max_epochs: int) -> int:
-    """Epochs to run: ``epochs`` if given, else enough for ``steps`` optimizer steps."""
+                  min_epochs: int, max_epochs: int) -> int:
+    """Epochs to run: ``epochs`` if given, else enough for ``steps`` optimizer steps.
+
+    Automatic epochs stay within ``[min_epochs, max_epochs]``.
+
+    Examples
+    --------
+    >>> choose_epochs(1000, 250, None, 500, 10, 500)   # 4 steps per epoch
+    125
+    >>> choose_epochs(100_000, 250, None, 500, 10, 500)  # large table: min_epochs passes
+    10
+    """
     if epochs is not None:
         return epochs
-    steps_per_epoch = math.ceil(n_rows / batch_size)
-    return max(1, min(max_epochs, math.ceil(steps / steps_per_epoch)))
+    steps_per_epoch = max(1, n_rows // min(batch_size, n_rows))
+    return max(min_epochs, min(max_epochs, math.ceil(steps / steps_per_epoch)))
 
 
 def train(

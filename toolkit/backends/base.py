@@ -75,7 +75,8 @@ class Backend(nn.Module):
             callbacks: list[Callback] | None = None) -> History:
         """Train on ``data`` with the shared loop, then run :meth:`after_fit`."""
         epochs = choose_epochs(data.shape[0], self.config.batch_size, self.config.epochs,
-                               self.config.steps, self.config.max_epochs)
+                               self.config.steps, self.config.min_epochs,
+                               self.config.max_epochs)
         self.train()
         history = train(self, data, epochs, self.config.batch_size, generator, callbacks)
         self.eval()
