@@ -292,7 +292,8 @@ class CategoricalEncoder(ColumnEncoder):
         self.slots_ = levels[: self.max_levels]
         self.other_levels_ = levels[self.max_levels :]
         other_counts = counts.to_numpy()[self.max_levels :].astype(float)
-        self.other_probs_ = (other_counts / other_counts.sum()).tolist() if len(other_counts) else []
+        total = other_counts.sum()
+        self.other_probs_ = (other_counts / total).tolist() if len(other_counts) else []
         return self
 
     def _slot_index(self, series: pd.Series) -> np.ndarray:

@@ -16,9 +16,8 @@ Two encodings are offered for the scalar of a ``numeric`` block:
 
 from __future__ import annotations
 
-from typing import Any
-
 import warnings
+from typing import Any
 
 import numpy as np
 from scipy.special import ndtr, ndtri

@@ -231,10 +231,10 @@ class TabularAdapter:
         self.columns_ = [str(c) for c in data.columns]
         self.kinds_ = {
             column: overrides.get(column) or infer_kind(data[original])
-            for column, original in zip(self.columns_, data.columns)
+            for column, original in zip(self.columns_, data.columns, strict=True)
         }
         self.encoders_ = []
-        for column, original in zip(self.columns_, data.columns):
+        for column, original in zip(self.columns_, data.columns, strict=True):
             encoder = self._make_encoder(column, self.kinds_[column])
             try:
                 encoder.fit(data[original], rng)

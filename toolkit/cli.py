@@ -30,7 +30,8 @@ class ToolkitGroup(click.Group):
         except click.exceptions.Exit as done:
             sys.exit(done.exit_code)
         except click.ClickException as error:
-            hint = f" (see '{error.ctx.command_path} --help')" if getattr(error, "ctx", None) else ""
+            context = getattr(error, "ctx", None)
+            hint = f" (see '{context.command_path} --help')" if context else ""
             click.echo(f"Error: {error.format_message()}{hint}", err=True)
             sys.exit(error.exit_code)
         except click.Abort:

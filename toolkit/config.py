@@ -87,8 +87,8 @@ class Config:
         _check_choice("prior", self.prior, PRIORS)
         _check_choice("numeric_encoding", self.numeric_encoding, ("quantile", "mode"))
         _check_choice("device", self.device, DEVICES)
-        for name in ("steps", "min_epochs", "max_epochs", "batch_size", "latent_dim", "prior_components",
-                     "max_levels"):
+        for name in ("steps", "min_epochs", "max_epochs", "batch_size", "latent_dim",
+                     "prior_components", "max_levels"):
             _check_positive(name, getattr(self, name))
         for name in ("epochs", "early_stopping_patience"):
             if getattr(self, name) is not None:
@@ -191,10 +191,8 @@ def load_config(config: str | Path | Config | None = "default", **overrides: Any
     >>> load_config("fast", epochs=3).epochs
     3
     """
-    if isinstance(config, Config):
-        settings = config.to_dict()
-    else:
-        settings = _read_preset(config or "default")
+    is_config = isinstance(config, Config)
+    settings = config.to_dict() if is_config else _read_preset(config or "default")
     settings.update({k: v for k, v in overrides.items() if v is not None})
     valid = [f.name for f in fields(Config)]
     unknown = sorted(set(settings) - set(valid))

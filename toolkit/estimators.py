@@ -207,7 +207,8 @@ class Synthesizer(BaseEstimator):
             ``num_rows`` rows with the training columns and dtypes.
         """
         self._check_fitted()
-        if isinstance(num_rows, bool) or not isinstance(num_rows, (int, np.integer)) or num_rows < 1:
+        is_int = isinstance(num_rows, (int, np.integer)) and not isinstance(num_rows, bool)
+        if not is_int or num_rows < 1:
             raise UsageError(f"num_rows must be a positive integer, got {num_rows!r}")
         rng = self._sampling_rng if random_state is None else np.random.default_rng(random_state)
         generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
@@ -277,7 +278,8 @@ class Synthesizer(BaseEstimator):
         """
         tensors, document = load_model(path)
         if document.get("kind") != "synthesizer":
-            raise ModelFileError(f"{path} holds a {document.get('kind')!r} model, not a synthesizer")
+            kind = document.get("kind")
+            raise ModelFileError(f"{path} holds a {kind!r} model, not a synthesizer")
         try:
             params = dict(document["params"])
             if isinstance(document["params"]["config"], dict):
@@ -289,7 +291,9 @@ class Synthesizer(BaseEstimator):
             backend.load_state_dict(tensors)
         except (KeyError, TypeError, ValueError, RuntimeError) as error:
             first_line = str(error).splitlines()[0]
-            raise ModelFileError(f"{path} does not match this toolkit version: {first_line}") from None
+            raise ModelFileError(
+                f"{path} does not match this toolkit version: {first_line}"
+            ) from None
         if adapter.spec != TensorSpec.from_dict(document["spec"]):
             raise ModelFileError(f"{path} is inconsistent: its adapter does not match its spec")
         model.adapter_ = adapter

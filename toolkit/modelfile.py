@@ -33,7 +33,9 @@ def _digest(document: str, tensors: dict[str, torch.Tensor]) -> str:
     return sha.hexdigest()
 
 
-def save_model(path: str | Path, tensors: dict[str, torch.Tensor], document: dict[str, Any]) -> None:
+def save_model(
+    path: str | Path, tensors: dict[str, torch.Tensor], document: dict[str, Any]
+) -> None:
     """Write ``tensors`` and the JSON ``document`` to ``path`` atomically."""
     tensors = {name: t.detach().contiguous().cpu() for name, t in tensors.items()}
     text = json.dumps({"format": FORMAT, "format_version": FORMAT_VERSION, **document})
@@ -75,7 +77,9 @@ def load_model(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any
     if text is None:
         raise ModelFileError(f"{path} is a safetensors file but not a toolkit model file")
     if metadata.get("sha256") != _digest(text, tensors):
-        raise ModelFileError(f"{path} failed its integrity check: the file was modified or is corrupt")
+        raise ModelFileError(
+            f"{path} failed its integrity check: the file was modified or is corrupt"
+        )
     document = json.loads(text)
     if document.get("format") != FORMAT or document.get("format_version", 0) > FORMAT_VERSION:
         raise ModelFileError(f"{path} has an unsupported model format; upgrade toolkit to read it")

@@ -66,7 +66,7 @@ class OutputHeads(nn.Module):
         scalar_blocks: list[int] = []
         self.one_hot_blocks: list[int] = []
         flag_blocks: list[int] = []
-        for block_index, (block, cols) in enumerate(zip(spec.blocks, spec.slices())):
+        for block_index, (block, cols) in enumerate(zip(spec.blocks, spec.slices(), strict=True)):
             if block.kind == "numeric":
                 self.scalar_index.append(cols.start)
                 self.scalar_bounded.append(block.n_modes > 0)
@@ -92,8 +92,8 @@ class OutputHeads(nn.Module):
         # one-hots of equal width are stacked so each width costs one vectorized op
         self.one_hot_widths = sorted({cols.stop - cols.start for cols in self.one_hots})
         for width in self.one_hot_widths:
-            group = [(cols, block) for cols, block in zip(self.one_hots, self.one_hot_blocks)
-                     if cols.stop - cols.start == width]
+            pairs = zip(self.one_hots, self.one_hot_blocks, strict=True)
+            group = [(cols, block) for cols, block in pairs if cols.stop - cols.start == width]
             columns = torch.tensor([list(range(c.start, c.stop)) for c, _ in group])
             blocks = torch.tensor([block for _, block in group], dtype=torch.long)
             self.register_buffer(f"_one_hot_cols_{width}", columns, persistent=False)

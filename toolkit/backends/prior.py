@@ -50,9 +50,11 @@ class LatentPrior(nn.Module):
         where = generator.device if generator is not None else device
         component = torch.multinomial(self.weights.to(where), n, replacement=True,
                                       generator=generator).to(device)
-        noise = random_like((n, self.means.shape[1]), generator, device, normal=True)
-        return self.means[component] + torch.einsum("nij,nj->ni", self.scale_tril[component],
-                                                     noise)
+        z = random_like((n, self.means.shape[1]), generator, device, normal=True)
+        for k in torch.nonzero(self.weights > 0).flatten().tolist():
+            rows = component == k
+            z[rows] = self.means[k] + z[rows] @ self.scale_tril[k].T
+        return z
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         """Log-density of latent codes ``z`` under the prior, shape ``(n,)``."""
@@ -64,16 +66,19 @@ class LatentPrior(nn.Module):
 def _component_log_density(x: torch.Tensor, means: torch.Tensor,
                            scale_tril: torch.Tensor) -> torch.Tensor:
     """``log N(x | mean_k, L_k L_k^T)`` for every row and component, shape ``(n, k)``."""
-    diff = (x[None, :, :] - means[:, None, :]).transpose(1, 2)  # (k, d, n)
-    solved = torch.linalg.solve_triangular(scale_tril, diff, upper=False)  # (k, d, n)
+    eye = torch.eye(x.shape[1], dtype=x.dtype, device=x.device).expand_as(scale_tril)
+    inverse = torch.linalg.solve_triangular(scale_tril, eye, upper=False)  # (k, d, d)
+    # L^-1 (x - m) = L^-1 x - L^-1 m, one matrix product for all components
+    shift = (inverse @ means[:, :, None])[:, None, :, 0]  # (k, 1, d)
+    whitened = torch.einsum("kij,nj->kni", inverse, x) - shift
     log_det = torch.log(torch.diagonal(scale_tril, dim1=-2, dim2=-1)).sum(-1)  # (k,)
-    mahalanobis = (solved**2).sum(dim=1).T  # (n, k)
+    mahalanobis = whitened.square().sum(dim=2).T  # (n, k)
     return -0.5 * mahalanobis - log_det - 0.5 * x.shape[1] * math.log(2 * math.pi)
 
 
 def fit_gaussian_mixture(
     x: torch.Tensor, n_components: int, generator: torch.Generator, max_iter: int = 100,
-    reg: float = 1e-4, tol: float = 1e-4,
+    reg: float = 1e-4, tol: float = 1e-4, max_points: int = 8192,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Fit a full-covariance Gaussian mixture by expectation-maximisation.
 
@@ -84,16 +89,21 @@ def fit_gaussian_mixture(
     n_components : int
         Components; fewer are used when there are fewer points.
     generator : torch.Generator
-        Seeds the initial means (distinct random points).
+        Seeds the initial means (distinct random points) and the subsample.
     max_iter, reg, tol : int, float, float
         EM iterations, ridge added to every covariance, and the stopping
         tolerance on the mean log-likelihood.
+    max_points : int
+        Points used at most (a random subsample of larger inputs), which bounds
+        the fit time on large tables.
 
     Returns
     -------
     weights : (k,), means : (k, d), scale_tril : (k, d, d)
         The mixture, with Cholesky factors of the covariances.
     """
+    if len(x) > max_points:
+        x = x[torch.randperm(len(x), generator=generator)[:max_points]]
     n, d = x.shape
     k = min(n_components, n)
     eye = torch.eye(d, dtype=x.dtype)
