@@ -73,7 +73,7 @@ class Config:
     weight_decay: float = 1e-5
     hidden_dims: list[int] = field(default_factory=lambda: [128, 128])
     latent_dim: int = 32
-    beta: float = 0.5
+    beta: float = 0.25
     prior: str = "gmm"
     prior_components: int = 10
     numeric_encoding: str = "quantile"
