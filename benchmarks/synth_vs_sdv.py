@@ -1,0 +1,1253 @@
+"""Benchmark ``toolkit.Synthesizer`` against SDV 2.x anchors on medical tables.
+
+For every table and every seed (``--seeds``, default 0,1,2): stratified 80/20 split
+with that seed, fit each synthesizer with that seed on the 80 % part, then measure
+
+* fit time (wall seconds) and sampling speed (rows/s on a separate large sample),
+* sdmetrics ``QualityReport`` (overall, Column Shapes, Column Pair Trends) against
+  the real training data,
+* ML efficacy: macro-F1 on the real 20 % test set of a HistGradientBoosting
+  classifier trained on synthetic data (TSTR), next to the same model trained on
+  the real training data (TRTR).
+
+SDV anchor results are slow to compute and cached in ``results/anchors.json``
+(keyed by table, model, seed and SDV version); the toolkit's latest results go to
+``results/toolkit_latest.json`` (keyed by table, seed and config). A summary is
+printed and written into a marked section of ``BENCHMARKS.md``: means over the
+seeds (± standard deviation for quality and F1), ratios on those means, and a
+collapsible per-seed table.
+
+Examples::
+
+    python benchmarks/synth_vs_sdv.py                      # everything, seeds 0,1,2
+    python benchmarks/synth_vs_sdv.py --models toolkit     # only re-run our model
+    python benchmarks/synth_vs_sdv.py --seed 0             # a single seed
+    python benchmarks/synth_vs_sdv.py --models gaussiancopula,tvae,ctgan --no-write
+"""
+
+from __future__ import annotations
+
+import os
+
+# Fair, quiet measurement: fixed thread count, no progress bars. Must precede imports.
+N_THREADS = 2
+os.environ.setdefault("OMP_NUM_THREADS", str(N_THREADS))
+os.environ.setdefault("MKL_NUM_THREADS", str(N_THREADS))
+os.environ.setdefault("TQDM_DISABLE", "1")
+
+import argparse  # noqa: E402
+import datetime as dt  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import platform  # noqa: E402
+import random  # noqa: E402
+import shlex  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import traceback  # noqa: E402
+import warnings  # noqa: E402
+from collections.abc import Callable, Iterable  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from importlib.metadata import PackageNotFoundError, version  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any, Protocol  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from benchmarks.datasets import SPECS, TABLES, load_table  # noqa: E402
+
+OURS = "toolkit"
+SDV_MODELS: dict[str, str] = {
+    "gaussiancopula": "GaussianCopulaSynthesizer",
+    "tvae": "TVAESynthesizer",
+    "ctgan": "CTGANSynthesizer",
+}
+ALL_MODELS: list[str] = [OURS, *SDV_MODELS]
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+DEFAULT_OUT = REPO_ROOT / "BENCHMARKS.md"
+MARK_START = "<!-- synth_vs_sdv:start -->"
+MARK_END = "<!-- synth_vs_sdv:end -->"
+
+SPEED_ROWS = 100_000
+TARGET_SPEED = 100_000  # rows/s
+TARGET_FIT_FRACTION = 0.25  # of TVAE's fit time
+MAX_HGB_CATEGORIES = 250  # HistGradientBoosting supports at most max_bins (255) categories
+
+for _msg in (
+    ".*save_to_json.*",
+    ".*single table quality report is deprecated.*",
+    ".*is_sparse is deprecated.*",
+):
+    warnings.filterwarnings("ignore", message=_msg)
+
+
+# --------------------------------------------------------------------------- models
+class Fitted(Protocol):
+    """Anything that can sample a DataFrame after being fitted."""
+
+    def sample(self, num_rows: int) -> Any: ...
+
+
+ModelFactory = Callable[[pd.DataFrame], Fitted]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch global RNGs (SDV models rely on them)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    try:
+        import torch
+
+        torch.manual_seed(seed)
+    except ImportError:  # pragma: no cover - torch is a hard dependency in practice
+        pass
+
+
+def set_threads(n: int) -> None:
+    """Pin torch intra-op threads so that every model gets the same CPU budget."""
+    import torch
+
+    torch.set_num_threads(n)
+
+
+def detect_metadata(train: pd.DataFrame, table_name: str) -> Any:
+    """SDV ``Metadata`` detected from the training data (SDV 1.x and 2.x API)."""
+    from sdv.metadata import Metadata
+
+    if hasattr(Metadata, "detect_from_dataframe"):
+        return Metadata.detect_from_dataframe(train, table_name=table_name)
+    return Metadata.detect_from_dataframes({table_name: train})
+
+
+class SDVModel:
+    """Thin wrapper hiding the SDV 1.x (DataFrame) / 2.x (dict of tables) API difference."""
+
+    def __init__(self, model: str, metadata: Any, table_name: str) -> None:
+        import sdv.single_table
+
+        self._table = table_name
+        self._synth = getattr(sdv.single_table, SDV_MODELS[model])(metadata)  # defaults
+        self._dict_api = int(_pkg_version("sdv").split(".")[0]) >= 2
+
+    def fit(self, data: pd.DataFrame) -> SDVModel:
+        """Fit on a single DataFrame."""
+        self._synth.fit({self._table: data} if self._dict_api else data)
+        return self
+
+    def sample(self, num_rows: int) -> pd.DataFrame:
+        """Sample ``num_rows`` rows as a DataFrame."""
+        out = self._synth.sample(num_rows)
+        return out[self._table] if isinstance(out, dict) else out
+
+
+def model_factory(
+    model: str, metadata: Any, table_name: str, seed: int, config: str | None
+) -> ModelFactory:
+    """Return ``fit(train) -> fitted model`` for ``model``.
+
+    Imports happen here, outside the timed ``fit`` call.
+    """
+    if model == OURS:
+        from toolkit import Synthesizer  # imported lazily: anchor runs never need it
+
+        def fit_ours(train: pd.DataFrame) -> Fitted:
+            kwargs: dict[str, Any] = {"random_state": seed}
+            if config is not None:
+                kwargs["config"] = config
+            synth = Synthesizer(**kwargs)
+            fitted = synth.fit(train)
+            return fitted if hasattr(fitted, "sample") else synth
+
+        return fit_ours
+
+    import sdv.single_table  # noqa: F401 - warm the import before timing
+
+    def fit_sdv(train: pd.DataFrame) -> Fitted:
+        return SDVModel(model, metadata, table_name).fit(train)
+
+    return fit_sdv
+
+
+def as_frame(sampled: Any, columns: pd.Index) -> pd.DataFrame:
+    """Coerce a sampler's output to a DataFrame with the real columns, in order."""
+    if isinstance(sampled, dict):
+        if len(sampled) != 1:
+            raise ValueError(f"expected one table, got {list(sampled)}")
+        sampled = next(iter(sampled.values()))
+    frame = pd.DataFrame(sampled)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"synthetic data lacks columns {missing}")
+    return frame[list(columns)].reset_index(drop=True)
+
+
+def match_dtypes(synthetic: pd.DataFrame, real: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Give synthetic columns the real columns' dtype family (values are untouched).
+
+    sdmetrics scores e.g. a ``category`` column with NaN differently from the same
+    values stored as ``object``; this keeps the comparison about values, not dtypes.
+    Returns the converted frame and a list of the conversions made.
+    """
+    out, notes = synthetic.copy(), []
+    for col in real.columns:
+        r, s = real[col].dtype, out[col].dtype
+        if r == s:
+            continue
+        if isinstance(s, pd.CategoricalDtype) and not isinstance(r, pd.CategoricalDtype):
+            out[col] = out[col].astype(object)
+        if pd.api.types.is_datetime64_any_dtype(r):
+            out[col] = pd.to_datetime(out[col], errors="coerce")
+        elif pd.api.types.is_numeric_dtype(r) and not pd.api.types.is_numeric_dtype(out[col]):
+            out[col] = pd.to_numeric(out[col], errors="coerce")
+        if out[col].dtype != s:
+            notes.append(f"{col}: {s} -> {out[col].dtype}")
+    return out, notes
+
+
+# --------------------------------------------------------------------------- metrics
+def quality_scores(
+    real: pd.DataFrame, synthetic: pd.DataFrame, metadata: Any, table_name: str
+) -> dict[str, float]:
+    """sdmetrics QualityReport score plus its Column Shapes / Column Pair Trends parts."""
+    from sdmetrics.reports import QualityReport
+
+    report = QualityReport()
+    report.generate({table_name: real}, {table_name: synthetic}, metadata.to_dict(), verbose=False)
+    props = report.get_properties().set_index("Property")["Score"]
+    return {
+        "quality": float(report.get_score()),
+        "column_shapes": float(props.get("Column Shapes", np.nan)),
+        "column_pair_trends": float(props.get("Column Pair Trends", np.nan)),
+    }
+
+
+def exact_copy_share(real: pd.DataFrame, synthetic: pd.DataFrame) -> float:
+    """Share of synthetic rows identical to some real row (a memorisation red flag)."""
+
+    def row_hashes(df: pd.DataFrame) -> pd.Series:
+        df = df.copy()
+        for col in real.columns:
+            if pd.api.types.is_numeric_dtype(real[col]) and not pd.api.types.is_bool_dtype(
+                real[col]
+            ):
+                df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
+        return pd.util.hash_pandas_object(df.astype(str), index=False)
+
+    return float(row_hashes(synthetic).isin(set(row_hashes(real))).mean())
+
+
+class FeatureEncoder:
+    """Encode features identically for real and synthetic data (HGB-ready).
+
+    Non-numeric columns become ``category`` dtype with the categories observed in
+    the *real* data (unseen synthetic values become NaN); datetimes become float
+    seconds; booleans and numbers become float.
+    """
+
+    def __init__(self, real: pd.DataFrame, target: str) -> None:
+        self.kinds: dict[str, str] = {}
+        self.categories: dict[str, pd.Index] = {}
+        for col in real.columns.drop(target):
+            s = real[col]
+            if pd.api.types.is_datetime64_any_dtype(s):
+                self.kinds[col] = "datetime"
+            elif pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+                self.kinds[col] = "numeric"
+            else:
+                cats = pd.Index(pd.unique(s.dropna()))
+                self.categories[col] = cats
+                self.kinds[col] = "category" if len(cats) <= MAX_HGB_CATEGORIES else "code"
+
+    def transform(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Return the encoded feature matrix."""
+        out = {}
+        for col, kind in self.kinds.items():
+            s = df[col]
+            if kind == "numeric":
+                if isinstance(s.dtype, pd.CategoricalDtype):
+                    s = s.astype(object)
+                out[col] = pd.to_numeric(s, errors="coerce").astype(float)
+            elif kind == "datetime":
+                ts = pd.to_datetime(s, errors="coerce")
+                out[col] = (ts - pd.Timestamp(0)) / pd.Timedelta(seconds=1)
+            else:
+                cat = pd.Categorical(s.astype(object), categories=self.categories[col])
+                out[col] = (
+                    pd.Series(cat, index=df.index)
+                    if kind == "category"
+                    else pd.Series(cat.codes, index=df.index).replace(-1, np.nan)
+                )
+        return pd.DataFrame(out, index=df.index)
+
+
+def clean_labels(y: pd.Series, classes: Iterable[Any]) -> pd.Series:
+    """Map labels onto the real classes (by equality); others/NaN become NaN."""
+    y_obj = y.astype(object)
+    out = pd.Series(np.nan, index=y.index, dtype=object)
+    for c in classes:
+        out[(y_obj == c).to_numpy()] = c
+    return out
+
+
+def macro_f1(
+    train_x: pd.DataFrame, train_y: pd.Series, test_x: pd.DataFrame, test_y: pd.Series
+) -> tuple[float, str]:
+    """Fit HGB on (train_x, train_y), return macro-F1 on the test set and a note."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import f1_score
+
+    labels = list(pd.unique(test_y))
+    keep = train_y.notna().to_numpy()
+    train_x, train_y = train_x[keep], train_y[keep]
+    note = "" if keep.all() else f"dropped {int((~keep).sum())} rows with invalid target"
+    if len(train_y) == 0:
+        return 0.0, "no usable synthetic rows"
+    present = pd.unique(train_y)
+    if len(present) < 2:
+        pred = np.full(len(test_y), present[0], dtype=object)
+        note = "; ".join(filter(None, [note, f"single class {present[0]!r}: constant prediction"]))
+    else:
+        clf = HistGradientBoostingClassifier(random_state=0, categorical_features="from_dtype")
+        clf.fit(train_x, train_y.astype(str))
+        lookup = {str(c): c for c in present}
+        pred = np.array([lookup[p] for p in clf.predict(test_x)], dtype=object)
+    score = f1_score(
+        test_y.astype(object).to_numpy(), pred, labels=labels, average="macro", zero_division=0
+    )
+    return float(score), note
+
+
+# --------------------------------------------------------------------------- running
+def _pkg_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def _toolkit_version() -> str | None:
+    module = sys.modules.get("toolkit")
+    return getattr(module, "__version__", None) or _pkg_version("toolkit")
+
+
+def machine_info() -> dict[str, Any]:
+    """Describe the machine the numbers come from."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        nproc = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        nproc = os.cpu_count() or 0
+    try:
+        import torch
+
+        torch_threads, torch_version = torch.get_num_threads(), torch.__version__
+    except ImportError:  # pragma: no cover
+        torch_threads, torch_version = None, None
+    return {
+        "nproc": nproc,
+        "cpu_model": cpu,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch_version,
+        "torch_threads": torch_threads,
+        "gpu": _gpu_name(),
+    }
+
+
+def _gpu_name() -> str | None:
+    try:
+        import torch
+
+        return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    except Exception:  # noqa: BLE001 - informational only
+        return None
+
+
+def git_revision() -> str | None:
+    """Short commit hash of the repo (``+dirty`` if modified), if available."""
+
+    def _git(*args: str) -> str | None:
+        try:
+            res = subprocess.run(
+                ["git", "-C", str(REPO_ROOT), *args],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=10,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return res.stdout.strip() if res.returncode == 0 else None
+
+    rev = _git("rev-parse", "--short", "HEAD")
+    if rev and _git("status", "--porcelain", "--untracked-files=no"):
+        rev += "+dirty"
+    return rev
+
+
+def run_model(
+    model: str,
+    factory: ModelFactory,
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    target: str,
+    encoder: FeatureEncoder,
+    metadata: Any,
+    table_name: str,
+    seed: int,
+    speed_rows: int,
+) -> dict[str, Any]:
+    """Fit, sample and evaluate one model on one split."""
+    seed_everything(seed)
+    load = _loadavg()
+    t0, c0 = time.perf_counter(), time.process_time()
+    fitted = factory(train)
+    fit_s, fit_cpu_s = time.perf_counter() - t0, time.process_time() - c0
+    load = max(load, _loadavg())
+
+    synth, dtype_fixes = match_dtypes(as_frame(fitted.sample(len(train)), train.columns), train)
+    t0 = time.perf_counter()
+    big = fitted.sample(speed_rows)
+    sample_s = time.perf_counter() - t0
+    load = max(load, _loadavg())
+    n_big = len(as_frame(big, train.columns))
+    del big
+
+    result: dict[str, Any] = {
+        "fit_s": fit_s,
+        "fit_cpu_s": fit_cpu_s,
+        "loadavg_1m": load,
+        "sample_rows": n_big,
+        "sample_s": sample_s,
+        "sample_rows_per_s": n_big / sample_s if sample_s > 0 else math.inf,
+        "synthetic_missing_share": float(synth.isna().to_numpy().mean()),
+        "exact_copy_share": exact_copy_share(train, synth),
+    }
+    if dtype_fixes:
+        result["dtype_fixes"] = dtype_fixes
+    result.update(quality_scores(train, synth, metadata, table_name))
+    classes = list(pd.unique(train[target]))
+    y_synth = clean_labels(synth[target], classes)
+    f1, note = macro_f1(encoder.transform(synth), y_synth, encoder.transform(test), test[target])
+    result["f1_tstr"] = f1
+    if note:
+        result["f1_note"] = note
+    return result
+
+
+def _loadavg() -> float:
+    """1-minute load average (NaN where unavailable)."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return math.nan
+
+
+def busy(record: dict[str, Any]) -> bool:
+    """Whether a timing was taken while other processes competed for the CPU.
+
+    Heuristic: the 1-minute load average exceeded this run's own threads + 1.
+    """
+    return record.get("loadavg_1m", 0.0) > N_THREADS + 1.0
+
+
+def split_table(name: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """Stratified 80/20 split of a benchmark table."""
+    from sklearn.model_selection import train_test_split
+
+    df, target = load_table(name)
+    train, test = train_test_split(df, test_size=0.2, random_state=seed, stratify=df[target])
+    return train.reset_index(drop=True), test.reset_index(drop=True), target
+
+
+# --------------------------------------------------------------------------- caching
+def load_json(path: Path) -> dict[str, Any]:
+    """Read a results file (empty structure if absent)."""
+    if path.exists():
+        return json.loads(path.read_text())
+    return {"results": {}}
+
+
+def save_result(path: Path, key: str, record: dict[str, Any]) -> None:
+    """Merge one record into a results file atomically (re-reading it first)."""
+    data = load_json(path)
+    data.setdefault("results", {})[key] = record
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=_json_default) + "\n")
+    os.replace(tmp, path)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"not JSON serialisable: {type(obj)}")
+
+
+def anchor_key(table: str, model: str, seed: int, sdv_version: str) -> str:
+    """Cache key of one SDV anchor result."""
+    return f"{table}|{model}|seed={seed}|sdv={sdv_version}"
+
+
+def ours_key(table: str, seed: int, config: str | None) -> str:
+    """Cache key of one toolkit result."""
+    return f"{table}|seed={seed}|config={config or 'default'}"
+
+
+# --------------------------------------------------------------------------- report
+# All results of one run: table -> seed -> model -> record (as stored in the caches).
+Results = dict[str, dict[int, dict[str, dict[str, Any]]]]
+
+# Metrics averaged over seeds. ``f1_trtr`` comes from the per-seed table info.
+METRICS: tuple[str, ...] = (
+    "quality",
+    "column_shapes",
+    "column_pair_trends",
+    "f1_tstr",
+    "f1_trtr",
+    "fit_s",
+    "fit_cpu_s",
+    "sample_rows_per_s",
+    "exact_copy_share",
+)
+
+
+@dataclass(frozen=True)
+class Stat:
+    """Mean and sample standard deviation (ddof=1) of one metric over seeds."""
+
+    mean: float
+    sd: float | None  # None with fewer than two values
+    n: int
+
+
+@dataclass
+class ModelSummary:
+    """One model's results on one table, aggregated over seeds."""
+
+    seeds: list[int] = field(default_factory=list)  # seeds with a successful record
+    errors: dict[int, str] = field(default_factory=dict)  # seed -> error message
+    stats: dict[str, Stat] = field(default_factory=dict)
+    busy: bool = False  # some timing was taken on a loaded machine
+    notes: list[str] = field(default_factory=list)  # F1 notes, prefixed by their seed
+
+    def mean(self, metric: str) -> float | None:
+        """Mean of ``metric`` over seeds, ``None`` if no seed has it."""
+        stat = self.stats.get(metric)
+        return None if stat is None else stat.mean
+
+
+def mean_sd(values: Iterable[float | None]) -> Stat | None:
+    """Mean and sample SD of the values that are present (``None``/NaN skipped)."""
+    vals = [float(v) for v in values if v is not None and not math.isnan(v)]
+    if not vals:
+        return None
+    arr = np.asarray(vals)
+    sd = float(arr.std(ddof=1)) if len(arr) > 1 and np.isfinite(arr).all() else None
+    return Stat(float(arr.mean()), sd, len(arr))
+
+
+def aggregate_model(per_seed: dict[int, dict[str, Any]], f1_trtr: dict[int, float]) -> ModelSummary:
+    """Aggregate one model's per-seed records of one table (failed seeds are left out)."""
+    ok = {s: r for s, r in sorted(per_seed.items()) if "error" not in r}
+    summary = ModelSummary(
+        seeds=list(ok),
+        errors={s: r["error"] for s, r in sorted(per_seed.items()) if "error" in r},
+        busy=any(busy(r) for r in ok.values()),
+        notes=[f"seed {s}: {r['f1_note']}" for s, r in ok.items() if r.get("f1_note")],
+    )
+    for metric in METRICS:
+        if metric == "f1_trtr":
+            stat = mean_sd(f1_trtr.get(s) for s in ok)
+        else:
+            stat = mean_sd(r.get(metric) for r in ok.values())
+        if stat is not None:
+            summary.stats[metric] = stat
+    return summary
+
+
+def aggregate_table(
+    per_seed: dict[int, dict[str, dict[str, Any]]], f1_trtr: dict[int, float]
+) -> dict[str, ModelSummary]:
+    """``model -> ModelSummary`` for every model with at least one record on the table."""
+    out: dict[str, ModelSummary] = {}
+    for model in ALL_MODELS:
+        records = {s: recs[model] for s, recs in per_seed.items() if model in recs}
+        if records:
+            out[model] = aggregate_model(records, f1_trtr)
+    return out
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, float):
+        if math.isinf(value):
+            return "inf"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _fmt_stat(
+    stat: Stat | None,
+    digits: int = 3,
+    with_sd: bool = True,
+    n_expected: int | None = None,
+    pct: bool = False,
+) -> str:
+    """``mean ± sd`` (just the mean with one value or ``with_sd=False``).
+
+    ``(n=k)`` is appended when fewer than ``n_expected`` seeds have the metric.
+    """
+    if stat is None:
+        return "—"
+    text = _pct(stat.mean) if pct else _fmt(stat.mean, digits)
+    if with_sd and stat.sd is not None:
+        text += f" ± {stat.sd:.{digits}f}"
+    if n_expected is not None and stat.n < n_expected:
+        text += f" (n={stat.n})"
+    return text
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None or math.isnan(value) else f"{value:.1%}"
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b == 0 or math.isnan(a) or math.isnan(b):
+        return None
+    return a / b
+
+
+def _verdict(ok: bool | None) -> str:
+    return "—" if ok is None else ("pass" if ok else "**FAIL**")
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _span(values: Iterable[str]) -> str:
+    """``first to last`` of sorted values (one value as is, ``—`` if none)."""
+    ordered = sorted(set(values))
+    return " to ".join(dict.fromkeys(ordered[:1] + ordered[-1:])) or "—"
+
+
+def _machine_desc(machine: dict[str, Any]) -> str:
+    text = f"{machine.get('nproc')} cores ({machine.get('cpu_model')})"
+    if machine.get("gpu"):
+        text += f", GPU {machine['gpu']}"
+    return (
+        f"{text}; torch threads = {machine.get('torch_threads')}; "
+        f"Python {machine.get('python')}, torch {machine.get('torch')}"
+    )
+
+
+def summarise_table(models: dict[str, ModelSummary]) -> dict[str, Any]:
+    """Ratios and pass/fail of ours against the anchors for one table, on seed means."""
+    ours = models.get(OURS, ModelSummary())
+    anchors = {m: s for m, s in models.items() if m in SDV_MODELS and "quality" in s.stats}
+    best = max(anchors, key=lambda m: anchors[m].stats["quality"].mean, default=None)
+    best_sum = anchors[best] if best else ModelSummary()
+    tvae = anchors.get("tvae", ModelSummary())
+    q_ours, q_best = ours.mean("quality"), best_sum.mean("quality")
+    f1_ours, f1_tvae = ours.mean("f1_tstr"), tvae.mean("f1_tstr")
+    q_ratio = _ratio(q_ours, q_best)
+    f1_ratio = _ratio(f1_ours, f1_tvae)
+    fit_ratio = _ratio(ours.mean("fit_s"), tvae.mean("fit_s"))
+    fit_cpu_ratio = _ratio(ours.mean("fit_cpu_s"), tvae.mean("fit_cpu_s"))
+    speed = ours.mean("sample_rows_per_s")
+    compared = [s for s in (best_sum, tvae) if s.seeds]
+    return {
+        "seeds": len(ours.seeds),
+        "best_sdv": best,
+        "quality_ratio": q_ratio,
+        "f1_ratio": f1_ratio,
+        "fit_ratio": fit_ratio,
+        "fit_cpu_ratio": fit_cpu_ratio,
+        "speed": speed,
+        "pass_quality": None if q_ratio is None else q_ours >= q_best,
+        "pass_f1": None if f1_ratio is None else f1_ours >= f1_tvae,
+        "pass_fit": None if fit_ratio is None else fit_ratio <= TARGET_FIT_FRACTION,
+        "pass_speed": None if speed is None else speed >= TARGET_SPEED,
+        "seeds_differ": bool(ours.seeds) and any(s.seeds != ours.seeds for s in compared),
+    }
+
+
+def _seed_list(seeds: Iterable[int]) -> str:
+    return ",".join(str(s) for s in seeds)
+
+
+def build_report(
+    tables: list[str],
+    results: Results,
+    info: dict[str, dict[str, Any]],
+    seeds: list[int],
+    command: str,
+    machine: dict[str, Any],
+) -> str:
+    """Markdown section (without markers) summarising all tables over all seeds."""
+    records = [
+        r
+        for t in tables
+        for recs in results.get(t, {}).values()
+        for r in recs.values()
+        if "error" not in r
+    ]
+    anchor_recs = [r for r in records if r.get("model") in SDV_MODELS]
+    ours_recs = [r for r in records if r.get("model") == OURS]
+    anchor_machines = sorted({_machine_desc(r["machine"]) for r in anchor_recs if "machine" in r})
+    sdv_versions = sorted({r["sdv_version"] for r in anchor_recs if "sdv_version" in r})
+    ours_revs = sorted({r["git"] for r in ours_recs if r.get("git")})
+    commits = f" (commit {', '.join(ours_revs)})" if ours_revs else ""
+    aggregated = {t: aggregate_table(results.get(t, {}), info[t]["f1_trtr"]) for t in tables}
+
+    lines = [
+        "## Synthetic data: toolkit vs SDV anchors",
+        "",
+        f"Reproduce: `{command}` (SDV anchors are reused from `benchmarks/results/anchors.json`; "
+        "add `--refresh-anchors` to recompute them).",
+        "",
+        f"- Seeds: {_seed_list(seeds)}. For every table and seed: stratified 80/20 split with "
+        "that seed, every model fitted with that seed. Tables show the mean over seeds "
+        "(± sample standard deviation for quality and F1; n = seeds with a result); "
+        "ratios and pass/fail compare those means. Per-seed numbers are in the details below.",
+        f"- Machine (this run): {_machine_desc(machine)}.",
+        f"- SDV {', '.join(sdv_versions) or _pkg_version('sdv')} anchors (default parameters) "
+        f"computed {_span(r['date'] for r in anchor_recs if 'date' in r)} on "
+        f"{'; '.join(anchor_machines) or '—'}.",
+        f"- toolkit results from {_span(r['date'] for r in ours_recs if 'date' in r)}"
+        f"{commits}; "
+        f"sdmetrics {_pkg_version('sdmetrics')}.",
+        "- Quality = sdmetrics QualityReport vs the real train split "
+        "(synthetic n = train n). F1 = macro-F1 on the real test split of a "
+        "HistGradientBoostingClassifier trained on synthetic data (TSTR; TRTR: trained on the "
+        f"real train split). Sampling speed measured on {SPEED_ROWS:,} rows, wall time. Fit s "
+        "is wall time; fit CPU s is the process' CPU time over all threads (less sensitive to "
+        "other load). Copies = share of synthetic rows identical to a training row.",
+        "- Targets for ours: quality ≥ best SDV model; F1 ≥ TVAE; fit time ≤ ¼ of TVAE's; "
+        f"sampling ≥ {TARGET_SPEED:,} rows/s.",
+        "",
+        "### Summary (ours vs anchors, means over seeds)",
+        "",
+    ]
+    rows = []
+    any_seeds_differ = False
+    for t in tables:
+        s = summarise_table(aggregated[t])
+        any_seeds_differ |= s["seeds_differ"]
+        rows.append(
+            [
+                t + (" ‡" if s["seeds_differ"] else ""),
+                str(s["seeds"]),
+                f"{_fmt(s['quality_ratio'])} (vs {s['best_sdv'] or '—'})",
+                _fmt(s["f1_ratio"]),
+                _fmt(s["fit_ratio"])
+                + (f" (CPU {_fmt(s['fit_cpu_ratio'])})" if s["fit_cpu_ratio"] is not None else ""),
+                _fmt(s["speed"]),
+                _verdict(s["pass_quality"]),
+                _verdict(s["pass_f1"]),
+                _verdict(s["pass_fit"]),
+                _verdict(s["pass_speed"]),
+            ]
+        )
+    lines.append(
+        _md_table(
+            [
+                "table",
+                "n",
+                "quality ours/best SDV",
+                "F1 ours/TVAE",
+                "fit ours/TVAE",
+                "ours rows/s",
+                "quality ≥ best",
+                "F1 ≥ TVAE",
+                "fit ≤ ¼ TVAE",
+                f"≥ {TARGET_SPEED // 1000}k rows/s",
+            ],
+            rows,
+        )
+    )
+    if any_seeds_differ:
+        lines += [
+            "",
+            "‡ ours and the anchor it is compared with were averaged over different seeds "
+            "(see n below): the ratios are indicative only.",
+        ]
+
+    partial_metrics = False
+    for t in tables:
+        meta = info[t]
+        trtr = mean_sd(meta["f1_trtr"].values())
+        lines += [
+            "",
+            f"### {t} — {meta['source']}",
+            "",
+            f"{meta['n_train']} train / {meta['n_test']} test rows, {meta['n_cols']} columns, "
+            f"{meta['missing_share']:.1%} cells missing; target `{meta['target']}`; "
+            f"TRTR macro-F1 = {_fmt_stat(trtr)} (n = {trtr.n if trtr else 0}).",
+            "",
+        ]
+        rows = []
+        notes: list[str] = []
+        for m in ALL_MODELS:
+            summ = aggregated[t].get(m)
+            if summ is None:
+                rows.append([m, "0", "not run"] + ["—"] * 8)
+                continue
+            if summ.errors:
+                notes += [f"{m}: seed {s} failed ({e[:80]})" for s, e in summ.errors.items()]
+            if not summ.seeds:
+                rows.append([m, "0", "error"] + ["—"] * 8)
+                continue
+            n = len(summ.seeds)
+            partial_metrics |= any(st.n < n for st in summ.stats.values())
+            notes += [f"{m}, {note}" for note in summ.notes]
+            st = summ.stats
+            rows.append(
+                [
+                    m,
+                    str(n),
+                    _fmt_stat(st.get("quality"), n_expected=n),
+                    _fmt_stat(st.get("column_shapes"), with_sd=False, n_expected=n),
+                    _fmt_stat(st.get("column_pair_trends"), with_sd=False, n_expected=n),
+                    _fmt_stat(st.get("f1_tstr"), n_expected=n) + (" \\*" if summ.notes else ""),
+                    _fmt_stat(st.get("f1_trtr"), with_sd=False, n_expected=n),
+                    _fmt_stat(st.get("fit_s"), 1, with_sd=False, n_expected=n)
+                    + (" †" if summ.busy else ""),
+                    _fmt_stat(st.get("fit_cpu_s"), 1, with_sd=False, n_expected=n),
+                    _fmt_stat(st.get("sample_rows_per_s"), with_sd=False, n_expected=n),
+                    _fmt_stat(st.get("exact_copy_share"), with_sd=False, n_expected=n, pct=True),
+                ]
+            )
+        lines.append(
+            _md_table(
+                [
+                    "model",
+                    "n",
+                    "quality",
+                    "column shapes",
+                    "pair trends",
+                    "F1 (TSTR)",
+                    "TRTR F1",
+                    "fit s",
+                    "fit CPU s",
+                    "sample rows/s",
+                    "copies of train rows",
+                ],
+                rows,
+            )
+        )
+        if notes:
+            lines += ["", "\\* " + "; ".join(notes)]
+
+    footnotes = []
+    if any(busy(r) for r in records):
+        footnotes.append(
+            "† at least one seed was measured while other processes competed for the CPU "
+            f"(1-min load average above {N_THREADS + 1}): wall times are inflated; compare the "
+            "CPU seconds."
+        )
+    if partial_metrics:
+        footnotes.append(
+            "(n=k) after a mean: only k of the model's seeds have that metric (older cached "
+            "records lack it; — in the per-seed table), so it is averaged over those."
+        )
+    for note in footnotes:
+        lines += ["", note]
+    lines += ["", *per_seed_details(tables, results, info)]
+    return "\n".join(lines) + "\n"
+
+
+def per_seed_details(
+    tables: list[str], results: Results, info: dict[str, dict[str, Any]]
+) -> list[str]:
+    """Collapsible markdown table with every (table, seed, model) result."""
+    rows = []
+    for t in tables:
+        for seed, recs in sorted(results.get(t, {}).items()):
+            trtr = info[t]["f1_trtr"].get(seed)
+            for m in ALL_MODELS:
+                r = recs.get(m)
+                if r is None:
+                    continue
+                if "error" in r:
+                    rows.append([t, str(seed), m, f"error: {r['error'][:60]}"] + ["—"] * 9)
+                    continue
+                rows.append(
+                    [
+                        t,
+                        str(seed),
+                        m,
+                        _fmt(r.get("quality")),
+                        _fmt(r.get("column_shapes")),
+                        _fmt(r.get("column_pair_trends")),
+                        _fmt(r.get("f1_tstr")) + (" \\*" if r.get("f1_note") else ""),
+                        _fmt(trtr),
+                        _fmt(r.get("fit_s"), 1) + (" †" if busy(r) else ""),
+                        _fmt(r.get("fit_cpu_s"), 1),
+                        _fmt(r.get("sample_rows_per_s")),
+                        _pct(r.get("exact_copy_share")),
+                        str(r.get("date", "—")),
+                    ]
+                )
+    return [
+        "<details>",
+        f"<summary>Per-seed results ({len(rows)} runs)</summary>",
+        "",
+        _md_table(
+            [
+                "table",
+                "seed",
+                "model",
+                "quality",
+                "column shapes",
+                "pair trends",
+                "F1 (TSTR)",
+                "TRTR F1",
+                "fit s",
+                "fit CPU s",
+                "sample rows/s",
+                "copies",
+                "date",
+            ],
+            rows,
+        ),
+        "",
+        "</details>",
+    ]
+
+
+def write_section(path: Path, body: str) -> None:
+    """Replace (or append) the marked section in ``path``, keeping other content."""
+    section = f"{MARK_START}\n{body}{MARK_END}"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    start, end = text.find(MARK_START), text.find(MARK_END)
+    if start != -1 and end > start:
+        text = text[:start] + section + text[end + len(MARK_END) :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)
+
+
+def print_summary(tables: list[str], results: Results, info: dict[str, dict[str, Any]]) -> None:
+    """Plain-text version of the report on stdout: per seed, then means over seeds."""
+    per_seed, means, summary = [], [], []
+    for t in tables:
+        for seed, recs in sorted(results.get(t, {}).items()):
+            for m in ALL_MODELS:
+                r = recs.get(m)
+                if r is None:
+                    continue
+                per_seed.append(
+                    {
+                        "table": t,
+                        "seed": seed,
+                        "model": m,
+                        "quality": r.get("quality"),
+                        "shapes": r.get("column_shapes"),
+                        "pairs": r.get("column_pair_trends"),
+                        "f1": r.get("f1_tstr"),
+                        "f1_trtr": info[t]["f1_trtr"].get(seed),
+                        "fit_s": r.get("fit_s"),
+                        "rows_per_s": r.get("sample_rows_per_s"),
+                        "error": (r.get("error") or "")[:40],
+                    }
+                )
+        aggregated = aggregate_table(results.get(t, {}), info[t]["f1_trtr"])
+        for m, summ in aggregated.items():
+            means.append(
+                {
+                    "table": t,
+                    "model": m,
+                    "n": len(summ.seeds),
+                    **{k: summ.mean(k) for k in METRICS},
+                    "quality_sd": getattr(summ.stats.get("quality"), "sd", None),
+                    "f1_tstr_sd": getattr(summ.stats.get("f1_tstr"), "sd", None),
+                }
+            )
+        summary.append({"table": t, **summarise_table(aggregated)})
+    with pd.option_context(
+        "display.width", 250, "display.max_columns", 30, "display.float_format", "{:.3f}".format
+    ):
+        for title, frame in (
+            ("per seed", per_seed),
+            ("mean over seeds", means),
+            ("ours vs anchors (on means)", summary),
+        ):
+            print(f"\n== {title}")
+            print(pd.DataFrame(frame).to_string(index=False))
+
+
+# --------------------------------------------------------------------------- CLI
+ORDERS = ("seed", "table")
+DEFAULT_SEEDS = "0,1,2"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options (``args.seeds`` is always a list of ints)."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--tables", default=",".join(TABLES), help=f"comma-separated subset of {TABLES}")
+    p.add_argument(
+        "--models",
+        default=",".join(ALL_MODELS),
+        help=f"comma-separated subset of {ALL_MODELS} to run (others come from cache)",
+    )
+    seeds = p.add_mutually_exclusive_group()
+    seeds.add_argument(
+        "--seeds",
+        default=DEFAULT_SEEDS,
+        help="comma-separated split / model seeds, averaged in the report "
+        f"(default {DEFAULT_SEEDS})",
+    )
+    seeds.add_argument("--seed", type=int, default=None, help="a single seed (alias for --seeds N)")
+    p.add_argument(
+        "--order",
+        choices=ORDERS,
+        default="seed",
+        help="outer loop: 'seed' = every table for the first seed, then the next seed; "
+        "'table' = every seed of one table, then the next table. Either way the models of "
+        "one (table, seed) run back to back (default: seed)",
+    )
+    p.add_argument("--config", default=None, help="passed as Synthesizer(config=...)")
+    p.add_argument(
+        "--refresh-anchors", action="store_true", help="recompute SDV anchors even if cached"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help="markdown file whose marked section is (re)written",
+    )
+    p.add_argument("--no-write", action="store_true", help="do not touch the markdown file")
+    p.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help=argparse.SUPPRESS)
+    p.add_argument("--speed-rows", type=int, default=SPEED_ROWS, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    args.tables = _split_choices(p, args.tables, TABLES, "table")
+    args.models = _split_choices(p, args.models, ALL_MODELS, "model")
+    args.seeds = [args.seed] if args.seed is not None else _parse_seeds(p, args.seeds)
+    return args
+
+
+def _split_choices(
+    p: argparse.ArgumentParser, value: str, allowed: list[str], what: str
+) -> list[str]:
+    items = [v.strip().lower() for v in value.split(",") if v.strip()]
+    bad = [v for v in items if v not in allowed]
+    if bad:
+        p.error(f"unknown {what}(s) {bad}; choose from {allowed}")
+    return items
+
+
+def _parse_seeds(p: argparse.ArgumentParser, value: str) -> list[int]:
+    """Distinct integer seeds, in the given order."""
+    try:
+        seeds = [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        p.error(f"--seeds must be comma-separated integers, got {value!r}")
+    if not seeds:
+        p.error("--seeds needs at least one seed")
+    return list(dict.fromkeys(seeds))
+
+
+def reproduce_command(args: argparse.Namespace) -> str:
+    """Command line that regenerates the full report for these settings."""
+    cmd = ["python", "benchmarks/synth_vs_sdv.py"]
+    if args.tables != TABLES:
+        cmd += ["--tables", ",".join(args.tables)]
+    cmd += ["--seeds", _seed_list(args.seeds)]
+    if args.config is not None:
+        cmd += ["--config", args.config]
+    return shlex.join(cmd)
+
+
+def schedule(tables: list[str], seeds: list[int], order: str) -> list[tuple[str, int]]:
+    """``(table, seed)`` pairs in run order; see ``--order``."""
+    if order == "table":
+        return [(t, s) for t in tables for s in seeds]
+    return [(t, s) for s in seeds for t in tables]
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Settings shared by every (table, seed) run."""
+
+    args: argparse.Namespace
+    machine: dict[str, Any]
+    sdv_version: str
+    anchors_path: Path
+    ours_path: Path
+    today: str
+
+
+def table_info(table: str, train: pd.DataFrame, test: pd.DataFrame, target: str) -> dict[str, Any]:
+    """Seed-independent description of a table (``f1_trtr`` is filled per seed)."""
+    full = pd.concat([train, test])
+    return {
+        "source": f"{SPECS[table].package}::{SPECS[table].item}",
+        "target": target,
+        "n_train": len(train),
+        "n_test": len(test),
+        "n_cols": train.shape[1],
+        "missing_share": float(full.isna().to_numpy().mean()),
+        "f1_trtr": {},
+    }
+
+
+def run_table_seed(
+    table: str, seed: int, ctx: RunContext, info: dict[str, dict[str, Any]]
+) -> tuple[dict[str, dict[str, Any]], int]:
+    """Run (or fetch from cache) every model on one table for one seed.
+
+    Fills ``info[table]`` (TRTR F1 per seed) and returns ``(model -> record, failures)``.
+    """
+    args = ctx.args
+    train, test, target = split_table(table, seed)
+    encoder = FeatureEncoder(pd.concat([train, test], ignore_index=True), target)
+    f1_trtr, _ = macro_f1(
+        encoder.transform(train),
+        clean_labels(train[target], pd.unique(train[target])),
+        encoder.transform(test),
+        test[target],
+    )
+    info.setdefault(table, table_info(table, train, test, target))["f1_trtr"][seed] = f1_trtr
+    tag = f"[{table} seed={seed}]"
+    print(
+        f"\n{tag} {len(train)} train / {len(test)} test, target {target!r}, TRTR F1 {f1_trtr:.3f}",
+        flush=True,
+    )
+    metadata = detect_metadata(train, table)
+    records: dict[str, dict[str, Any]] = {}
+    failures = 0
+    anchors = load_json(ctx.anchors_path)["results"]
+    for model in ALL_MODELS:
+        if model in SDV_MODELS:
+            key = anchor_key(table, model, seed, ctx.sdv_version)
+            cached = anchors.get(key)
+            if cached is not None and not (args.refresh_anchors and model in args.models):
+                records[model] = cached
+                if model in args.models:
+                    print(f"{tag} {model}: cached ({cached['date']})", flush=True)
+                continue
+        else:
+            key = ours_key(table, seed, args.config)
+            if model not in args.models:
+                cached = load_json(ctx.ours_path)["results"].get(key)
+                if cached is not None:
+                    records[model] = cached
+                continue
+        if model not in args.models:
+            continue
+
+        print(f"{tag} {model}: fitting ...", flush=True)
+        record: dict[str, Any] = {
+            "table": table,
+            "model": model,
+            "seed": seed,
+            "date": ctx.today,
+            "machine": ctx.machine,
+        }
+        try:
+            factory = model_factory(model, metadata, table, seed, args.config)
+            record.update(
+                run_model(
+                    model,
+                    factory,
+                    train,
+                    test,
+                    target,
+                    encoder,
+                    metadata,
+                    table,
+                    seed,
+                    args.speed_rows,
+                )
+            )
+            record["f1_trtr"] = f1_trtr
+        except Exception as exc:  # noqa: BLE001 - keep going, report the failure
+            failures += 1
+            traceback.print_exc()
+            record["error"] = f"{type(exc).__name__}: {exc}"
+        if model in SDV_MODELS:
+            record["sdv_version"] = ctx.sdv_version
+            if "error" not in record:  # never cache failures
+                save_result(ctx.anchors_path, key, record)
+        else:
+            record.update(
+                {
+                    "config": args.config,
+                    "git": git_revision(),
+                    "toolkit_version": _toolkit_version(),
+                }
+            )
+            save_result(ctx.ours_path, key, record)
+        records[model] = record
+        if "error" in record:
+            print(f"{tag} {model}: ERROR {record['error']}", flush=True)
+        else:
+            print(
+                f"{tag} {model}: fit {record['fit_s']:.1f}s, "
+                f"{record['sample_rows_per_s']:,.0f} rows/s, "
+                f"quality {record['quality']:.3f}, F1 {record['f1_tstr']:.3f}",
+                flush=True,
+            )
+    return records, failures
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; returns a process exit code."""
+    args = parse_args(argv)
+    set_threads(N_THREADS)
+    ctx = RunContext(
+        args=args,
+        machine=machine_info(),
+        sdv_version=_pkg_version("sdv"),
+        anchors_path=args.results_dir / "anchors.json",
+        ours_path=args.results_dir / "toolkit_latest.json",
+        today=dt.date.today().isoformat(),
+    )
+    print(
+        f"machine: {ctx.machine['nproc']} cores, {ctx.machine['cpu_model']}, "
+        f"torch threads {ctx.machine['torch_threads']}; sdv {ctx.sdv_version}; "
+        f"seeds {_seed_list(args.seeds)} (order: {args.order})",
+        flush=True,
+    )
+
+    results: Results = {t: {} for t in args.tables}
+    info: dict[str, dict[str, Any]] = {}
+    failures = 0
+    for table, seed in schedule(args.tables, args.seeds, args.order):
+        records, failed = run_table_seed(table, seed, ctx, info)
+        results[table][seed] = records
+        failures += failed
+
+    print_summary(args.tables, results, info)
+    if not args.no_write:
+        body = build_report(
+            args.tables, results, info, args.seeds, reproduce_command(args), ctx.machine
+        )
+        write_section(args.out, body)
+        print(f"\nwrote section to {args.out}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
