@@ -8,6 +8,7 @@ per column from its kind and concatenates their blocks into the TensorSpec.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import string
 from typing import Any, ClassVar
@@ -20,11 +21,11 @@ from adapters.scalers import ModeScaler, QuantileScaler, scaler_from_dict
 
 
 def _to_json_value(value: Any) -> Any:
-    """Turn numpy scalars and NaN into plain JSON values."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and np.isnan(value):
+    """Turn numpy scalars and any missing marker (NaN, None, pd.NA, NaT) into plain JSON values."""
+    if value is None or (np.ndim(value) == 0 and pd.isna(value)):
         return None
+    if isinstance(value, np.generic):
+        return value.item()
     return value
 
 
@@ -109,8 +110,11 @@ class NumericEncoder(ColumnEncoder):
     def _to_float(self, series: pd.Series) -> np.ndarray:
         return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
+    def _round(self, values: np.ndarray) -> np.ndarray:
+        """Round decoded values to the training data's resolution."""
+        return np.round(values, 0 if self.integer else self.decimals_)
+
     def _from_float(self, values: np.ndarray) -> pd.Series:
-        values = np.round(values, 0 if self.integer else self.decimals_)
         return _restore_dtype(pd.Series(values, name=self.name), self.dtype_)
 
     @property
@@ -146,7 +150,8 @@ class NumericEncoder(ColumnEncoder):
 
     def inverse(self, encoded: np.ndarray, rng: np.random.Generator) -> pd.Series:
         width = 1 + self.scaler_.n_modes
-        values = np.clip(self.scaler_.inverse(encoded[:, :width]), self.min_, self.max_)
+        values = np.clip(self._round(self.scaler_.inverse(encoded[:, :width])), self.min_,
+                         self.max_)
         if self.has_missing_:
             values = np.where(encoded[:, width] > 0.5, np.nan, values)
         return self._from_float(values)
@@ -210,17 +215,20 @@ class DatetimeEncoder(NumericEncoder):
     """Date or timestamp column, modelled as seconds since the epoch.
 
     Values come back as dates in the original text format (or as datetime64
-    when the input column was datetime64), rounded to whole days when every
-    training value was a whole day.
+    when the input column was datetime64), rounded to the coarsest resolution
+    (day, hour, minute or second) that every training value has.
     """
 
     kind = "datetime"
+    integer = True  # whole seconds; up to 1,000 distinct stamps round-trip exactly
 
     def fit(self, series: pd.Series, rng: np.random.Generator) -> DatetimeEncoder:
         parsed, self.format_ = parse_dates(series) or (series, None)
         seconds = self._seconds(parsed)
         observed = seconds[~np.isnan(seconds)]
-        self.whole_days_ = bool(np.all(observed % 86400 == 0))
+        self.resolution_ = next(
+            (unit for unit in (86400, 3600, 60, 1) if np.all(observed % unit == 0)), 0
+        )
         super().fit(pd.Series(seconds), rng)
         self.dtype_ = str(series.dtype)
         return self
@@ -238,9 +246,12 @@ class DatetimeEncoder(NumericEncoder):
             return self._seconds(pd.to_datetime(series, format=self.format_, errors="coerce"))
         return self._seconds(series)
 
+    def _round(self, values: np.ndarray) -> np.ndarray:
+        if self.resolution_:
+            return np.round(values / self.resolution_) * self.resolution_
+        return values
+
     def _from_float(self, values: np.ndarray) -> pd.Series:
-        if self.whole_days_:
-            values = np.round(values / 86400) * 86400
         stamps = pd.Series(pd.to_datetime(values, unit="s"), name=self.name)
         if self.format_ is None:
             return stamps
@@ -248,13 +259,13 @@ class DatetimeEncoder(NumericEncoder):
         return text.where(stamps.notna(), None).astype(object)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "format": self.format_, "whole_days": self.whole_days_}
+        return {**super().to_dict(), "format": self.format_, "resolution": self.resolution_}
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> DatetimeEncoder:
         encoder = super().from_dict(state)
         encoder.format_ = state["format"]
-        encoder.whole_days_ = state["whole_days"]
+        encoder.resolution_ = state["resolution"]
         return encoder
 
 
@@ -299,8 +310,8 @@ class CategoricalEncoder(ColumnEncoder):
     def _slot_index(self, series: pd.Series) -> np.ndarray:
         lookup = {level: i for i, level in enumerate(self.slots_)}
         other = len(self.slots_) if self.other_levels_ else 0
-        keys = series.astype(object).where(series.notna(), None)
-        return np.array([lookup.get(_to_json_value(v), other) for v in keys], dtype=np.int64)
+        return np.array([lookup.get(_to_json_value(v), other) for v in series.astype(object)],
+                        dtype=np.int64)
 
     def transform(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
         return np.eye(self.width)[self._slot_index(series)]
@@ -346,13 +357,20 @@ class BooleanEncoder(CategoricalEncoder):
 _ID_PATTERN = re.compile(r"^(\D*?)(\d+)(\D*)$")
 
 
+def _id_digest(salt: str, value: str) -> str:
+    return hashlib.sha256(f"{salt}:{value}".encode()).hexdigest()[:16]
+
+
 class IdEncoder(ColumnEncoder):
     """Identifier column: not modelled; generated rows get fresh unique IDs of the same format.
 
     Integer IDs continue after the largest training ID; text IDs that look like
     ``PREFIX`` + digits keep the prefix and digit count; other text IDs become
-    random strings of the observed length and alphabet. No training ID is ever
-    reproduced.
+    random strings of the observed alphabet and length (longer when that space
+    is too small). No training ID is ever reproduced: for free-text IDs only
+    salted hashes of the training IDs are kept to rule out collisions, never the
+    IDs themselves. IDs are unique within one decoded batch; each call starts
+    the sequence afresh, so a seed gives the same IDs every time.
     """
 
     kind = "id"
@@ -360,14 +378,10 @@ class IdEncoder(ColumnEncoder):
     def fit(self, series: pd.Series, rng: np.random.Generator) -> IdEncoder:
         super().fit(series, rng)
         observed = series.dropna()
-        self.numeric_ = bool(pd.api.types.is_integer_dtype(series.dtype)) or bool(
-            pd.api.types.is_float_dtype(series.dtype)
-        )
-        self.prefix_ = self.suffix_ = ""
-        self.digits_ = 0
-        self.start_ = 0
-        self.alphabet_ = ""
-        self.length_ = 0
+        self.numeric_ = bool(pd.api.types.is_numeric_dtype(series.dtype))
+        self.prefix_ = self.suffix_ = self.alphabet_ = self.salt_ = ""
+        self.digits_ = self.start_ = self.length_ = 0
+        self.hashes_: set[str] = set()
         if self.numeric_:
             self.start_ = int(observed.max()) + 1
             return self
@@ -379,29 +393,37 @@ class IdEncoder(ColumnEncoder):
             self.start_ = max(int(m.group(2)) for m in matches) + 1
         else:
             self.alphabet_ = "".join(sorted(set("".join(text)))) or string.ascii_letters
-            self.length_ = int(round(text.str.len().median()))
-            self.seen_ = set(text)
+            self.length_ = max(1, int(round(text.str.len().median())))
+            self.salt_ = f"{rng.integers(2**62):x}"
+            self.hashes_ = {_id_digest(self.salt_, v) for v in text}
         return self
 
-    def inverse(self, encoded: np.ndarray, rng: np.random.Generator) -> pd.Series:
-        n = len(encoded)
-        if self.numeric_:
-            return _restore_dtype(pd.Series(np.arange(self.start_, self.start_ + n)), self.dtype_)
-        if self.digits_:
-            numbers = range(self.start_, self.start_ + n)
-            values = [f"{self.prefix_}{k:0{self.digits_}d}{self.suffix_}" for k in numbers]
-            return pd.Series(values, dtype=object)
+    def _random_ids(self, n: int, rng: np.random.Generator) -> list[str]:
         alphabet = np.array(list(self.alphabet_))
-        seen = getattr(self, "seen_", set())
+        length = self.length_
+        # grow the length until the free space comfortably exceeds what is needed
+        while len(alphabet) ** length < 4 * (n + len(self.hashes_)):
+            length += 1
         values: list[str] = []
         made: set[str] = set()
         while len(values) < n:
-            for chars in alphabet[rng.integers(len(alphabet), size=(n, self.length_))]:
+            for chars in alphabet[rng.integers(len(alphabet), size=(2 * n, length))]:
                 candidate = "".join(chars)
-                if candidate not in seen and candidate not in made:
+                if candidate not in made and _id_digest(self.salt_, candidate) not in self.hashes_:
                     made.add(candidate)
                     values.append(candidate)
-        return pd.Series(values[:n], dtype=object)
+        return values[:n]
+
+    def inverse(self, encoded: np.ndarray, rng: np.random.Generator) -> pd.Series:
+        n = len(encoded)
+        first = self.start_
+        if self.numeric_:
+            return _restore_dtype(pd.Series(np.arange(first, first + n)), self.dtype_)
+        if self.digits_:
+            values = [f"{self.prefix_}{k:0{self.digits_}d}{self.suffix_}"
+                      for k in range(first, first + n)]
+            return pd.Series(values, dtype=object)
+        return pd.Series(self._random_ids(n, rng), dtype=object)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -413,6 +435,8 @@ class IdEncoder(ColumnEncoder):
             "start": self.start_,
             "alphabet": self.alphabet_,
             "length": self.length_,
+            "salt": self.salt_,
+            "hashes": sorted(self.hashes_),
         }
 
     @classmethod
@@ -423,6 +447,7 @@ class IdEncoder(ColumnEncoder):
         encoder.prefix_, encoder.suffix_ = state["prefix"], state["suffix"]
         encoder.digits_, encoder.start_ = state["digits"], state["start"]
         encoder.alphabet_, encoder.length_ = state["alphabet"], state["length"]
+        encoder.salt_, encoder.hashes_ = state["salt"], set(state["hashes"])
         return encoder
 
 

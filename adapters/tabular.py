@@ -29,7 +29,9 @@ from toolkit.exceptions import DataError, UsageError
 #: Numeric columns with at most this many distinct values are treated as categorical.
 MAX_NUMERIC_CATEGORIES = 10
 #: Text columns are categorical; when every value is distinct they are IDs.
-_ID_NAME = re.compile(r"(^|[_\s-])(id|uuid|guid|identifier)$|^(id|uuid|key)([_\s-]|$)", re.I)
+_ID_NAME = re.compile(
+    r"(^|[_\s.-])(id|uuid|guid|identifier)$|^(id|uuid|key)([_\s.-]|$)|(?-i:[a-z0-9](?:ID|Id))$", re.I
+)
 NUMERIC_ENCODINGS = ("quantile", "mode")
 
 

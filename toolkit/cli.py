@@ -44,7 +44,7 @@ class ToolkitGroup(click.Group):
         except ToolkitError as error:
             message = " ".join(str(error).split("\n"))
             click.echo(f"Error: {message}", err=True)
-            ctx.exit(error.exit_code)
+            sys.exit(error.exit_code)
 
 
 def _say(ctx_quiet: bool, message: str) -> None:

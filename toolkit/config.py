@@ -124,6 +124,8 @@ def _coerce(name: str, value: Any) -> Any:
     kind = default.type
     if value is None:
         return None
+    if isinstance(value, bool) and kind != "bool":
+        raise UsageError(f"{name} has an invalid value {value!r}")
     try:
         if kind in ("int", "int | None"):
             if isinstance(value, float) and not value.is_integer():

@@ -80,7 +80,12 @@ def load_model(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any
         raise ModelFileError(
             f"{path} failed its integrity check: the file was modified or is corrupt"
         )
-    document = json.loads(text)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        document = None
+    if not isinstance(document, dict):
+        raise ModelFileError(f"{path} has a malformed model document; it is not a toolkit model")
     if document.get("format") != FORMAT or document.get("format_version", 0) > FORMAT_VERSION:
         raise ModelFileError(f"{path} has an unsupported model format; upgrade toolkit to read it")
     return tensors, document

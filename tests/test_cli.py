@@ -1,0 +1,311 @@
+"""The ``toolkit`` command line, through click's CliRunner and once as the real console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import toolkit
+from toolkit.cli import cli
+
+TRAIN = ["--config", "fast", "--epochs", "2"]
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch) -> Path:
+    """An empty current folder for the command to write into."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def data_csv(workdir, patients_csv) -> Path:
+    """A copy of the sample table in the working folder."""
+    path = workdir / "patients.csv"
+    path.write_bytes(patients_csv.read_bytes())
+    return path
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, [str(arg) for arg in args])
+
+
+def ok(*args: str):
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    assert result.exception is None, result.exception
+    return result
+
+
+# synth ------------------------------------------------------------------------------------
+def test_synth_writes_csv(data_csv, patients):
+    ok("synth", data_csv, "--out", "out.csv", "--rows", "25", *TRAIN, "--seed", "1")
+    out = pd.read_csv("out.csv")
+    assert out.shape == (25, patients.shape[1])
+    assert list(out.columns) == list(patients.columns)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".pq"])
+def test_synth_writes_parquet_by_extension(data_csv, patients, suffix):
+    ok("synth", data_csv, "--out", f"out{suffix}", "--rows", "25", *TRAIN, "--seed", "1")
+    out = pd.read_parquet(f"out{suffix}")
+    assert out.shape == (25, patients.shape[1])
+    assert out["time"].dtype == patients["time"].dtype
+
+
+def test_synth_reads_parquet_input(workdir, patients):
+    patients.to_parquet("in.parquet")
+    ok("synth", "in.parquet", "--out", "out.csv", "--rows", "10", *TRAIN, "--seed", "1")
+    assert len(pd.read_csv("out.csv")) == 10
+
+
+def test_synth_rows_default_to_input_rows(data_csv, patients):
+    ok("synth", data_csv, "--out", "out.csv", *TRAIN, "--seed", "1", "-q")
+    assert len(pd.read_csv("out.csv")) == len(patients)
+
+
+def test_synth_same_seed_gives_identical_output(data_csv):
+    for name in ("a.csv", "b.csv"):
+        ok("synth", data_csv, "--out", name, "--rows", "40", *TRAIN, "--seed", "11", "-q")
+    assert Path("a.csv").read_bytes() == Path("b.csv").read_bytes()
+
+
+def test_synth_different_seeds_give_different_output(data_csv):
+    for name, seed in (("a.csv", "1"), ("b.csv", "2")):
+        ok("synth", data_csv, "--out", name, "--rows", "40", *TRAIN, "--seed", seed, "-q")
+    assert Path("a.csv").read_bytes() != Path("b.csv").read_bytes()
+
+
+def test_synth_model_out_saves_a_loadable_model(data_csv):
+    ok("synth", data_csv, "--out", "out.csv", "--model-out", "m.tkm", *TRAIN, "--seed", "1")
+    model = toolkit.Synthesizer.load("m.tkm")
+    assert model.n_rows_ == 418
+    assert len(model.history_["loss"]) == 2
+
+
+def test_synth_reports_progress_lines_on_stderr(data_csv):
+    result = ok("synth", data_csv, "--out", "out.csv", "--rows", "5", *TRAIN)
+    assert result.stdout == ""
+    assert "wrote 5 synthetic rows to out.csv" in result.stderr
+
+
+def test_synth_quiet_prints_nothing(data_csv):
+    result = ok("synth", data_csv, "--out", "out.csv", "--rows", "5", *TRAIN, "-q")
+    assert result.output == ""
+
+
+def test_synth_metadata_file_overrides_kinds(data_csv):
+    Path("kinds.yaml").write_text("columns:\n  stage: integer\n")
+    ok("synth", data_csv, "--out", "out.csv", "--model-out", "m.tkm", "--metadata", "kinds.yaml",
+       *TRAIN, "-q")
+    assert toolkit.Synthesizer.load("m.tkm").metadata_["stage"] == "integer"
+
+
+def test_synth_writes_no_temporary_files(data_csv):
+    ok("synth", data_csv, "--out", "out.csv", "--model-out", "m.tkm", "--rows", "5", *TRAIN, "-q")
+    assert sorted(p.name for p in data_csv.parent.iterdir()) == ["m.tkm", "out.csv",
+                                                                  "patients.csv"]
+
+
+# fit, sample, info ------------------------------------------------------------------------
+@pytest.fixture
+def model(data_csv) -> Path:
+    ok("fit", data_csv, "--model-out", "m.tkm", "--config", "fast", "--epochs", "3", "--seed", "5",
+       "-q")
+    return Path("m.tkm")
+
+
+def test_fit_saves_a_model_file(model):
+    assert toolkit.Synthesizer.load(model).config_.epochs == 3
+
+
+def test_sample_writes_the_requested_rows(model, patients):
+    ok("sample", model, "--rows", "12", "--out", "s.csv", "-q")
+    out = pd.read_csv("s.csv")
+    assert out.shape == (12, patients.shape[1])
+
+
+def test_sample_with_seed_is_reproducible(model):
+    ok("sample", model, "--rows", "30", "--out", "a.csv", "--seed", "4", "-q")
+    ok("sample", model, "--rows", "30", "--out", "b.csv", "--seed", "4", "-q")
+    assert Path("a.csv").read_bytes() == Path("b.csv").read_bytes()
+
+
+def test_sample_matches_synth_with_the_same_seed(data_csv):
+    ok("synth", data_csv, "--out", "direct.csv", "--rows", "20", "--model-out", "m.tkm", *TRAIN,
+       "--seed", "8", "-q")
+    ok("sample", "m.tkm", "--rows", "20", "--out", "later.csv", "-q")
+    assert Path("direct.csv").read_bytes() == Path("later.csv").read_bytes()
+
+
+def test_info_shows_columns_kinds_and_loss_history(model):
+    result = ok("info", model)
+    assert "synthesizer (vae backend" in result.stdout
+    assert "  age: continuous" in result.stdout
+    assert "  id: id" in result.stdout
+    assert "  stage: categorical" in result.stdout
+    assert "loss history" in result.stdout
+    assert "  loss: " in result.stdout and " -> " in result.stdout
+    assert "3 epochs" in result.stdout
+
+
+def test_info_json_is_valid_json(model):
+    document = json.loads(ok("info", model, "--json").stdout)
+    assert document["kind"] == "synthesizer"
+    assert document["adapter"]["kinds"]["age"] == "continuous"
+    assert len(document["history"]["loss"]) == 3
+    assert {"config", "versions", "fit_seconds", "seed"} <= set(document)
+
+
+def test_version_prints_the_package_version():
+    result = ok("--version")
+    assert toolkit.__version__ in result.output
+
+
+def test_help_lists_the_commands():
+    output = ok("--help").output
+    for command in ("synth", "fit", "sample", "info"):
+        assert command in output
+
+
+# error table --------------------------------------------------------------------------------
+def _write(name: str, text: str | bytes) -> str:
+    (Path(name).write_bytes if isinstance(text, bytes) else Path(name).write_text)(text)
+    return name
+
+
+def _table(name: str, frame: pd.DataFrame) -> str:
+    frame.to_csv(name, index=False)
+    return name
+
+
+def _small() -> pd.DataFrame:
+    return pd.DataFrame({"a": [1.5, 2.5, 3.5, 4.5, 5.5] * 4, "b": list("xyzxy") * 4})
+
+
+# each case: (setup in the working folder returning the arguments, expected exit code)
+ERROR_CASES = {
+    "missing-input": (lambda: ["synth", "missing.csv", "--out", "out.csv", *TRAIN, "-q"], 1),
+    "garbage-csv": (lambda: ["synth", _write("bad.csv", bytes(range(256)) * 8), "--out", "out.csv",
+                             *TRAIN, "-q"], 1),
+    "ragged-csv": (lambda: ["synth", _write("bad.csv", "a,b\n1,2\n1,2,3,4\n"), "--out", "out.csv",
+                            *TRAIN, "-q"], 1),
+    "empty-file": (lambda: ["synth", _write("empty.csv", ""), "--out", "out.csv", *TRAIN, "-q"], 1),
+    "header-only": (lambda: ["synth", _write("head.csv", "a,b\n"), "--out", "out.csv", *TRAIN,
+                             "-q"], 1),
+    "one-row": (lambda: ["synth", _write("one.csv", "a,b\n1.5,x\n"), "--out", "out.csv", *TRAIN,
+                         "-q"], 1),
+    "all-nan-column": (lambda: ["synth", _table("nan.csv", _small().assign(c=float("nan"))),
+                                "--out", "out.csv", *TRAIN, "-q"], 1),
+    "inf": (lambda: ["synth", _table("inf.csv", _small().assign(a=[float("inf")] + [1.0] * 19)),
+                     "--out", "out.csv", *TRAIN, "-q"], 1),
+    "unknown-option": (lambda: ["synth", _table("t.csv", _small()), "--out", "out.csv", "--bogus"],
+                       2),
+    "unknown-backend": (lambda: ["synth", _table("t.csv", _small()), "--out", "out.csv",
+                                 "--backend", "gan"], 2),
+    "unknown-config": (lambda: ["synth", _table("t.csv", _small()), "--out", "out.csv",
+                                "--config", "turbo"], 2),
+    "unknown-config-key": (lambda: ["synth", _table("t.csv", _small()), "--out", "out.csv",
+                                    "--config", _write("c.yaml", "layers: 3\n")], 2),
+    "missing-metadata-file": (lambda: ["synth", _table("t.csv", _small()), "--out", "out.csv",
+                                       "--metadata", "kinds.yaml", *TRAIN, "-q"], 2),
+    "rows-zero": (lambda: ["synth", _table("t.csv", _small()), "--out", "out.csv", "--rows", "0"],
+                  2),
+    "rows-negative": (lambda: ["synth", _table("t.csv", _small()), "--out", "out.csv", "--rows",
+                               "-5"], 2),
+    "epochs-zero": (lambda: ["synth", _table("t.csv", _small()), "--out", "out.csv", "--epochs",
+                             "0"], 2),
+    "output-folder-missing": (lambda: ["synth", _table("t.csv", _small()), "--out",
+                                       "nowhere/out.csv", *TRAIN], 2),
+    "bad-output-extension": (lambda: ["synth", _table("t.csv", _small()), "--out", "out.txt",
+                                      *TRAIN], 2),
+    "bad-model-out-extension": (lambda: ["synth", _table("t.csv", _small()), "--out", "out.csv",
+                                         "--model-out", "m.pkl", *TRAIN], 2),
+    "fit-model-folder-missing": (lambda: ["fit", _table("t.csv", _small()), "--model-out",
+                                          "nowhere/m.tkm", *TRAIN], 2),
+    "sample-rows-zero": (lambda: ["sample", _write("m.tkm", b"x"), "--rows", "0", "--out",
+                                  "out.csv"], 2),
+    "sample-corrupt-model": (lambda: ["sample", _write("m.tkm", os.urandom(2048)), "--rows", "5",
+                                      "--out", "out.csv"], 1),
+    "sample-missing-model": (lambda: ["sample", "m.tkm", "--rows", "5", "--out", "out.csv"], 1),
+    "info-corrupt-model": (lambda: ["info", _write("m.tkm", b"not a model")], 1),
+}
+CLICK_CHECKED = {"unknown-option", "unknown-backend", "rows-zero", "rows-negative", "epochs-zero",
+                 "sample-rows-zero"}
+
+
+@pytest.mark.parametrize(
+    "case",
+    [name if name in CLICK_CHECKED else pytest.param(name)
+     for name in ERROR_CASES],
+)
+def test_error_exit_code(workdir, case):
+    setup, code = ERROR_CASES[case]
+    result = run(*setup())
+    assert result.exit_code == code, result.output
+
+
+@pytest.mark.parametrize("case", list(ERROR_CASES))
+def test_error_is_one_line_without_traceback_and_leaves_no_files(workdir, case):
+    setup, _ = ERROR_CASES[case]
+    args = setup()
+    before = set(os.listdir(workdir))
+    result = run(*args)
+    lines = result.output.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    assert result.stdout == ""
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert set(os.listdir(workdir)) == before
+
+
+def test_error_message_names_the_column_at_fault(workdir):
+    result = run(*ERROR_CASES["inf"][0]())
+    assert "'a'" in result.output and "inf" in result.output
+
+
+def test_unknown_config_key_error_lists_valid_keys(workdir):
+    result = run(*ERROR_CASES["unknown-config-key"][0]())
+    assert "layers" in result.output and "valid keys:" in result.output
+
+
+# the real console script --------------------------------------------------------------------
+def _console_script() -> Path:
+    script = Path(sys.executable).parent / "toolkit"
+    if not script.exists():
+        pytest.skip("the toolkit console script is not installed next to this Python")
+    return script
+
+
+def _run_script(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run([str(_console_script()), *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_console_script_synth_end_to_end(tmp_path, patients_csv):
+    out = tmp_path / "X.csv"
+    done = _run_script("synth", patients_csv, "--rows", "50", "--out", out, "--config", "fast",
+                       "--epochs", "2", "-q", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "" and done.stderr == ""
+    frame = pd.read_csv(out)
+    assert frame.shape == (50, 20)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["X.csv"]
+def test_console_script_exits_1_on_a_data_error(tmp_path):
+    done = _run_script("synth", "missing.csv", "--out", "X.csv", cwd=tmp_path)
+    assert done.stderr.strip() == "Error: input file not found: missing.csv"
+    assert done.returncode == 1
+
+
+def test_console_script_exits_2_on_a_usage_error(tmp_path):
+    done = _run_script("synth", "missing.csv", "--out", "X.csv", "--bogus", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.startswith("Error: No such option")
+    assert len(done.stderr.splitlines()) == 1

@@ -1,0 +1,197 @@
+"""Model files: safetensors + JSON, refused with one clear line when damaged, never unpickled."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import struct
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+from toolkit import Synthesizer
+from toolkit.exceptions import ModelFileError
+from toolkit.modelfile import _digest, load_model, save_model
+
+
+def header_length(data: bytes) -> int:
+    return struct.unpack("<Q", data[:8])[0]
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def assert_refused(path: Path, match: str | None = None) -> str:
+    """Both the low-level reader and Synthesizer.load refuse ``path`` with one line."""
+    for load in (load_model, Synthesizer.load):
+        with pytest.raises(ModelFileError, match=match) as error:
+            load(path)
+        message = str(error.value)
+        assert message and "\n" not in message
+        assert str(path) in message
+    return message
+
+
+@pytest.fixture
+def model_bytes(model_file) -> bytes:
+    return model_file.read_bytes()
+
+
+# damaged or foreign files ------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "keep",
+    [lambda n: n // 2, lambda n: n - 1, lambda n: 100, lambda n: 4],
+    ids=["half", "last-byte-cut", "in-header", "in-length-prefix"],
+)
+def test_truncated_file_is_refused(tmp_path, model_bytes, keep):
+    path = write(tmp_path / "cut.tkm", model_bytes[: keep(len(model_bytes))])
+    assert_refused(path, "truncated or corrupt")
+
+
+def test_file_with_one_byte_flipped_in_tensor_data_is_refused(tmp_path, model_bytes):
+    data = bytearray(model_bytes)
+    data[8 + header_length(model_bytes) + 17] ^= 0x01
+    assert_refused(write(tmp_path / "flipped.tkm", bytes(data)), "integrity check")
+
+
+def test_file_whose_json_header_was_edited_is_refused(tmp_path, model_bytes):
+    length = header_length(model_bytes)
+    header = model_bytes[8 : 8 + length].decode()
+    edited = header.replace('\\"n_rows\\": 418', '\\"n_rows\\": 419')
+    assert edited != header and len(edited) == len(header)
+    data = model_bytes[:8] + edited.encode() + model_bytes[8 + length :]
+    assert_refused(write(tmp_path / "edited.tkm", data), "integrity check")
+
+
+def test_file_whose_json_header_grew_is_refused(tmp_path, model_bytes):
+    length = header_length(model_bytes)
+    header = model_bytes[8 : 8 + length].decode()
+    edited = header.replace('\\"n_rows\\": 418', '\\"n_rows\\": 41800000')
+    data = struct.pack("<Q", len(edited)) + edited.encode() + model_bytes[8 + length :]
+    assert_refused(write(tmp_path / "grown.tkm", data), "integrity check")
+
+
+@pytest.mark.parametrize(
+    "data", [os.urandom(4096), b"id,age\n1,30\n", b""], ids=["random", "csv", "empty"]
+)
+def test_non_model_file_is_refused(tmp_path, data):
+    assert_refused(write(tmp_path / "other.tkm", data), "not a readable toolkit model file")
+
+
+def test_safetensors_file_of_another_program_is_refused(tmp_path):
+    path = tmp_path / "weights.tkm"
+    save_file({"w": torch.zeros(3)}, str(path), metadata={"format": "pt"})
+    assert_refused(path, "not a toolkit model file")
+
+
+def test_missing_path_is_refused(tmp_path):
+    assert_refused(tmp_path / "missing.tkm", "not found")
+
+
+class _Payload:
+    """Unpickling this creates the file named ``marker``: proof that code ran."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_pickle_renamed_tkm_is_refused_without_unpickling(tmp_path):
+    marker = tmp_path / "code-ran"
+    path = write(tmp_path / "evil.tkm", pickle.dumps(_Payload(marker)))
+    assert_refused(path)
+    assert not marker.exists()
+
+
+def test_torch_save_file_is_refused_without_unpickling(tmp_path):
+    marker = tmp_path / "code-ran"
+    path = tmp_path / "evil.tkm"
+    torch.save({"weights": torch.zeros(2), "payload": _Payload(marker)}, path)
+    assert_refused(path)
+    assert not marker.exists()
+
+
+def test_model_of_another_kind_is_refused_by_synthesizer_load(tmp_path):
+    path = tmp_path / "detector.tkm"
+    save_model(path, {"w": torch.zeros(2)}, {"kind": "detector"})
+    with pytest.raises(ModelFileError, match="'detector' model, not a synthesizer"):
+        Synthesizer.load(path)
+
+
+def test_model_from_a_newer_format_is_refused(tmp_path):
+    path = tmp_path / "future.tkm"
+    save_model(path, {"w": torch.zeros(2)}, {"kind": "synthesizer"})
+    tensors = load_file(str(path))
+    text = json.dumps({"format": "toolkit-model", "format_version": 99, "kind": "synthesizer"})
+    save_file(tensors, str(path), metadata={"toolkit": text, "sha256": _digest(text, tensors)})
+    assert_refused(path, "unsupported model format")
+
+
+@pytest.mark.parametrize("text", ["{not json", "[1, 2]"], ids=["invalid-json", "json-list"])
+def test_checksummed_file_with_a_malformed_document_is_refused(tmp_path, text):
+    tensors = {"w": torch.zeros(2)}
+    path = tmp_path / "odd.tkm"
+    save_file(tensors, str(path), metadata={"toolkit": text, "sha256": _digest(text, tensors)})
+    assert_refused(path)
+
+
+def test_document_that_does_not_fit_the_weights_is_refused(tmp_path, model_file):
+    tensors = load_file(str(model_file))
+    with safe_open(str(model_file), framework="pt") as handle:
+        document = json.loads(handle.metadata()["toolkit"])
+    document["config"]["latent_dim"] += 1
+    text = json.dumps(document)
+    path = tmp_path / "mismatch.tkm"
+    save_file(tensors, str(path), metadata={"toolkit": text, "sha256": _digest(text, tensors)})
+    with pytest.raises(ModelFileError, match="does not match") as error:
+        Synthesizer.load(path)
+    assert "\n" not in str(error.value)
+
+
+# what a good file holds --------------------------------------------------------------------
+def test_saved_file_is_safetensors_with_the_json_document(model_file, fitted):
+    with safe_open(str(model_file), framework="pt") as handle:
+        metadata = handle.metadata()
+        names = set(handle.keys())
+    assert names == set(fitted.backend_.state_dict())
+    document = json.loads(metadata["toolkit"])
+    assert document["format"] == "toolkit-model"
+    assert document["config"] == fitted.config_.to_dict()
+    assert document["adapter"]["kinds"] == fitted.metadata_
+    assert document["history"] == fitted.history_
+    assert document["fit_seconds"] == pytest.approx(fitted.fit_seconds_)
+    assert {"toolkit", "torch", "python"} <= set(document["versions"])
+    assert len(metadata["sha256"]) == 64
+
+
+def test_saved_weights_equal_the_fitted_weights(model_file, fitted):
+    tensors = load_file(str(model_file))
+    for name, tensor in fitted.backend_.state_dict().items():
+        assert torch.equal(tensors[name], tensor), name
+
+
+def test_save_model_and_load_model_round_trip(tmp_path):
+    tensors = {"a": torch.arange(6, dtype=torch.float32).reshape(2, 3), "b": torch.ones(1)}
+    save_model(tmp_path / "m.tkm", tensors, {"kind": "test", "values": [1, 2.5, None]})
+    loaded, document = load_model(tmp_path / "m.tkm")
+    assert document["kind"] == "test" and document["values"] == [1, 2.5, None]
+    assert all(torch.equal(loaded[name], tensors[name]) for name in tensors)
+
+
+def test_save_leaves_no_temporary_file(tmp_path, fitted):
+    fitted.save(tmp_path / "model.tkm")
+    assert [p.name for p in tmp_path.iterdir()] == ["model.tkm"]
+
+
+def test_save_replaces_an_existing_file(tmp_path, fitted):
+    path = write(tmp_path / "model.tkm", b"old contents")
+    fitted.save(path)
+    assert Synthesizer.load(path).metadata_ == fitted.metadata_

@@ -1,0 +1,297 @@
+"""The scikit-learn style Synthesizer: fit/sample, seeding, model files, parameters, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn.exceptions
+import torch
+from conftest import FAST, make_mixed
+from sklearn.base import clone
+
+from toolkit import Synthesizer
+from toolkit.config import Config
+from toolkit.exceptions import DataError, NotFittedError, UsageError
+
+
+def fit_mixed(seed: int = 0, **params) -> Synthesizer:
+    return Synthesizer(**{**FAST, "random_state": seed, **params}).fit(make_mixed())
+
+
+# fit and sample ----------------------------------------------------------------------------
+def test_fit_returns_self(mixed):
+    synthesizer = Synthesizer(**FAST, random_state=0)
+    assert synthesizer.fit(mixed) is synthesizer
+
+
+def test_sample_has_the_requested_rows_and_training_columns(patients, synthetic):
+    assert synthetic.shape == (1000, patients.shape[1])
+    assert list(synthetic.columns) == list(patients.columns)
+
+
+def test_sample_keeps_training_dtypes(patients, synthetic):
+    assert synthetic.dtypes.to_dict() == patients.dtypes.to_dict()
+
+
+def test_sample_keeps_dtypes_of_generated_table(mixed):
+    sample = fit_mixed().sample(50)
+    assert sample.dtypes.to_dict() == mixed.dtypes.to_dict()
+
+
+def test_fit_accepts_a_2d_numpy_array():
+    data = np.random.default_rng(0).normal(size=(60, 3))
+    sample = Synthesizer(**FAST, random_state=0).fit(data).sample(7)
+    assert sample.shape == (7, 3)
+
+
+def test_fitted_attributes_end_in_underscore(fitted):
+    for name in ("adapter_", "backend_", "config_", "history_", "fit_seconds_"):
+        assert hasattr(fitted, name)
+    assert fitted.fit_seconds_ > 0
+
+
+def test_metadata_reports_the_kinds_used(fitted):
+    assert fitted.metadata_["id"] == "id"
+    assert fitted.metadata_["age"] == "continuous"
+
+
+def test_metadata_parameter_overrides_inferred_kinds(mixed):
+    synthesizer = Synthesizer(**FAST, metadata={"count": "categorical"}, random_state=0)
+    assert synthesizer.fit(mixed).metadata_["count"] == "categorical"
+
+
+def test_sample_with_random_state_is_repeatable(fitted):
+    assert fitted.sample(20, random_state=3).equals(fitted.sample(20, random_state=3))
+
+
+def test_consecutive_samples_differ(mixed):
+    synthesizer = fit_mixed()
+    assert not synthesizer.sample(30).equals(synthesizer.sample(30))
+
+
+def test_sampled_text_dates_keep_the_training_format_and_range():
+    rng = np.random.default_rng(0)
+    days = pd.Timestamp("2000-01-01") + pd.to_timedelta(rng.integers(0, 5000, 200), unit="D")
+    df = pd.DataFrame({"visit": days.strftime("%d/%m/%Y"), "x": rng.normal(size=200)})
+    sample = Synthesizer(**FAST, random_state=0).fit(df).sample(100)
+    parsed = pd.to_datetime(sample["visit"], format="%d/%m/%Y")  # raises on another format
+    assert parsed.min() >= days.min() and parsed.max() <= days.max()
+
+
+def test_sample_more_rows_than_one_chunk(fitted):
+    from toolkit.estimators import SAMPLE_CHUNK
+
+    sample = fitted.sample(SAMPLE_CHUNK + 10, random_state=0)
+    assert len(sample) == SAMPLE_CHUNK + 10
+    assert sample["id"].is_unique
+
+
+def test_verbose_fit_works(mixed, capsys):
+    Synthesizer(**FAST, random_state=0, verbose=True).fit(mixed)
+    assert capsys.readouterr().out == ""
+
+
+def test_constant_column_is_reproduced(mixed):
+    sample = fit_mixed().sample(40)
+    assert (sample["site"] == "clinic-1").all()
+
+
+# seeding ---------------------------------------------------------------------------------
+def test_same_random_state_gives_bit_identical_samples():
+    first, second = fit_mixed(seed=7), fit_mixed(seed=7)
+    assert first.sample(100).equals(second.sample(100))
+    for name, tensor in first.backend_.state_dict().items():
+        assert torch.equal(tensor, second.backend_.state_dict()[name]), name
+
+
+def test_different_random_states_give_different_samples():
+    assert not fit_mixed(seed=1).sample(100).equals(fit_mixed(seed=2).sample(100))
+
+
+@pytest.mark.parametrize("seed", [5, None])
+def test_fit_and_sample_leave_torch_global_rng_untouched(mixed, seed):
+    torch.manual_seed(1234)
+    initial_seed, state = torch.initial_seed(), torch.get_rng_state()
+    Synthesizer(**FAST, random_state=seed).fit(mixed).sample(10)
+    assert torch.initial_seed() == initial_seed
+    assert torch.equal(torch.get_rng_state(), state)
+
+
+@pytest.mark.parametrize("seed", [5, None])
+def test_fit_and_sample_leave_numpy_global_rng_untouched(mixed, seed):
+    np.random.seed(1234)
+    before = np.random.get_state()
+    Synthesizer(**FAST, random_state=seed).fit(mixed).sample(10)
+    after = np.random.get_state()
+    assert before[0] == after[0]
+    assert np.array_equal(before[1], after[1])
+    assert before[2:] == after[2:]
+
+
+# model files -----------------------------------------------------------------------------
+def test_save_load_round_trip_gives_identical_samples(tmp_path, mixed):
+    path = tmp_path / "model.tkm"
+    fit_mixed(seed=3).save(path)
+    fresh, loaded = fit_mixed(seed=3), Synthesizer.load(path)
+    # the first sample continues the fit seed's sequence, in both
+    pd.testing.assert_frame_equal(loaded.sample(50), fresh.sample(50))
+    pd.testing.assert_frame_equal(loaded.sample(50, random_state=9),
+                                  fresh.sample(50, random_state=9))
+
+
+def test_loaded_model_keeps_params_kinds_and_history(model_file, fitted):
+    loaded = Synthesizer.load(model_file)
+    assert loaded.get_params() == fitted.get_params()
+    assert loaded.metadata_ == fitted.metadata_
+    assert loaded.history_ == fitted.history_
+    assert loaded.config_ == fitted.config_
+
+
+def test_save_load_with_a_config_object(tmp_path, mixed):
+    config = Config(epochs=2, hidden_dims=[16], latent_dim=4, batch_size=64)
+    synthesizer = Synthesizer(config=config, random_state=0).fit(mixed)
+    synthesizer.save(tmp_path / "model.tkm")
+    loaded = Synthesizer.load(tmp_path / "model.tkm")
+    assert loaded.config_ == synthesizer.config_
+    pd.testing.assert_frame_equal(loaded.sample(20, random_state=1),
+                                  synthesizer.sample(20, random_state=1))
+
+
+def test_save_before_fit_raises_not_fitted(tmp_path):
+    with pytest.raises(NotFittedError):
+        Synthesizer().save(tmp_path / "model.tkm")
+    assert list(tmp_path.iterdir()) == []
+
+
+# scikit-learn contract ---------------------------------------------------------------------
+def test_init_stores_parameters_unchanged_without_validation():
+    synthesizer = Synthesizer(backend="nope", config="missing", epochs=-3)
+    assert synthesizer.get_params()["backend"] == "nope"
+    assert synthesizer.get_params()["epochs"] == -3
+
+
+def test_get_params_returns_the_init_arguments():
+    params = Synthesizer(config="fast", epochs=4, random_state=2).get_params()
+    assert params == {"backend": None, "config": "fast", "epochs": 4, "batch_size": None,
+                      "metadata": None, "device": None, "random_state": 2, "verbose": False}
+
+
+def test_set_params_changes_parameters_and_returns_self():
+    synthesizer = Synthesizer(config="fast")
+    assert synthesizer.set_params(epochs=2, random_state=5) is synthesizer
+    assert synthesizer.epochs == 2 and synthesizer.random_state == 5
+
+
+def test_set_params_takes_effect_on_fit(mixed):
+    synthesizer = Synthesizer(**FAST, random_state=0).set_params(epochs=2).fit(mixed)
+    assert len(synthesizer.history_["loss"]) == 2
+
+
+def test_set_params_rejects_unknown_parameter():
+    with pytest.raises(ValueError):
+        Synthesizer().set_params(layers=3)
+
+
+def test_clone_gives_an_unfitted_copy_with_the_same_params(fitted):
+    copy = clone(fitted)
+    assert copy.get_params() == fitted.get_params()
+    assert not hasattr(copy, "backend_")
+
+
+def test_clone_then_fit_reproduces_the_original(mixed):
+    original = fit_mixed(seed=4)
+    pd.testing.assert_frame_equal(clone(original).fit(mixed).sample(30), original.sample(30))
+
+
+# errors ----------------------------------------------------------------------------------
+def test_sample_before_fit_raises_not_fitted():
+    with pytest.raises(NotFittedError, match="not fitted"):
+        Synthesizer().sample(5)
+
+
+def test_not_fitted_error_is_sklearns():
+    assert issubclass(NotFittedError, sklearn.exceptions.NotFittedError)
+
+
+@pytest.mark.parametrize("rows", [0, -1, 2.5, True])
+def test_sample_rejects_non_positive_or_non_integer_rows(fitted, rows):
+    with pytest.raises(UsageError, match="num_rows"):
+        fitted.sample(rows)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda df: pd.DataFrame(), "no columns"),
+        (lambda df: df.iloc[:0], "no rows"),
+        (lambda df: df.iloc[:1], "1 row"),
+        (lambda df: df.assign(empty=np.nan), "'empty'.*all missing"),
+        (lambda df: df.assign(x=df["x"].where(df.index != 3, np.inf)), "'x' contains inf"),
+        (lambda df: df.assign(x=df["x"].where(df.index != 3, -np.inf)), "'x' contains inf"),
+    ],
+    ids=["empty", "header-only", "one-row", "all-nan-column", "inf", "minus-inf"],
+)
+def test_fit_on_unusable_table_raises_data_error_naming_the_problem(mixed, make, message):
+    with pytest.raises(DataError, match=message):
+        Synthesizer(**FAST, random_state=0).fit(make(mixed))
+
+
+def test_fit_on_only_ids_and_constants_raises_data_error():
+    df = pd.DataFrame({"patient_id": np.arange(10), "site": ["A"] * 10})
+    with pytest.raises(DataError, match="no column to model"):
+        Synthesizer(**FAST, random_state=0).fit(df)
+
+
+def test_fit_on_a_non_table_raises_data_error():
+    with pytest.raises(DataError, match="DataFrame"):
+        Synthesizer(**FAST).fit([[1, 2], [3, 4]])
+
+
+def test_unknown_backend_raises_usage_error(mixed):
+    with pytest.raises(UsageError, match="unknown backend 'gan'; valid: vae"):
+        Synthesizer(**FAST, backend="gan").fit(mixed)
+
+
+def test_unknown_preset_raises_usage_error_listing_presets(mixed):
+    with pytest.raises(UsageError, match="unknown config 'turbo'.*default, fast, vae"):
+        Synthesizer(config="turbo").fit(mixed)
+
+
+def test_unknown_config_key_raises_usage_error_listing_valid_keys(mixed, tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("epochs: 2\nlayers: 3\n")
+    with pytest.raises(UsageError, match=r"\['layers'\].*valid keys:.*epochs.*latent_dim"):
+        Synthesizer(config=path).fit(mixed)
+
+
+@pytest.mark.parametrize("random_state", ["seed", 1.5])
+def test_bad_random_state_raises_usage_error(mixed, random_state):
+    with pytest.raises(UsageError, match="random_state"):
+        Synthesizer(**FAST, random_state=random_state).fit(mixed)
+
+
+def test_cuda_device_without_cuda_raises_usage_error(mixed):
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    with pytest.raises(UsageError, match="CUDA"):
+        Synthesizer(**FAST, device="cuda").fit(mixed)
+
+
+# config overrides --------------------------------------------------------------------------
+@pytest.mark.parametrize("epochs", [1, 4])
+def test_epochs_override_sets_the_number_of_epochs(mixed, epochs):
+    synthesizer = Synthesizer(config="fast", epochs=epochs, random_state=0).fit(mixed)
+    assert len(synthesizer.history_["loss"]) == epochs
+    assert synthesizer.config_.epochs == epochs
+
+
+def test_batch_size_override_takes_effect(mixed):
+    synthesizer = Synthesizer(**FAST, batch_size=16, random_state=0).fit(mixed)
+    assert synthesizer.config_.batch_size == 16
+
+
+def test_history_records_loss_parts_per_epoch(fitted):
+    assert set(fitted.history_) == {"loss", "reconstruction", "kl"}
+    assert all(len(values) == 10 for values in fitted.history_.values())
+    assert all(np.isfinite(values).all() for values in fitted.history_.values())
