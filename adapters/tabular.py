@@ -30,7 +30,10 @@ from toolkit.exceptions import DataError, UsageError
 MAX_NUMERIC_CATEGORIES = 10
 #: Text columns are categorical; when every value is distinct they are IDs.
 _ID_NAME = re.compile(
-    r"(^|[_\s.-])(id|uuid|guid|identifier)$|^(id|uuid|key)([_\s.-]|$)|(?-i:[a-z0-9](?:ID|Id))$", re.I
+    r"(^|[_\s.-])(id|uuid|guid|identifier)$"  # patient_id, record.uuid
+    r"|^(id|uuid|key)([_\s.-]|$)"  # id, id_patient
+    r"|(?-i:[a-z0-9](?:ID|Id))$",  # PatientID, patientId (camelCase only)
+    re.I,
 )
 NUMERIC_ENCODINGS = ("quantile", "mode")
 
