@@ -18,6 +18,7 @@ import pandas as pd
 
 from adapters.base import Block
 from adapters.scalers import ModeScaler, QuantileScaler, scaler_from_dict
+from toolkit.exceptions import DataError
 
 
 def _to_json_value(value: Any) -> Any:
@@ -35,6 +36,21 @@ def _restore_dtype(values: pd.Series, dtype: str) -> pd.Series:
         return values.astype(dtype)
     except (TypeError, ValueError):
         return values
+
+
+def _level_array(levels: list[Any]) -> np.ndarray:
+    """Levels as an object array, with NaN for the missing level."""
+    array = np.empty(len(levels), dtype=object)
+    array[:] = [np.nan if level is None else level for level in levels]
+    return array
+
+
+def _same_number(a: Any, b: Any) -> bool:
+    """Whether ``a`` and ``b`` are the same number (``3``, ``3.0`` and ``"3"`` are)."""
+    try:
+        return not isinstance(a, bool) and float(a) == float(b)
+    except (TypeError, ValueError):
+        return False
 
 
 def _decimals(values: np.ndarray, most: int = 8) -> int:
@@ -107,7 +123,8 @@ class NumericEncoder(ColumnEncoder):
         super().__init__(name)
         self.encoding = encoding
 
-    def _to_float(self, series: pd.Series) -> np.ndarray:
+    def to_float(self, series: pd.Series) -> np.ndarray:
+        """The column's values as floats (NaN where missing)."""
         return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
     def _round(self, values: np.ndarray) -> np.ndarray:
@@ -126,7 +143,7 @@ class NumericEncoder(ColumnEncoder):
 
     def fit(self, series: pd.Series, rng: np.random.Generator) -> NumericEncoder:
         super().fit(series, rng)
-        values = self._to_float(series)
+        values = self.to_float(series)
         missing = np.isnan(values)
         observed = values[~missing]
         self.has_missing_ = bool(missing.any())
@@ -139,8 +156,25 @@ class NumericEncoder(ColumnEncoder):
         self.decimals_ = _decimals(observed)
         return self
 
+    def match_value(self, value: Any) -> float:
+        """``value`` (a number, or text such as ``"50"``) on this column's float scale.
+
+        Raises
+        ------
+        DataError
+            When the value is not a number (or date) or lies outside the observed range.
+        """
+        number = self.to_float(pd.Series([value]))[0]
+        if np.isnan(number):
+            raise DataError(f"condition on column {self.name!r} needs a value, got {value!r}")
+        if not self.min_ <= number <= self.max_:
+            raise DataError(
+                f"condition {self.name}={value!r} is outside the observed range of the column"
+            )
+        return number
+
     def transform(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
-        values = self._to_float(series)
+        values = self.to_float(series)
         missing = np.isnan(values)
         filled = np.where(missing, self.fill_, np.clip(values, self.min_, self.max_))
         parts = [self.scaler_.transform(filled, rng)]
@@ -187,6 +221,7 @@ class IntegerEncoder(NumericEncoder):
     integer = True
 
 
+_DATE_LIKE = re.compile(r"^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
 DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y",
                 "%m/%d/%Y", "%Y/%m/%d", "%d.%m.%Y")
 
@@ -202,7 +237,8 @@ def parse_dates(series: pd.Series) -> tuple[pd.Series, str | None] | None:
     if not (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)):
         return None
     observed = series.dropna()
-    if observed.empty or not all(isinstance(v, str) for v in observed.iloc[:100]):
+    head = observed.iloc[:100]
+    if observed.empty or not all(isinstance(v, str) and _DATE_LIKE.match(v) for v in head):
         return None
     for fmt in DATE_FORMATS:
         parsed = pd.to_datetime(series, format=fmt, errors="coerce")
@@ -239,7 +275,7 @@ class DatetimeEncoder(NumericEncoder):
         seconds = parsed.astype("datetime64[ns]").astype("int64").to_numpy() / 1e9
         return np.where(parsed.isna().to_numpy(), np.nan, seconds)
 
-    def _to_float(self, series: pd.Series) -> np.ndarray:
+    def to_float(self, series: pd.Series) -> np.ndarray:
         if pd.api.types.is_numeric_dtype(series):
             return series.to_numpy(dtype=float, na_value=np.nan)
         if self.format_ is not None:
@@ -307,6 +343,22 @@ class CategoricalEncoder(ColumnEncoder):
         self.other_probs_ = (other_counts / total).tolist() if len(other_counts) else []
         return self
 
+    def match_level(self, value: Any) -> Any:
+        """The seen level equal to ``value`` (text such as ``"3"`` matches the level 3.0).
+
+        Raises
+        ------
+        ValueError
+            When no seen level matches.
+        """
+        wanted = _to_json_value(value)
+        levels = [*self.slots_, *self.other_levels_]
+        for level in levels:
+            if level == wanted or str(level) == str(wanted) or _same_number(level, wanted):
+                return level
+        shown = ", ".join(map(repr, levels[:20])) + (" ..." if len(levels) > 20 else "")
+        raise DataError(f"column {self.name!r} never had the value {value!r}; seen: {shown}")
+
     def _slot_index(self, series: pd.Series) -> np.ndarray:
         lookup = {level: i for i, level in enumerate(self.slots_)}
         other = len(self.slots_) if self.other_levels_ else 0
@@ -318,16 +370,13 @@ class CategoricalEncoder(ColumnEncoder):
 
     def inverse(self, encoded: np.ndarray, rng: np.random.Generator) -> pd.Series:
         index = encoded.argmax(axis=1)
-        levels = np.empty(len(self.slots_) + 1, dtype=object)
-        levels[: len(self.slots_)] = self.slots_
+        levels = _level_array([*self.slots_, None])
         values = levels[np.minimum(index, len(self.slots_))]
         is_other = index == len(self.slots_)
         if is_other.any():
-            rare = np.empty(len(self.other_levels_), dtype=object)
-            rare[:] = self.other_levels_
+            rare = _level_array(self.other_levels_)
             values[is_other] = rare[rng.choice(len(rare), is_other.sum(), p=self.other_probs_)]
-        values = pd.Series(values, name=self.name).where(pd.notna(values), np.nan)
-        return _restore_dtype(values, self.dtype_)
+        return _restore_dtype(pd.Series(values, name=self.name), self.dtype_)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -257,6 +257,67 @@ class TabularAdapter:
 
             raise NotFittedError("this TabularAdapter is not fitted; call fit first")
 
+    def encode_conditions(
+        self, conditions: dict[str, Any]
+    ) -> tuple[dict[int, int], dict[str, Any]]:
+        """Split ``{column: value}`` conditions into what the model can generate directly
+        and what must be checked on decoded rows.
+
+        Returns
+        -------
+        fixed : dict of int to int
+            Categorical and boolean conditions as ``{block index: one-hot slot}``.
+        checked : dict of str to object
+            The other conditions (numeric, dates, rare levels sharing the "other"
+            slot), as ``{column: value}`` in the column's own type, to be met by
+            rejection.
+
+        Raises
+        ------
+        DataError
+            For an unknown column, an ID column, or a value the column never had.
+        """
+        self._check_fitted()
+        fixed: dict[int, int] = {}
+        checked: dict[str, Any] = {}
+        first_block = {}
+        index = 0
+        for encoder in self.encoders_:
+            first_block[encoder.name] = index
+            index += len(encoder.blocks)
+        encoders = {encoder.name: encoder for encoder in self.encoders_}
+        for column, value in conditions.items():
+            encoder = encoders.get(str(column))
+            if encoder is None:
+                raise DataError(
+                    f"condition names unknown column {column!r}; columns: {self.columns_}"
+                )
+            if isinstance(encoder, CategoricalEncoder):
+                level = encoder.match_level(value)
+                slot = encoder.slots_.index(level) if level in encoder.slots_ else None
+                if slot is None:
+                    checked[encoder.name] = level
+                else:
+                    fixed[first_block[encoder.name]] = slot
+            elif isinstance(encoder, NumericEncoder):
+                checked[encoder.name] = encoder.match_value(value)
+            else:
+                raise DataError(f"cannot condition on {encoder.kind} column {column!r}")
+        return fixed, checked
+
+    def matches(self, data: pd.DataFrame, checked: dict[str, Any]) -> np.ndarray:
+        """Boolean mask of the decoded rows of ``data`` that meet the ``checked`` conditions."""
+        mask = np.ones(len(data), dtype=bool)
+        encoders = {encoder.name: encoder for encoder in self.encoders_}
+        for column, wanted in checked.items():
+            encoder = encoders[column]
+            if isinstance(encoder, NumericEncoder):
+                values = encoder.to_float(data[column])
+                mask &= np.isclose(values, wanted, rtol=1e-9, atol=1e-9)
+            else:
+                mask &= np.array([v == wanted for v in data[column].astype(object)], dtype=bool)
+        return mask
+
     def check_columns(self, data: pd.DataFrame) -> pd.DataFrame:
         """Return ``data`` with exactly the training columns, in training order.
 
@@ -311,7 +372,7 @@ class TabularAdapter:
         pandas.DataFrame
         """
         self._check_fitted()
-        array = np.asarray(array, dtype=float)
+        array = np.asarray(array)
         rng = np.random.default_rng(random_state)
         columns, start = {}, 0
         for encoder in self.encoders_:

@@ -208,7 +208,7 @@ ERROR_CASES = {
     "unknown-option": (lambda: ["synth", _table("t.csv", _small()), "--out", "out.csv", "--bogus"],
                        2),
     "unknown-backend": (lambda: ["synth", _table("t.csv", _small()), "--out", "out.csv",
-                                 "--backend", "gan"], 2),
+                                 "--backend", "diffusion"], 2),
     "unknown-config": (lambda: ["synth", _table("t.csv", _small()), "--out", "out.csv",
                                 "--config", "turbo"], 2),
     "unknown-config-key": (lambda: ["synth", _table("t.csv", _small()), "--out", "out.csv",

@@ -11,15 +11,15 @@ from toolkit.exceptions import UsageError
 
 
 def test_preset_names_lists_the_shipped_presets():
-    assert preset_names() == ["default", "fast", "vae"]
+    assert preset_names() == ["default", "fast", "gan", "vae", "vaegan"]
 
 
-@pytest.mark.parametrize("name", ["default", "fast", "vae"])
+@pytest.mark.parametrize("name", ["default", "fast", "gan", "vae", "vaegan"])
 def test_every_preset_loads_and_validates(name):
     assert isinstance(load_config(name), Config)
 
 
-@pytest.mark.parametrize("name", ["default", "fast", "vae"])
+@pytest.mark.parametrize("name", ["default", "fast", "gan", "vae", "vaegan"])
 def test_preset_by_name_sets_the_values_in_its_file(name):
     settings = yaml.safe_load((REPO / "configs" / f"{name}.yaml").read_text())
     config = load_config(name).to_dict()
@@ -95,7 +95,7 @@ def test_unknown_key_in_yaml_file_raises(tmp_path):
 
 
 def test_unknown_preset_raises_listing_presets():
-    expected = r"unknown config 'turbo'; valid presets: default, fast, vae"
+    expected = r"unknown config 'turbo'; valid presets: default, fast, gan, vae, vaegan"
     with pytest.raises(UsageError, match=expected):
         load_config("turbo")
 
@@ -134,7 +134,7 @@ def test_yaml_that_is_not_a_mapping_raises(tmp_path):
         ({"hidden_dims": []}, "hidden_dims"),
         ({"hidden_dims": [64, 0]}, "hidden_dims"),
         ({"prior": "uniform"}, "unknown prior 'uniform'; valid: gmm, standard"),
-        ({"backend": "gan"}, "unknown backend 'gan'; valid: vae"),
+        ({"backend": "diffusion"}, "unknown backend 'diffusion'; valid: vae, gan, vaegan"),
         ({"device": "tpu"}, "unknown device 'tpu'; valid: auto, cpu, cuda"),
         ({"numeric_encoding": "minmax"}, "numeric_encoding"),
         ({"early_stopping_patience": 0}, "early_stopping_patience"),

@@ -249,12 +249,12 @@ def test_fit_on_a_non_table_raises_data_error():
 
 
 def test_unknown_backend_raises_usage_error(mixed):
-    with pytest.raises(UsageError, match="unknown backend 'gan'; valid: vae"):
-        Synthesizer(**FAST, backend="gan").fit(mixed)
+    with pytest.raises(UsageError, match="unknown backend 'diffusion'; valid: vae, gan, vaegan"):
+        Synthesizer(**FAST, backend="diffusion").fit(mixed)
 
 
 def test_unknown_preset_raises_usage_error_listing_presets(mixed):
-    with pytest.raises(UsageError, match="unknown config 'turbo'.*default, fast, vae"):
+    with pytest.raises(UsageError, match="unknown config 'turbo'.*default, fast, gan, vae, vaegan"):
         Synthesizer(config="turbo").fit(mixed)
 
 

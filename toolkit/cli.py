@@ -61,6 +61,23 @@ def _check_output(path: Path, suffixes: tuple[str, ...], what: str) -> None:
         raise UsageError(f"output folder does not exist: {folder}")
 
 
+def parse_conditions(pairs: tuple[str, ...]) -> dict[str, str] | None:
+    """Turn ``("sex=F", "stage=3")`` into ``{"sex": "F", "stage": "3"}``."""
+    conditions = {}
+    for pair in pairs:
+        column, sep, value = pair.partition("=")
+        if not sep or not column:
+            raise UsageError(f"--condition {pair!r} must look like COLUMN=VALUE")
+        conditions[column] = value
+    return conditions or None
+
+
+condition_option = click.option(
+    "--condition", "conditions", multiple=True, metavar="COLUMN=VALUE",
+    help="Generate only rows with this value (repeatable); categories are generated directly.",
+)
+
+
 def _show_progress(quiet: bool, progress: bool) -> bool:
     return progress or (not quiet and sys.stderr.isatty())
 
@@ -70,7 +87,7 @@ def training_options(command: Callable) -> Callable:
     options = [
         click.option("--config", "config", default="default", show_default=True,
                      help="Preset name from configs/ (default, fast, vae) or a YAML file."),
-        click.option("--backend", type=click.Choice(["vae"]), default=None,
+        click.option("--backend", type=click.Choice(["vae", "gan", "vaegan"]), default=None,
                      help="Generative model (default: the preset's)."),
         click.option("--epochs", type=click.IntRange(min=1), default=None,
                      help="Training epochs (default: the preset's step budget)."),
@@ -105,7 +122,7 @@ def _fit_synthesizer(data_path: Path, options: dict[str, Any]) -> Any:
                            f"{data.shape[1]} columns of {data_path}")
     synthesizer.fit(data)
     _say(options["quiet"], f"trained in {synthesizer.fit_seconds_:.1f}s "
-                           f"({len(synthesizer.history_['loss'])} epochs)")
+                           f"({synthesizer.n_epochs_} epochs)")
     return synthesizer, data
 
 
@@ -123,15 +140,17 @@ def cli() -> None:
               help="Rows to generate [default: as many as the input].")
 @click.option("--model-out", type=click.Path(path_type=Path), default=None,
               help="Also save the trained model here (.tkm).")
+@condition_option
 @training_options
 def synth(data: Path, out: Path, rows: int | None, model_out: Path | None,
-          **options: Any) -> None:
+          conditions: tuple[str, ...], **options: Any) -> None:
     """Train on DATA (CSV or Parquet) and write a synthetic copy to --out."""
+    wanted = parse_conditions(conditions)
     _check_output(out, TABLE_SUFFIXES, "--out")
     if model_out is not None:
         _check_output(model_out, (".tkm",), "--model-out")
     synthesizer, real = _fit_synthesizer(data, options)
-    synthetic = synthesizer.sample(rows or len(real))
+    synthetic = synthesizer.sample(rows or len(real), conditions=wanted)
     write_table(synthetic, out)
     if model_out is not None:
         synthesizer.save(model_out)
@@ -157,14 +176,17 @@ def fit(data: Path, model_out: Path, **options: Any) -> None:
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True,
               help="Synthetic table to write (.csv or .parquet).")
 @click.option("--seed", type=int, default=None, help="Random seed for this sample.")
+@condition_option
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-def sample(model: Path, rows: int, out: Path, seed: int | None, quiet: bool) -> None:
+def sample(model: Path, rows: int, out: Path, seed: int | None, conditions: tuple[str, ...],
+           quiet: bool) -> None:
     """Generate --rows synthetic rows from a saved MODEL."""
     from toolkit.estimators import Synthesizer
 
+    wanted = parse_conditions(conditions)
     _check_output(out, TABLE_SUFFIXES, "--out")
     synthesizer = Synthesizer.load(model)
-    synthetic = synthesizer.sample(rows, random_state=seed)
+    synthetic = synthesizer.sample(rows, conditions=wanted, random_state=seed)
     write_table(synthetic, out)
     _say(quiet, f"wrote {len(synthetic)} synthetic rows to {out}")
 
@@ -200,7 +222,7 @@ def info(model: Path, as_json: bool) -> None:
         f"created:    {document['created']} with toolkit {document['versions']['toolkit']}, "
         f"torch {document['versions']['torch']}",
         f"trained on: {document['n_rows']} rows, {len(kinds)} columns, "
-        f"{document['fit_seconds']:.1f}s, {len(history.get('loss', []))} epochs, "
+        f"{document['fit_seconds']:.1f}s, {len(next(iter(history.values()), []))} epochs, "
         f"seed {document['seed']}",
         "settings:   " + ", ".join(f"{k}={config[k]}" for k in (
             "latent_dim", "hidden_dims", "beta", "prior", "batch_size", "learning_rate",

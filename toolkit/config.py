@@ -17,7 +17,7 @@ import yaml
 
 from toolkit.exceptions import UsageError
 
-BACKENDS = ("vae",)
+BACKENDS = ("vae", "gan", "vaegan")
 PRIORS = ("gmm", "standard")
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -42,6 +42,8 @@ class Config:
         Rows per optimizer step (capped at the number of rows).
     learning_rate, weight_decay : float
         Adam settings.
+    lr_schedule : {"cosine", "constant"}
+        ``"cosine"`` decays the learning rate to 10 % of its start over training.
     hidden_dims : list of int
         Widths of the hidden layers of each network.
     latent_dim : int
@@ -57,6 +59,19 @@ class Config:
         Normalization of numeric columns (see :mod:`adapters.scalers`).
     max_levels : int
         One-hot slots kept per categorical column (rarer levels share one slot).
+    discriminator_dims : list of int
+        Hidden widths of the GAN / VAE-GAN discriminator.
+    pac : int
+        GAN: rows judged together by the discriminator (PacGAN packing).
+    gp_weight : float
+        GAN: weight of the WGAN gradient penalty.
+    discriminator_steps : int
+        GAN: discriminator steps per generator step.
+    gumbel_tau : float
+        Temperature of the Gumbel-softmax that makes generated one-hots differentiable.
+    adversarial_weight, feature_weight : float
+        VAE-GAN: weights of the adversarial term and of the reconstruction
+        measured in discriminator feature space.
     early_stopping_patience : int or None
         Stop when the epoch loss has not improved for this many epochs.
     device : {"auto", "cpu", "cuda"}
@@ -65,12 +80,13 @@ class Config:
 
     backend: str = "vae"
     epochs: int | None = None
-    steps: int = 500
+    steps: int = 200
     min_epochs: int = 10
     max_epochs: int = 500
-    batch_size: int = 256
-    learning_rate: float = 3e-3
+    batch_size: int = 512
+    learning_rate: float = 5e-3
     weight_decay: float = 1e-5
+    lr_schedule: str = "cosine"
     hidden_dims: list[int] = field(default_factory=lambda: [128, 128])
     latent_dim: int = 32
     beta: float = 0.25
@@ -78,6 +94,13 @@ class Config:
     prior_components: int = 10
     numeric_encoding: str = "quantile"
     max_levels: int = 100
+    discriminator_dims: list[int] = field(default_factory=lambda: [256, 256])
+    pac: int = 10
+    gp_weight: float = 10.0
+    discriminator_steps: int = 1
+    gumbel_tau: float = 0.2
+    adversarial_weight: float = 1.0
+    feature_weight: float = 1.0
     early_stopping_patience: int | None = None
     device: str = "auto"
 
@@ -87,20 +110,23 @@ class Config:
         _check_choice("prior", self.prior, PRIORS)
         _check_choice("numeric_encoding", self.numeric_encoding, ("quantile", "mode"))
         _check_choice("device", self.device, DEVICES)
+        _check_choice("lr_schedule", self.lr_schedule, ("cosine", "constant"))
         for name in ("steps", "min_epochs", "max_epochs", "batch_size", "latent_dim",
-                     "prior_components", "max_levels"):
+                     "prior_components", "max_levels", "pac", "discriminator_steps"):
             _check_positive(name, getattr(self, name))
         for name in ("epochs", "early_stopping_patience"):
             if getattr(self, name) is not None:
                 _check_positive(name, getattr(self, name))
-        for name in ("learning_rate",):
+        for name in ("learning_rate", "gumbel_tau"):
             if not getattr(self, name) > 0:
                 raise UsageError(f"{name} must be > 0, got {getattr(self, name)!r}")
-        for name in ("weight_decay", "beta"):
+        for name in ("weight_decay", "beta", "gp_weight", "adversarial_weight", "feature_weight"):
             if not getattr(self, name) >= 0:
                 raise UsageError(f"{name} must be >= 0, got {getattr(self, name)!r}")
-        if not self.hidden_dims or any(int(h) < 1 for h in self.hidden_dims):
-            raise UsageError(f"hidden_dims must be a list of positive ints, got {self.hidden_dims}")
+        for name in ("hidden_dims", "discriminator_dims"):
+            dims = getattr(self, name)
+            if not dims or any(int(h) < 1 for h in dims):
+                raise UsageError(f"{name} must be a list of positive ints, got {dims}")
         return self
 
     def to_dict(self) -> dict[str, Any]:

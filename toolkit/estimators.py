@@ -23,6 +23,8 @@ from toolkit.modelfile import load_model, save_model
 from toolkit.training import Callback, EarlyStopping, History, ProgressBar
 
 SAMPLE_CHUNK = 65536
+#: draws allowed per requested row when a condition must be met by checking
+REJECTION_BUDGET = 100
 
 
 def resolve_device(device: str) -> torch.device:
@@ -57,7 +59,7 @@ class Synthesizer(BaseEstimator):
 
     Parameters
     ----------
-    backend : {"vae"} or None, default None
+    backend : {"vae", "gan", "vaegan"} or None, default None
         The generative model; ``None`` takes the preset's.
     config : str, Path or Config, default "default"
         A preset name from ``configs/`` (``"default"``, ``"fast"``, ...), a
@@ -128,7 +130,8 @@ class Synthesizer(BaseEstimator):
     def _callbacks(self, config: Config) -> list[Callback]:
         callbacks: list[Callback] = []
         if config.early_stopping_patience:
-            callbacks.append(EarlyStopping(config.early_stopping_patience))
+            monitor = BACKENDS[config.backend].monitor
+            callbacks.append(EarlyStopping(config.early_stopping_patience, monitor=monitor))
         if self.verbose:
             callbacks.append(ProgressBar())
         return callbacks
@@ -176,6 +179,7 @@ class Synthesizer(BaseEstimator):
         self.backend_ = backend
         self.config_ = config
         self.history_ = history.losses
+        self.n_epochs_ = history.epochs
         self.seed_ = seed
         self.n_rows_ = len(data)
         self.fit_seconds_ = time.perf_counter() - started
@@ -189,13 +193,25 @@ class Synthesizer(BaseEstimator):
                 f"this {type(self).__name__} is not fitted yet; call fit first"
             )
 
-    def sample(self, num_rows: int, random_state: int | None = None) -> pd.DataFrame:
-        """Generate synthetic rows.
+    def sample(
+        self,
+        num_rows: int,
+        conditions: dict[str, Any] | pd.DataFrame | None = None,
+        random_state: int | None = None,
+    ) -> pd.DataFrame:
+        """Generate synthetic rows, optionally with some columns fixed.
 
         Parameters
         ----------
         num_rows : int
             Number of rows to generate (positive).
+        conditions : dict or pandas.DataFrame, optional
+            ``{column: value}`` that every row must have, or a DataFrame of
+            per-row conditions (``num_rows`` rows; NaN means "not fixed").
+            Categorical and boolean values are generated directly (the
+            backend's condition vector or conditional latent); numeric values
+            and rare levels are met by drawing and checking, within a budget of
+            ``REJECTION_BUDGET`` times the rows asked for.
         random_state : int or None, default None
             Seed for this call alone. ``None`` continues the model's own sampling
             sequence, which starts from the fit seed: a fitted model and the same
@@ -205,6 +221,12 @@ class Synthesizer(BaseEstimator):
         -------
         pandas.DataFrame
             ``num_rows`` rows with the training columns and dtypes.
+
+        Raises
+        ------
+        DataError
+            For a condition on an unknown column, an unseen value, or one that
+            cannot be met within the budget.
         """
         self._check_fitted()
         is_int = isinstance(num_rows, (int, np.integer)) and not isinstance(num_rows, bool)
@@ -213,12 +235,48 @@ class Synthesizer(BaseEstimator):
         rng = self._sampling_rng if random_state is None else np.random.default_rng(random_state)
         generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
         self.backend_.eval()
+        if conditions is None or isinstance(conditions, dict):
+            return self._sample_with(int(num_rows), dict(conditions or {}), rng, generator)
+        if not isinstance(conditions, pd.DataFrame) or len(conditions) != num_rows:
+            raise UsageError("conditions must be a dict or a DataFrame with num_rows rows")
+        keys = conditions.astype(object).where(conditions.notna(), None)
+        groups: dict[tuple, list[int]] = {}
+        for position, row in enumerate(keys.itertuples(index=False, name=None)):
+            groups.setdefault(row, []).append(position)
+        parts, order = [], []
+        for row, positions in groups.items():
+            wanted = {c: v for c, v in zip(conditions.columns, row, strict=True) if v is not None}
+            parts.append(self._sample_with(len(positions), wanted, rng, generator))
+            order += positions
+        result = pd.concat(parts, ignore_index=True)
+        return result.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
+
+    def _draw(self, n: int, fixed: dict[int, int], rng: np.random.Generator,
+              generator: torch.Generator) -> pd.DataFrame:
         chunks = [
-            self.backend_.sample(min(SAMPLE_CHUNK, num_rows - start), generator).cpu().numpy()
-            for start in range(0, int(num_rows), SAMPLE_CHUNK)
+            self.backend_.sample(min(SAMPLE_CHUNK, n - start), generator, fixed).cpu().numpy()
+            for start in range(0, n, SAMPLE_CHUNK)
         ]
         return self.adapter_.inverse_transform(np.concatenate(chunks),
                                                random_state=int(rng.integers(2**31 - 1)))
+
+    def _sample_with(self, n: int, conditions: dict[str, Any], rng: np.random.Generator,
+                     generator: torch.Generator) -> pd.DataFrame:
+        fixed, checked = self.adapter_.encode_conditions(conditions)
+        if not checked:
+            return self._draw(n, fixed, rng, generator)
+        kept, drawn, budget = [], 0, REJECTION_BUDGET * n
+        while sum(len(part) for part in kept) < n:
+            if drawn >= budget:
+                shown = ", ".join(f"{c}={v!r}" for c, v in conditions.items())
+                raise DataError(
+                    f"could not generate rows with {shown} within {budget} draws; the "
+                    "condition is too rare or impossible for this model"
+                )
+            batch = self._draw(max(1000, 2 * n), fixed, rng, generator)
+            drawn += len(batch)
+            kept.append(batch[self.adapter_.matches(batch, checked)])
+        return pd.concat(kept, ignore_index=True).iloc[:n].reset_index(drop=True)
 
     @property
     def metadata_(self) -> dict[str, str]:
@@ -299,7 +357,9 @@ class Synthesizer(BaseEstimator):
         model.adapter_ = adapter
         model.backend_ = backend.to(resolve_device(device)).eval()
         model.config_ = config
-        model.history_ = History(document["history"]).losses
+        history = History(document["history"])
+        model.history_ = history.losses
+        model.n_epochs_ = history.epochs
         model.seed_ = document["seed"]
         model.n_rows_ = document["n_rows"]
         model.fit_seconds_ = document["fit_seconds"]

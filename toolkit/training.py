@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -92,6 +93,12 @@ class EarlyStopping(Callback):
         return self.waited >= self.patience
 
 
+def cosine_factor(step: int, total: int, floor: float = 0.1) -> float:
+    """Learning-rate multiplier decaying from 1 to ``floor`` along a half cosine."""
+    progress = min(1.0, step / max(1, total))
+    return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
 def choose_epochs(n_rows: int, batch_size: int, epochs: int | None, steps: int,
                   min_epochs: int, max_epochs: int) -> int:
     """Epochs to run: ``epochs`` if given, else enough for ``steps`` optimizer steps.
@@ -118,6 +125,7 @@ def train(
     batch_size: int,
     generator: torch.Generator,
     callbacks: list[Callback] | None = None,
+    after_step: Callable[[], None] | None = None,
 ) -> History:
     """Run the training loop.
 
@@ -134,6 +142,8 @@ def train(
         Seeded source of the shuffling.
     callbacks : list of Callback, optional
         Progress reporting, early stopping.
+    after_step : callable, optional
+        Called after every optimizer step (e.g. to advance learning-rate schedules).
 
     Returns
     -------
@@ -159,6 +169,8 @@ def train(
                 batch = data[order[b * batch_size : (b + 1) * batch_size]]
                 for name, value in backend.training_step(batch).items():
                     totals[name] = totals.get(name, 0.0) + value
+                if after_step is not None:
+                    after_step()
             logs = {name: total / n_batches for name, total in totals.items()}
             bad = [name for name, value in logs.items() if not math.isfinite(value)]
             if bad:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from toolkit.backends.base import Backend
+from toolkit.backends.gan import GANBackend
 from toolkit.backends.vae import VAEBackend
+from toolkit.backends.vaegan import VAEGANBackend
 
-BACKENDS: dict[str, type[Backend]] = {VAEBackend.name: VAEBackend}
+BACKENDS: dict[str, type[Backend]] = {
+    backend.name: backend for backend in (VAEBackend, GANBackend, VAEGANBackend)
+}
 
-__all__ = ["BACKENDS", "Backend", "VAEBackend"]
+__all__ = ["BACKENDS", "Backend", "GANBackend", "VAEBackend", "VAEGANBackend"]

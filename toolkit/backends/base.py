@@ -3,11 +3,18 @@
 A backend file only says which networks it has (:meth:`Backend.build`), what one
 optimizer step does (:meth:`Backend.training_step`) and how a latent code
 becomes a raw decoder output (:meth:`Backend.decode`). The loop, the output heads,
-the latent prior and sampling live here and in :mod:`toolkit.training`.
+the latent prior, conditioning on categorical levels and sampling live here and
+in :mod:`toolkit.training`.
+
+Conditions are passed as ``fixed = {block index: slot}``: the categorical
+blocks (by their index in the spec) whose level is given, and that level's
+one-hot slot. The condition vector is the concatenation of the one-hots of
+every categorical block, zero for blocks that are not fixed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 import torch
@@ -17,7 +24,7 @@ from adapters.base import TensorSpec
 from toolkit.backends.layers import OutputHeads
 from toolkit.backends.prior import LatentPrior
 from toolkit.config import Config
-from toolkit.training import Callback, History, choose_epochs, train
+from toolkit.training import Callback, History, choose_epochs, cosine_factor, train
 
 
 class Backend(nn.Module):
@@ -32,6 +39,11 @@ class Backend(nn.Module):
     """
 
     name: ClassVar[str] = ""
+    #: whether sampled numeric scalars get the heads' Gaussian noise (a VAE's decoder
+    #: gives a mean; a GAN's generator output is already a sample)
+    scalar_noise: ClassVar[bool] = True
+    #: the loss that early stopping watches
+    monitor: ClassVar[str] = "loss"
 
     def __init__(self, spec: TensorSpec, config: Config) -> None:
         super().__init__()
@@ -39,7 +51,21 @@ class Backend(nn.Module):
         self.config = config
         self.heads = OutputHeads(spec)
         self.prior = LatentPrior(config.latent_dim, config.prior_components)
+        slices = spec.slices()
+        self.categorical_blocks = [i for i, b in enumerate(spec.blocks) if b.kind == "categorical"]
+        self.condition_columns = [c for i in self.categorical_blocks
+                                  for c in range(slices[i].start, slices[i].stop)]
+        offsets, start = {}, 0
+        for i in self.categorical_blocks:
+            offsets[i] = start
+            start += spec.blocks[i].width
+        self.condition_offsets = offsets
         self.build()
+
+    @property
+    def condition_dim(self) -> int:
+        """Width of the condition vector (all categorical one-hots)."""
+        return len(self.condition_columns)
 
     # hooks a backend fills in -------------------------------------------------------
     def build(self) -> None:
@@ -50,19 +76,34 @@ class Backend(nn.Module):
         """Take one optimizer step on ``batch`` and return the losses as floats."""
         raise NotImplementedError
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Map latent codes to the raw (pre-activation) output tensor."""
+    def decode(self, z: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        """Map latent codes (and a condition vector) to the raw output tensor."""
         raise NotImplementedError
+
+    def output_layer(self) -> nn.Linear:
+        """The linear layer that produces the raw output (its bias starts at the marginals)."""
+        raise NotImplementedError
+
+    def before_fit(self, data: torch.Tensor) -> None:
+        """Work done once before training; the base starts the output bias at the marginals."""
+        with torch.no_grad():
+            self.output_layer().bias.copy_(self.heads.init_from_marginals(data))
 
     def after_fit(self, data: torch.Tensor, generator: torch.Generator) -> None:
         """Work done once training ends (e.g. fitting the latent prior)."""
 
+    def sample_latent(self, n: int, generator: torch.Generator | None,
+                      fixed: dict[int, int]) -> torch.Tensor:
+        """Latent codes to decode; the default draws from the prior."""
+        return self.prior.sample(n, generator)
+
     # shared machinery ---------------------------------------------------------------
-    def make_optimizer(self, *modules: nn.Module) -> torch.optim.Optimizer:
+    def make_optimizer(self, *modules: nn.Module, betas: tuple[float, float] = (0.9, 0.999),
+                       lr: float | None = None) -> torch.optim.Optimizer:
         """Adam over the parameters of ``modules`` with the configured settings."""
         params = [p for module in modules for p in module.parameters()]
-        return torch.optim.Adam(params, lr=self.config.learning_rate,
-                                weight_decay=self.config.weight_decay, foreach=True)
+        return torch.optim.Adam(params, lr=lr or self.config.learning_rate, betas=betas,
+                                weight_decay=self.config.weight_decay, fused=True)
 
     @staticmethod
     def step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
@@ -77,18 +118,65 @@ class Backend(nn.Module):
         epochs = choose_epochs(data.shape[0], self.config.batch_size, self.config.epochs,
                                self.config.steps, self.config.min_epochs,
                                self.config.max_epochs)
+        self.before_fit(data)
         self.train()
-        history = train(self, data, epochs, self.config.batch_size, generator, callbacks)
+        history = train(self, data, epochs, self.config.batch_size, generator, callbacks,
+                        after_step=self._learning_rate_schedule(data.shape[0], epochs))
         self.eval()
         with torch.no_grad():
             self.after_fit(data, generator)
         return history
 
+    def _learning_rate_schedule(self, n_rows: int, epochs: int) -> Callable[[], None] | None:
+        """A function that advances every optimizer's cosine schedule by one step."""
+        if self.config.lr_schedule == "constant":
+            return None
+        total = epochs * max(1, n_rows // min(self.config.batch_size, n_rows))
+        optimizers = [v for v in vars(self).values() if isinstance(v, torch.optim.Optimizer)]
+        schedulers = [torch.optim.lr_scheduler.LambdaLR(o, lambda s: cosine_factor(s, total))
+                      for o in optimizers]
+
+        def advance() -> None:
+            for scheduler in schedulers:
+                scheduler.step()
+
+        return advance
+
+    def condition_vector(self, fixed: dict[int, int], n: int,
+                         generator: torch.Generator | None = None) -> torch.Tensor:
+        """The ``(n, condition_dim)`` condition vector that fixes ``{block: slot}``."""
+        vector = torch.zeros(n, self.condition_dim, device=self.prior.means.device)
+        for block, slot in fixed.items():
+            vector[:, self.condition_offsets[block] + slot] = 1.0
+        return vector
+
+    def force(self, rows: torch.Tensor, fixed: dict[int, int]) -> torch.Tensor:
+        """Set the one-hots of the fixed blocks in data-space ``rows``."""
+        slices = self.spec.slices()
+        for block, slot in fixed.items():
+            rows[:, slices[block]] = 0.0
+            rows[:, slices[block].start + slot] = 1.0
+        return rows
+
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Draw ``n`` rows in data space (one-hots and flags as 0/1)."""
-        z = self.prior.sample(n, generator)
-        return self.heads.sample(self.decode(z), generator)
+    def sample(self, n: int, generator: torch.Generator | None = None,
+               fixed: dict[int, int] | None = None) -> torch.Tensor:
+        """Draw ``n`` rows in data space (one-hots and flags as 0/1).
+
+        Parameters
+        ----------
+        n : int
+            Rows to draw.
+        generator : torch.Generator, optional
+            Source of randomness.
+        fixed : dict of int to int, optional
+            Categorical blocks whose level is given (block index to slot); the
+            rows are generated conditionally on them.
+        """
+        fixed = fixed or {}
+        z = self.sample_latent(n, generator, fixed)
+        raw = self.decode(z, self.condition_vector(fixed, n, generator))
+        return self.force(self.heads.sample(raw, generator, self.scalar_noise), fixed)
 
     def fit_prior(self, codes: torch.Tensor, generator: torch.Generator) -> None:
         """Fit the latent Gaussian-mixture prior on ``codes`` when the config asks for it."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -11,15 +12,63 @@ from torch.nn import functional as F  # noqa: N812
 from adapters.base import TensorSpec
 
 
-def mlp(in_dim: int, hidden_dims: list[int], out_dim: int) -> nn.Sequential:
-    """A multi-layer perceptron: ``Linear -> SiLU`` per hidden width, then a linear output."""
+def mlp(in_dim: int, hidden_dims: list[int], out_dim: int,
+        activation: Callable[[], nn.Module] = nn.SiLU,
+        dropout: float = 0.0) -> nn.Sequential:
+    """A multi-layer perceptron: ``Linear -> activation (-> Dropout)`` per hidden width, then a
+    linear output."""
     layers: list[nn.Module] = []
     width = in_dim
     for hidden in hidden_dims:
-        layers += [nn.Linear(width, hidden), nn.SiLU()]
+        layers += [nn.Linear(width, hidden), activation()]
+        if dropout:
+            layers.append(nn.Dropout(dropout))
         width = hidden
     layers.append(nn.Linear(width, out_dim))
     return nn.Sequential(*layers)
+
+
+class Discriminator(nn.Module):
+    """A critic over (packed) rows: ``pac`` rows are concatenated and judged together (PacGAN).
+
+    Parameters
+    ----------
+    in_dim : int
+        Width of one row (data plus any condition vector).
+    hidden_dims : list of int
+        Hidden widths (LeakyReLU(0.2) and dropout 0.5 after each).
+    pac : int, default 1
+        Rows per packed sample; the batch size must be a multiple of it.
+    """
+
+    def __init__(self, in_dim: int, hidden_dims: list[int], pac: int = 1) -> None:
+        super().__init__()
+        self.pac = pac
+        self.body = mlp(in_dim * pac, hidden_dims[:-1], hidden_dims[-1],
+                        activation=lambda: nn.LeakyReLU(0.2), dropout=0.5)
+        self.head = nn.Sequential(nn.LeakyReLU(0.2), nn.Linear(hidden_dims[-1], 1))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer's features of packed rows, shape ``(n / pac, hidden)``."""
+        return self.body(x.reshape(-1, x.shape[1] * self.pac))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """One score per packed sample, shape ``(n / pac,)``."""
+        return self.head(self.features(x)).squeeze(1)
+
+
+def gradient_penalty(critic: Discriminator, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """WGAN-GP term: ``(||grad critic(mix)|| - 1)^2`` on random mixes of real and fake rows.
+
+    The mixing weight is shared by the rows of one packed sample.
+    """
+    pac = critic.pac
+    alpha = torch.rand(real.shape[0] // pac, 1, 1, device=real.device)
+    alpha = alpha.expand(-1, pac, real.shape[1]).reshape(real.shape)
+    mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+    (gradients,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
+    norms = gradients.reshape(-1, pac * real.shape[1]).norm(2, dim=1)
+    return ((norms - 1) ** 2).mean()
 
 
 def random_like(shape: tuple[int, ...], generator: torch.Generator | None,
@@ -49,64 +98,109 @@ class OutputHeads(nn.Module):
       cross-entropy, sampled from the softmax.
     * ``missing`` flags: Bernoulli (binary cross-entropy), sampled.
 
+    A decoder's raw output is read in a *grouped* layout: all scalars first,
+    then the one-hots grouped by width (each group a contiguous
+    ``(groups, width)`` run), then the flags. Every head is then a slice and a
+    reshape, not a gather, which keeps a training step cheap. Data tensors
+    (targets, samples) stay in the spec's layout.
+
     Parameters
     ----------
     spec : TensorSpec
-        Layout of the tensor the decoder produces.
+        Layout of the data tensor.
     """
 
     def __init__(self, spec: TensorSpec) -> None:
         super().__init__()
         self.spec = spec
-        self.scalar_index: list[int] = []
-        self.scalar_bounded: list[bool] = []
-        self.one_hots: list[slice] = []
-        self.flags: list[int] = []
-        # the block each scalar, one-hot and flag belongs to, for per-block losses
-        scalar_blocks: list[int] = []
-        self.one_hot_blocks: list[int] = []
-        flag_blocks: list[int] = []
-        for block_index, (block, cols) in enumerate(zip(spec.blocks, spec.slices(), strict=True)):
+        scalars: list[tuple[int, int, bool]] = []  # (column, block, bounded)
+        one_hots: list[tuple[slice, int]] = []  # (columns, block)
+        flags: list[tuple[int, int]] = []  # (column, block)
+        for index, (block, cols) in enumerate(zip(spec.blocks, spec.slices(), strict=True)):
             if block.kind == "numeric":
-                self.scalar_index.append(cols.start)
-                self.scalar_bounded.append(block.n_modes > 0)
-                scalar_blocks.append(block_index)
+                scalars.append((cols.start, index, block.n_modes > 0))
                 if block.n_modes:
-                    self.one_hots.append(slice(cols.start + 1, cols.stop))
-                    self.one_hot_blocks.append(block_index)
+                    one_hots.append((slice(cols.start + 1, cols.stop), index))
             elif block.kind == "categorical":
-                self.one_hots.append(cols)
-                self.one_hot_blocks.append(block_index)
+                one_hots.append((cols, index))
             elif block.kind == "missing":
-                self.flags.append(cols.start)
-                flag_blocks.append(block_index)
+                flags.append((cols.start, index))
             else:
                 raise ValueError(f"OutputHeads cannot model {block.kind!r} blocks")
-        self.log_sigma = nn.Parameter(torch.full((len(self.scalar_index),), math.log(0.1)))
-        index_lists = {"_scalar_cols": self.scalar_index, "_flag_cols": self.flags,
-                       "_scalar_blocks": scalar_blocks, "_flag_blocks": flag_blocks}
-        for name, values in index_lists.items():
-            self.register_buffer(name, torch.tensor(values, dtype=torch.long), persistent=False)
-        bounded = torch.tensor(self.scalar_bounded, dtype=torch.bool)
+        order = [column for column, _, _ in scalars]
+        part_blocks = [block for _, block, _ in scalars]
+        self.groups: list[tuple[int, int, int]] = []  # (start in grouped layout, count, width)
+        for width in sorted({cols.stop - cols.start for cols, _ in one_hots}):
+            members = [(cols, block) for cols, block in one_hots if cols.stop - cols.start == width]
+            self.groups.append((len(order), len(members), width))
+            for cols, block in members:
+                order += list(range(cols.start, cols.stop))
+                part_blocks.append(block)
+        self.n_scalars, self.n_flags = len(scalars), len(flags)
+        order += [column for column, _ in flags]
+        part_blocks += [block for _, block in flags]
+        self.log_sigma = nn.Parameter(torch.full((len(scalars),), math.log(0.1)))
+        bounded = torch.tensor([b for _, _, b in scalars], dtype=torch.bool)
         self.register_buffer("_bounded", bounded, persistent=False)
-        # one-hots of equal width are stacked so each width costs one vectorized op
-        self.one_hot_widths = sorted({cols.stop - cols.start for cols in self.one_hots})
-        for width in self.one_hot_widths:
-            pairs = zip(self.one_hots, self.one_hot_blocks, strict=True)
-            group = [(cols, block) for cols, block in pairs if cols.stop - cols.start == width]
-            columns = torch.tensor([list(range(c.start, c.stop)) for c, _ in group])
-            blocks = torch.tensor([block for _, block in group], dtype=torch.long)
-            self.register_buffer(f"_one_hot_cols_{width}", columns, persistent=False)
-            self.register_buffer(f"_one_hot_blocks_{width}", blocks, persistent=False)
-
-    def _one_hot_groups(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """``(columns (g, width), blocks (g,))`` for every one-hot width."""
-        return [(getattr(self, f"_one_hot_cols_{w}"), getattr(self, f"_one_hot_blocks_{w}"))
-                for w in self.one_hot_widths]
+        self.register_buffer("_order", torch.tensor(order, dtype=torch.long), persistent=False)
+        inverse = torch.argsort(torch.tensor(order, dtype=torch.long))
+        self.register_buffer("_inverse", inverse, persistent=False)
+        blocks = torch.tensor(part_blocks, dtype=torch.long)
+        self.register_buffer("_part_blocks", blocks, persistent=False)
 
     def _scalar_means(self, raw: torch.Tensor) -> torch.Tensor:
-        scalars = raw[:, self._scalar_cols]
+        scalars = raw[:, : self.n_scalars]
         return torch.where(self._bounded, torch.tanh(scalars), scalars)
+
+    def _one_hot_logits(self, raw: torch.Tensor) -> list[torch.Tensor]:
+        """Each width group of the raw output as ``(n, groups, width)``."""
+        return [raw[:, start : start + count * width].reshape(-1, count, width)
+                for start, count, width in self.groups]
+
+    def _flag_logits(self, raw: torch.Tensor) -> torch.Tensor:
+        return raw[:, raw.shape[1] - self.n_flags :]
+
+    def part_losses(self, raw: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Negative log-likelihood per row of every scalar, one-hot and flag, ``(n, parts)``."""
+        target = target[:, self._order]
+        parts = []
+        if self.n_scalars:
+            z = (target[:, : self.n_scalars] - self._scalar_means(raw)) / self.log_sigma.exp()
+            parts.append(0.5 * z**2 + self.log_sigma + 0.5 * math.log(2 * math.pi))
+        for (start, count, width), logits in zip(self.groups, self._one_hot_logits(raw),
+                                                 strict=True):
+            wanted = target[:, start : start + count * width].reshape(-1, count, width)
+            parts.append(-(wanted * F.log_softmax(logits, dim=2)).sum(dim=2))
+        if self.n_flags:
+            parts.append(F.binary_cross_entropy_with_logits(
+                self._flag_logits(raw), self._flag_logits(target), reduction="none"))
+        return torch.cat(parts, dim=1)
+
+    @torch.no_grad()
+    def init_from_marginals(self, data: torch.Tensor) -> torch.Tensor:
+        """Start the heads at the data's marginals; return the matching raw output bias.
+
+        The scalar scales become the data's standard deviations, and the
+        returned raw outputs (grouped layout) hold scalar means, log-frequencies
+        of one-hot levels and log-odds of missing flags: a decoder whose output
+        bias is set to them starts as the independent-marginals model instead of
+        a uniform one.
+        """
+        target = data[:, self._order]
+        scalars = target[:, : self.n_scalars]
+        spread = scalars.std(0, correction=0).nan_to_num(1.0).clamp_min(1e-2)
+        self.log_sigma.copy_(torch.log(spread))
+        parts = [scalars.mean(0)]
+        for start, count, width in self.groups:
+            shares = target[:, start : start + count * width].reshape(-1, count, width).mean(0)
+            parts.append(torch.log(shares + 1e-3).flatten())
+        rates = self._flag_logits(target).mean(0).clamp(1e-3, 1 - 1e-3)
+        parts.append(torch.log(rates) - torch.log1p(-rates))
+        return torch.cat(parts)
+
+    def row_losses(self, raw: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Negative log-likelihood of each row of ``target``, shape ``(n,)``."""
+        return self.part_losses(raw, target).sum(dim=1)
 
     def block_losses(self, raw: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Negative log-likelihood of ``target`` per row and block, shape ``(n, n_blocks)``.
@@ -114,34 +208,34 @@ class OutputHeads(nn.Module):
         A numeric block's loss includes its mode one-hot's cross-entropy.
         """
         losses = raw.new_zeros(raw.shape[0], len(self.spec.blocks))
-        if self.scalar_index:
-            sigma = self.log_sigma.exp()
-            z = (target[:, self._scalar_cols] - self._scalar_means(raw)) / sigma
-            nll = 0.5 * z**2 + self.log_sigma + 0.5 * math.log(2 * math.pi)
-            losses.index_add_(1, self._scalar_blocks, nll)
-        for columns, blocks in self._one_hot_groups():
-            log_probs = F.log_softmax(raw[:, columns], dim=2)  # (n, g, width)
-            losses.index_add_(1, blocks, -(target[:, columns] * log_probs).sum(dim=2))
-        if self.flags:
-            bce = F.binary_cross_entropy_with_logits(
-                raw[:, self._flag_cols], target[:, self._flag_cols], reduction="none"
-            )
-            losses.index_add_(1, self._flag_blocks, bce)
-        return losses
+        return losses.index_add_(1, self._part_blocks, self.part_losses(raw, target))
 
-    def sample(self, raw: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Draw data-space rows from the heads' distributions given the raw output."""
-        out = torch.zeros_like(raw)
-        if self.scalar_index:
-            shape = (raw.shape[0], len(self.scalar_index))
-            noise = random_like(shape, generator, raw.device, normal=True)
-            values = self._scalar_means(raw) + noise * self.log_sigma.exp()
-            values = torch.where(self._bounded, values.clamp(-1.0, 1.0), values)
-            out[:, self._scalar_cols] = values
-        for columns, _ in self._one_hot_groups():
-            out[:, columns] = _gumbel_argmax(raw[:, columns], generator)
-        if self.flags:
-            probs = torch.sigmoid(raw[:, self._flag_cols])
-            uniform = random_like(probs.shape, generator, raw.device)
-            out[:, self._flag_cols] = (uniform < probs).to(raw.dtype)
-        return out
+    def activate(self, raw: torch.Tensor, tau: float = 0.2) -> torch.Tensor:
+        """A differentiable data-space version of the raw output, for discriminators.
+
+        Scalars take their mean activation, one-hots a Gumbel-softmax with
+        temperature ``tau``, missing flags a sigmoid. Returned in the spec's layout.
+        """
+        parts = [self._scalar_means(raw)]
+        parts += [F.gumbel_softmax(logits, tau=tau, dim=-1).flatten(1)
+                  for logits in self._one_hot_logits(raw)]
+        parts.append(torch.sigmoid(self._flag_logits(raw)))
+        return torch.cat(parts, dim=1)[:, self._inverse]
+
+    def sample(self, raw: torch.Tensor, generator: torch.Generator | None = None,
+               scalar_noise: bool = True) -> torch.Tensor:
+        """Draw data-space rows (spec layout) from the heads' distributions.
+
+        With ``scalar_noise=False`` numeric scalars are the decoder's mean
+        (a GAN's generator output is already a sample).
+        """
+        values = self._scalar_means(raw)
+        if scalar_noise:
+            noise = random_like(values.shape, generator, raw.device, normal=True)
+            values = values + noise * self.log_sigma.exp()
+        parts = [torch.where(self._bounded, values.clamp(-1.0, 1.0), values)]
+        parts += [_gumbel_argmax(logits, generator).flatten(1)
+                  for logits in self._one_hot_logits(raw)]
+        probs = torch.sigmoid(self._flag_logits(raw))
+        parts.append((random_like(probs.shape, generator, raw.device) < probs).to(raw.dtype))
+        return torch.cat(parts, dim=1)[:, self._inverse]

@@ -127,3 +127,56 @@ def fit_gaussian_mixture(
             break
         previous = mean_log_likelihood
     return weights, means, torch.linalg.cholesky(covariances)
+
+
+class ConditionalLatents(nn.Module):
+    """Where in latent space the rows with each categorical level live: one Gaussian per level.
+
+    After training, the latent codes of the training rows with level ``l`` of a
+    categorical column are summarised by a mean and a covariance (shrunk towards
+    the covariance of all codes when the level is rare). Sampling from them
+    generates rows with that level directly, with the other columns consistent
+    with it; several fixed levels combine as a product of their Gaussians.
+
+    Parameters
+    ----------
+    n_levels : int
+        Total number of categorical one-hot slots (the condition vector's width).
+    latent_dim : int
+        Size of the latent code.
+    """
+
+    def __init__(self, n_levels: int, latent_dim: int) -> None:
+        super().__init__()
+        self.register_buffer("means", torch.zeros(n_levels, latent_dim))
+        self.register_buffer("scale_tril", torch.eye(latent_dim).repeat(n_levels, 1, 1))
+
+    def fit(self, codes: torch.Tensor, levels: torch.Tensor, reg: float = 1e-4) -> None:
+        """Fit one Gaussian per level from ``codes`` (n, d) and level one-hots ``levels`` (n, L)."""
+        codes = codes.double()
+        d = codes.shape[1]
+        eye = torch.eye(d, dtype=codes.dtype, device=codes.device)
+        overall = torch.cov(codes.T).reshape(d, d)
+        for level in range(levels.shape[1]):
+            rows = codes[levels[:, level] > 0.5]
+            if len(rows) == 0:
+                continue
+            mean = rows.mean(0)
+            weight = len(rows) / (len(rows) + d)  # shrink rare levels to the overall spread
+            spread = torch.cov(rows.T).reshape(d, d) if len(rows) > 1 else overall
+            covariance = weight * spread + (1 - weight) * overall + reg * eye
+            self.means[level] = mean.float()
+            self.scale_tril[level] = torch.linalg.cholesky(covariance).float()
+
+    def sample(self, n: int, levels: list[int], generator: torch.Generator | None) -> torch.Tensor:
+        """Draw ``n`` codes from the product of the Gaussians of ``levels``."""
+        device = self.means.device
+        covariances = [self.scale_tril[lv] @ self.scale_tril[lv].T for lv in levels]
+        precisions = [torch.linalg.inv(c.double()) for c in covariances]
+        precision = sum(precisions)
+        covariance = torch.linalg.inv(precision)
+        mean = covariance @ sum(p @ self.means[lv].double() for p, lv in zip(precisions, levels,
+                                                                            strict=True))
+        tril = torch.linalg.cholesky(covariance).float()
+        noise = random_like((n, self.means.shape[1]), generator, device, normal=True)
+        return mean.float() + noise @ tril.T

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 from toolkit.backends.base import Backend
 from toolkit.backends.layers import mlp
+from toolkit.backends.prior import ConditionalLatents
 
 
 class VAEBackend(Backend):
@@ -14,37 +16,65 @@ class VAEBackend(Backend):
     The loss is the per-block negative log-likelihood of the row (Gaussian for
     numeric scalars, cross-entropy per one-hot, binary cross-entropy per
     missing flag) plus ``beta`` times the KL divergence to N(0, I). After
-    training, the latent prior is refitted on the aggregated posterior.
+    training, the latent prior is refitted on the aggregated posterior, and one
+    Gaussian per categorical level is fitted on the codes of the rows with that
+    level, so conditional samples start where such rows live (a conditional
+    latent, no rejection).
     """
 
     name = "vae"
 
     def build(self) -> None:
+        self.build_autoencoder()
+        self.optimizer = self.make_optimizer(self.encoder, self.decoder, self.heads)
+
+    def build_autoencoder(self) -> None:
+        """Create the encoder, the decoder and the per-level latent Gaussians."""
         width, hidden, latent = self.spec.width, self.config.hidden_dims, self.config.latent_dim
         self.encoder = mlp(width, hidden, 2 * latent)
         self.decoder = mlp(latent, hidden[::-1], width)
-        self.optimizer = self.make_optimizer(self.encoder, self.decoder, self.heads)
+        self.level_latents = ConditionalLatents(self.condition_dim, latent)
+
+    def output_layer(self) -> nn.Linear:
+        return self.decoder[-1]
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior mean and log-variance of the latent code of rows ``x``."""
         mu, logvar = self.encoder(x).chunk(2, dim=1)
         return mu, logvar.clamp(-12.0, 8.0)
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        """A draw from N(mu, exp(logvar)) that gradients flow through."""
+        return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+
+    @staticmethod
+    def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        """Mean over rows of KL(N(mu, exp(logvar)) || N(0, I))."""
+        return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1).mean()
+
+    def decode(self, z: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
         return self.decoder(z)
 
     def training_step(self, batch: torch.Tensor) -> dict[str, float]:
         mu, logvar = self.encode(batch)
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-        reconstruction = self.heads.block_losses(self.decode(z), batch).sum(dim=1).mean()
-        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1).mean()
+        raw = self.decode(self.reparameterize(mu, logvar))
+        reconstruction = self.heads.row_losses(raw, batch).mean()
+        kl = self.kl_divergence(mu, logvar)
         loss = reconstruction + self.config.beta * kl
         self.step(self.optimizer, loss)
         return {"loss": loss.item(), "reconstruction": reconstruction.item(), "kl": kl.item()}
 
     def after_fit(self, data: torch.Tensor, generator: torch.Generator) -> None:
-        codes = []
-        for chunk in data.split(8192):
-            mu, logvar = self.encode(chunk)
-            codes.append(mu + torch.randn_like(mu) * torch.exp(0.5 * logvar))
-        self.fit_prior(torch.cat(codes), generator)
+        codes = torch.cat([self.reparameterize(*self.encode(chunk))
+                           for chunk in data.split(8192)])
+        self.fit_prior(codes, generator)
+        if self.condition_dim:
+            self.level_latents.fit(codes, data[:, self.condition_columns])
+
+    def sample_latent(self, n: int, generator: torch.Generator | None,
+                      fixed: dict[int, int]) -> torch.Tensor:
+        if not fixed:
+            return self.prior.sample(n, generator)
+        levels = [self.condition_offsets[block] + slot for block, slot in fixed.items()]
+        return self.level_latents.sample(n, levels, generator)

@@ -1,0 +1,183 @@
+"""The three backends (vae, gan, vaegan): same API, seeds, files, losses, divergence, conditions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from toolkit import Synthesizer
+from toolkit.backends import BACKENDS, VAEBackend
+from toolkit.cli import cli
+from toolkit.exceptions import DataError, TrainingError
+
+BACKEND_NAMES = ["vae", "gan", "vaegan"]
+EXPECTED_LOSSES = {
+    "vae": {"loss", "reconstruction", "kl"},
+    "gan": {"critic", "generator", "condition"},
+    "vaegan": {"loss", "reconstruction", "feature", "kl", "discriminator", "adversarial"},
+}
+
+
+def fit(backend: str, data: pd.DataFrame, seed: int = 0, **kwargs) -> Synthesizer:
+    params = {"config": "fast", "epochs": 3, "batch_size": 64, **kwargs}
+    return Synthesizer(backend=backend, random_state=seed, **params).fit(data)
+
+
+@pytest.fixture(scope="module", params=BACKEND_NAMES)
+def trained(request, _patients_frame):
+    return request.param, fit(request.param, _patients_frame)
+
+
+def test_every_backend_is_registered():
+    assert set(BACKENDS) == set(BACKEND_NAMES)
+
+
+def test_sample_has_training_columns_and_rows(trained, _patients_frame):
+    _, model = trained
+    sample = model.sample(50)
+    assert list(sample.columns) == list(_patients_frame.columns)
+    assert len(sample) == 50
+
+
+def test_history_records_the_backend_losses_per_epoch(trained):
+    name, model = trained
+    assert set(model.history_) == EXPECTED_LOSSES[name]
+    assert all(len(values) == 3 for values in model.history_.values())
+    assert all(np.isfinite(values).all() for values in model.history_.values())
+
+
+@pytest.mark.parametrize("backend", BACKEND_NAMES)
+def test_same_seed_gives_bit_identical_samples(backend, _patients_frame):
+    first = fit(backend, _patients_frame, seed=5).sample(40)
+    second = fit(backend, _patients_frame, seed=5).sample(40)
+    assert first.equals(second)
+
+
+def test_save_and_load_keep_backend_and_samples(trained, tmp_path):
+    name, model = trained
+    path = tmp_path / f"{name}.tkm"
+    model.save(path)
+    loaded = Synthesizer.load(path)
+    assert loaded.config_.backend == name
+    assert loaded.sample(30, random_state=1).equals(model.sample(30, random_state=1))
+
+
+def test_categorical_condition_is_met_by_every_row(trained):
+    _, model = trained
+    sample = model.sample(200, conditions={"status": "transplant", "sex": "m"})
+    assert (sample["status"] == "transplant").all()
+    assert (sample["sex"] == "m").all()
+
+
+def test_condition_values_given_as_text_match_numeric_levels(trained):
+    _, model = trained
+    sample = model.sample(50, conditions={"stage": "1"})
+    assert (sample["stage"] == 1.0).all()
+
+
+def test_per_row_conditions_from_a_dataframe_keep_row_order(trained):
+    _, model = trained
+    wanted = pd.DataFrame({"sex": ["m", "f", None, "m"] * 5})
+    sample = model.sample(20, conditions=wanted)
+    given = wanted["sex"].notna()
+    assert (sample.loc[given, "sex"] == wanted.loc[given, "sex"]).all()
+
+
+def test_rare_category_condition_is_generated_without_rejection(_patients_frame):
+    data = _patients_frame.copy()
+    data.loc[:5, "status"] = "rare"  # 6 of 418 rows, 1.4 %
+    model = fit("vae", data)
+    sample = model.sample(500, conditions={"status": "rare"})
+    assert (sample["status"] == "rare").all()
+
+
+def test_numeric_condition_is_met_by_checking(mixed):
+    data = mixed.assign(visits=np.arange(len(mixed)) % 12)
+    model = fit("vae", data, epochs=5)
+    sample = model.sample(20, conditions={"visits": 3})
+    assert (sample["visits"] == 3).all()
+
+
+def test_impossible_numeric_condition_fails_naming_it(mixed):
+    model = fit("vae", mixed)
+    value = float(np.nanmean(mixed["x"])) + 0.001234
+    with pytest.raises(DataError, match="x="):
+        model.sample(5, conditions={"x": value})
+
+
+def test_condition_on_unknown_column_names_it(trained):
+    _, model = trained
+    with pytest.raises(DataError, match="unknown column 'nope'"):
+        model.sample(5, conditions={"nope": 1})
+
+
+def test_condition_with_unseen_category_lists_seen_ones(trained):
+    _, model = trained
+    with pytest.raises(DataError, match="never had the value 'x'"):
+        model.sample(5, conditions={"sex": "x"})
+
+
+def test_condition_on_id_column_is_refused(trained):
+    _, model = trained
+    with pytest.raises(DataError, match="id column 'id'"):
+        model.sample(5, conditions={"id": 3})
+
+
+def test_nan_loss_stops_training_with_a_clear_error(monkeypatch, mixed):
+    monkeypatch.setattr(VAEBackend, "training_step", lambda self, batch: {"loss": float("nan")})
+    with pytest.raises(TrainingError, match="diverged at epoch 1"):
+        fit("vae", mixed)
+
+
+def test_cli_diverged_training_leaves_no_model_file(monkeypatch, tmp_path, patients_csv):
+    monkeypatch.setattr(VAEBackend, "training_step", lambda self, batch: {"loss": float("inf")})
+    out = tmp_path / "m.tkm"
+    result = CliRunner().invoke(
+        cli, ["fit", str(patients_csv), "--model-out", str(out), "--config", "fast", "-q"]
+    )
+    assert result.exit_code == 1
+    assert "diverged" in result.output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("backend", BACKEND_NAMES)
+def test_cli_backend_option_and_condition(backend, tmp_path, patients_csv):
+    out = tmp_path / "syn.csv"
+    result = CliRunner().invoke(cli, [
+        "synth", str(patients_csv), "--out", str(out), "--rows", "30", "--backend", backend,
+        "--config", "fast", "--epochs", "2", "--condition", "sex=f", "-q",
+    ])
+    assert result.exit_code == 0, result.output
+    assert (pd.read_csv(out)["sex"] == "f").all()
+
+
+def test_cli_condition_without_equals_is_a_usage_error(tmp_path, patients_csv):
+    result = CliRunner().invoke(cli, [
+        "synth", str(patients_csv), "--out", str(tmp_path / "s.csv"), "--condition", "sex", "-q",
+    ])
+    assert result.exit_code == 2
+    assert "COLUMN=VALUE" in result.output
+
+
+def test_cli_condition_on_unknown_column_is_a_data_error(tmp_path, patients_csv):
+    out = tmp_path / "s.csv"
+    result = CliRunner().invoke(cli, [
+        "synth", str(patients_csv), "--out", str(out), "--config", "fast", "--epochs", "1",
+        "--condition", "nope=1", "-q",
+    ])
+    assert result.exit_code == 1
+    assert "unknown column 'nope'" in result.output
+    assert not out.exists()
+
+
+def test_info_shows_the_loss_history_of_a_gan(tmp_path, patients_csv):
+    path = tmp_path / "gan.tkm"
+    runner = CliRunner()
+    fitted = runner.invoke(cli, ["fit", str(patients_csv), "--model-out", str(path),
+                                 "--backend", "gan", "--config", "fast", "--epochs", "2", "-q"])
+    assert fitted.exit_code == 0, fitted.output
+    shown = runner.invoke(cli, ["info", str(path)])
+    assert "gan backend" in shown.output
+    assert "critic:" in shown.output
