@@ -10,17 +10,26 @@ with that seed, fit each synthesizer with that seed on the 80 % part, then measu
   classifier trained on synthetic data (TSTR), next to the same model trained on
   the real training data (TRTR).
 
-SDV anchor results are slow to compute and cached in ``results/anchors.json``
-(keyed by table, model, seed and SDV version); the toolkit's latest results go to
-``results/toolkit_latest.json`` (keyed by table, seed and config). A summary is
-printed and written into a marked section of ``BENCHMARKS.md``: means over the
-seeds (± standard deviation for quality and F1), ratios on those means, and a
-collapsible per-seed table.
+Our model runs once per preset in ``--configs`` (default ``default,gan,vaegan``:
+the VAE, the conditional WGAN-GP and the VAE-GAN backends).
+
+Results are cached and reused: SDV anchors in ``results/anchors.json`` (keyed by
+table, model, seed and SDV version; ``--refresh-anchors`` recomputes them), ours in
+``results/toolkit_latest.json`` (keyed by table, seed and config; ``--refresh-ours``
+refits them). A summary is printed and written into two marked sections of
+``BENCHMARKS.md``:
+
+* ``synth_vs_sdv``: the default preset against the anchors (means over the seeds
+  ± standard deviation for quality and F1, ratios on those means, targets, and a
+  collapsible per-seed table);
+* ``backends``: the GAN preset against CTGAN (its own targets) and our backends
+  side by side.
 
 Examples::
 
     python benchmarks/synth_vs_sdv.py                      # everything, seeds 0,1,2
-    python benchmarks/synth_vs_sdv.py --models toolkit     # only re-run our model
+    python benchmarks/synth_vs_sdv.py --models toolkit --refresh-ours  # refit ours
+    python benchmarks/synth_vs_sdv.py --configs gan --models toolkit --refresh-ours
     python benchmarks/synth_vs_sdv.py --seed 0             # a single seed
     python benchmarks/synth_vs_sdv.py --models gaussiancopula,tvae,ctgan --no-write
 """
@@ -70,14 +79,33 @@ SDV_MODELS: dict[str, str] = {
 }
 ALL_MODELS: list[str] = [OURS, *SDV_MODELS]
 
+#: our presets: the default (VAE) and the other two backends' presets
+DEFAULT_CONFIG = "default"
+GAN_CONFIG = "gan"
+VAEGAN_CONFIG = "vaegan"
+BACKEND_CONFIGS: tuple[str, ...] = (DEFAULT_CONFIG, GAN_CONFIG, VAEGAN_CONFIG)
+CONFIG_LABELS: dict[str, str] = {
+    DEFAULT_CONFIG: "toolkit-vae (default)",
+    GAN_CONFIG: "toolkit-gan",
+    VAEGAN_CONFIG: "toolkit-vaegan",
+}
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 DEFAULT_OUT = REPO_ROOT / "BENCHMARKS.md"
 MARK_START = "<!-- synth_vs_sdv:start -->"
 MARK_END = "<!-- synth_vs_sdv:end -->"
+BACKENDS_START = "<!-- backends:start -->"
+BACKENDS_END = "<!-- backends:end -->"
 
 SPEED_ROWS = 100_000
 TARGET_SPEED = 100_000  # rows/s
 TARGET_FIT_FRACTION = 0.25  # of TVAE's fit time
+TARGET_GAN_FIT_FRACTION = 0.5  # our GAN preset's fit time, of CTGAN's
+REUSE_NOTE = (
+    "results are reused from `benchmarks/results/anchors.json` (SDV) and "
+    "`benchmarks/results/toolkit_latest.json` (ours); add `--refresh-anchors` / "
+    "`--refresh-ours` to recompute them"
+)
 MAX_HGB_CATEGORIES = 250  # HistGradientBoosting supports at most max_bins (255) categories
 
 for _msg in (
@@ -96,6 +124,15 @@ class Fitted(Protocol):
 
 
 ModelFactory = Callable[[pd.DataFrame], Fitted]
+
+
+def config_label(config: str | None) -> str:
+    """Name of our model with preset ``config`` in tables (``None`` is the default)."""
+    config = config or DEFAULT_CONFIG
+    return CONFIG_LABELS.get(config, f"{OURS}-{config}")
+
+
+OURS_DEFAULT = config_label(DEFAULT_CONFIG)
 
 
 def seed_everything(seed: int) -> None:
@@ -155,6 +192,16 @@ class SDVModel:
     def sample(self, num_rows: int) -> pd.DataFrame:
         """Sample ``num_rows`` rows as a DataFrame."""
         out = self._synth.sample(num_rows)
+        return out[self._table] if isinstance(out, dict) else out
+
+    def sample_from_conditions(self, num_rows: int, column_values: dict[str, Any]) -> pd.DataFrame:
+        """Sample ``num_rows`` rows with ``column_values`` fixed (SDV's own method:
+        rejection sampling for TVAE and CTGAN). SDV may return fewer rows (with a
+        warning) or raise when it cannot generate any."""
+        from sdv.sampling import Condition
+
+        condition = Condition(num_rows=num_rows, column_values=column_values)
+        out = self._synth.sample_from_conditions([condition])
         return out[self._table] if isinstance(out, dict) else out
 
 
@@ -521,6 +568,7 @@ def ours_key(table: str, seed: int, config: str | None) -> str:
 
 # --------------------------------------------------------------------------- report
 # All results of one run: table -> seed -> model -> record (as stored in the caches).
+# SDV models are keyed by their name, ours by ``config_label(config)``.
 Results = dict[str, dict[int, dict[str, dict[str, Any]]]]
 
 # Metrics averaged over seeds. ``f1_trtr`` comes from the per-seed table info.
@@ -594,9 +642,10 @@ def aggregate_model(per_seed: dict[int, dict[str, Any]], f1_trtr: dict[int, floa
 def aggregate_table(
     per_seed: dict[int, dict[str, dict[str, Any]]], f1_trtr: dict[int, float]
 ) -> dict[str, ModelSummary]:
-    """``model -> ModelSummary`` for every model with at least one record on the table."""
+    """``model -> ModelSummary`` for every model with at least one record on the table
+    (in the order the models first appear in the per-seed records)."""
     out: dict[str, ModelSummary] = {}
-    for model in ALL_MODELS:
+    for model in dict.fromkeys(m for recs in per_seed.values() for m in recs):
         records = {s: recs[model] for s, recs in per_seed.items() if model in recs}
         if records:
             out[model] = aggregate_model(records, f1_trtr)
@@ -673,8 +722,9 @@ def _machine_desc(machine: dict[str, Any]) -> str:
 
 
 def summarise_table(models: dict[str, ModelSummary]) -> dict[str, Any]:
-    """Ratios and pass/fail of ours against the anchors for one table, on seed means."""
-    ours = models.get(OURS, ModelSummary())
+    """Ratios and pass/fail of our default preset against the anchors for one table,
+    on seed means."""
+    ours = models.get(OURS_DEFAULT, ModelSummary())
     anchors = {m: s for m, s in models.items() if m in SDV_MODELS and "quality" in s.stats}
     best = max(anchors, key=lambda m: anchors[m].stats["quality"].mean, default=None)
     best_sum = anchors[best] if best else ModelSummary()
@@ -715,14 +765,10 @@ def build_report(
     command: str,
     machine: dict[str, Any],
 ) -> str:
-    """Markdown section (without markers) summarising all tables over all seeds."""
-    records = [
-        r
-        for t in tables
-        for recs in results.get(t, {}).values()
-        for r in recs.values()
-        if "error" not in r
-    ]
+    """Markdown section (without markers): the default preset vs the anchors, all tables,
+    all seeds."""
+    models = [OURS_DEFAULT, *SDV_MODELS]
+    records = _records(tables, results, models)
     anchor_recs = [r for r in records if r.get("model") in SDV_MODELS]
     ours_recs = [r for r in records if r.get("model") == OURS]
     anchor_machines = sorted({_machine_desc(r["machine"]) for r in anchor_recs if "machine" in r})
@@ -734,8 +780,7 @@ def build_report(
     lines = [
         "## Synthetic data: toolkit vs SDV anchors",
         "",
-        f"Reproduce: `{command}` (SDV anchors are reused from `benchmarks/results/anchors.json`; "
-        "add `--refresh-anchors` to recompute them).",
+        f"Reproduce: `{command}` ({REUSE_NOTE}).",
         "",
         f"- Seeds: {_seed_list(seeds)}. For every table and seed: stratified 80/20 split with "
         "that seed, every model fitted with that seed. Tables show the mean over seeds "
@@ -745,7 +790,7 @@ def build_report(
         f"- SDV {', '.join(sdv_versions) or _pkg_version('sdv')} anchors (default parameters) "
         f"computed {_span(r['date'] for r in anchor_recs if 'date' in r)} on "
         f"{'; '.join(anchor_machines) or '—'}.",
-        f"- toolkit results from {_span(r['date'] for r in ours_recs if 'date' in r)}"
+        f"- {OURS_DEFAULT} results from {_span(r['date'] for r in ours_recs if 'date' in r)}"
         f"{commits}; "
         f"sdmetrics {_pkg_version('sdmetrics')}.",
         "- Quality = sdmetrics QualityReport vs the real train split "
@@ -819,7 +864,7 @@ def build_report(
         ]
         rows = []
         notes: list[str] = []
-        for m in ALL_MODELS:
+        for m in models:
             summ = aggregated[t].get(m)
             if summ is None:
                 rows.append([m, "0", "not run"] + ["—"] * 8)
@@ -884,19 +929,30 @@ def build_report(
         )
     for note in footnotes:
         lines += ["", note]
-    lines += ["", *per_seed_details(tables, results, info)]
+    lines += ["", *per_seed_details(tables, results, info, models)]
     return "\n".join(lines) + "\n"
 
 
+def _records(tables: list[str], results: Results, models: list[str]) -> list[dict[str, Any]]:
+    """Successful records of ``models`` on ``tables``, all seeds."""
+    return [
+        recs[m]
+        for t in tables
+        for recs in results.get(t, {}).values()
+        for m in models
+        if m in recs and "error" not in recs[m]
+    ]
+
+
 def per_seed_details(
-    tables: list[str], results: Results, info: dict[str, dict[str, Any]]
+    tables: list[str], results: Results, info: dict[str, dict[str, Any]], models: list[str]
 ) -> list[str]:
-    """Collapsible markdown table with every (table, seed, model) result."""
+    """Collapsible markdown table with every (table, seed, model) result of ``models``."""
     rows = []
     for t in tables:
         for seed, recs in sorted(results.get(t, {}).items()):
             trtr = info[t]["f1_trtr"].get(seed)
-            for m in ALL_MODELS:
+            for m in models:
                 r = recs.get(m)
                 if r is None:
                     continue
@@ -947,13 +1003,243 @@ def per_seed_details(
     ]
 
 
-def write_section(path: Path, body: str) -> None:
-    """Replace (or append) the marked section in ``path``, keeping other content."""
-    section = f"{MARK_START}\n{body}{MARK_END}"
+def summarise_gan(models: dict[str, ModelSummary]) -> dict[str, Any]:
+    """Ratios and pass/fail of our GAN preset against SDV's CTGAN for one table, on seed
+    means: quality ≥ CTGAN, F1 ≥ CTGAN, fit time ≤ ``TARGET_GAN_FIT_FRACTION`` of CTGAN's."""
+    gan = models.get(config_label(GAN_CONFIG), ModelSummary())
+    ctgan = models.get("ctgan", ModelSummary())
+    q_gan, q_ctgan = gan.mean("quality"), ctgan.mean("quality")
+    f1_gan, f1_ctgan = gan.mean("f1_tstr"), ctgan.mean("f1_tstr")
+    q_ratio = _ratio(q_gan, q_ctgan)
+    f1_ratio = _ratio(f1_gan, f1_ctgan)
+    fit_ratio = _ratio(gan.mean("fit_s"), ctgan.mean("fit_s"))
+    return {
+        "seeds": len(gan.seeds),
+        "ctgan_seeds": len(ctgan.seeds),
+        "quality_ratio": q_ratio,
+        "f1_ratio": f1_ratio,
+        "fit_ratio": fit_ratio,
+        "fit_cpu_ratio": _ratio(gan.mean("fit_cpu_s"), ctgan.mean("fit_cpu_s")),
+        "pass_quality": None if q_ratio is None else q_gan >= q_ctgan,
+        "pass_f1": None if f1_ratio is None else f1_gan >= f1_ctgan,
+        "pass_fit": None if fit_ratio is None else fit_ratio <= TARGET_GAN_FIT_FRACTION,
+        "seeds_differ": bool(gan.seeds) and bool(ctgan.seeds) and gan.seeds != ctgan.seeds,
+    }
+
+
+def vaegan_beats_both(models: dict[str, ModelSummary]) -> bool | None:
+    """Whether the VAE-GAN preset's mean quality is above both the VAE's (default preset)
+    and the GAN's; ``None`` when one of the three has no quality."""
+    means = [models.get(config_label(c), ModelSummary()).mean("quality") for c in BACKEND_CONFIGS]
+    vae, gan, vaegan = means
+    if vae is None or gan is None or vaegan is None:
+        return None
+    return vaegan > max(vae, gan)
+
+
+def _provenance(label: str, recs: list[dict[str, Any]]) -> str:
+    """``label: results from <dates> (commit ...) on <machines>`` for a report bullet."""
+    if not recs:
+        return f"{label}: no results"
+    revs = sorted({r["git"] for r in recs if r.get("git")})
+    machines = sorted({_machine_desc(r["machine"]) for r in recs if "machine" in r})
+    return (
+        f"{label}: results from {_span(r['date'] for r in recs if 'date' in r)}"
+        + (f" (commit {', '.join(revs)})" if revs else "")
+        + (f" on {'; '.join(machines)}" if machines else "")
+    )
+
+
+def build_backends_report(
+    tables: list[str],
+    results: Results,
+    info: dict[str, dict[str, Any]],
+    seeds: list[int],
+    command: str,
+    configs: list[str],
+) -> str:
+    """Markdown section (without markers): our GAN preset vs CTGAN, and our presets
+    (``configs``: the three backends first) side by side, means over seeds."""
+    labels = [config_label(c) for c in configs]
+    gan_label, vaegan_label = config_label(GAN_CONFIG), config_label(VAEGAN_CONFIG)
+    ctgan_recs = _records(tables, results, ["ctgan"])
+    sdv_versions = sorted({r["sdv_version"] for r in ctgan_recs if "sdv_version" in r})
+    aggregated = {t: aggregate_table(results.get(t, {}), info[t]["f1_trtr"]) for t in tables}
+    records = _records(tables, results, labels)
+
+    lines = [
+        "## Our backends: VAE, GAN and VAE-GAN",
+        "",
+        f"Reproduce: `{command}` ({REUSE_NOTE}).",
+        "",
+        "- Presets: "
+        + ", ".join(f'{config_label(c)} = `Synthesizer(config="{c}")`' for c in configs)
+        + ".",
+        f"- Seeds: {_seed_list(seeds)}; same splits, metrics and notes as the section above "
+        "(means over seeds ± sample standard deviation for quality and F1; n = seeds with a "
+        "result; ratios and pass/fail compare the means).",
+        *(f"- {_provenance(label, _records(tables, results, [label]))}." for label in labels),
+        f"- CTGAN anchor: SDV {', '.join(sdv_versions) or _pkg_version('sdv')}, default "
+        f"parameters, computed {_span(r['date'] for r in ctgan_recs if 'date' in r)}.",
+        f"- Targets for {gan_label} against SDV's CTGAN (both conditional GANs): quality ≥ "
+        "CTGAN; F1 ≥ CTGAN; fit time ≤ ½ of CTGAN's.",
+        "",
+        f"### {gan_label} vs CTGAN (means over seeds)",
+        "",
+    ]
+    rows = []
+    any_seeds_differ = False
+    for t in tables:
+        s = summarise_gan(aggregated[t])
+        any_seeds_differ |= s["seeds_differ"]
+        rows.append(
+            [
+                t + (" ‡" if s["seeds_differ"] else ""),
+                f"{s['seeds']} / {s['ctgan_seeds']}",
+                _fmt(s["quality_ratio"]),
+                _fmt(s["f1_ratio"]),
+                _fmt(s["fit_ratio"])
+                + (f" (CPU {_fmt(s['fit_cpu_ratio'])})" if s["fit_cpu_ratio"] is not None else ""),
+                _verdict(s["pass_quality"]),
+                _verdict(s["pass_f1"]),
+                _verdict(s["pass_fit"]),
+            ]
+        )
+    lines.append(
+        _md_table(
+            [
+                "table",
+                "n (ours / CTGAN)",
+                "quality ours/CTGAN",
+                "F1 ours/CTGAN",
+                "fit ours/CTGAN",
+                "quality ≥ CTGAN",
+                "F1 ≥ CTGAN",
+                "fit ≤ ½ CTGAN",
+            ],
+            rows,
+        )
+    )
+    if any_seeds_differ:
+        lines += [
+            "",
+            "‡ ours and CTGAN were averaged over different seeds: the ratios are indicative only.",
+        ]
+
+    lines += ["", "### Backends side by side (means over seeds)", ""]
+    rows = []
+    for t in tables:
+        beats = vaegan_beats_both(aggregated[t])
+        qualities = {m: aggregated[t][m].stats.get("quality") for m in labels if m in aggregated[t]}
+        present = {m: st.mean for m, st in qualities.items() if st is not None}
+        best = max(present, key=present.__getitem__, default=None)
+        rows.append(
+            [
+                t,
+                *(_fmt_stat(qualities.get(m)) for m in labels),
+                best or "—",
+                "—" if beats is None else ("**yes**" if beats else "no"),
+            ]
+        )
+    lines.append(
+        _md_table(
+            ["table", *(f"quality {m}" for m in labels), "best quality", "VAE-GAN > VAE and GAN"],
+            rows,
+        )
+    )
+
+    partial_metrics = False
+    for t in tables:
+        meta = info[t]
+        trtr = mean_sd(meta["f1_trtr"].values())
+        beats = vaegan_beats_both(aggregated[t])
+        lines += [
+            "",
+            f"#### {t} — {meta['source']}",
+            "",
+            f"{meta['n_train']} train / {meta['n_test']} test rows, {meta['n_cols']} columns; "
+            f"target `{meta['target']}`; TRTR macro-F1 = {_fmt_stat(trtr)}.",
+            "",
+        ]
+        rows = []
+        notes: list[str] = []
+        for m in labels:
+            summ = aggregated[t].get(m)
+            if summ is None:
+                rows.append([m, "0", "not run"] + ["—"] * 7)
+                continue
+            notes += [f"{m}: seed {s} failed ({e[:80]})" for s, e in summ.errors.items()]
+            if not summ.seeds:
+                rows.append([m, "0", "error"] + ["—"] * 7)
+                continue
+            n = len(summ.seeds)
+            partial_metrics |= any(st.n < n for st in summ.stats.values())
+            notes += [f"{m}, {note}" for note in summ.notes]
+            st = summ.stats
+            rows.append(
+                [
+                    m,
+                    str(n),
+                    _fmt_stat(st.get("quality"), n_expected=n)
+                    + (" ▲" if beats and m == vaegan_label else ""),
+                    _fmt_stat(st.get("column_pair_trends"), with_sd=False, n_expected=n),
+                    _fmt_stat(st.get("f1_tstr"), n_expected=n) + (" \\*" if summ.notes else ""),
+                    _fmt_stat(st.get("fit_s"), 1, with_sd=False, n_expected=n)
+                    + (" †" if summ.busy else ""),
+                    _fmt_stat(st.get("fit_cpu_s"), 1, with_sd=False, n_expected=n),
+                    _fmt_stat(st.get("sample_rows_per_s"), with_sd=False, n_expected=n),
+                    _fmt_stat(st.get("exact_copy_share"), with_sd=False, n_expected=n, pct=True),
+                ]
+            )
+        lines.append(
+            _md_table(
+                [
+                    "backend",
+                    "n",
+                    "quality",
+                    "pair trends",
+                    "F1 (TSTR)",
+                    "fit s",
+                    "fit CPU s",
+                    "sample rows/s",
+                    "copies of train rows",
+                ],
+                rows,
+            )
+        )
+        if beats:
+            lines += ["", f"▲ {vaegan_label} has a higher mean quality than both VAE and GAN."]
+        if notes:
+            lines += ["", "\\* " + "; ".join(notes)]
+
+    footnotes = []
+    if any(busy(r) for r in records):
+        footnotes.append(
+            "† at least one seed was measured while other processes competed for the CPU "
+            f"(1-min load average above {N_THREADS + 1}): wall times are inflated; compare the "
+            "CPU seconds."
+        )
+    if partial_metrics:
+        footnotes.append(
+            "(n=k) after a mean: only k of the model's seeds have that metric, so it is "
+            "averaged over those."
+        )
+    for note in footnotes:
+        lines += ["", note]
+    lines += ["", *per_seed_details(tables, results, info, labels)]
+    return "\n".join(lines) + "\n"
+
+
+def write_section(
+    path: Path, body: str, start_mark: str = MARK_START, end_mark: str = MARK_END
+) -> None:
+    """Replace (or append) the section between ``start_mark`` and ``end_mark`` in ``path``,
+    keeping other content."""
+    section = f"{start_mark}\n{body}{end_mark}"
     text = path.read_text() if path.exists() else "# Benchmarks\n"
-    start, end = text.find(MARK_START), text.find(MARK_END)
+    start, end = text.find(start_mark), text.find(end_mark)
     if start != -1 and end > start:
-        text = text[:start] + section + text[end + len(MARK_END) :]
+        text = text[:start] + section + text[end + len(end_mark) :]
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     path.write_text(text)
@@ -961,13 +1247,10 @@ def write_section(path: Path, body: str) -> None:
 
 def print_summary(tables: list[str], results: Results, info: dict[str, dict[str, Any]]) -> None:
     """Plain-text version of the report on stdout: per seed, then means over seeds."""
-    per_seed, means, summary = [], [], []
+    per_seed, means, summary, gan_summary = [], [], [], []
     for t in tables:
         for seed, recs in sorted(results.get(t, {}).items()):
-            for m in ALL_MODELS:
-                r = recs.get(m)
-                if r is None:
-                    continue
+            for m, r in recs.items():
                 per_seed.append(
                     {
                         "table": t,
@@ -996,13 +1279,21 @@ def print_summary(tables: list[str], results: Results, info: dict[str, dict[str,
                 }
             )
         summary.append({"table": t, **summarise_table(aggregated)})
+        gan_summary.append(
+            {
+                "table": t,
+                **summarise_gan(aggregated),
+                "vaegan_beats_both": vaegan_beats_both(aggregated),
+            }
+        )
     with pd.option_context(
         "display.width", 250, "display.max_columns", 30, "display.float_format", "{:.3f}".format
     ):
         for title, frame in (
             ("per seed", per_seed),
             ("mean over seeds", means),
-            ("ours vs anchors (on means)", summary),
+            (f"{OURS_DEFAULT} vs anchors (on means)", summary),
+            (f"{config_label(GAN_CONFIG)} vs ctgan (on means)", gan_summary),
         ):
             print(f"\n== {title}")
             print(pd.DataFrame(frame).to_string(index=False))
@@ -1011,6 +1302,7 @@ def print_summary(tables: list[str], results: Results, info: dict[str, dict[str,
 # --------------------------------------------------------------------------- CLI
 ORDERS = ("seed", "table")
 DEFAULT_SEEDS = "0,1,2"
+DEFAULT_CONFIGS = ",".join(BACKEND_CONFIGS)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -1021,6 +1313,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--models",
         default=",".join(ALL_MODELS),
         help=f"comma-separated subset of {ALL_MODELS} to run (others come from cache)",
+    )
+    p.add_argument(
+        "--configs",
+        "--config",
+        dest="configs",
+        default=DEFAULT_CONFIGS,
+        help="comma-separated presets (names in configs/ or YAML paths) to run ours with, "
+        "each as Synthesizer(config=...); the default preset is compared with the anchors, "
+        f"all of them side by side with CTGAN (default {DEFAULT_CONFIGS})",
     )
     seeds = p.add_mutually_exclusive_group()
     seeds.add_argument(
@@ -1038,15 +1339,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "'table' = every seed of one table, then the next table. Either way the models of "
         "one (table, seed) run back to back (default: seed)",
     )
-    p.add_argument("--config", default=None, help="passed as Synthesizer(config=...)")
     p.add_argument(
         "--refresh-anchors", action="store_true", help="recompute SDV anchors even if cached"
+    )
+    p.add_argument(
+        "--refresh-ours",
+        action="store_true",
+        help="refit ours for the selected --configs even if cached (by default cached "
+        "results for the same table, seed and config are reused)",
     )
     p.add_argument(
         "--out",
         type=Path,
         default=DEFAULT_OUT,
-        help="markdown file whose marked section is (re)written",
+        help="markdown file whose marked sections are (re)written",
     )
     p.add_argument("--no-write", action="store_true", help="do not touch the markdown file")
     p.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help=argparse.SUPPRESS)
@@ -1055,7 +1361,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.tables = _split_choices(p, args.tables, TABLES, "table")
     args.models = _split_choices(p, args.models, ALL_MODELS, "model")
     args.seeds = [args.seed] if args.seed is not None else _parse_seeds(p, args.seeds)
+    args.configs = _parse_configs(p, args.configs)
     return args
+
+
+def _parse_configs(p: argparse.ArgumentParser, value: str) -> list[str]:
+    """Distinct preset names (or existing YAML files), in the given order."""
+    from toolkit.config import preset_names
+
+    configs = list(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))
+    if not configs:
+        p.error("--configs needs at least one preset")
+    presets = preset_names()
+    bad = [c for c in configs if c not in presets and not Path(c).is_file()]
+    if bad:
+        p.error(f"unknown preset(s) {bad}; choose from {presets} or give YAML files")
+    return configs
+
+
+def report_configs(configs: list[str]) -> list[str]:
+    """Presets that appear in the report: the three backends' presets (from the cache when
+    not run) followed by any other preset in ``configs``."""
+    return [*BACKEND_CONFIGS, *(c for c in configs if c not in BACKEND_CONFIGS)]
 
 
 def _split_choices(
@@ -1085,8 +1412,7 @@ def reproduce_command(args: argparse.Namespace) -> str:
     if args.tables != TABLES:
         cmd += ["--tables", ",".join(args.tables)]
     cmd += ["--seeds", _seed_list(args.seeds)]
-    if args.config is not None:
-        cmd += ["--config", args.config]
+    cmd += ["--configs", ",".join(report_configs(args.configs))]
     return shlex.join(cmd)
 
 
@@ -1149,78 +1475,104 @@ def run_table_seed(
     records: dict[str, dict[str, Any]] = {}
     failures = 0
     anchors = load_json(ctx.anchors_path)["results"]
-    for model in ALL_MODELS:
-        if model in SDV_MODELS:
-            key = anchor_key(table, model, seed, ctx.sdv_version)
+    ours_cache = load_json(ctx.ours_path)["results"]
+    # (model, config, cache key): ours once per preset, then the anchors
+    jobs: list[tuple[str, str | None, str]] = [
+        (OURS, config, ours_key(table, seed, config)) for config in report_configs(args.configs)
+    ]
+    jobs += [(m, None, anchor_key(table, m, seed, ctx.sdv_version)) for m in SDV_MODELS]
+    for model, config, key in jobs:
+        name = model if config is None else config_label(config)
+        if config is None:
             cached = anchors.get(key)
-            if cached is not None and not (args.refresh_anchors and model in args.models):
-                records[model] = cached
-                if model in args.models:
-                    print(f"{tag} {model}: cached ({cached['date']})", flush=True)
-                continue
+            wanted = model in args.models
+            refresh = args.refresh_anchors
         else:
-            key = ours_key(table, seed, args.config)
-            if model not in args.models:
-                cached = load_json(ctx.ours_path)["results"].get(key)
-                if cached is not None:
-                    records[model] = cached
-                continue
-        if model not in args.models:
+            cached = ours_cache.get(key)
+            wanted = model in args.models and config in args.configs
+            refresh = args.refresh_ours or (cached is not None and "error" in cached)
+        if cached is not None and not (wanted and refresh):
+            records[name] = cached
+            if wanted:
+                print(f"{tag} {name}: cached ({cached.get('date', '?')})", flush=True)
+            continue
+        if not wanted:
             continue
 
-        print(f"{tag} {model}: fitting ...", flush=True)
-        record: dict[str, Any] = {
-            "table": table,
-            "model": model,
-            "seed": seed,
-            "date": ctx.today,
-            "machine": ctx.machine,
-        }
-        try:
-            factory = model_factory(model, metadata, table, seed, args.config)
-            record.update(
-                run_model(
-                    model,
-                    factory,
-                    train,
-                    test,
-                    target,
-                    encoder,
-                    metadata,
-                    table,
-                    seed,
-                    args.speed_rows,
-                )
-            )
-            record["f1_trtr"] = f1_trtr
-        except Exception as exc:  # noqa: BLE001 - keep going, report the failure
-            failures += 1
-            traceback.print_exc()
-            record["error"] = f"{type(exc).__name__}: {exc}"
-        if model in SDV_MODELS:
+        print(f"{tag} {name}: fitting ...", flush=True)
+        record = fit_and_evaluate(
+            model, config, table, seed, ctx, train, test, target, encoder, metadata
+        )
+        record["f1_trtr"] = f1_trtr
+        if config is None:
             record["sdv_version"] = ctx.sdv_version
             if "error" not in record:  # never cache failures
                 save_result(ctx.anchors_path, key, record)
         else:
             record.update(
                 {
-                    "config": args.config,
+                    "config": config,
+                    "label": name,
                     "git": git_revision(),
                     "toolkit_version": _toolkit_version(),
                 }
             )
-            save_result(ctx.ours_path, key, record)
-        records[model] = record
+            save_result(ctx.ours_path, key, record)  # failures too; refitted next time
+        records[name] = record
         if "error" in record:
-            print(f"{tag} {model}: ERROR {record['error']}", flush=True)
+            failures += 1
+            print(f"{tag} {name}: ERROR {record['error']}", flush=True)
         else:
             print(
-                f"{tag} {model}: fit {record['fit_s']:.1f}s, "
+                f"{tag} {name}: fit {record['fit_s']:.1f}s, "
                 f"{record['sample_rows_per_s']:,.0f} rows/s, "
                 f"quality {record['quality']:.3f}, F1 {record['f1_tstr']:.3f}",
                 flush=True,
             )
     return records, failures
+
+
+def fit_and_evaluate(
+    model: str,
+    config: str | None,
+    table: str,
+    seed: int,
+    ctx: RunContext,
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    target: str,
+    encoder: FeatureEncoder,
+    metadata: Any,
+) -> dict[str, Any]:
+    """Fit and evaluate one model (ours with preset ``config``, or an SDV anchor) on one
+    split; a failure is returned as the record's ``error``, with the traceback printed."""
+    record: dict[str, Any] = {
+        "table": table,
+        "model": model,
+        "seed": seed,
+        "date": ctx.today,
+        "machine": ctx.machine,
+    }
+    try:
+        factory = model_factory(model, metadata, table, seed, config)
+        record.update(
+            run_model(
+                model,
+                factory,
+                train,
+                test,
+                target,
+                encoder,
+                metadata,
+                table,
+                seed,
+                ctx.args.speed_rows,
+            )
+        )
+    except Exception as exc:  # noqa: BLE001 - keep going, report the failure
+        traceback.print_exc()
+        record["error"] = f"{type(exc).__name__}: {exc}"
+    return record
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1253,11 +1605,18 @@ def main(argv: list[str] | None = None) -> int:
 
     print_summary(args.tables, results, info)
     if not args.no_write:
-        body = build_report(
-            args.tables, results, info, args.seeds, reproduce_command(args), ctx.machine
-        )
+        command = reproduce_command(args)
+        body = build_report(args.tables, results, info, args.seeds, command, ctx.machine)
         write_section(args.out, body)
-        print(f"\nwrote section to {args.out}")
+        print(f"\nwrote section {MARK_START} to {args.out}")
+        configs = report_configs(args.configs)
+        others = [config_label(c) for c in configs if c != DEFAULT_CONFIG]
+        if _records(args.tables, results, others):
+            body = build_backends_report(args.tables, results, info, args.seeds, command, configs)
+            write_section(args.out, body, BACKENDS_START, BACKENDS_END)
+            print(f"wrote section {BACKENDS_START} to {args.out}")
+        else:
+            print(f"no results for {others}: section {BACKENDS_START} left as it is")
     return 1 if failures else 0
 
 
