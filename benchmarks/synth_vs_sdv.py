@@ -102,9 +102,9 @@ TARGET_SPEED = 100_000  # rows/s
 TARGET_FIT_FRACTION = 0.25  # of TVAE's fit time
 TARGET_GAN_FIT_FRACTION = 0.5  # our GAN preset's fit time, of CTGAN's
 REUSE_NOTE = (
-    "results are reused from `benchmarks/results/anchors.json` (SDV) and "
-    "`benchmarks/results/toolkit_latest.json` (ours); add `--refresh-anchors` / "
-    "`--refresh-ours` to recompute them"
+    "Cached results are reused: SDV anchors from `benchmarks/results/anchors.json`, ours "
+    "from `benchmarks/results/toolkit_latest.json`; add `--refresh-anchors` / "
+    "`--refresh-ours` to recompute them."
 )
 MAX_HGB_CATEGORIES = 250  # HistGradientBoosting supports at most max_bins (255) categories
 
@@ -177,11 +177,12 @@ def detect_metadata(train: pd.DataFrame, table_name: str) -> Any:
 class SDVModel:
     """Thin wrapper hiding the SDV 1.x (DataFrame) / 2.x (dict of tables) API difference."""
 
-    def __init__(self, model: str, metadata: Any, table_name: str) -> None:
+    def __init__(self, model: str, metadata: Any, table_name: str, **params: Any) -> None:
         import sdv.single_table
 
         self._table = table_name
-        self._synth = getattr(sdv.single_table, SDV_MODELS[model])(metadata)  # defaults
+        # default parameters unless ``params`` says otherwise (e.g. epochs in smoke tests)
+        self._synth = getattr(sdv.single_table, SDV_MODELS[model])(metadata, **params)
         self._dict_api = int(_pkg_version("sdv").split(".")[0]) >= 2
 
     def fit(self, data: pd.DataFrame) -> SDVModel:
@@ -780,7 +781,7 @@ def build_report(
     lines = [
         "## Synthetic data: toolkit vs SDV anchors",
         "",
-        f"Reproduce: `{command}` ({REUSE_NOTE}).",
+        f"Reproduce: `{command}`. {REUSE_NOTE}",
         "",
         f"- Seeds: {_seed_list(seeds)}. For every table and seed: stratified 80/20 split with "
         "that seed, every model fitted with that seed. Tables show the mean over seeds "
@@ -1070,7 +1071,7 @@ def build_backends_report(
     lines = [
         "## Our backends: VAE, GAN and VAE-GAN",
         "",
-        f"Reproduce: `{command}` ({REUSE_NOTE}).",
+        f"Reproduce: `{command}`. {REUSE_NOTE}",
         "",
         "- Presets: "
         + ", ".join(f'{config_label(c)} = `Synthesizer(config="{c}")`' for c in configs)
@@ -1321,7 +1322,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=DEFAULT_CONFIGS,
         help="comma-separated presets (names in configs/ or YAML paths) to run ours with, "
         "each as Synthesizer(config=...); the default preset is compared with the anchors, "
-        f"all of them side by side with CTGAN (default {DEFAULT_CONFIGS})",
+        f"gan with CTGAN, and all of them side by side (default {DEFAULT_CONFIGS})",
     )
     seeds = p.add_mutually_exclusive_group()
     seeds.add_argument(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import platform
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,20 @@ def resolve_device(device: str) -> torch.device:
     if device == "cuda" and not torch.cuda.is_available():
         raise UsageError("device 'cuda' was asked for but CUDA is not available; use 'auto'")
     return torch.device(device)
+
+
+@contextmanager
+def torch_threads(n: int, device: torch.device) -> Iterator[None]:
+    """Run the block with ``n`` torch threads on CPU (0: unchanged), then restore the setting."""
+    if n == 0 or device.type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _seed_from(random_state: int | np.random.Generator | None) -> int:
@@ -170,7 +186,7 @@ class Synthesizer(BaseEstimator):
             raise DataError("no column to model: every column is an ID or constant")
         device = resolve_device(config.device)
         tensor = torch.from_numpy(adapter.transform(data, random_state=seed)).to(device)
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]), torch_threads(config.cpu_threads, device):
             torch.manual_seed(seed)
             backend = BACKENDS[config.backend](adapter.spec, config).to(device)
             generator = torch.Generator().manual_seed(seed)
@@ -235,8 +251,18 @@ class Synthesizer(BaseEstimator):
         rng = self._sampling_rng if random_state is None else np.random.default_rng(random_state)
         generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
         self.backend_.eval()
+        with torch_threads(self.config_.cpu_threads, self.prior_device):
+            return self._sample_conditions(int(num_rows), conditions, rng, generator)
+
+    @property
+    def prior_device(self) -> torch.device:
+        """The device the fitted model lives on."""
+        return self.backend_.prior.means.device
+
+    def _sample_conditions(self, num_rows: int, conditions: dict | pd.DataFrame | None,
+                           rng: np.random.Generator, generator: torch.Generator) -> pd.DataFrame:
         if conditions is None or isinstance(conditions, dict):
-            return self._sample_with(int(num_rows), dict(conditions or {}), rng, generator)
+            return self._sample_with(num_rows, dict(conditions or {}), rng, generator)
         if not isinstance(conditions, pd.DataFrame) or len(conditions) != num_rows:
             raise UsageError("conditions must be a dict or a DataFrame with num_rows rows")
         keys = conditions.astype(object).where(conditions.notna(), None)
