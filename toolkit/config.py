@@ -77,9 +77,10 @@ class Config:
     device : {"auto", "cpu", "cuda"}
         ``"auto"`` uses CUDA when present.
     cpu_threads : int
-        torch threads used while training and sampling on CPU (restored
-        afterwards); 0 keeps torch's setting. The tabular networks are small, so
-        one thread is as fast as two on an idle machine and far faster on a busy one.
+        torch threads used while training on CPU (restored afterwards); 0 keeps
+        torch's setting. Training batches of a tabular model are small: one
+        thread is nearly as fast as two on an idle machine and several times
+        faster on a busy one. Sampling (large batches) keeps torch's setting.
     """
 
     backend: str = "vae"

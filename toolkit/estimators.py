@@ -251,13 +251,7 @@ class Synthesizer(BaseEstimator):
         rng = self._sampling_rng if random_state is None else np.random.default_rng(random_state)
         generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
         self.backend_.eval()
-        with torch_threads(self.config_.cpu_threads, self.prior_device):
-            return self._sample_conditions(int(num_rows), conditions, rng, generator)
-
-    @property
-    def prior_device(self) -> torch.device:
-        """The device the fitted model lives on."""
-        return self.backend_.prior.means.device
+        return self._sample_conditions(int(num_rows), conditions, rng, generator)
 
     def _sample_conditions(self, num_rows: int, conditions: dict | pd.DataFrame | None,
                            rng: np.random.Generator, generator: torch.Generator) -> pd.DataFrame:
