@@ -758,6 +758,23 @@ def _seed_list(seeds: Iterable[int]) -> str:
     return ",".join(str(s) for s in seeds)
 
 
+def footnote_lines(records: list[dict[str, Any]], partial_metrics: Any) -> list[str]:
+    """The report's footnotes on busy timings and metrics missing from some seeds."""
+    footnotes = []
+    if any(busy(r) for r in records):
+        footnotes.append(
+            "† at least one seed was measured while other processes competed for the CPU "
+            f"(1-min load average above {N_THREADS + 1}): wall times are inflated; compare the "
+            "CPU seconds."
+        )
+    if partial_metrics:
+        footnotes.append(
+            "(n=k) after a mean: only k of the model's seeds have that metric (older cached "
+            "records lack it; — in the per-seed table), so it is averaged over those."
+        )
+    return [line for note in footnotes for line in ("", note)]
+
+
 def build_report(
     tables: list[str],
     results: Results,
@@ -916,20 +933,7 @@ def build_report(
         if notes:
             lines += ["", "\\* " + "; ".join(notes)]
 
-    footnotes = []
-    if any(busy(r) for r in records):
-        footnotes.append(
-            "† at least one seed was measured while other processes competed for the CPU "
-            f"(1-min load average above {N_THREADS + 1}): wall times are inflated; compare the "
-            "CPU seconds."
-        )
-    if partial_metrics:
-        footnotes.append(
-            "(n=k) after a mean: only k of the model's seeds have that metric (older cached "
-            "records lack it; — in the per-seed table), so it is averaged over those."
-        )
-    for note in footnotes:
-        lines += ["", note]
+    lines += footnote_lines(records, partial_metrics)
     lines += ["", *per_seed_details(tables, results, info, models)]
     return "\n".join(lines) + "\n"
 
@@ -1213,20 +1217,7 @@ def build_backends_report(
         if notes:
             lines += ["", "\\* " + "; ".join(notes)]
 
-    footnotes = []
-    if any(busy(r) for r in records):
-        footnotes.append(
-            "† at least one seed was measured while other processes competed for the CPU "
-            f"(1-min load average above {N_THREADS + 1}): wall times are inflated; compare the "
-            "CPU seconds."
-        )
-    if partial_metrics:
-        footnotes.append(
-            "(n=k) after a mean: only k of the model's seeds have that metric, so it is "
-            "averaged over those."
-        )
-    for note in footnotes:
-        lines += ["", note]
+    lines += footnote_lines(records, partial_metrics)
     lines += ["", *per_seed_details(tables, results, info, labels)]
     return "\n".join(lines) + "\n"
 
