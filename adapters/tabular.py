@@ -24,7 +24,7 @@ from adapters.columns import (
     NumericEncoder,
     parse_dates,
 )
-from toolkit.exceptions import DataError, UsageError
+from toolkit.exceptions import DataError, NotFittedError, UsageError
 
 #: Numeric columns with at most this many distinct values are treated as categorical.
 MAX_NUMERIC_CATEGORIES = 10
@@ -253,8 +253,6 @@ class TabularAdapter:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "encoders_"):
-            from toolkit.exceptions import NotFittedError
-
             raise NotFittedError("this TabularAdapter is not fitted; call fit first")
 
     def encode_conditions(
