@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from adapters.base import Block
-from adapters.scalers import ModeScaler, QuantileScaler, scaler_from_dict
+from adapters.scalers import SCALERS, QuantileScaler, scaler_from_dict
 from toolkit.exceptions import DataError
 
 
@@ -85,8 +85,14 @@ class ColumnEncoder:
         self.dtype_ = str(series.dtype)
         return self
 
-    def transform(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
-        """Encode ``series`` as an ``(n, width)`` float array."""
+    def transform(self, series: pd.Series, rng: np.random.Generator,
+                  clip: bool = True) -> np.ndarray:
+        """Encode ``series`` as an ``(n, width)`` float array.
+
+        With ``clip`` numeric values are first clipped to the training range
+        (what a generator needs); anomaly scoring passes ``clip=False`` so that a
+        value far out of range stays far out.
+        """
         return np.zeros((len(series), 0))
 
     def inverse(self, encoded: np.ndarray, rng: np.random.Generator) -> pd.Series:
@@ -148,10 +154,10 @@ class NumericEncoder(ColumnEncoder):
         observed = values[~missing]
         self.has_missing_ = bool(missing.any())
         self.min_, self.max_ = float(observed.min()), float(observed.max())
-        if self.encoding == "mode":
-            self.scaler_ = ModeScaler().fit(observed, rng)
-        else:
+        if self.encoding == "quantile":
             self.scaler_ = QuantileScaler(discrete=self.integer).fit(observed, rng)
+        else:
+            self.scaler_ = SCALERS[self.encoding]().fit(observed, rng)
         self.fill_ = float(np.median(observed))
         self.decimals_ = _decimals(observed)
         return self
@@ -173,10 +179,13 @@ class NumericEncoder(ColumnEncoder):
             )
         return number
 
-    def transform(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
+    def transform(self, series: pd.Series, rng: np.random.Generator,
+                  clip: bool = True) -> np.ndarray:
         values = self.to_float(series)
         missing = np.isnan(values)
-        filled = np.where(missing, self.fill_, np.clip(values, self.min_, self.max_))
+        if clip:
+            values = np.clip(values, self.min_, self.max_)
+        filled = np.where(missing, self.fill_, values)
         parts = [self.scaler_.transform(filled, rng)]
         if self.has_missing_:
             parts.append(missing[:, None].astype(float))
@@ -359,13 +368,20 @@ class CategoricalEncoder(ColumnEncoder):
         shown = ", ".join(map(repr, levels[:20])) + (" ..." if len(levels) > 20 else "")
         raise DataError(f"column {self.name!r} never had the value {value!r}; seen: {shown}")
 
+    def unseen(self, series: pd.Series) -> list[Any]:
+        """The distinct values of ``series`` that this column never had in training."""
+        known = {*self.slots_, *self.other_levels_}
+        values = {_to_json_value(v) for v in series.astype(object).unique()}
+        return sorted((v for v in values if v not in known), key=repr)
+
     def _slot_index(self, series: pd.Series) -> np.ndarray:
         lookup = {level: i for i, level in enumerate(self.slots_)}
         other = len(self.slots_) if self.other_levels_ else 0
         return np.array([lookup.get(_to_json_value(v), other) for v in series.astype(object)],
                         dtype=np.int64)
 
-    def transform(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
+    def transform(self, series: pd.Series, rng: np.random.Generator,
+                  clip: bool = True) -> np.ndarray:
         return np.eye(self.width)[self._slot_index(series)]
 
     def inverse(self, encoded: np.ndarray, rng: np.random.Generator) -> pd.Series:

@@ -1,6 +1,6 @@
 """Normalizers that turn one numeric column into model space and back.
 
-Two encodings are offered for the scalar of a ``numeric`` block:
+Three encodings are offered for the scalar of a ``numeric`` block:
 
 :class:`QuantileScaler` (the default)
     maps the column's empirical distribution onto a standard normal. Any
@@ -12,6 +12,10 @@ Two encodings are offered for the scalar of a ``numeric`` block:
     CTGAN's mode-specific normalization: a variational Gaussian mixture per
     column, the value stored as its offset inside one mode (scaled to
     ``[-1, 1]``) plus a one-hot of that mode.
+:class:`StandardScaler`
+    the z-score ``(x - mean) / std``. It keeps distances: a value far out in a
+    tail stays far out, which is what anomaly scores need (the quantile map
+    squeezes every tail value to the same few normal scores).
 """
 
 from __future__ import annotations
@@ -198,9 +202,43 @@ class ModeScaler:
         return scaler
 
 
-SCALERS = {"quantile": QuantileScaler, "mode": ModeScaler}
+class StandardScaler:
+    """Map a column to its z-score ``(x - mean) / std`` (std 1 for a constant column)."""
+
+    n_modes = 0
+
+    def fit(self, values: np.ndarray, rng: np.random.Generator) -> StandardScaler:
+        """Learn the mean and standard deviation of ``values`` (finite floats, no NaN)."""
+        self.mean_ = float(values.mean())
+        spread = float(values.std())
+        self.std_ = spread if spread > 0 else 1.0
+        return self
+
+    def transform(self, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Return the z-scores of ``values`` as an ``(n, 1)`` array."""
+        return ((values - self.mean_) / self.std_)[:, None]
+
+    def inverse(self, encoded: np.ndarray) -> np.ndarray:
+        """Map z-scores (first column of ``encoded``) back to values."""
+        return encoded[:, 0].astype(float) * self.std_ + self.mean_
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the fitted state as JSON-ready data."""
+        return {"type": "standard", "mean": self.mean_, "std": self.std_}
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> StandardScaler:
+        """Rebuild a scaler written by :meth:`to_dict`."""
+        scaler = cls()
+        scaler.mean_, scaler.std_ = float(state["mean"]), float(state["std"])
+        return scaler
 
 
-def scaler_from_dict(state: dict[str, Any]) -> QuantileScaler | ModeScaler:
+Scaler = QuantileScaler | ModeScaler | StandardScaler
+SCALERS: dict[str, type[Scaler]] = {"quantile": QuantileScaler, "mode": ModeScaler,
+                                    "standard": StandardScaler}
+
+
+def scaler_from_dict(state: dict[str, Any]) -> Scaler:
     """Rebuild whichever scaler ``state`` describes."""
     return SCALERS[state["type"]].from_dict(state)

@@ -35,7 +35,7 @@ _ID_NAME = re.compile(
     r"|(?-i:[a-z0-9](?:ID|Id))$",  # PatientID, patientId (camelCase only)
     re.I,
 )
-NUMERIC_ENCODINGS = ("quantile", "mode")
+NUMERIC_ENCODINGS = ("quantile", "mode", "standard")
 
 
 def _is_id_like(series: pd.Series) -> bool:
@@ -169,7 +169,7 @@ class TabularAdapter:
     ----------
     metadata : dict, str, Path or None, default None
         Column kinds that override inference (see :func:`load_metadata`).
-    numeric_encoding : {"quantile", "mode"}, default "quantile"
+    numeric_encoding : {"quantile", "mode", "standard"}, default "quantile"
         How numeric columns are normalized (see :mod:`adapters.scalers`).
     max_levels : int, default 100
         One-hot slots kept for a categorical column's most frequent levels.
@@ -335,7 +335,36 @@ class TabularAdapter:
             )
         return data[self.columns_]
 
-    def transform(self, data: pd.DataFrame, random_state: int | None = None) -> np.ndarray:
+    def check_known(self, data: pd.DataFrame) -> None:
+        """Check that ``data`` holds only what the fitted model has a likelihood for.
+
+        Raises
+        ------
+        DataError
+            When a numeric column without missing values in training has some
+            (or has text that is not a number), or a categorical column has a
+            level it never had.
+        """
+        data = self.check_columns(data)
+        for encoder in self.encoders_:
+            series = data[encoder.name]
+            if isinstance(encoder, NumericEncoder) and not encoder.has_missing_:
+                bad = int(np.isnan(encoder.to_float(series)).sum())
+                if bad:
+                    raise DataError(
+                        f"column {encoder.name!r} has {bad} missing or non-numeric value(s) "
+                        "but had none in training; impute them or refit on such data"
+                    )
+            elif isinstance(encoder, CategoricalEncoder):
+                unseen = encoder.unseen(series)
+                if unseen:
+                    raise DataError(
+                        f"column {encoder.name!r} has value(s) never seen in training: "
+                        f"{unseen[:5]}; refit on data that has them"
+                    )
+
+    def transform(self, data: pd.DataFrame, random_state: int | None = None,
+                  clip: bool = True) -> np.ndarray:
         """Encode ``data`` (with the training columns) as a float32 array.
 
         Parameters
@@ -344,6 +373,9 @@ class TabularAdapter:
             Rows to encode.
         random_state : int or None
             Seed for encodings that draw (the mixture mode under ``"mode"``).
+        clip : bool, default True
+            Clip numeric values to the training range first; anomaly scoring
+            turns this off so that out-of-range values keep their distance.
 
         Returns
         -------
@@ -351,7 +383,7 @@ class TabularAdapter:
         """
         data = self.check_columns(data)
         rng = np.random.default_rng(random_state)
-        parts = [enc.transform(data[enc.name], rng) for enc in self.encoders_]
+        parts = [enc.transform(data[enc.name], rng, clip) for enc in self.encoders_]
         return np.column_stack([np.zeros((len(data), 0))] + parts).astype(np.float32)
 
     def inverse_transform(self, array: np.ndarray, random_state: int | None = None) -> pd.DataFrame:

@@ -11,10 +11,10 @@ from toolkit.exceptions import UsageError
 
 
 def test_preset_names_lists_the_shipped_presets():
-    assert preset_names() == ["default", "fast", "gan", "vae", "vaegan"]
+    assert preset_names() == ["default", "detect", "fast", "gan", "vae", "vaegan"]
 
 
-@pytest.mark.parametrize("name", ["default", "fast", "gan", "vae", "vaegan"])
+@pytest.mark.parametrize("name", ["default", "detect", "fast", "gan", "vae", "vaegan"])
 def test_every_preset_loads_and_validates(name):
     assert isinstance(load_config(name), Config)
 
@@ -95,7 +95,7 @@ def test_unknown_key_in_yaml_file_raises(tmp_path):
 
 
 def test_unknown_preset_raises_listing_presets():
-    expected = r"unknown config 'turbo'; valid presets: default, fast, gan, vae, vaegan"
+    expected = r"unknown config 'turbo'; valid presets: default, detect, fast, gan, vae, vaegan"
     with pytest.raises(UsageError, match=expected):
         load_config("turbo")
 

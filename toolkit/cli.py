@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 import toolkit
-from toolkit.exceptions import ToolkitError, UsageError
+from toolkit.exceptions import DataError, ToolkitError, UsageError
 from toolkit.io import TABLE_SUFFIXES, read_table, write_table
 
 
@@ -85,8 +85,9 @@ def _show_progress(quiet: bool, progress: bool) -> bool:
 def training_options(command: Callable) -> Callable:
     """Options shared by the commands that train a model."""
     options = [
-        click.option("--config", "config", default="default", show_default=True,
-                     help="Preset name from configs/ (default, fast, vae) or a YAML file."),
+        click.option("--config", "config", default=None,
+                     help="Preset name from configs/ (default, fast, vae, gan, vaegan, detect) "
+                          "or a YAML file [default: 'default'; 'detect' for detection]."),
         click.option("--backend", type=click.Choice(["vae", "gan", "vaegan"]), default=None,
                      help="Generative model (default: the preset's)."),
         click.option("--epochs", type=click.IntRange(min=1), default=None,
@@ -107,15 +108,19 @@ def training_options(command: Callable) -> Callable:
     return command
 
 
+def _training_params(options: dict[str, Any], default_config: str) -> dict[str, Any]:
+    return dict(
+        backend=options["backend"], config=options["config"] or default_config,
+        epochs=options["epochs"], batch_size=options["batch_size"],
+        metadata=options["metadata"], device=options["device"], random_state=options["seed"],
+        verbose=_show_progress(options["quiet"], options["progress"]),
+    )
+
+
 def _fit_synthesizer(data_path: Path, options: dict[str, Any]) -> Any:
     from toolkit.estimators import Synthesizer
 
-    synthesizer = Synthesizer(
-        backend=options["backend"], config=options["config"], epochs=options["epochs"],
-        batch_size=options["batch_size"], metadata=options["metadata"],
-        device=options["device"], random_state=options["seed"],
-        verbose=_show_progress(options["quiet"], options["progress"]),
-    )
+    synthesizer = Synthesizer(**_training_params(options, "default"))
     config = synthesizer._resolve_config()  # a bad preset or option fails before any work
     data = read_table(data_path)
     _say(options["quiet"], f"training a {config.backend} on {len(data)} rows x "
@@ -124,6 +129,23 @@ def _fit_synthesizer(data_path: Path, options: dict[str, Any]) -> Any:
     _say(options["quiet"], f"trained in {synthesizer.fit_seconds_:.1f}s "
                            f"({synthesizer.n_epochs_} epochs)")
     return synthesizer, data
+
+
+def _fit_detector(data_path: Path, options: dict[str, Any], score: str,
+                  contamination: float) -> Any:
+    from toolkit.detector import AnomalyDetector
+
+    detector = AnomalyDetector(score=score, contamination=contamination,
+                               **_training_params(options, "detect"))
+    detector._check_params()
+    config = detector.model_config()  # a bad preset or option fails before any work
+    data = read_table(data_path)
+    _say(options["quiet"], f"training a {config.backend} detector on {len(data)} rows x "
+                           f"{data.shape[1]} columns of {data_path}")
+    detector.fit(data)
+    _say(options["quiet"], f"trained in {detector.model_.fit_seconds_:.1f}s "
+                           f"({detector.model_.n_epochs_} epochs)")
+    return detector
 
 
 @click.group(cls=ToolkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -157,17 +179,106 @@ def synth(data: Path, out: Path, rows: int | None, model_out: Path | None,
     _say(options["quiet"], f"wrote {len(synthetic)} synthetic rows to {out}")
 
 
+def score_option(default: str | None) -> Callable:
+    """The ``--score`` option (which anomaly score)."""
+    return click.option(
+        "--score", type=click.Choice(["combined", "reconstruction", "latent"]), default=default,
+        show_default=default is not None,
+        help="Anomaly score: negative ELBO (combined), reconstruction or latent NLL"
+             + ("" if default is not None else " [default: the model's; combined with --fit-on]")
+             + ".")
+
+
+def contamination_option(default: float | None) -> Callable:
+    """The ``--contamination`` option (expected outlier share)."""
+    return click.option(
+        "--contamination", type=click.FloatRange(0.0, 0.5, min_open=True), default=default,
+        show_default=default is not None,
+        help="Expected share of outliers: rows above that quantile of the training scores "
+             "are flagged" + ("" if default is not None else " [default: the model's]") + ".")
+
+
 @cli.command()
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("--model-out", type=click.Path(path_type=Path), required=True,
               help="Where to save the trained model (.tkm).")
+@click.option("--task", type=click.Choice(["synthesize", "detect"]), default="synthesize",
+              show_default=True, help="Train a synthesizer or an anomaly detector.")
+@score_option("combined")
+@contamination_option(0.1)
 @training_options
-def fit(data: Path, model_out: Path, **options: Any) -> None:
+def fit(data: Path, model_out: Path, task: str, score: str, contamination: float,
+        **options: Any) -> None:
     """Train a model on DATA and save it to --model-out."""
     _check_output(model_out, (".tkm",), "--model-out")
-    synthesizer, _ = _fit_synthesizer(data, options)
-    synthesizer.save(model_out)
+    if task == "detect":
+        model = _fit_detector(data, options, score, contamination)
+    else:
+        model, _ = _fit_synthesizer(data, options)
+    model.save(model_out)
     _say(options["quiet"], f"saved model to {model_out}")
+
+
+def _top_columns(contributions: Any, n: int) -> list[str]:
+    """``"col (nats); col (nats)"`` of each row's ``n`` largest contributions."""
+    names = contributions.columns.to_numpy()
+    values = contributions.to_numpy()
+    order = (-values).argsort(axis=1)[:, :n]
+    return ["; ".join(f"{names[j]} ({row[j]:.1f})" for j in picks)
+            for row, picks in zip(values, order, strict=True)]
+
+
+@cli.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="Where to write DATA's rows with anomaly_score and is_outlier (.csv/.parquet).")
+@click.option("--model", type=click.Path(path_type=Path), default=None,
+              help="A detector saved by 'toolkit fit --task detect'.")
+@click.option("--fit-on", type=click.Path(path_type=Path), default=None,
+              help="Train a detector on this table first (no labels needed).")
+@contamination_option(None)
+@click.option("--explain", is_flag=True,
+              help="Add top_columns: the columns that contribute most to each row's score.")
+@click.option("--top", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Columns listed by --explain.")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=65536, show_default=True,
+              help="Rows read, scored and written at a time (bounds memory).")
+@score_option(None)
+@training_options
+def score(data: Path, out: Path, model: Path | None, fit_on: Path | None,
+          contamination: float | None, explain: bool, top: int, chunk_size: int,
+          score: str | None, **options: Any) -> None:
+    """Score every row of DATA for how anomalous it is (streamed in chunks)."""
+    from toolkit.detector import AnomalyDetector
+    from toolkit.io import iter_table, table_writer
+
+    if (model is None) == (fit_on is None):
+        raise UsageError("give exactly one of --model (a saved detector) or --fit-on (a table)")
+    _check_output(out, TABLE_SUFFIXES, "--out")
+    if model is not None:
+        detector = AnomalyDetector.load(model)
+        detector.score = score or detector.score
+    else:
+        detector = _fit_detector(fit_on, options, score or "combined", contamination or 0.1)
+    if contamination is not None:
+        detector.set_contamination(contamination)
+    columns = detector.model_.adapter_.columns_
+    rows = flagged = 0
+    with table_writer(out) as write:
+        for chunk in iter_table(data, chunk_size):
+            features = detector.model_.adapter_.check_columns(chunk)
+            scores = detector.decision_function(features[columns].reset_index(drop=True))
+            result = chunk.reset_index(drop=True).assign(
+                anomaly_score=scores, is_outlier=(scores > detector.threshold_).astype(int))
+            if explain:
+                result["top_columns"] = _top_columns(detector.explain(features), top)
+            write(result)
+            rows += len(result)
+            flagged += int(result["is_outlier"].sum())
+    if rows == 0:
+        raise DataError(f"{data} has no rows to score")
+    _say(options["quiet"], f"scored {rows} rows: {flagged} above the threshold "
+                           f"{detector.threshold_:.3f}; wrote {out}")
 
 
 @cli.command()

@@ -55,7 +55,7 @@ class Config:
         codes of the training data (no "prior holes"); ``"standard"`` uses N(0, I).
     prior_components : int
         Components of the latent Gaussian mixture.
-    numeric_encoding : {"quantile", "mode"}
+    numeric_encoding : {"quantile", "mode", "standard"}
         Normalization of numeric columns (see :mod:`adapters.scalers`).
     max_levels : int
         One-hot slots kept per categorical column (rarer levels share one slot).
@@ -114,7 +114,7 @@ class Config:
         """Check every value, raising :class:`UsageError` naming the first bad one."""
         _check_choice("backend", self.backend, BACKENDS)
         _check_choice("prior", self.prior, PRIORS)
-        _check_choice("numeric_encoding", self.numeric_encoding, ("quantile", "mode"))
+        _check_choice("numeric_encoding", self.numeric_encoding, ("quantile", "mode", "standard"))
         _check_choice("device", self.device, DEVICES)
         _check_choice("lr_schedule", self.lr_schedule, ("cosine", "constant"))
         for name in ("steps", "min_epochs", "max_epochs", "batch_size", "latent_dim",

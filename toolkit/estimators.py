@@ -181,7 +181,8 @@ class Synthesizer(BaseEstimator):
         adapter = TabularAdapter(self.metadata, config.numeric_encoding, config.max_levels,
                                  random_state=seed).fit(data)
         if len(data) < 2:
-            raise DataError(f"table has {len(data)} row; at least 2 rows are needed to learn from")
+            raise DataError(f"table has {len(data)} row (n_samples = 1); at least 2 rows are "
+                            "needed to learn from")
         if adapter.spec.width == 0:
             raise DataError("no column to model: every column is an ID or constant")
         device = resolve_device(config.device)
@@ -305,7 +306,8 @@ class Synthesizer(BaseEstimator):
         return dict(self.adapter_.kinds_)
 
     # model files -----------------------------------------------------------------------
-    def _document(self) -> dict[str, Any]:
+    def document(self) -> dict[str, Any]:
+        """Everything but the weights that a model file stores, as JSON-ready data."""
         params = self.get_params()
         params["config"] = (self.config_.to_dict() if isinstance(self.config, Config)
                             else str(self.config))
@@ -336,7 +338,7 @@ class Synthesizer(BaseEstimator):
             Target file, conventionally ending in ``.tkm``; written atomically.
         """
         self._check_fitted()
-        save_model(path, self.backend_.state_dict(), self._document())
+        save_model(path, self.backend_.state_dict(), self.document())
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> Synthesizer:
@@ -354,10 +356,19 @@ class Synthesizer(BaseEstimator):
         ModelFileError
             When the file is missing, corrupt, modified or not a synthesizer.
         """
+        return cls.restore(path, device, kind="synthesizer")[0]
+
+    @classmethod
+    def restore(cls, path: str | Path, device: str, kind: str) -> tuple[Synthesizer, dict]:
+        """Rebuild the fitted model of a file of ``kind``; return it and the file's document.
+
+        Shared by :meth:`load` and the estimators that wrap a synthesizer (the
+        anomaly detector), whose files hold the same model plus their own fields.
+        """
         tensors, document = load_model(path)
-        if document.get("kind") != "synthesizer":
-            kind = document.get("kind")
-            raise ModelFileError(f"{path} holds a {kind!r} model, not a synthesizer")
+        if document.get("kind") != kind:
+            found = document.get("kind")
+            raise ModelFileError(f"{path} holds a {found!r} model, not a {kind}")
         try:
             params = dict(document["params"])
             if isinstance(document["params"]["config"], dict):
@@ -384,4 +395,4 @@ class Synthesizer(BaseEstimator):
         model.n_rows_ = document["n_rows"]
         model.fit_seconds_ = document["fit_seconds"]
         model._sampling_rng = np.random.default_rng(model.seed_)
-        return model
+        return model, document

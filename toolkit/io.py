@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -75,4 +77,71 @@ def write_table(data: pd.DataFrame, path: str | Path) -> None:
             data.to_parquet(temporary, index=False)
         os.replace(temporary, target)
     finally:
+        temporary.unlink(missing_ok=True)
+
+
+def iter_table(path: str | Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """Read a CSV or Parquet table ``chunk_rows`` rows at a time (memory bounded by the chunk).
+
+    Raises
+    ------
+    UsageError
+        For an unsupported extension.
+    DataError
+        For a missing, unreadable or empty file.
+    """
+    path = Path(path)
+    suffix = _suffix(path)
+    if not path.is_file():
+        raise DataError(f"input file not found: {path}")
+    try:
+        if suffix == ".csv":
+            with pd.read_csv(path, chunksize=chunk_rows) as reader:
+                yield from reader
+        else:
+            import pyarrow.parquet as pq
+
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
+                yield batch.to_pandas()
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path} is empty") from None
+    except (OSError, pd.errors.ParserError) as error:
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise DataError(f"cannot read {path}: {first_line}") from None
+
+
+@contextmanager
+def table_writer(path: str | Path) -> Iterator[Callable[[pd.DataFrame], None]]:
+    """Write a table chunk by chunk: yields ``write(chunk)``; the file appears only on success.
+
+    The chunks go to a temporary file in the target's folder, which replaces
+    ``path`` when the block ends without an error and is removed otherwise.
+    """
+    suffix = _suffix(Path(path))
+    target, temporary = atomic_path(path)
+    parquet_writer = None
+
+    def write(chunk: pd.DataFrame) -> None:
+        nonlocal parquet_writer
+        if suffix == ".csv":
+            first = temporary.stat().st_size == 0
+            chunk.to_csv(temporary, index=False, header=first, mode="w" if first else "a")
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        batch = pa.Table.from_pandas(chunk, preserve_index=False)
+        if parquet_writer is None:
+            parquet_writer = pq.ParquetWriter(temporary, batch.schema)
+        parquet_writer.write_table(batch.cast(parquet_writer.schema))
+
+    try:
+        yield write
+        if parquet_writer is not None:
+            parquet_writer.close()
+            parquet_writer = None
+        os.replace(temporary, target)
+    finally:
+        if parquet_writer is not None:
+            parquet_writer.close()
         temporary.unlink(missing_ok=True)

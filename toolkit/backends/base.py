@@ -44,6 +44,11 @@ class Backend(nn.Module):
     scalar_noise: ClassVar[bool] = True
     #: the loss that early stopping watches
     monitor: ClassVar[str] = "loss"
+    #: why this backend cannot score anomalies ("" when it can: it has an encoder)
+    cannot_score: ClassVar[str] = (
+        "it has no encoder, so a record can be neither reconstructed nor placed in the "
+        "latent space"
+    )
 
     def __init__(self, spec: TensorSpec, config: Config) -> None:
         super().__init__()

@@ -23,6 +23,7 @@ class VAEBackend(Backend):
     """
 
     name = "vae"
+    cannot_score = ""
 
     def build(self) -> None:
         self.build_autoencoder()
@@ -50,8 +51,8 @@ class VAEBackend(Backend):
 
     @staticmethod
     def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-        """Mean over rows of KL(N(mu, exp(logvar)) || N(0, I))."""
-        return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1).mean()
+        """KL(N(mu, exp(logvar)) || N(0, I)) of each row, shape ``(n,)``."""
+        return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1)
 
     def decode(self, z: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
         return self.decoder(z)
@@ -60,10 +61,29 @@ class VAEBackend(Backend):
         mu, logvar = self.encode(batch)
         raw = self.decode(self.reparameterize(mu, logvar))
         reconstruction = self.heads.row_losses(raw, batch).mean()
-        kl = self.kl_divergence(mu, logvar)
+        kl = self.kl_divergence(mu, logvar).mean()
         loss = reconstruction + self.config.beta * kl
         self.step(self.optimizer, loss)
         return {"loss": loss.item(), "reconstruction": reconstruction.item(), "kl": kl.item()}
+
+    @torch.no_grad()
+    def anomaly_parts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """What an anomaly score is made of, for data-space rows ``x``.
+
+        Returns
+        -------
+        block_nll : (n, n_blocks)
+            Negative log-likelihood of each block of ``x`` under the decoder's
+            heads, decoded from the posterior mean.
+        kl : (n,)
+            KL divergence of the posterior q(z | x) from the N(0, I) prior the
+            encoder was trained against.
+        latent_nll : (n,)
+            Negative log-density of the posterior mean under the latent prior.
+        """
+        mu, logvar = self.encode(x)
+        block_nll = self.heads.block_losses(self.decode(mu), x)
+        return block_nll, self.kl_divergence(mu, logvar), -self.prior.log_prob(mu)
 
     def after_fit(self, data: torch.Tensor, generator: torch.Generator) -> None:
         codes = torch.cat([self.reparameterize(*self.encode(chunk))

@@ -60,7 +60,7 @@ class VAEGANBackend(VAEBackend):
         reconstruction = self.heads.row_losses(raw, batch).mean()
         real_features = self.discriminator.features(batch).detach()
         feature = (self.discriminator.features(reconstructed) - real_features).pow(2).sum(1).mean()
-        kl = self.kl_divergence(mu, logvar)
+        kl = self.kl_divergence(mu, logvar).mean()
         fool_scores = self.discriminator(torch.cat([reconstructed, generated]))
         fool = F.binary_cross_entropy_with_logits(fool_scores, torch.ones_like(fool_scores))
         shared = reconstruction + self.config.feature_weight * feature

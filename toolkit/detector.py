@@ -1,0 +1,403 @@
+"""Anomaly detection with a trained latent model: :class:`AnomalyDetector`.
+
+A record is suspicious when the model reconstructs it badly or when its latent
+code is unlikely. The detector trains the same model a :class:`Synthesizer`
+trains (through the same adapter, backend and loop) and reads three scores off
+it, all negative log-likelihoods in nats (higher = more anomalous):
+
+``"reconstruction"``
+    ``-log p(x | z = mu(x))``: the record's likelihood under the decoder's
+    per-block heads (Gaussian for numbers, categorical for one-hots, Bernoulli
+    for missing flags), decoded from its posterior mean.
+``"latent"``
+    ``-log p(mu(x))``: how unlikely the record's posterior mean is under the
+    model's latent prior (N(0, I) in the ``detect`` preset).
+``"combined"`` (default)
+    the negative evidence lower bound, ``-log p(x | mu(x)) + KL(q(z | x) || p(z))``
+    with the N(0, I) prior the encoder was trained against: reconstruction
+    and latent evidence in the one unit the model was trained on. It bounds
+    ``-log p(x)`` from above (up to the point estimate of the reconstruction
+    term).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.utils.validation import validate_data
+
+from toolkit.backends import BACKENDS
+from toolkit.config import Config, load_config
+from toolkit.estimators import Synthesizer, torch_threads
+from toolkit.exceptions import DataError, ModelFileError, NotFittedError, UsageError
+from toolkit.modelfile import save_model
+
+SCORES = ("combined", "reconstruction", "latent")
+#: rows encoded and scored at a time; memory is bounded by this, not by the input
+SCORE_CHUNK = 65536
+QUANTILES = 1001
+
+
+def as_table(X: Any, columns: list[str] | None = None) -> pd.DataFrame:  # noqa: N803
+    """A DataFrame view of ``X`` (DataFrame or 2-D array); arrays get ``x0, x1, ...`` columns.
+
+    Raises
+    ------
+    DataError
+        For sparse matrices, complex numbers, or anything that is not 2-D.
+    """
+    if isinstance(X, pd.DataFrame):
+        return X
+    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
+        raise DataError("sparse input is not supported; pass a dense array or a DataFrame")
+    array = np.asarray(X)
+    if np.iscomplexobj(array):
+        raise DataError("Complex data not supported")
+    if array.ndim != 2:
+        raise DataError(
+            f"expected a 2-D array or a DataFrame, got an array with {array.ndim} dimension(s); "
+            "reshape a single feature with X.reshape(-1, 1) or a single sample with "
+            "X.reshape(1, -1)"
+        )
+    names = columns if columns is not None else [f"x{i}" for i in range(array.shape[1])]
+    return pd.DataFrame(array, columns=names)
+
+
+class AnomalyDetector(OutlierMixin, BaseEstimator):
+    """Score how anomalous records are with a VAE (or VAE-GAN) trained on the data.
+
+    Follows PyOD's conventions (``decision_function``: higher is more anomalous;
+    ``predict``: 1 for outliers, 0 for inliers; ``decision_scores_``,
+    ``threshold_``, ``labels_``) and scikit-learn's (``score_samples``: lower
+    is more anomalous; ``fit`` returns ``self``; ``get_params``/``clone``).
+
+    Parameters
+    ----------
+    score : {"combined", "reconstruction", "latent"}, default "combined"
+        Which negative log-likelihood is the anomaly score (see the module
+        docstring); ``"combined"`` is the negative ELBO.
+    contamination : float in (0, 0.5], default 0.1
+        Expected share of outliers in the training data; sets ``threshold_``
+        at that upper quantile of the training scores.
+    backend : {"vae", "vaegan"} or None, default None
+        The latent model; ``None`` takes the preset's. The GAN has no encoder
+        and is refused.
+    config : str, Path or Config, default "detect"
+        A preset name, YAML path or :class:`~toolkit.config.Config`.
+    epochs, batch_size : int or None, default None
+        Override the preset.
+    metadata : dict, str, Path or None, default None
+        Column kinds that override inference, as for :class:`Synthesizer`.
+    device : {"auto", "cpu", "cuda"} or None, default None
+        Overrides the preset's device.
+    random_state : int or None, default None
+        Seed; the same seed gives bit-identical scores on CPU.
+    verbose : bool, default False
+        Show a progress bar while training.
+
+    Attributes
+    ----------
+    model_ : Synthesizer
+        The trained latent model (it can also generate rows).
+    decision_scores_ : ndarray of shape (n_samples,)
+        Anomaly scores of the training rows.
+    threshold_ : float
+        Scores above it are outliers.
+    labels_ : ndarray of shape (n_samples,)
+        0/1 outlier labels of the training rows.
+    offset_ : float
+        ``-threshold_``, scikit-learn's offset: ``score_samples - offset_``
+        is positive for outliers here (PyOD's sign).
+    n_features_in_ : int
+        Number of columns seen in ``fit``.
+    feature_names_in_ : ndarray of str
+        Column names seen in ``fit`` when ``X`` was a DataFrame.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(200, 3))
+    >>> X[:5] += 6
+    >>> det = AnomalyDetector(config="fast", epochs=5, random_state=0).fit(X)
+    >>> det.decision_function(X).shape
+    (200,)
+    """
+
+    def __init__(
+        self,
+        score: str = "combined",
+        contamination: float = 0.1,
+        backend: str | None = None,
+        config: str | Path | Config = "detect",
+        epochs: int | None = None,
+        batch_size: int | None = None,
+        metadata: dict[str, Any] | str | Path | None = None,
+        device: str | None = None,
+        random_state: int | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.score = score
+        self.contamination = contamination
+        self.backend = backend
+        self.config = config
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.metadata = metadata
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing values are modelled (missing flags)
+        tags.input_tags.string = True  # categorical text columns are one-hot encoded
+        tags.non_deterministic = False
+        return tags
+
+    # fitting ---------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        if self.score not in SCORES:
+            raise UsageError(f"unknown score {self.score!r}; valid: {', '.join(SCORES)}")
+        contamination = self.contamination
+        if isinstance(contamination, bool) or not isinstance(contamination, (int, float)) \
+                or not 0.0 < contamination <= 0.5:
+            raise UsageError(f"contamination must be a float in (0, 0.5], got {contamination!r}")
+
+    def fit(self, X: Any, y: Any = None) -> AnomalyDetector:  # noqa: N803
+        """Train the latent model on ``X`` (no labels) and score its rows.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_samples, n_features)
+            Mixed types and missing values are fine.
+        y : ignored
+
+        Returns
+        -------
+        AnomalyDetector
+            ``self``, fitted.
+        """
+        self._check_params()
+        self.model_config()
+        model = Synthesizer(backend=self.backend, config=self.config, epochs=self.epochs,
+                            batch_size=self.batch_size, metadata=self.metadata,
+                            device=self.device, random_state=self.random_state,
+                            verbose=self.verbose)
+        table = as_table(X)
+        validate_data(self, X, skip_check_array=True, reset=True)
+        self.model_ = model.fit(table)
+        self.decision_scores_ = self.decision_function(table)
+        self._set_threshold()
+        return self
+
+    def model_config(self) -> Config:
+        """The resolved training settings; fails on a backend that cannot score.
+
+        Raises
+        ------
+        UsageError
+            For an unknown preset or option, or the ``gan`` backend.
+        """
+        config = load_config(self.config, backend=self.backend, epochs=self.epochs,
+                             batch_size=self.batch_size, device=self.device)
+        reason = BACKENDS[config.backend].cannot_score
+        if reason:
+            raise UsageError(f"the {config.backend} backend cannot score anomalies: {reason}; "
+                             "use backend 'vae' or 'vaegan'")
+        return config
+
+    def _set_threshold(self) -> None:
+        scores = self.decision_scores_
+        # 1,001 quantiles of the training scores: enough to move the threshold
+        # later (set_contamination) without keeping every training score
+        self._score_quantiles = np.quantile(scores, np.linspace(0.0, 1.0, QUANTILES))
+        self._apply_contamination()
+        self.labels_ = (scores > self.threshold_).astype(int)
+
+    def _apply_contamination(self) -> None:
+        grid = np.linspace(0.0, 1.0, QUANTILES)
+        self.threshold_ = float(np.interp(1.0 - self.contamination, grid, self._score_quantiles))
+        self.offset_ = -self.threshold_
+        self._score_range = (float(self._score_quantiles[0]), float(self._score_quantiles[-1]))
+
+    def set_contamination(self, contamination: float) -> AnomalyDetector:
+        """Move the threshold of a fitted detector to a new expected outlier share.
+
+        The threshold becomes that upper quantile of the training scores (kept
+        as 1,001 quantiles, also in model files); ``labels_`` is not recomputed.
+        """
+        self._check_fitted()
+        self.contamination = contamination
+        self._check_params()
+        self._apply_contamination()
+        return self
+
+    # scoring ---------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
+
+    def _table(self, X: Any) -> pd.DataFrame:  # noqa: N803
+        self._check_fitted()
+        table = as_table(X, columns=None if isinstance(X, pd.DataFrame)
+                         else self.model_.adapter_.columns_[: np.shape(X)[1]])
+        try:
+            validate_data(self, X, skip_check_array=True, reset=False)
+        except ValueError as error:  # wrong number or names of columns
+            raise DataError(str(error)) from None
+        if len(table) == 0:
+            raise DataError("cannot score an empty table (0 rows)")
+        return table
+
+    def _chunk_parts(self, table: pd.DataFrame) -> Iterator[tuple[torch.Tensor, ...]]:
+        """Score parts of every chunk of ``table`` (block NLL, KL, latent NLL), on CPU."""
+        adapter, backend = self.model_.adapter_, self.model_.backend_
+        adapter.check_known(table)
+        device = next(backend.parameters()).device
+        backend.eval()
+        with torch_threads(self.model_.config_.cpu_threads, device):
+            for start in range(0, len(table), SCORE_CHUNK):
+                chunk = table.iloc[start : start + SCORE_CHUNK]
+                x = torch.from_numpy(adapter.transform(chunk, clip=False)).to(device)
+                yield tuple(part.cpu() for part in backend.anomaly_parts(x))
+
+    def _scores(self, table: pd.DataFrame, score: str) -> np.ndarray:
+        scores = []
+        for block_nll, kl, latent_nll in self._chunk_parts(table):
+            if score == "reconstruction":
+                scores.append(block_nll.sum(dim=1))
+            elif score == "latent":
+                scores.append(latent_nll)
+            else:
+                scores.append(block_nll.sum(dim=1) + kl)
+        values = torch.cat(scores).double().numpy()
+        if not np.isfinite(values).all():
+            raise DataError("scores are not finite: the table holds values too extreme to score")
+        return values
+
+    def decision_function(self, X: Any) -> np.ndarray:  # noqa: N803
+        """Anomaly scores of ``X``; higher is more anomalous (PyOD's sign).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_samples, n_features)
+            Rows with the training columns.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+
+        Raises
+        ------
+        DataError
+            For missing columns, NaN in a column that had none in training, or a
+            categorical level never seen.
+        """
+        return self._scores(self._table(X), self.score)
+
+    def score_samples(self, X: Any) -> np.ndarray:  # noqa: N803
+        """scikit-learn's sign: the negated anomaly score (lower is more anomalous)."""
+        return -self.decision_function(X)
+
+    def predict(self, X: Any) -> np.ndarray:  # noqa: N803
+        """1 for outliers (score above ``threshold_``), 0 for inliers (PyOD's labels)."""
+        return (self.decision_function(X) > self.threshold_).astype(int)
+
+    def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:  # noqa: N803
+        """Fit on ``X`` and return its 0/1 outlier labels (``labels_``)."""
+        return self.fit(X).labels_
+
+    def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
+        """Outlier probability by PyOD's ``"linear"`` method.
+
+        The scores are min-max scaled by the training scores' range and
+        clipped to [0, 1].
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 2)
+            Columns: probability of inlier, probability of outlier.
+        """
+        low, high = self._score_range
+        outlier = np.clip((self.decision_function(X) - low) / max(high - low, 1e-12), 0.0, 1.0)
+        return np.column_stack([1.0 - outlier, outlier])
+
+    def explain(self, X: Any) -> pd.DataFrame:  # noqa: N803
+        """Each modelled column's share of each row's reconstruction score.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per input row, one column per modelled column (ID and
+            constant columns have no likelihood and are left out), in nats.
+            A column's value is the negative log-likelihood of its blocks (its
+            value and, when it has one, its missing flag); each row sums to the
+            ``"reconstruction"`` score.
+        """
+        table = self._table(X)
+        blocks = self.model_.adapter_.spec.blocks
+        names = list(dict.fromkeys(block.name for block in blocks))
+        owner = torch.tensor([names.index(block.name) for block in blocks])
+        parts = []
+        for block_nll, _, _ in self._chunk_parts(table):
+            columns = block_nll.new_zeros(block_nll.shape[0], len(names))
+            parts.append(columns.index_add_(1, owner, block_nll))
+        values = torch.cat(parts).double().numpy()
+        return pd.DataFrame(values, columns=names, index=table.index)
+
+    # model files -----------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        """Save the fitted detector (model, threshold, settings) to one safe file."""
+        self._check_fitted()
+        params = self.get_params()
+        params.update(config=self.model_.document()["params"]["config"],
+                      metadata=str(params["metadata"]) if isinstance(params["metadata"], Path)
+                      else params["metadata"])
+        document = {**self.model_.document(), "kind": "detector", "detector": {
+            "params": params,
+            "score_quantiles": self._score_quantiles.tolist(),
+            "n_features_in": self.n_features_in_,
+            "feature_names_in": (list(map(str, self.feature_names_in_))
+                                 if hasattr(self, "feature_names_in_") else None),
+        }}
+        save_model(path, self.model_.backend_.state_dict(), document)
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto") -> AnomalyDetector:
+        """Load a detector saved by :meth:`save`; never unpickles.
+
+        Raises
+        ------
+        ModelFileError
+            When the file is missing, corrupt, modified or not a detector.
+        """
+        model, document = Synthesizer.restore(path, device, kind="detector")
+        try:
+            fields = document["detector"]
+            params = dict(fields["params"])
+            if isinstance(params["config"], dict):
+                params["config"] = Config(**params["config"])
+            detector = cls(**params)
+            detector._score_quantiles = np.asarray(fields["score_quantiles"], dtype=float)
+            if detector._score_quantiles.shape != (QUANTILES,):
+                raise ValueError("score_quantiles has the wrong length")
+            detector.n_features_in_ = int(fields["n_features_in"])
+            names = fields["feature_names_in"]
+        except (KeyError, TypeError, ValueError) as error:
+            raise ModelFileError(f"{path} is not a valid detector file: {error}") from None
+        if names is not None:
+            detector.feature_names_in_ = np.asarray(names, dtype=object)
+        detector._apply_contamination()
+        detector.model_ = model
+        return detector
+
