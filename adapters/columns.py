@@ -377,8 +377,10 @@ class CategoricalEncoder(ColumnEncoder):
     def _slot_index(self, series: pd.Series) -> np.ndarray:
         lookup = {level: i for i, level in enumerate(self.slots_)}
         other = len(self.slots_) if self.other_levels_ else 0
-        return np.array([lookup.get(_to_json_value(v), other) for v in series.astype(object)],
-                        dtype=np.int64)
+        # look each distinct value up once, then index: fast on long columns
+        codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=False)
+        slots = np.array([lookup.get(_to_json_value(v), other) for v in uniques], dtype=np.int64)
+        return slots[codes]
 
     def transform(self, series: pd.Series, rng: np.random.Generator,
                   clip: bool = True) -> np.ndarray:

@@ -1,7 +1,7 @@
 """toolkit: learn the latent structure of tabular and medical data with VAE, GAN and VAE-GAN.
 
 The public API is :class:`Synthesizer` (generate privacy-preserving synthetic
-records). Attributes are imported lazily so that ``adapters`` can use
+records) and :class:`AnomalyDetector` (score how unusual records are). Attributes are imported lazily so that ``adapters`` can use
 :mod:`toolkit.exceptions` without an import cycle.
 """
 
@@ -12,9 +12,10 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_LAZY = {"Synthesizer": "toolkit.estimators", "load_config": "toolkit.config"}
+_LAZY = {"Synthesizer": "toolkit.estimators", "AnomalyDetector": "toolkit.detector",
+         "load_config": "toolkit.config"}
 
-__all__ = ["Synthesizer", "load_config", "__version__"]
+__all__ = ["AnomalyDetector", "Synthesizer", "load_config", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
