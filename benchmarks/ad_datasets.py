@@ -93,10 +93,19 @@ def load_digits(seed: int) -> tuple[pd.DataFrame, np.ndarray]:
 
 
 DATASETS: dict[str, ADDataset] = {
-    "breastw": ADDataset(load_breastw, "MASS::biopsy, Wisconsin breast biopsies (malignant = anomaly), NaN in V6"),
-    "pima": ADDataset(load_pima, "MASS::Pima.tr + Pima.te, Pima women (diabetic = anomaly)"),
-    "diabetes": ADDataset(load_diabetes, "heplots::Diabetes, Reaven & Miller (overt diabetic = anomaly)"),
-    "wdbc": ADDataset(load_wdbc, "scikit-learn breast_cancer: benign + 10 malignant (ODDS WDBC protocol)"),
-    "wine": ADDataset(load_wine, "scikit-learn wine: cultivars 2-3 + 10 of cultivar 1 (ODDS wine protocol)"),
-    "digits": ADDataset(load_digits, "scikit-learn digits, 8x8 images flattened: 0s + 18 sixes (image-like)"),
+    "breastw": ADDataset(
+        load_breastw, "MASS::biopsy, Wisconsin breast biopsies (malignant = anomaly), "
+        "NaN in V6"),
+    "pima": ADDataset(
+        load_pima, "MASS::Pima.tr + Pima.te, Pima women (diabetic = anomaly)"),
+    "diabetes": ADDataset(
+        load_diabetes, "heplots::Diabetes, Reaven & Miller (overt diabetic = anomaly)"),
+    "wdbc": ADDataset(
+        load_wdbc, "scikit-learn breast_cancer: benign + 10 malignant (ODDS WDBC protocol)"),
+    "wine": ADDataset(
+        load_wine, "scikit-learn wine: cultivars 2-3 + 10 of cultivar 1 "
+        "(ODDS wine protocol)"),
+    "digits": ADDataset(
+        load_digits, "scikit-learn digits, 8x8 images flattened: 0s + 18 sixes "
+        "(image-like)"),
 }

@@ -1,4 +1,4 @@
-"""Anomaly detection: ``toolkit.AnomalyDetector`` vs PyOD detectors, ADBench's unsupervised protocol.
+"""Anomaly detection: ``toolkit.AnomalyDetector`` vs PyOD, ADBench's unsupervised protocol.
 
 For every data set of ``benchmarks.ad_datasets`` and every seed, each detector is fitted
 on all rows without labels and its training scores (``decision_scores_``) are compared
@@ -118,13 +118,13 @@ def run_ours(name: str, seed: int, speed_rows: int) -> dict[str, dict[str, Any]]
     """Fit our default detector once; every score of it against the labels."""
     from toolkit import AnomalyDetector
 
-    X, y = DATASETS[name].load(seed)
-    detector, fit_s = timed(lambda: AnomalyDetector(random_state=seed).fit(X))
-    big = repeat_rows(X, speed_rows)
+    table, y = DATASETS[name].load(seed)
+    detector, fit_s = timed(lambda: AnomalyDetector(random_state=seed).fit(table))
+    big = repeat_rows(table, speed_rows)
     records = {}
     for score in OUR_SCORES:
         detector.score = score
-        scores = detector.decision_function(X)
+        scores = detector.decision_function(table)
         _, score_s = timed(lambda: detector.decision_function(big))  # noqa: B023
         records[f"toolkit-{score}"] = {**metrics(y, scores), "fit_s": fit_s,
                                        "rows_per_s": speed_rows / score_s}
@@ -132,8 +132,8 @@ def run_ours(name: str, seed: int, speed_rows: int) -> dict[str, dict[str, Any]]
 
 
 def run_pyod(name: str, model: str, seed: int, speed_rows: int) -> dict[str, Any]:
-    X, y = DATASETS[name].load(seed)
-    numbers = X.to_numpy(dtype=float)
+    table, y = DATASETS[name].load(seed)
+    numbers = table.to_numpy(dtype=float)
     numbers = np.where(np.isnan(numbers), np.nanmedian(numbers, axis=0), numbers)
     detector = pyod_detector(model, numbers.shape[1], seed)
     _, fit_s = timed(lambda: detector.fit(numbers))

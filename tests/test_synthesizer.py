@@ -254,7 +254,8 @@ def test_unknown_backend_raises_usage_error(mixed):
 
 
 def test_unknown_preset_raises_usage_error_listing_presets(mixed):
-    with pytest.raises(UsageError, match="unknown config 'turbo'.*default, detect, fast, gan, vae, vaegan"):
+    expected = "unknown config 'turbo'.*default, detect, fast, gan, vae, vaegan"
+    with pytest.raises(UsageError, match=expected):
         Synthesizer(config="turbo").fit(mixed)
 
 

@@ -1,7 +1,8 @@
 """toolkit: learn the latent structure of tabular and medical data with VAE, GAN and VAE-GAN.
 
 The public API is :class:`Synthesizer` (generate privacy-preserving synthetic
-records) and :class:`AnomalyDetector` (score how unusual records are). Attributes are imported lazily so that ``adapters`` can use
+records) and :class:`AnomalyDetector` (score how unusual records are).
+Attributes are imported lazily so that ``adapters`` can use
 :mod:`toolkit.exceptions` without an import cycle.
 """
 

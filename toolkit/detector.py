@@ -44,7 +44,7 @@ SCORE_CHUNK = 65536
 QUANTILES = 1001
 
 
-def as_table(X: Any, columns: list[str] | None = None) -> pd.DataFrame:  # noqa: N803
+def as_table(X: Any) -> pd.DataFrame:  # noqa: N803
     """A DataFrame view of ``X`` (DataFrame or 2-D array); arrays get ``x0, x1, ...`` columns.
 
     Raises
@@ -61,12 +61,17 @@ def as_table(X: Any, columns: list[str] | None = None) -> pd.DataFrame:  # noqa:
         raise DataError("Complex data not supported")
     if array.ndim != 2:
         raise DataError(
-            f"expected a 2-D array or a DataFrame, got an array with {array.ndim} dimension(s); "
-            "reshape a single feature with X.reshape(-1, 1) or a single sample with "
-            "X.reshape(1, -1)"
+            f"expected a 2-D array or a DataFrame, got an array with {array.ndim} dimension(s). "
+            "Reshape your data either using X.reshape(-1, 1) if it has a single feature or "
+            "X.reshape(1, -1) if it contains a single sample"
         )
-    names = columns if columns is not None else [f"x{i}" for i in range(array.shape[1])]
-    return pd.DataFrame(array, columns=names)
+    for size, what in ((array.shape[0], "sample"), (array.shape[1], "feature")):
+        if size == 0:
+            raise DataError(f"Found array with 0 {what}(s) (shape={array.shape}) while a "
+                            "minimum of 1 is required.")
+    names = [f"x{i}" for i in range(array.shape[1])]
+    # object arrays holding numbers become numeric columns (not IDs or categories)
+    return pd.DataFrame(array, columns=names).infer_objects()
 
 
 class AnomalyDetector(OutlierMixin, BaseEstimator):
@@ -192,7 +197,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         table = as_table(X)
         validate_data(self, X, skip_check_array=True, reset=True)
         self.model_ = model.fit(table)
-        self.decision_scores_ = self.decision_function(table)
+        self.decision_scores_ = self._scores(table, self.score)
         self._set_threshold()
         return self
 
@@ -245,12 +250,13 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
 
     def _table(self, X: Any) -> pd.DataFrame:  # noqa: N803
         self._check_fitted()
-        table = as_table(X, columns=None if isinstance(X, pd.DataFrame)
-                         else self.model_.adapter_.columns_[: np.shape(X)[1]])
+        table = as_table(X)
         try:
             validate_data(self, X, skip_check_array=True, reset=False)
         except ValueError as error:  # wrong number or names of columns
             raise DataError(str(error)) from None
+        if not isinstance(X, pd.DataFrame):
+            table.columns = self.model_.adapter_.columns_
         if len(table) == 0:
             raise DataError("cannot score an empty table (0 rows)")
         return table
@@ -324,6 +330,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         ndarray of shape (n_samples, 2)
             Columns: probability of inlier, probability of outlier.
         """
+        self._check_fitted()
         low, high = self._score_range
         outlier = np.clip((self.decision_function(X) - low) / max(high - low, 1e-12), 0.0, 1.0)
         return np.column_stack([1.0 - outlier, outlier])
