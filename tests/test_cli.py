@@ -174,6 +174,66 @@ def test_help_lists_the_commands():
         assert command in output
 
 
+# detection: fit --task detect, score ---------------------------------------------------------
+@pytest.fixture
+def detector_model(data_csv) -> Path:
+    ok("fit", data_csv, "--task", "detect", "--model-out", "d.tkm", *TRAIN, "--seed", "2", "-q")
+    return Path("d.tkm")
+
+
+def test_fit_task_detect_saves_a_detector(detector_model):
+    detector = toolkit.AnomalyDetector.load(detector_model)
+    assert detector.contamination == 0.1 and detector.score == "combined"
+
+
+def test_score_with_a_model_writes_rows_scores_and_flags(detector_model, data_csv, patients):
+    ok("score", data_csv, "--model", detector_model, "--out", "scores.csv", "-q")
+    out = pd.read_csv("scores.csv")
+    assert list(out.columns) == [*patients.columns, "anomaly_score", "is_outlier"]
+    assert len(out) == len(patients)
+    assert set(out["is_outlier"]) == {0, 1}
+    expected = toolkit.AnomalyDetector.load(detector_model).decision_function(patients)
+    assert out["anomaly_score"].to_numpy() == pytest.approx(expected, rel=1e-6)
+
+
+def test_score_streams_in_chunks_with_the_same_result(detector_model, data_csv):
+    ok("score", data_csv, "--model", detector_model, "--out", "whole.csv", "-q")
+    ok("score", data_csv, "--model", detector_model, "--out", "chunked.csv", "--chunk-size", "50",
+       "-q")
+    pd.testing.assert_frame_equal(pd.read_csv("whole.csv"), pd.read_csv("chunked.csv"))
+
+
+def test_score_parquet_output(detector_model, data_csv, patients):
+    ok("score", data_csv, "--model", detector_model, "--out", "scores.parquet", "--chunk-size",
+       "100", "-q")
+    assert len(pd.read_parquet("scores.parquet")) == len(patients)
+
+
+def test_score_contamination_changes_the_flagged_share(detector_model, data_csv):
+    ok("score", data_csv, "--model", detector_model, "--out", "s.csv", "--contamination", "0.02",
+       "-q")
+    assert pd.read_csv("s.csv")["is_outlier"].mean() == pytest.approx(0.02, abs=0.01)
+
+
+def test_score_explain_lists_top_columns(detector_model, data_csv):
+    ok("score", data_csv, "--model", detector_model, "--out", "s.csv", "--explain", "--top", "2",
+       "-q")
+    top = pd.read_csv("s.csv")["top_columns"]
+    assert top.str.count(";").eq(1).all()
+    assert top.str.match(r"^[\w.]+ \(-?\d+\.\d\); [\w.]+ \(-?\d+\.\d\)$").all()
+
+
+def test_score_fit_on_trains_then_scores(data_csv, patients):
+    ok("score", data_csv, "--fit-on", data_csv, "--out", "s.csv", *TRAIN, "--seed", "1", "-q")
+    assert len(pd.read_csv("s.csv")) == len(patients)
+
+
+def test_score_keeps_extra_columns_of_the_scored_table(detector_model, patients):
+    _table("extra.csv", patients.assign(label=1))
+    ok("score", "extra.csv", "--model", detector_model, "--out", "s.csv", "-q")
+    assert "label" in pd.read_csv("s.csv").columns
+
+
 # error table --------------------------------------------------------------------------------
 def _write(name: str, text: str | bytes) -> str:
     (Path(name).write_bytes if isinstance(text, bytes) else Path(name).write_text)(text)
@@ -183,6 +243,11 @@ def _write(name: str, text: str | bytes) -> str:
 def _table(name: str, frame: pd.DataFrame) -> str:
     frame.to_csv(name, index=False)
     return name
+
+
+def _fit_model(data: str) -> str:
+    ok("fit", data, "--model-out", "synth.tkm", *TRAIN, "-q")
+    return "synth.tkm"
 
 
 def _small() -> pd.DataFrame:
@@ -235,9 +300,28 @@ ERROR_CASES = {
                                       "--out", "out.csv"], 1),
     "sample-missing-model": (lambda: ["sample", "m.tkm", "--rows", "5", "--out", "out.csv"], 1),
     "info-corrupt-model": (lambda: ["info", _write("m.tkm", b"not a model")], 1),
+    "score-no-model": (lambda: ["score", _table("t.csv", _small()), "--out", "s.csv"], 2),
+    "score-corrupt-model": (lambda: ["score", _table("t.csv", _small()), "--model",
+                                     _write("m.tkm", os.urandom(2048)), "--out", "s.csv"], 1),
+    "score-missing-input": (lambda: ["score", "missing.csv", "--fit-on", _table("t.csv", _small()),
+                                     "--out", "s.csv", *TRAIN, "-q"], 1),
+    "score-wrong-columns": (lambda: ["score", _table("u.csv", _small().rename(columns={"a": "z"})),
+                                     "--fit-on", _table("t.csv", _small()), "--out", "s.csv",
+                                     *TRAIN, "-q"], 1),
+    "score-nan-never-seen": (lambda: ["score", _table("u.csv", _small().assign(a=float("nan"))),
+                                      "--fit-on", _table("t.csv", _small()), "--out", "s.csv",
+                                      *TRAIN, "-q"], 1),
+    "score-bad-contamination": (lambda: ["score", _table("t.csv", _small()), "--fit-on", "t.csv",
+                                         "--out", "s.csv", "--contamination", "0.9"], 2),
+    "score-gan-backend": (lambda: ["score", _table("t.csv", _small()), "--fit-on", "t.csv",
+                                   "--out", "s.csv", "--backend", "gan"], 2),
+    "score-synthesizer-model": (lambda: ["score", _table("t.csv", _small()), "--model",
+                                         _fit_model("t.csv"), "--out", "s.csv"], 1),
+    "score-empty-input": (lambda: ["score", _write("head.csv", "a,b\n"), "--fit-on",
+                                   _table("t.csv", _small()), "--out", "s.csv", *TRAIN, "-q"], 1),
 }
 CLICK_CHECKED = {"unknown-option", "unknown-backend", "rows-zero", "rows-negative", "epochs-zero",
-                 "sample-rows-zero"}
+                 "sample-rows-zero", "score-bad-contamination"}
 
 
 @pytest.mark.parametrize(

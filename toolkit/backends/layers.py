@@ -188,8 +188,9 @@ class OutputHeads(nn.Module):
         """
         target = data[:, self._order]
         scalars = target[:, : self.n_scalars]
-        spread = scalars.std(0, correction=0).nan_to_num(1.0).clamp_min(1e-2)
-        self.log_sigma.copy_(torch.log(spread))
+        if self.n_scalars:
+            spread = scalars.std(0, correction=0).nan_to_num(1.0).clamp_min(1e-2)
+            self.log_sigma.copy_(torch.log(spread))
         parts = [scalars.mean(0)]
         for start, count, width in self.groups:
             shares = target[:, start : start + count * width].reshape(-1, count, width).mean(0)
