@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from click.testing import CliRunner
 
 from toolkit import Synthesizer
@@ -181,3 +182,16 @@ def test_info_shows_the_loss_history_of_a_gan(tmp_path, patients_csv):
     shown = runner.invoke(cli, ["info", str(path)])
     assert "gan backend" in shown.output
     assert "critic:" in shown.output
+
+
+@pytest.mark.parametrize("trim, kept", [(0.0, 10), (0.3, 7), (0.99, 1)])
+def test_trimmed_likelihood_keeps_the_lowest_loss_rows(trim, kept):
+    from adapters.base import Block, TensorSpec
+    from toolkit.config import load_config
+
+    spec = TensorSpec((Block("x", "numeric", 1),))
+    backend = VAEBackend(spec, load_config("fast", trim_fraction=trim))
+    losses = torch.tensor([5.0, 1.0, 9.0, 2.0, 8.0, 3.0, 7.0, 4.0, 6.0, 0.0])
+    rows = losses[backend.kept_rows(losses)]
+    assert len(rows) == kept
+    assert sorted(rows.tolist()) == sorted(losses.tolist())[:kept]

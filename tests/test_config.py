@@ -19,7 +19,7 @@ def test_every_preset_loads_and_validates(name):
     assert isinstance(load_config(name), Config)
 
 
-@pytest.mark.parametrize("name", ["default", "fast", "gan", "vae", "vaegan"])
+@pytest.mark.parametrize("name", ["default", "detect", "fast", "gan", "vae", "vaegan"])
 def test_preset_by_name_sets_the_values_in_its_file(name):
     settings = yaml.safe_load((REPO / "configs" / f"{name}.yaml").read_text())
     config = load_config(name).to_dict()
@@ -143,6 +143,8 @@ def test_yaml_that_is_not_a_mapping_raises(tmp_path):
         ({"device": "tpu"}, "unknown device 'tpu'; valid: auto, cpu, cuda"),
         ({"numeric_encoding": "minmax"}, "numeric_encoding"),
         ({"early_stopping_patience": 0}, "early_stopping_patience"),
+        ({"trim_fraction": 1.0}, "trim_fraction must be in \\[0, 1\\)"),
+        ({"trim_fraction": -0.1}, "trim_fraction must be in"),
     ],
     ids=lambda value: "-".join(f"{k}={v}" for k, v in value.items())
     if isinstance(value, dict) else "",

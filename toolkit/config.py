@@ -72,6 +72,11 @@ class Config:
     adversarial_weight, feature_weight : float
         VAE-GAN: weights of the adversarial term and of the reconstruction
         measured in discriminator feature space.
+    trim_fraction : float in [0, 1)
+        VAE and VAE-GAN: share of each batch's rows with the highest loss left
+        out of that step's loss (a trimmed likelihood). Rows the model finds
+        hardest, which include the outliers of the training data, then do not
+        pull the model towards themselves; the ``detect`` preset uses 0.3.
     early_stopping_patience : int or None
         Stop when the epoch loss has not improved for this many epochs.
     device : {"auto", "cpu", "cuda"}
@@ -106,6 +111,7 @@ class Config:
     gumbel_tau: float = 0.2
     adversarial_weight: float = 1.0
     feature_weight: float = 1.0
+    trim_fraction: float = 0.0
     early_stopping_patience: int | None = None
     device: str = "auto"
     cpu_threads: int = 1
@@ -133,6 +139,8 @@ class Config:
         for name in ("weight_decay", "beta", "gp_weight", "adversarial_weight", "feature_weight"):
             if not getattr(self, name) >= 0:
                 raise UsageError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if not 0.0 <= self.trim_fraction < 1.0:
+            raise UsageError(f"trim_fraction must be in [0, 1), got {self.trim_fraction!r}")
         for name in ("hidden_dims", "discriminator_dims"):
             dims = getattr(self, name)
             if not dims or any(int(h) < 1 for h in dims):

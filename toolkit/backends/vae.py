@@ -57,11 +57,22 @@ class VAEBackend(Backend):
     def decode(self, z: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
         return self.decoder(z)
 
+    def kept_rows(self, row_losses: torch.Tensor) -> torch.Tensor | slice:
+        """Indices of the rows whose loss counts this step: all but the ``trim_fraction``
+        with the highest loss (a trimmed likelihood, robust to outliers)."""
+        n = row_losses.shape[0]
+        keep = max(1, round(n * (1.0 - self.config.trim_fraction)))
+        if keep == n:
+            return slice(None)
+        return torch.topk(row_losses.detach(), keep, largest=False).indices
+
     def training_step(self, batch: torch.Tensor) -> dict[str, float]:
         mu, logvar = self.encode(batch)
         raw = self.decode(self.reparameterize(mu, logvar))
-        reconstruction = self.heads.row_losses(raw, batch).mean()
-        kl = self.kl_divergence(mu, logvar).mean()
+        reconstruction_rows = self.heads.row_losses(raw, batch)
+        kl_rows = self.kl_divergence(mu, logvar)
+        kept = self.kept_rows(reconstruction_rows + self.config.beta * kl_rows)
+        reconstruction, kl = reconstruction_rows[kept].mean(), kl_rows[kept].mean()
         loss = reconstruction + self.config.beta * kl
         self.step(self.optimizer, loss)
         return {"loss": loss.item(), "reconstruction": reconstruction.item(), "kl": kl.item()}

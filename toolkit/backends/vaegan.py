@@ -57,10 +57,13 @@ class VAEGANBackend(VAEBackend):
         self.step(self.discriminator_optimizer, discriminator_loss)
 
         # encoder and decoder share the reconstruction terms
-        reconstruction = self.heads.row_losses(raw, batch).mean()
-        real_features = self.discriminator.features(batch).detach()
-        feature = (self.discriminator.features(reconstructed) - real_features).pow(2).sum(1).mean()
-        kl = self.kl_divergence(mu, logvar).mean()
+        reconstruction_rows = self.heads.row_losses(raw, batch)
+        kl_rows = self.kl_divergence(mu, logvar)
+        kept = self.kept_rows(reconstruction_rows + self.config.beta * kl_rows)
+        reconstruction, kl = reconstruction_rows[kept].mean(), kl_rows[kept].mean()
+        real_features = self.discriminator.features(batch[kept]).detach()
+        feature = (self.discriminator.features(reconstructed[kept]) - real_features).pow(2)
+        feature = feature.sum(1).mean()
         fool_scores = self.discriminator(torch.cat([reconstructed, generated]))
         fool = F.binary_cross_entropy_with_logits(fool_scores, torch.ones_like(fool_scores))
         shared = reconstruction + self.config.feature_weight * feature
