@@ -74,7 +74,12 @@ class Backend(nn.Module):
 
     # hooks a backend fills in -------------------------------------------------------
     def build(self) -> None:
-        """Create the networks and optimizers."""
+        """Create the networks."""
+        raise NotImplementedError
+
+    def build_optimizers(self) -> None:
+        """Create the optimizers; :meth:`fit` calls it, so a model loaded only to sample or
+        score never pays for them (the first optimizer imports much of torch)."""
         raise NotImplementedError
 
     def training_step(self, batch: torch.Tensor) -> dict[str, float]:
@@ -123,6 +128,7 @@ class Backend(nn.Module):
         epochs = choose_epochs(data.shape[0], self.config.batch_size, self.config.epochs,
                                self.config.steps, self.config.min_epochs,
                                self.config.max_epochs)
+        self.build_optimizers()
         self.before_fit(data)
         self.train()
         history = train(self, data, epochs, self.config.batch_size, generator, callbacks,

@@ -38,6 +38,8 @@ class GANBackend(Backend):
         self.critic = Discriminator(self.spec.width + cond, self.config.discriminator_dims,
                                     pac=self.config.pac)
         self.register_buffer("level_frequencies", torch.zeros(cond))
+
+    def build_optimizers(self) -> None:
         betas = (0.5, 0.9)
         self.generator_optimizer = self.make_optimizer(self.generator, betas=betas)
         self.critic_optimizer = self.make_optimizer(self.critic, betas=betas)

@@ -27,6 +27,8 @@ class VAEBackend(Backend):
 
     def build(self) -> None:
         self.build_autoencoder()
+
+    def build_optimizers(self) -> None:
         self.optimizer = self.make_optimizer(self.encoder, self.decoder, self.heads)
 
     def build_autoencoder(self) -> None:

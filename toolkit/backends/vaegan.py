@@ -35,6 +35,8 @@ class VAEGANBackend(VAEBackend):
     def build(self) -> None:
         self.build_autoencoder()
         self.discriminator = Discriminator(self.spec.width, self.config.discriminator_dims)
+
+    def build_optimizers(self) -> None:
         self.encoder_optimizer = self.make_optimizer(self.encoder)
         self.decoder_optimizer = self.make_optimizer(self.decoder, self.heads)
         self.discriminator_optimizer = self.make_optimizer(self.discriminator, betas=(0.5, 0.9))
