@@ -145,3 +145,13 @@ def table_writer(path: str | Path) -> Iterator[Callable[[pd.DataFrame], None]]:
         if parquet_writer is not None:
             parquet_writer.close()
         temporary.unlink(missing_ok=True)
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically: no partial file on failure."""
+    target, temporary = atomic_path(path)
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)

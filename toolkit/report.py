@@ -1,0 +1,496 @@
+"""Quality and privacy report on a synthetic table: :func:`evaluate`.
+
+Three questions someone approving a release asks, each answered with measured
+numbers and a plain-language verdict:
+
+* **Fidelity** — does the synthetic table look like the real one? sdmetrics'
+  ``QualityReport`` (column shapes, column-pair trends) and ``DiagnosticReport``
+  (validity, structure), per column and overall.
+* **Utility** — is it useful for analysis? A gradient-boosting model trained on
+  synthetic rows and tested on real rows (TSTR) against one trained on real
+  rows (TRTR), macro-F1 for a categorical target and R² for a numeric one.
+* **Privacy** — does it reveal the real rows? Needs a *holdout* of real rows
+  the model never saw: distances to the closest training record (synthetic vs
+  holdout), the share of synthetic rows closer to training than to holdout
+  rows, exact copies, and a distance-based membership-inference attack.
+
+Rows are encoded for distances with every numeric column scaled to [0, 1] by
+the real data's range (plus a missing indicator) and every other column
+one-hot with weight ½, so one differing category counts 1 in the L1
+(Manhattan) distance, like one numeric column's full range.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from adapters.tabular import infer_kind, load_metadata
+from toolkit.exceptions import DataError
+
+#: sdmetrics sdtype of each of our column kinds
+SDTYPES = {"continuous": "numerical", "integer": "numerical", "categorical": "categorical",
+           "boolean": "boolean", "datetime": "datetime", "id": "id", "constant": "categorical"}
+#: rows given to sdmetrics at most (a random sample beyond, said in the report's notes)
+MAX_FIDELITY_ROWS = 20_000
+#: rows compared in the privacy distances at most (a random sample beyond)
+MAX_PRIVACY_ROWS = 10_000
+
+#: thresholds of the verdicts, reported with them
+THRESHOLDS = {
+    "quality_good": 0.8, "quality_fair": 0.7,
+    "utility_good": 0.9, "utility_fair": 0.75,
+    "closer_to_train_max": 0.6,
+    "membership_auc_max": 0.6,
+    "exact_copy_excess_max": 0.01,
+}
+
+
+@dataclass
+class Report:
+    """The result of :func:`evaluate`: nested measurements plus verdicts.
+
+    Attributes
+    ----------
+    fidelity, utility, privacy : dict
+        The measurements of each section (``utility`` and ``privacy`` are
+        ``None`` when no target / no holdout was given).
+    summary : dict
+        One verdict per section and the overall quality score.
+    notes : list of str
+        What was sampled or skipped, and why.
+    columns : dict
+        Per-column data for plots (kinds; real and synthetic values sampled).
+    """
+
+    fidelity: dict[str, Any]
+    utility: dict[str, Any] | None
+    privacy: dict[str, Any] | None
+    summary: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+    columns: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every measurement as JSON-ready data (plots' raw values left out)."""
+        return {"summary": self.summary, "fidelity": self.fidelity, "utility": self.utility,
+                "privacy": self.privacy, "thresholds": THRESHOLDS, "notes": self.notes}
+
+    def to_json(self, path: str | Path) -> None:
+        """Write :meth:`to_dict` as JSON (atomically)."""
+        from toolkit.io import write_text
+
+        write_text(path, json.dumps(self.to_dict(), indent=2, default=_json_default) + "\n")
+
+    def to_html(self, path: str | Path) -> None:
+        """Write a self-contained HTML page (inline SVG plots, no scripts, no web fonts)."""
+        from toolkit.io import write_text
+        from toolkit.report_html import render
+
+        write_text(path, render(self))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _finite(value: Any) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+# checks ---------------------------------------------------------------------------------
+def column_kinds(real: pd.DataFrame, metadata: dict | str | Path | None) -> dict[str, str]:
+    """Kind of every real column: the metadata's where given, inferred otherwise."""
+    overrides = load_metadata(metadata)
+    unknown = sorted(set(overrides) - set(real.columns))
+    if unknown:
+        raise DataError(f"metadata names columns not in the real table: {unknown}")
+    return {c: overrides.get(c) or infer_kind(real[c]) for c in real.columns}
+
+
+def check_tables(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, str],
+                 holdout: pd.DataFrame | None) -> None:
+    """Fail with one line when the tables cannot be compared.
+
+    Raises
+    ------
+    DataError
+        Empty tables, different columns, a numeric real column that is text in
+        another table, or a holdout that shares rows with the real table.
+    """
+    for name, table in (("real", real), ("synthetic", synthetic), ("holdout", holdout)):
+        if table is not None and len(table) == 0:
+            raise DataError(f"the {name} table has no rows")
+    for name, table in (("synthetic", synthetic), ("holdout", holdout)):
+        if table is None:
+            continue
+        missing = [c for c in real.columns if c not in table.columns]
+        extra = [c for c in table.columns if c not in real.columns]
+        if missing or extra:
+            raise DataError(f"the {name} table has different columns: missing {missing}, "
+                            f"extra {extra}")
+        for column, kind in kinds.items():
+            if kind in ("continuous", "integer"):
+                values = table[column].dropna()
+                numbers = pd.to_numeric(values, errors="coerce")
+                if numbers.isna().any():
+                    example = values[numbers.isna()].iloc[0]
+                    raise DataError(f"column {column!r} is numeric in the real table but holds "
+                                    f"text in the {name} table (e.g. {example!r})")
+    if holdout is not None:
+        ids = [c for c, k in kinds.items() if k == "id"]
+        # with ID columns one shared ID is an overlap; without, real tables can hold
+        # duplicate rows, so only a holdout mostly made of real rows is refused
+        shared = _row_keys(holdout[ids] if ids else holdout).isin(
+            set(_row_keys(real[ids] if ids else real)))
+        if (ids and shared.any()) or (not ids and shared.mean() > 0.5):
+            raise DataError(f"the holdout overlaps the real (training) table: {int(shared.sum())} "
+                            f"of its {len(holdout)} rows are also real rows; the holdout must be "
+                            "rows the model never saw")
+
+
+def _row_keys(table: pd.DataFrame) -> pd.Series:
+    return pd.util.hash_pandas_object(table.astype(str), index=False)
+
+
+# fidelity -------------------------------------------------------------------------------
+def _sdmetrics_metadata(kinds: dict[str, str]) -> dict[str, Any]:
+    columns = {c: {"sdtype": SDTYPES[k]} for c, k in kinds.items()}
+    return {"tables": {"table": {"columns": columns}}}
+
+
+def _as_sdmetrics_frame(table: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
+    table = table.copy()
+    for column, kind in kinds.items():
+        if kind in ("continuous", "integer"):
+            table[column] = pd.to_numeric(table[column], errors="coerce")
+        elif kind == "datetime":
+            table[column] = pd.to_datetime(table[column], errors="coerce", format="mixed")
+        elif kind in ("categorical", "constant"):
+            table[column] = table[column].astype(str).where(table[column].notna(), None)
+    return table
+
+
+def fidelity(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, str]) -> dict[str, Any]:
+    """sdmetrics QualityReport and DiagnosticReport, overall and per column."""
+    from sdmetrics.reports import DiagnosticReport, QualityReport
+
+    metadata = _sdmetrics_metadata(kinds)
+    real_sd, synthetic_sd = _as_sdmetrics_frame(real, kinds), _as_sdmetrics_frame(synthetic, kinds)
+    quality = QualityReport()
+    quality.generate({"table": real_sd}, {"table": synthetic_sd}, metadata, verbose=False)
+    diagnostic = DiagnosticReport()
+    diagnostic.generate({"table": real_sd}, {"table": synthetic_sd}, metadata, verbose=False)
+    properties = quality.get_properties().set_index("Property")["Score"]
+    shapes = quality.get_details("Column Shapes")
+    pairs = quality.get_details("Column Pair Trends")
+    validity = diagnostic.get_properties().set_index("Property")["Score"]
+    return {
+        "quality": _finite(quality.get_score()),
+        "column_shapes": _finite(properties.get("Column Shapes", np.nan)),
+        "column_pair_trends": _finite(properties.get("Column Pair Trends", np.nan)),
+        "diagnostic": _finite(diagnostic.get_score()),
+        "validity": _finite(validity.get("Data Validity", np.nan)),
+        "structure": _finite(validity.get("Data Structure", np.nan)),
+        "per_column": {row.Column: {"metric": row.Metric, "score": _finite(row.Score)}
+                       for row in shapes.itertuples()},
+        "pairs": [{"columns": [row[2], row[3]], "metric": row[4], "score": _finite(row[5])}
+                  for row in pairs.itertuples()],
+    }
+
+
+# utility --------------------------------------------------------------------------------
+def _model_frame(tables: list[pd.DataFrame], kinds: dict[str, str],
+                 features: list[str]) -> list[pd.DataFrame]:
+    """Features as numbers and pandas categories with one shared category list per column."""
+    out = [t[features].copy() for t in tables]
+    for column in features:
+        if kinds[column] in ("continuous", "integer"):
+            for frame in out:
+                frame[column] = pd.to_numeric(frame[column], errors="coerce")
+        else:
+            levels = sorted({str(v) for t in out for v in t[column].dropna().unique()})
+            for frame in out:
+                values = frame[column].astype(str).where(frame[column].notna())
+                frame[column] = pd.Categorical(values, categories=levels)
+    return out
+
+
+def utility(train: pd.DataFrame, synthetic: pd.DataFrame, test: pd.DataFrame,
+            kinds: dict[str, str], target: str, random_state: int) -> dict[str, Any]:
+    """TSTR vs TRTR for ``target``: macro-F1 (categorical) or R² (numeric)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.metrics import f1_score, r2_score
+
+    task = "regression" if kinds[target] in ("continuous", "integer") else "classification"
+    features = [c for c, k in kinds.items() if c != target and k not in ("id", "constant")]
+    if not features:
+        raise DataError(f"no feature columns besides the target {target!r}")
+    scores = {}
+    x_real, x_synthetic, x_test = _model_frame([train, synthetic, test], kinds, features)
+    for name, x, rows in (("trtr", x_real, train), ("tstr", x_synthetic, synthetic)):
+        labels = rows[target]
+        keep = labels.notna().to_numpy()
+        test_keep = test[target].notna().to_numpy()
+        if task == "classification":
+            y, y_test = labels[keep].astype(str), test[target][test_keep].astype(str)
+            if y.nunique() < 2:
+                scores[name] = None
+                continue
+            model = HistGradientBoostingClassifier(categorical_features="from_dtype",
+                                                   random_state=random_state)
+            model.fit(x[keep], y)
+            scores[name] = float(f1_score(y_test, model.predict(x_test[test_keep]),
+                                          average="macro"))
+        else:
+            y = pd.to_numeric(labels[keep], errors="coerce")
+            y_test = pd.to_numeric(test[target][test_keep], errors="coerce")
+            model = HistGradientBoostingRegressor(categorical_features="from_dtype",
+                                                  random_state=random_state)
+            model.fit(x[keep], y)
+            scores[name] = float(r2_score(y_test, model.predict(x_test[test_keep])))
+    ratio = (scores["tstr"] / scores["trtr"] if scores["tstr"] is not None and scores["trtr"]
+             and scores["trtr"] > 0 else None)
+    metric = "macro-F1" if task == "classification" else "R²"
+    return {"target": target, "task": task, "metric": metric, "train_real": scores["trtr"],
+            "train_synthetic": scores["tstr"], "ratio": ratio, "test_rows": len(test)}
+
+
+# privacy --------------------------------------------------------------------------------
+class RowEncoder:
+    """Encode rows for distances: numbers to [0, 1] by the real range, categories one-hot × ½."""
+
+    def __init__(self, real: pd.DataFrame, kinds: dict[str, str]) -> None:
+        self.kinds = {c: k for c, k in kinds.items() if k not in ("id", "constant")}
+        self.ranges, self.levels = {}, {}
+        for column, kind in self.kinds.items():
+            if kind in ("continuous", "integer", "datetime"):
+                values = self._numbers(real[column], kind)
+                low, high = np.nanmin(values), np.nanmax(values)
+                self.ranges[column] = (low, high - low if high > low else 1.0)
+            else:
+                self.levels[column] = sorted({str(v) for v in real[column].dropna().unique()})
+
+    @staticmethod
+    def _numbers(series: pd.Series, kind: str) -> np.ndarray:
+        if kind == "datetime":
+            parsed = pd.to_datetime(series, errors="coerce", format="mixed")
+            return parsed.astype("int64").where(parsed.notna()).to_numpy(dtype=float) / 1e9
+        return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+
+    def transform(self, table: pd.DataFrame) -> np.ndarray:
+        """The encoded rows, shape ``(n, width)``."""
+        parts = []
+        for column, kind in self.kinds.items():
+            if column in self.ranges:
+                low, span = self.ranges[column]
+                values = (self._numbers(table[column], kind) - low) / span
+                missing = np.isnan(values)
+                parts += [np.where(missing, 0.0, np.clip(values, -1.0, 2.0)), missing * 1.0]
+            else:
+                values = table[column].astype(str).where(table[column].notna(), "<NA>")
+                for level in [*self.levels[column], "<NA>"]:
+                    parts.append((values == level).to_numpy() * 0.5)
+        return np.column_stack(parts) if parts else np.zeros((len(table), 0))
+
+
+def _nearest(reference: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    from sklearn.neighbors import NearestNeighbors
+
+    finder = NearestNeighbors(n_neighbors=1, metric="manhattan").fit(reference)
+    return finder.kneighbors(queries)[0][:, 0]
+
+
+def privacy(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame,
+            kinds: dict[str, str], random_state: int
+            ) -> tuple[dict[str, Any], tuple[np.ndarray, np.ndarray]]:
+    """Distance-to-closest-record statistics, exact copies and a membership-inference AUC.
+
+    Returns the measurements and the two distance samples (synthetic → train,
+    holdout → train) for the report's plot.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(random_state)
+
+    def sample(table: pd.DataFrame, n: int) -> pd.DataFrame:
+        return table if len(table) <= n else table.iloc[np.sort(rng.choice(len(table), n, False))]
+
+    encoder = RowEncoder(train, kinds)
+    synthetic = sample(synthetic, MAX_PRIVACY_ROWS)
+    train_rows, holdout_rows = encoder.transform(train), encoder.transform(holdout)
+    synthetic_rows = encoder.transform(synthetic)
+    synthetic_dcr = _nearest(train_rows, synthetic_rows)
+    holdout_dcr = _nearest(train_rows, holdout_rows)
+    # equal-size reference sets: with no leak a synthetic row is as close to either
+    size = min(len(train), len(holdout))
+    train_part = train_rows[rng.choice(len(train_rows), size, replace=False)]
+    holdout_part = holdout_rows[rng.choice(len(holdout_rows), size, replace=False)]
+    to_train, to_holdout = _nearest(train_part, synthetic_rows), _nearest(holdout_part,
+                                                                          synthetic_rows)
+    closer = float(np.mean((to_train < to_holdout) + 0.5 * (to_train == to_holdout)))
+    # membership inference: members (training rows) vs non-members (holdout rows), scored
+    # by closeness to the synthetic table
+    members = train_rows[rng.choice(len(train_rows), size, replace=False)]
+    candidates = np.vstack([members, holdout_part])
+    closeness = -_nearest(synthetic_rows, candidates)
+    truth = np.r_[np.ones(size), np.zeros(size)]
+    auc = float(roc_auc_score(truth, closeness))
+    modelled = list(encoder.kinds)
+    train_keys = set(_row_keys(train[modelled]))
+    copies = float(_row_keys(synthetic[modelled]).isin(train_keys).mean())
+    baseline = float(_row_keys(holdout[modelled]).isin(train_keys).mean())
+    return {
+        "dcr_synthetic_median": float(np.median(synthetic_dcr)),
+        "dcr_holdout_median": float(np.median(holdout_dcr)),
+        "dcr_synthetic_p05": float(np.quantile(synthetic_dcr, 0.05)),
+        "dcr_holdout_p05": float(np.quantile(holdout_dcr, 0.05)),
+        "closer_to_train_share": closer,
+        "exact_copies": copies,
+        "holdout_exact_copies": baseline,
+        "membership_auc": auc,
+        "holdout_rows": len(holdout),
+    }, (synthetic_dcr, holdout_dcr)
+
+
+# verdicts -------------------------------------------------------------------------------
+def _grade(value: float | None, good: float, fair: float) -> str:
+    if value is None:
+        return "not measured"
+    return "good" if value >= good else "fair" if value >= fair else "poor"
+
+
+def verdicts(fidelity_part: dict, utility_part: dict | None,
+             privacy_part: dict | None) -> dict[str, Any]:
+    """Plain-language verdicts of each section, with the reason."""
+    t = THRESHOLDS
+    quality = fidelity_part["quality"]
+    summary: dict[str, Any] = {
+        "quality": quality,
+        "fidelity": _grade(quality, t["quality_good"], t["quality_fair"]),
+        "fidelity_reason": f"overall quality {quality:.3f} (good ≥ {t['quality_good']}, "
+                           f"fair ≥ {t['quality_fair']})" if quality is not None else
+                           "no column could be compared",
+    }
+    if utility_part is None:
+        summary["utility"], summary["utility_reason"] = "not measured", "no --target given"
+    else:
+        ratio = utility_part["ratio"]
+        summary["utility"] = _grade(ratio, t["utility_good"], t["utility_fair"])
+        summary["utility_reason"] = (
+            f"{utility_part['metric']} of a model trained on synthetic rows is "
+            f"{ratio:.0%} of one trained on real rows (good ≥ {t['utility_good']:.0%})"
+            if ratio is not None else "the target has a single value in one of the tables")
+    if privacy_part is None:
+        summary["privacy"] = "not measured"
+        summary["privacy_reason"] = "no holdout of real rows the model never saw"
+    else:
+        problems = []
+        if privacy_part["closer_to_train_share"] > t["closer_to_train_max"]:
+            problems.append(f"{privacy_part['closer_to_train_share']:.0%} of synthetic rows are "
+                            "closer to a training row than to a holdout row")
+        if privacy_part["membership_auc"] > t["membership_auc_max"]:
+            problems.append(f"a membership-inference attack reaches AUC "
+                            f"{privacy_part['membership_auc']:.2f}")
+        excess = privacy_part["exact_copies"] - privacy_part["holdout_exact_copies"]
+        if excess > t["exact_copy_excess_max"]:
+            baseline = privacy_part["holdout_exact_copies"]
+            problems.append(f"{privacy_part['exact_copies']:.1%} of synthetic rows copy a "
+                            f"training row (holdout rows: {baseline:.1%})")
+        summary["privacy"] = "at risk" if problems else "no leak detected"
+        summary["privacy_reason"] = "; ".join(problems) or (
+            "synthetic rows are no closer to training rows than unseen real rows are "
+            f"(closer-to-train share ≤ {t['closer_to_train_max']:.0%}, attack AUC ≤ "
+            f"{t['membership_auc_max']}, copies ≤ holdout's + {t['exact_copy_excess_max']:.0%})")
+    return summary
+
+
+# the entry point ------------------------------------------------------------------------
+def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame | None = None,
+             target: str | None = None, metadata: dict | str | Path | None = None,
+             random_state: int = 0) -> Report:
+    """Measure fidelity, utility and privacy of ``synthetic`` against ``real``.
+
+    Parameters
+    ----------
+    real : pandas.DataFrame
+        The real rows the synthetic table was generated from (the training rows).
+    synthetic : pandas.DataFrame
+        The synthetic rows, with the same columns.
+    holdout : pandas.DataFrame, optional
+        Real rows the model never saw. Needed for the privacy section; also the
+        test set of the utility section (otherwise 20 % of ``real`` is held out
+        for the TRTR/TSTR test).
+    target : str, optional
+        Column to predict in the utility section.
+    metadata : dict, str or Path, optional
+        Column kinds that override inference (as for :class:`~toolkit.Synthesizer`).
+    random_state : int, default 0
+        Seed of the samples, splits and models.
+
+    Returns
+    -------
+    Report
+
+    Raises
+    ------
+    DataError
+        For tables that cannot be compared (see :func:`check_tables`) or a
+        target that is not a column.
+    """
+    started = time.perf_counter()
+    kinds = column_kinds(real, metadata)
+    check_tables(real, synthetic, kinds, holdout)
+    if target is not None and target not in real.columns:
+        raise DataError(f"target {target!r} is not a column; columns: {list(real.columns)}")
+    synthetic = synthetic[list(real.columns)]
+    notes = []
+    rng = np.random.default_rng(random_state)
+    fidelity_real, fidelity_synthetic = real, synthetic
+    for name in ("real", "synthetic"):
+        table = fidelity_real if name == "real" else fidelity_synthetic
+        if len(table) > MAX_FIDELITY_ROWS:
+            sampled = table.iloc[np.sort(rng.choice(len(table), MAX_FIDELITY_ROWS, False))]
+            notes.append(f"fidelity used a random sample of {MAX_FIDELITY_ROWS:,} of the "
+                         f"{len(table):,} {name} rows")
+            if name == "real":
+                fidelity_real = sampled
+            else:
+                fidelity_synthetic = sampled
+    fidelity_part = fidelity(fidelity_real, fidelity_synthetic, kinds)
+    utility_part = None
+    if target is not None:
+        if holdout is not None:
+            train, test = real, holdout
+        else:
+            test_index = rng.choice(len(real), max(1, len(real) // 5), replace=False)
+            test_mask = np.zeros(len(real), dtype=bool)
+            test_mask[test_index] = True
+            train, test = real[~test_mask], real[test_mask]
+            notes.append("utility: no holdout, so a random 20 % of the real rows is the test set "
+                         "and the real-trained model learns from the other 80 %")
+        utility_part = utility(train, synthetic, test, kinds, target, random_state)
+    privacy_part, distances = None, None
+    if holdout is not None:
+        privacy_part, distances = privacy(real, synthetic, holdout, kinds, random_state)
+        if len(synthetic) > MAX_PRIVACY_ROWS:
+            notes.append(f"privacy distances used a random sample of {MAX_PRIVACY_ROWS:,} "
+                         "synthetic rows")
+    else:
+        notes.append("privacy not measured: it needs a holdout of real rows the model never saw")
+    summary = verdicts(fidelity_part, utility_part, privacy_part)
+    summary.update(real_rows=len(real), synthetic_rows=len(synthetic),
+                   holdout_rows=None if holdout is None else len(holdout),
+                   seconds=round(time.perf_counter() - started, 2))
+    columns = {"kinds": kinds, "real": fidelity_real, "synthetic": fidelity_synthetic,
+               "distances": distances}
+    return Report(fidelity_part, utility_part, privacy_part, summary, notes, columns)

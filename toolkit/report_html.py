@@ -1,0 +1,212 @@
+"""The HTML page of a :class:`~toolkit.report.Report`: one self-contained file.
+
+Plots are drawn by matplotlib as inline SVG with text as paths, so the page
+needs no script, stylesheet, image or font from anywhere: it opens offline.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from toolkit.report import Report
+
+#: columns drawn at most (the first ones, in table order)
+MAX_PLOTTED_COLUMNS = 40
+#: categorical levels drawn per column at most (the most frequent real ones)
+MAX_LEVELS_SHOWN = 12
+REAL_COLOUR, SYNTHETIC_COLOUR = "#1f5fa8", "#e07b24"
+
+STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
+margin:2rem auto;max-width:1100px;color:#1d1d1f;padding:0 1rem}
+h1{margin-bottom:.2rem}h2{border-bottom:1px solid #ddd;padding-bottom:.3rem;margin-top:2.2rem}
+table{border-collapse:collapse;margin:.6rem 0}td,th{border:1px solid #ddd;padding:.3rem .6rem;
+text-align:left;vertical-align:top}th{background:#f4f4f6}
+.badge{display:inline-block;padding:.15rem .6rem;border-radius:.8rem;font-weight:600}
+.good,.no-leak-detected{background:#d7f0dc;color:#14532d}.fair{background:#fdf0c8;color:#6b4e00}
+.poor,.at-risk{background:#f9d6d5;color:#7f1d1d}.not-measured{background:#eee;color:#555}
+.grid{display:flex;flex-wrap:wrap;gap:.6rem}.grid figure{margin:0;width:260px}
+figcaption{font-size:.8rem;color:#555}.muted{color:#666;font-size:.9rem}
+"""
+
+
+def _svg(figure: Any) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", bbox_inches="tight")
+    plt.close(figure)
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]
+
+
+def _figure(width: float, height: float) -> tuple[Any, Any]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    matplotlib.rcParams["svg.fonttype"] = "path"  # text as outlines: no font needed
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(width, height))
+
+
+def column_plot(name: str, kind: str, real: pd.Series, synthetic: pd.Series) -> str:
+    """Real vs synthetic distribution of one column as an SVG string."""
+    figure, axes = _figure(2.8, 1.9)
+    if kind in ("continuous", "integer"):
+        real_values = pd.to_numeric(real, errors="coerce").dropna().to_numpy()
+        synthetic_values = pd.to_numeric(synthetic, errors="coerce").dropna().to_numpy()
+        both = np.concatenate([real_values, synthetic_values])
+        bins = np.histogram_bin_edges(both, bins=25) if len(both) else 10
+        axes.hist(real_values, bins=bins, density=True, alpha=0.55, color=REAL_COLOUR,
+                  label="real")
+        axes.hist(synthetic_values, bins=bins, density=True, alpha=0.55, color=SYNTHETIC_COLOUR,
+                  label="synthetic")
+    else:
+        real_text = real.astype(str).where(real.notna(), "(missing)")
+        synthetic_text = synthetic.astype(str).where(synthetic.notna(), "(missing)")
+        shares = real_text.value_counts(normalize=True).head(MAX_LEVELS_SHOWN)
+        synthetic_shares = synthetic_text.value_counts(normalize=True).reindex(shares.index,
+                                                                               fill_value=0.0)
+        positions = np.arange(len(shares))
+        axes.bar(positions - 0.2, shares.to_numpy(), 0.4, color=REAL_COLOUR, label="real")
+        axes.bar(positions + 0.2, synthetic_shares.to_numpy(), 0.4, color=SYNTHETIC_COLOUR,
+                 label="synthetic")
+        axes.set_xticks(positions, [label[:10] for label in shares.index], rotation=60,
+                        fontsize=6)
+    axes.set_title(name[:40], fontsize=8)
+    axes.tick_params(labelsize=6)
+    axes.legend(fontsize=6, frameon=False)
+    return _svg(figure)
+
+
+def pair_heatmap(pairs: list[dict[str, Any]], columns: list[str]) -> str | None:
+    """Heatmap of 1 − sdmetrics' pair-trend score (0: the pair behaves as in the real data)."""
+    index = {c: i for i, c in enumerate(columns)}
+    matrix = np.full((len(columns), len(columns)), np.nan)
+    for pair in pairs:
+        a, b = pair["columns"]
+        if pair["score"] is not None and a in index and b in index:
+            matrix[index[a], index[b]] = matrix[index[b], index[a]] = 1.0 - pair["score"]
+    if np.isnan(matrix).all():
+        return None
+    size = min(9.0, 1.5 + 0.3 * len(columns))
+    figure, axes = _figure(size, size * 0.85)
+    image = axes.imshow(matrix, cmap="Reds", vmin=0.0, vmax=max(0.2, float(np.nanmax(matrix))))
+    axes.set_xticks(range(len(columns)), [c[:14] for c in columns], rotation=90, fontsize=6)
+    axes.set_yticks(range(len(columns)), [c[:14] for c in columns], fontsize=6)
+    figure.colorbar(image, ax=axes, shrink=0.7).ax.tick_params(labelsize=6)
+    axes.set_title("Column-pair trend difference (1 − pair score; blank: weak real association)",
+                   fontsize=8)
+    return _svg(figure)
+
+
+def distance_plot(synthetic: np.ndarray, holdout: np.ndarray) -> str:
+    """Histogram of distances to the closest training record: synthetic vs holdout rows."""
+    figure, axes = _figure(5.0, 2.4)
+    bins = np.histogram_bin_edges(np.concatenate([synthetic, holdout]), bins=30)
+    axes.hist(holdout, bins=bins, density=True, alpha=0.55, color=REAL_COLOUR,
+              label="holdout (real, unseen) → train")
+    axes.hist(synthetic, bins=bins, density=True, alpha=0.55, color=SYNTHETIC_COLOUR,
+              label="synthetic → train")
+    axes.set_xlabel("distance to the closest training record", fontsize=7)
+    axes.tick_params(labelsize=6)
+    axes.legend(fontsize=6, frameon=False)
+    return _svg(figure)
+
+
+def _fmt(value: Any, percent: bool = False) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.1%}" if percent else f"{value:.3f}"
+    return html.escape(str(value))
+
+
+def _rows(pairs: list[tuple[str, Any]]) -> str:
+    return "".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in pairs)
+
+
+def _badge(verdict: str) -> str:
+    return f'<span class="badge {verdict.replace(" ", "-")}">{html.escape(verdict)}</span>'
+
+
+def render(report: Report) -> str:
+    """The whole page as a string."""
+    s, f, u, p = report.summary, report.fidelity, report.utility, report.privacy
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<title>Synthetic data report</title><style>", STYLE, "</style></head><body>",
+        "<h1>Synthetic data report</h1>",
+        f"<p class='muted'>{s['real_rows']:,} real rows, {s['synthetic_rows']:,} synthetic rows"
+        + (f", {s['holdout_rows']:,} holdout rows" if s.get("holdout_rows") else "")
+        + f"; measured in {s['seconds']} s.</p>",
+        "<section id='summary'><h2>Summary</h2><table>",
+        "<tr><th>question</th><th>verdict</th><th>why</th></tr>",
+        *[f"<tr><td>{q}</td><td>{_badge(s[key])}</td><td>{html.escape(s[key + '_reason'])}</td>"
+          "</tr>" for q, key in (("Fidelity: does it look like the real data?", "fidelity"),
+                                 ("Utility: is it useful for analysis?", "utility"),
+                                 ("Privacy: does it reveal real rows?", "privacy"))],
+        "</table></section>",
+        "<section id='fidelity'><h2>Fidelity</h2><table>",
+        _rows([("overall quality (sdmetrics QualityReport)", _fmt(f["quality"])),
+               ("column shapes", _fmt(f["column_shapes"])),
+               ("column-pair trends", _fmt(f["column_pair_trends"])),
+               ("diagnostic (sdmetrics DiagnosticReport)", _fmt(f["diagnostic"])),
+               ("data validity", _fmt(f["validity"])), ("data structure", _fmt(f["structure"]))]),
+        "</table><h3>Per column</h3><table><tr><th>column</th><th>metric</th><th>score</th></tr>",
+        *[f"<tr><td>{html.escape(c)}</td><td>{html.escape(v['metric'])}</td>"
+          f"<td>{_fmt(v['score'])}</td></tr>" for c, v in f["per_column"].items()],
+        "</table><h3>Distributions: real vs synthetic</h3><div class='grid'>",
+    ]
+    kinds = report.columns.get("kinds", {})
+    plotted = [c for c, k in kinds.items() if k not in ("id", "constant")][:MAX_PLOTTED_COLUMNS]
+    real, synthetic = report.columns.get("real"), report.columns.get("synthetic")
+    for column in plotted:
+        plot = column_plot(column, kinds[column], real[column], synthetic[column])
+        caption = f"{html.escape(column)} ({kinds[column]})"
+        parts.append(f"<figure>{plot}<figcaption>{caption}</figcaption></figure>")
+    parts.append("</div>")
+    heatmap = pair_heatmap(f["pairs"], plotted)
+    if heatmap:
+        parts += ["<h3>Column-pair trends</h3>", heatmap]
+    parts.append("</section><section id='utility'><h2>Utility</h2>")
+    if u is None:
+        parts.append("<p>Not measured: give a target column.</p>")
+    else:
+        parts += ["<table>", _rows([
+            ("target", _fmt(u["target"])), ("task", _fmt(u["task"])),
+            (f"{u['metric']}, trained on real rows (TRTR)", _fmt(u["train_real"])),
+            (f"{u['metric']}, trained on synthetic rows (TSTR)", _fmt(u["train_synthetic"])),
+            ("ratio TSTR / TRTR", _fmt(u["ratio"])), ("test rows (real)", _fmt(u["test_rows"]))]),
+            "</table>"]
+    parts.append("</section><section id='privacy'><h2>Privacy</h2>")
+    if p is None:
+        parts.append("<p>Not measured: it needs a holdout of real rows the model never saw.</p>")
+    else:
+        parts += ["<table>", _rows([
+            ("median distance to closest training record: synthetic / holdout",
+             f"{_fmt(p['dcr_synthetic_median'])} / {_fmt(p['dcr_holdout_median'])}"),
+            ("5th percentile: synthetic / holdout",
+             f"{_fmt(p['dcr_synthetic_p05'])} / {_fmt(p['dcr_holdout_p05'])}"),
+            ("synthetic rows closer to a training row than to a holdout row (ideal 50 %)",
+             _fmt(p["closer_to_train_share"], percent=True)),
+            ("exact copies of training rows: synthetic / holdout",
+             f"{_fmt(p['exact_copies'], True)} / {_fmt(p['holdout_exact_copies'], True)}"),
+            ("membership-inference attack AUC (0.5: no better than chance)",
+             _fmt(p["membership_auc"]))]), "</table>"]
+        distances = report.columns.get("distances")
+        if distances is not None:
+            parts.append(distance_plot(*distances))
+    parts += ["</section><section id='notes'><h2>Notes</h2><ul>",
+              *[f"<li>{html.escape(n)}</li>" for n in report.notes],
+              "<li>Thresholds: " + html.escape(", ".join(
+                  f"{k} = {v}" for k, v in report.to_dict()["thresholds"].items())) + "</li>",
+              "</ul></section></body></html>"]
+    return "\n".join(parts)
