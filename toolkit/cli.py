@@ -117,12 +117,13 @@ def _training_params(options: dict[str, Any], default_config: str) -> dict[str, 
     )
 
 
-def _fit_synthesizer(data_path: Path, options: dict[str, Any]) -> Any:
+def _fit_synthesizer(data_path: Path, options: dict[str, Any],
+                     table: Any = None) -> Any:
     from toolkit.estimators import Synthesizer
 
     synthesizer = Synthesizer(**_training_params(options, "default"))
     config = synthesizer._resolve_config()  # a bad preset or option fails before any work
-    data = read_table(data_path)
+    data = read_table(data_path) if table is None else table
     _say(options["quiet"], f"training a {config.backend} on {len(data)} rows x "
                            f"{data.shape[1]} columns of {data_path}")
     synthesizer.fit(data)
@@ -159,24 +160,97 @@ def cli() -> None:
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True,
               help="Synthetic table to write (.csv or .parquet).")
 @click.option("--rows", type=click.IntRange(min=1), default=None,
-              help="Rows to generate [default: as many as the input].")
+              help="Rows to generate [default: as many as the training rows].")
 @click.option("--model-out", type=click.Path(path_type=Path), default=None,
               help="Also save the trained model here (.tkm).")
+@click.option("--report", "report_out", type=click.Path(path_type=Path), default=None,
+              help="Also write a quality and privacy report (.html); keeps a holdout out of "
+                   "training to measure privacy.")
+@click.option("--holdout-frac", type=click.FloatRange(0.0, 0.9, min_open=True), default=0.2,
+              show_default=True, help="With --report: share of DATA's rows kept out of training.")
+@click.option("--target", default=None, help="With --report: column for the utility section.")
 @condition_option
 @training_options
 def synth(data: Path, out: Path, rows: int | None, model_out: Path | None,
+          report_out: Path | None, holdout_frac: float, target: str | None,
           conditions: tuple[str, ...], **options: Any) -> None:
     """Train on DATA (CSV or Parquet) and write a synthetic copy to --out."""
     wanted = parse_conditions(conditions)
     _check_output(out, TABLE_SUFFIXES, "--out")
     if model_out is not None:
         _check_output(model_out, (".tkm",), "--model-out")
-    synthesizer, real = _fit_synthesizer(data, options)
+    if report_out is not None:
+        _check_output(report_out, (".html",), "--report")
+    holdout = None
+    if report_out is not None:
+        real = read_table(data)
+        if target is not None and target not in real.columns:
+            raise DataError(f"--target {target!r} is not a column of {data}")
+        holdout = real.sample(frac=holdout_frac, random_state=options["seed"] or 0)
+        if len(holdout) == 0 or len(holdout) == len(real):
+            raise DataError(f"--holdout-frac {holdout_frac} leaves no rows to train on or to hold "
+                            f"out in {len(real)} rows")
+        train = real.drop(index=holdout.index)
+        _say(options["quiet"], f"keeping {len(holdout)} of {len(real)} rows out of training as a "
+                               "holdout for the privacy report")
+        synthesizer, real = _fit_synthesizer(data, options, table=train)
+    else:
+        synthesizer, real = _fit_synthesizer(data, options)
     synthetic = synthesizer.sample(rows or len(real), conditions=wanted)
     write_table(synthetic, out)
     if model_out is not None:
         synthesizer.save(model_out)
     _say(options["quiet"], f"wrote {len(synthetic)} synthetic rows to {out}")
+    if report_out is not None:
+        from toolkit.report import evaluate
+
+        result = evaluate(real, synthetic, holdout=holdout, target=target,
+                          metadata=options["metadata"], random_state=options["seed"] or 0)
+        result.to_html(report_out)
+        _say(options["quiet"], f"wrote the report to {report_out}: "
+                               f"fidelity {result.summary['fidelity']}, "
+                               f"utility {result.summary['utility']}, "
+                               f"privacy {result.summary['privacy']}")
+
+
+@cli.command()
+@click.argument("real", type=click.Path(path_type=Path))
+@click.argument("synthetic", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="The report to write (.html, self-contained).")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
+              help="Also write the measurements as JSON.")
+@click.option("--holdout", type=click.Path(path_type=Path), default=None,
+              help="Real rows the model never saw (needed for the privacy section).")
+@click.option("--target", default=None, help="Column to predict in the utility section.")
+@click.option("--metadata", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="YAML file of column kinds that override inference.")
+@click.option("--fail-under", type=click.FloatRange(0.0, 1.0), default=None,
+              help="Exit with 1 when the overall quality is below this (the report is written).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the samples, splits and models.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+def report(real: Path, synthetic: Path, out: Path, json_out: Path | None, holdout: Path | None,
+           target: str | None, metadata: Path | None, fail_under: float | None, seed: int,
+           quiet: bool) -> None:
+    """Measure how faithful, useful and private SYNTHETIC is against REAL."""
+    from toolkit.report import evaluate
+
+    _check_output(out, (".html",), "--out")
+    if json_out is not None:
+        _check_output(json_out, (".json",), "--json")
+    result = evaluate(read_table(real), read_table(synthetic),
+                      holdout=None if holdout is None else read_table(holdout), target=target,
+                      metadata=metadata, random_state=seed)
+    result.to_html(out)
+    if json_out is not None:
+        result.to_json(json_out)
+    summary = result.summary
+    _say(quiet, f"fidelity {summary['fidelity']} (quality {summary['quality']:.3f}), utility "
+                f"{summary['utility']}, privacy {summary['privacy']}; wrote {out}")
+    if fail_under is not None and (summary["quality"] or 0.0) < fail_under:
+        raise DataError(f"overall quality {summary['quality']:.3f} is below --fail-under "
+                        f"{fail_under}")
 
 
 def score_option(default: str | None) -> Callable:

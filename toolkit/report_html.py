@@ -195,8 +195,10 @@ def render(report: Report) -> str:
              f"{_fmt(p['dcr_synthetic_median'])} / {_fmt(p['dcr_holdout_median'])}"),
             ("5th percentile: synthetic / holdout",
              f"{_fmt(p['dcr_synthetic_p05'])} / {_fmt(p['dcr_holdout_p05'])}"),
-            ("synthetic rows closer to a training row than to a holdout row (ideal 50 %)",
-             _fmt(p["closer_to_train_share"], percent=True)),
+            ("synthetic rows closer to a training row than to an unseen real row / the same "
+             "share for unseen real rows (no leak: about equal)",
+             f"{_fmt(p['closer_to_train_share'], True)} / "
+             f"{_fmt(p['closer_to_train_expected'], True)}"),
             ("exact copies of training rows: synthetic / holdout",
              f"{_fmt(p['exact_copies'], True)} / {_fmt(p['holdout_exact_copies'], True)}"),
             ("membership-inference attack AUC (0.5: no better than chance)",
