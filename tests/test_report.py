@@ -218,3 +218,46 @@ def test_large_synthetic_table_is_sampled_and_said(split, synthetic, monkeypatch
     result = evaluate(split[0], synthetic)
     assert any("random sample of 100 of the" in note for note in result.notes)
     assert np.isfinite(result.fidelity["quality"])
+
+
+# compare ----------------------------------------------------------------------------------
+def test_compare_trains_every_backend_on_the_same_split(_patients_frame):
+    from toolkit.compare import compare, table_rows
+
+    result = compare(_patients_frame, ["vae", "gan"], target="status", epochs=2)
+    assert set(result["backends"]) == {"vae", "gan"}
+    assert result["rows"] == {"train": 334, "holdout": 84}
+    for row in table_rows(result):
+        assert 0.0 <= row["quality"] <= 1.0 and row["fit_seconds"] > 0
+        assert row["sample_rows_per_s"] > 0 and row["loss_tail_cv"] >= 0
+        assert row["utility_ratio"] is not None
+
+
+def test_loss_stability_is_small_for_a_settled_curve():
+    from toolkit.compare import loss_stability
+
+    settled = loss_stability({"loss": [10.0, 5.0, 2.0] + [1.0] * 20}, "loss")
+    noisy = loss_stability({"loss": [10.0, 5.0, 2.0] + [1.0, 3.0] * 10}, "loss")
+    assert settled["tail_cv"] == 0.0 and noisy["tail_cv"] > 0.3
+
+
+def test_cli_compare_writes_html_and_json(tables):
+    result = _run("compare", "real.csv", "--backends", "vae,vaegan", "--out", "c.html", "--json",
+                  "c.json", "--epochs", "2", "--target", "status")
+    assert result.exit_code == 0, result.output
+    data = json.loads(Path("c.json").read_text())
+    assert set(data["backends"]) == {"vae", "vaegan"}
+    page = Path("c.html").read_text()
+    assert "<script" not in page and page.count("<svg") == 1
+
+
+@pytest.mark.parametrize("args, code", [
+    (["compare", "real.csv", "--backends", "vae,diffusion", "--out", "c.html"], 2),
+    (["compare", "real.csv", "--target", "nope", "--out", "c.html", "--epochs", "1"], 1),
+    (["compare", "missing.csv", "--out", "c.html"], 1),
+])
+def test_cli_compare_bad_input(tables, args, code):
+    result = _run(*args)
+    assert result.exit_code == code, result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not Path("c.html").exists()

@@ -253,6 +253,44 @@ def report(real: Path, synthetic: Path, out: Path, json_out: Path | None, holdou
                         f"{fail_under}")
 
 
+@cli.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--backends", default="vae,gan,vaegan", show_default=True,
+              help="Comma-separated backends to train on the same split.")
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="The comparison page to write (.html, self-contained).")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
+              help="Also write the measurements as JSON.")
+@click.option("--target", default=None, help="Column for the utility comparison.")
+@click.option("--holdout-frac", type=click.FloatRange(0.0, 0.9, min_open=True), default=0.2,
+              show_default=True, help="Share of DATA's rows kept out of training.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Override every preset's training length.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of split and models.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+def compare(data: Path, backends: str, out: Path, json_out: Path | None, target: str | None,
+            holdout_frac: float, epochs: int | None, seed: int, quiet: bool) -> None:
+    """Train each backend on the same split of DATA and compare them side by side."""
+    from toolkit import compare as comparison
+
+    _check_output(out, (".html",), "--out")
+    if json_out is not None:
+        _check_output(json_out, (".json",), "--json")
+    names = [name.strip() for name in backends.split(",") if name.strip()]
+    result = comparison.compare(read_table(data), names, target=target,
+                                holdout_frac=holdout_frac, epochs=epochs, random_state=seed)
+    comparison.write_html(result, out)
+    if json_out is not None:
+        comparison.write_json(result, json_out)
+    for row in comparison.table_rows(result):
+        if row["diverged"]:
+            _say(quiet, f"{row['backend']}: training diverged")
+        else:
+            _say(quiet, f"{row['backend']}: quality {row['quality']:.3f}, fit "
+                        f"{row['fit_seconds']:.1f}s, {row['sample_rows_per_s']:,.0f} rows/s")
+    _say(quiet, f"wrote {out}")
+
+
 def score_option(default: str | None) -> Callable:
     """The ``--score`` option (which anomaly score)."""
     return click.option(
