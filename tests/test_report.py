@@ -50,6 +50,10 @@ def test_quality_matches_a_direct_sdmetrics_call(report, split, synthetic):
                     _sdmetrics_metadata(kinds), verbose=False)
     assert report.fidelity["quality"] == pytest.approx(direct.get_score())
     assert report.summary["quality"] == report.fidelity["quality"]
+    shapes = direct.get_details("Column Shapes").set_index("Column")["Score"]
+    for column, entry in report.fidelity["per_column"].items():
+        assert entry["score"] == pytest.approx(shapes[column])
+        assert 0.0 <= entry["validity"] <= 1.0
 
 
 def test_report_has_every_section(report):

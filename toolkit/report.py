@@ -194,6 +194,9 @@ def fidelity(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, str])
     shapes = quality.get_details("Column Shapes")
     pairs = quality.get_details("Column Pair Trends")
     validity = diagnostic.get_properties().set_index("Property")["Score"]
+    column_validity = {row.Column: _finite(row.Score)
+                       for row in diagnostic.get_details("Data Validity").itertuples()
+                       if isinstance(row.Column, str)}
     return {
         "quality": _finite(quality.get_score()),
         "column_shapes": _finite(properties.get("Column Shapes", np.nan)),
@@ -201,7 +204,8 @@ def fidelity(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, str])
         "diagnostic": _finite(diagnostic.get_score()),
         "validity": _finite(validity.get("Data Validity", np.nan)),
         "structure": _finite(validity.get("Data Structure", np.nan)),
-        "per_column": {row.Column: {"metric": row.Metric, "score": _finite(row.Score)}
+        "per_column": {row.Column: {"metric": row.Metric, "score": _finite(row.Score),
+                                    "validity": column_validity.get(row.Column)}
                        for row in shapes.itertuples()},
         "pairs": [{"columns": [row[2], row[3]], "metric": row[4], "score": _finite(row[5])}
                   for row in pairs.itertuples()],

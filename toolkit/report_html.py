@@ -160,9 +160,11 @@ def render(report: Report) -> str:
                ("column-pair trends", _fmt(f["column_pair_trends"])),
                ("diagnostic (sdmetrics DiagnosticReport)", _fmt(f["diagnostic"])),
                ("data validity", _fmt(f["validity"])), ("data structure", _fmt(f["structure"]))]),
-        "</table><h3>Per column</h3><table><tr><th>column</th><th>metric</th><th>score</th></tr>",
+        "</table><h3>Per column</h3><table><tr><th>column</th><th>shape metric</th>"
+        "<th>shape score</th><th>validity (diagnostic)</th></tr>",
         *[f"<tr><td>{html.escape(c)}</td><td>{html.escape(v['metric'])}</td>"
-          f"<td>{_fmt(v['score'])}</td></tr>" for c, v in f["per_column"].items()],
+          f"<td>{_fmt(v['score'])}</td><td>{_fmt(v.get('validity'))}</td></tr>"
+          for c, v in f["per_column"].items()],
         "</table><h3>Distributions: real vs synthetic</h3><div class='grid'>",
     ]
     kinds = report.columns.get("kinds", {})
