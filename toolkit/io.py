@@ -41,6 +41,27 @@ def atomic_path(path: str | Path) -> tuple[Path, Path]:
     return target, Path(temporary)
 
 
+def _readable(path: str | Path) -> tuple[Path, str]:
+    """``path`` and its table format, after checking that the file exists."""
+    path = Path(path)
+    suffix = _suffix(path)
+    if not path.is_file():
+        raise DataError(f"input file not found: {path}")
+    return path, suffix
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn the errors of reading ``path`` into one-line :class:`DataError` s."""
+    try:
+        yield
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path} is empty") from None
+    except (OSError, ValueError, pd.errors.ParserError) as error:
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise DataError(f"cannot read {path}: {first_line}") from None
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a CSV or Parquet table.
 
@@ -51,19 +72,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
     DataError
         For a missing, unreadable or empty file.
     """
-    path = Path(path)
-    suffix = _suffix(path)
-    if not path.is_file():
-        raise DataError(f"input file not found: {path}")
-    try:
-        if suffix == ".csv":
-            return pd.read_csv(path)
-        return pd.read_parquet(path)
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path} is empty") from None
-    except (OSError, ValueError, pd.errors.ParserError) as error:
-        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise DataError(f"cannot read {path}: {first_line}") from None
+    path, suffix = _readable(path)
+    with _reading(path):
+        return pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
 
 
 def write_table(data: pd.DataFrame, path: str | Path) -> None:
@@ -83,18 +94,10 @@ def write_table(data: pd.DataFrame, path: str | Path) -> None:
 def iter_table(path: str | Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     """Read a CSV or Parquet table ``chunk_rows`` rows at a time (memory bounded by the chunk).
 
-    Raises
-    ------
-    UsageError
-        For an unsupported extension.
-    DataError
-        For a missing, unreadable or empty file.
+    Raises the same errors as :func:`read_table`.
     """
-    path = Path(path)
-    suffix = _suffix(path)
-    if not path.is_file():
-        raise DataError(f"input file not found: {path}")
-    try:
+    path, suffix = _readable(path)
+    with _reading(path):
         if suffix == ".csv":
             with pd.read_csv(path, chunksize=chunk_rows) as reader:
                 yield from reader
@@ -103,11 +106,6 @@ def iter_table(path: str | Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
 
             for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
                 yield batch.to_pandas()
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path} is empty") from None
-    except (OSError, pd.errors.ParserError) as error:
-        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise DataError(f"cannot read {path}: {first_line}") from None
 
 
 @contextmanager
