@@ -90,8 +90,9 @@ class Backend(nn.Module):
         """Map latent codes (and a condition vector) to the raw output tensor."""
         raise NotImplementedError
 
-    def output_layer(self) -> nn.Linear:
-        """The linear layer that produces the raw output (its bias starts at the marginals)."""
+    def output_layer(self) -> nn.Module:
+        """The module whose ``bias`` is added last to the raw output (it starts at the
+        marginals)."""
         raise NotImplementedError
 
     def before_fit(self, data: torch.Tensor) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
@@ -26,6 +27,71 @@ def mlp(in_dim: int, hidden_dims: list[int], out_dim: int,
         width = hidden
     layers.append(nn.Linear(width, out_dim))
     return nn.Sequential(*layers)
+
+
+def image_block(spec: TensorSpec) -> tuple[slice, tuple[int, ...]] | None:
+    """Columns and ``(C, H, W)`` of the spec's image block, if it has one (at most one)."""
+    for block, columns in zip(spec.blocks, spec.slices(), strict=True):
+        if block.kind == "image":
+            return columns, block.shape
+    return None
+
+
+class ConvEncoder(nn.Module):
+    """DCGAN-style encoder for specs with an image block: two stride-2 convolutions over
+    the image, the other columns (e.g. a label one-hot) joined before the last layer.
+
+    Parameters
+    ----------
+    spec : TensorSpec
+        Must hold one image block whose height and width are multiples of 4.
+    out_dim : int
+        Output width (``2 * latent`` for a VAE encoder).
+    """
+
+    def __init__(self, spec: TensorSpec, out_dim: int, channels: int = 32) -> None:
+        super().__init__()
+        (self.columns, (c, h, w)) = image_block(spec)
+        self.shape = (c, h, w)
+        self.others = [i for i in range(spec.width) if not self.columns.start <= i
+                       < self.columns.stop]
+        self.features = nn.Sequential(
+            nn.Conv2d(c, channels, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.Conv2d(channels, 2 * channels, 4, 2, 1), nn.LeakyReLU(0.2), nn.Flatten())
+        flat = 2 * channels * (h // 4) * (w // 4)
+        self.head = nn.Sequential(nn.Linear(flat + len(self.others), 256), nn.LeakyReLU(0.2),
+                                  nn.Linear(256, out_dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Encode spec-layout rows ``x``."""
+        images = x[:, self.columns].reshape(-1, *self.shape)
+        return self.head(torch.cat([self.features(images), x[:, self.others]], dim=1))
+
+
+class ConvDecoder(nn.Module):
+    """DCGAN-style decoder: latent code to the grouped raw output of a spec with an image
+    block (two stride-2 transposed convolutions for the pixels, a linear head for the
+    other parts), plus a learned output bias started at the data's marginals."""
+
+    def __init__(self, spec: TensorSpec, in_dim: int, channels: int = 32) -> None:
+        super().__init__()
+        _, (c, h, w) = image_block(spec)
+        self.start = (2 * channels, h // 4, w // 4)
+        self.n_others = spec.width - c * h * w
+        self.stem = nn.Sequential(nn.Linear(in_dim, 256), nn.ReLU(),
+                                  nn.Linear(256, int(np.prod(self.start))), nn.ReLU())
+        self.pixels = nn.Sequential(
+            nn.ConvTranspose2d(2 * channels, channels, 4, 2, 1), nn.ReLU(),
+            nn.ConvTranspose2d(channels, c, 4, 2, 1), nn.Flatten())
+        self.others = nn.Linear(256, self.n_others) if self.n_others else None
+        self.bias = nn.Parameter(torch.zeros(spec.width))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Raw output in the heads' grouped layout (other parts first, pixels last)."""
+        hidden = self.stem[1](self.stem[0](z))
+        grid = self.stem[3](self.stem[2](hidden)).reshape(-1, *self.start)
+        parts = [self.others(hidden)] if self.others is not None else []
+        return torch.cat([*parts, self.pixels(grid)], dim=1) + self.bias
 
 
 class Discriminator(nn.Module):
@@ -97,10 +163,12 @@ class OutputHeads(nn.Module):
     * one-hot parts (``categorical`` blocks, numeric mode one-hots): softmax
       cross-entropy, sampled from the softmax.
     * ``missing`` flags: Bernoulli (binary cross-entropy), sampled.
+    * ``image`` pixels (intensities in [0, 1]): binary cross-entropy per pixel
+      on the logits; sampled as their mean (the sigmoid), not as noise.
 
     A decoder's raw output is read in a *grouped* layout: all scalars first,
     then the one-hots grouped by width (each group a contiguous
-    ``(groups, width)`` run), then the flags. Every head is then a slice and a
+    ``(groups, width)`` run), then the flags, then the pixels. Every head is then a slice and a
     reshape, not a gather, which keeps a training step cheap. Data tensors
     (targets, samples) stay in the spec's layout.
 
@@ -116,6 +184,7 @@ class OutputHeads(nn.Module):
         scalars: list[tuple[int, int, bool]] = []  # (column, block, bounded)
         one_hots: list[tuple[slice, int]] = []  # (columns, block)
         flags: list[tuple[int, int]] = []  # (column, block)
+        pixels: list[tuple[int, int]] = []  # (column, block)
         for index, (block, cols) in enumerate(zip(spec.blocks, spec.slices(), strict=True)):
             if block.kind == "numeric":
                 scalars.append((cols.start, index, block.n_modes > 0))
@@ -125,6 +194,8 @@ class OutputHeads(nn.Module):
                 one_hots.append((cols, index))
             elif block.kind == "missing":
                 flags.append((cols.start, index))
+            elif block.kind == "image":
+                pixels += [(column, index) for column in range(cols.start, cols.stop)]
             else:
                 raise ValueError(f"OutputHeads cannot model {block.kind!r} blocks")
         order = [column for column, _, _ in scalars]
@@ -136,9 +207,9 @@ class OutputHeads(nn.Module):
             for cols, block in members:
                 order += list(range(cols.start, cols.stop))
                 part_blocks.append(block)
-        self.n_scalars, self.n_flags = len(scalars), len(flags)
-        order += [column for column, _ in flags]
-        part_blocks += [block for _, block in flags]
+        self.n_scalars, self.n_flags, self.n_pixels = len(scalars), len(flags), len(pixels)
+        order += [column for column, _ in flags] + [column for column, _ in pixels]
+        part_blocks += [block for _, block in flags] + [block for _, block in pixels]
         self.log_sigma = nn.Parameter(torch.full((len(scalars),), math.log(0.1)))
         bounded = torch.tensor([b for _, _, b in scalars], dtype=torch.bool)
         self.register_buffer("_bounded", bounded, persistent=False)
@@ -158,7 +229,11 @@ class OutputHeads(nn.Module):
                 for start, count, width in self.groups]
 
     def _flag_logits(self, raw: torch.Tensor) -> torch.Tensor:
-        return raw[:, raw.shape[1] - self.n_flags :]
+        end = raw.shape[1] - self.n_pixels
+        return raw[:, end - self.n_flags : end]
+
+    def _pixel_logits(self, raw: torch.Tensor) -> torch.Tensor:
+        return raw[:, raw.shape[1] - self.n_pixels :]
 
     def part_losses(self, raw: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Negative log-likelihood per row of every scalar, one-hot and flag, ``(n, parts)``."""
@@ -171,9 +246,11 @@ class OutputHeads(nn.Module):
                                                  strict=True):
             wanted = target[:, start : start + count * width].reshape(-1, count, width)
             parts.append(-(wanted * F.log_softmax(logits, dim=2)).sum(dim=2))
-        if self.n_flags:
-            parts.append(F.binary_cross_entropy_with_logits(
-                self._flag_logits(raw), self._flag_logits(target), reduction="none"))
+        for count, logits in ((self.n_flags, self._flag_logits), (self.n_pixels,
+                                                                   self._pixel_logits)):
+            if count:
+                parts.append(F.binary_cross_entropy_with_logits(
+                    logits(raw), logits(target), reduction="none"))
         return torch.cat(parts, dim=1)
 
     @torch.no_grad()
@@ -195,8 +272,9 @@ class OutputHeads(nn.Module):
         for start, count, width in self.groups:
             shares = target[:, start : start + count * width].reshape(-1, count, width).mean(0)
             parts.append(torch.log(shares + 1e-3).flatten())
-        rates = self._flag_logits(target).mean(0).clamp(1e-3, 1 - 1e-3)
-        parts.append(torch.log(rates) - torch.log1p(-rates))
+        for logits in (self._flag_logits, self._pixel_logits):
+            rates = logits(target).mean(0).clamp(1e-3, 1 - 1e-3)
+            parts.append(torch.log(rates) - torch.log1p(-rates))
         return torch.cat(parts)
 
     def row_losses(self, raw: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -221,6 +299,7 @@ class OutputHeads(nn.Module):
         parts += [F.gumbel_softmax(logits, tau=tau, dim=-1).flatten(1)
                   for logits in self._one_hot_logits(raw)]
         parts.append(torch.sigmoid(self._flag_logits(raw)))
+        parts.append(torch.sigmoid(self._pixel_logits(raw)))
         return torch.cat(parts, dim=1)[:, self._inverse]
 
     def sample(self, raw: torch.Tensor, generator: torch.Generator | None = None,
@@ -239,4 +318,5 @@ class OutputHeads(nn.Module):
                   for logits in self._one_hot_logits(raw)]
         probs = torch.sigmoid(self._flag_logits(raw))
         parts.append((random_like(probs.shape, generator, raw.device) < probs).to(raw.dtype))
+        parts.append(torch.sigmoid(self._pixel_logits(raw)))
         return torch.cat(parts, dim=1)[:, self._inverse]

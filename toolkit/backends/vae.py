@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from toolkit.backends.base import Backend
-from toolkit.backends.layers import mlp
+from toolkit.backends.layers import ConvDecoder, ConvEncoder, image_block, mlp
 from toolkit.backends.prior import ConditionalLatents
 
 
@@ -34,11 +34,17 @@ class VAEBackend(Backend):
     def build_autoencoder(self) -> None:
         """Create the encoder, the decoder and the per-level latent Gaussians."""
         width, hidden, latent = self.spec.width, self.config.hidden_dims, self.config.latent_dim
-        self.encoder = mlp(width, hidden, 2 * latent)
-        self.decoder = mlp(latent, hidden[::-1], width)
+        if image_block(self.spec) is not None:  # images: convolutional networks
+            self.encoder = ConvEncoder(self.spec, 2 * latent)
+            self.decoder = ConvDecoder(self.spec, latent)
+        else:
+            self.encoder = mlp(width, hidden, 2 * latent)
+            self.decoder = mlp(latent, hidden[::-1], width)
         self.level_latents = ConditionalLatents(self.condition_dim, latent)
 
-    def output_layer(self) -> nn.Linear:
+    def output_layer(self) -> nn.Module:
+        if isinstance(self.decoder, ConvDecoder):
+            return self.decoder  # its output bias
         return self.decoder[-1]
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

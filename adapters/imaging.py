@@ -1,0 +1,302 @@
+"""Image sets ⇄ tensors: read a folder (or an array) of images, encode them for a backend.
+
+An image set becomes one ``image`` block of width ``C * H * W`` (intensities
+in [0, 1], channel-first, flattened) and, when the images carry labels (the
+names of their sub-folders), one ``categorical`` block with the label's
+one-hot. Every image is converted to one colour mode (grayscale ``L`` or
+``RGB``) and resized to one size with Pillow: by default the size and mode
+of the majority of the images, and the adapter records how many it resized.
+
+Files read: PNG, JPEG, BMP, TIFF and GIF through Pillow, ``.npy`` (one
+image, ``H×W``, ``H×W×C`` or ``C×H×W``) and ``.npz`` (its first array), and
+DICOM (``.dcm``) through the optional ``pydicom`` (``pip install
+toolkit[dicom]``). A file that cannot be read fails naming the file.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from adapters.base import Block, TensorSpec
+from toolkit.exceptions import DataError, NotFittedError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif")
+ARRAY_SUFFIXES = (".npy", ".npz")
+DICOM_SUFFIXES = (".dcm",)
+ALL_SUFFIXES = IMAGE_SUFFIXES + ARRAY_SUFFIXES + DICOM_SUFFIXES
+
+
+@dataclass
+class ImageSet:
+    """Images as read from disk: ``(N, H, W, C)`` uint8, with optional labels and names."""
+
+    images: np.ndarray
+    labels: list[str] | None
+    names: list[str]
+    resized: int = 0
+
+
+def _to_uint8(array: np.ndarray) -> np.ndarray:
+    """Scale an array to 0-255 (floats in [0, 1] and other ranges by min-max)."""
+    array = np.asarray(array)
+    if array.dtype == np.uint8:
+        return array
+    array = array.astype(float)
+    if not np.isfinite(array).all():
+        raise ValueError("the array holds NaN or inf")
+    low, high = float(array.min()), float(array.max())
+    if low >= 0.0 and high <= 1.0:
+        return np.round(array * 255).astype(np.uint8)
+    if low >= 0.0 and high <= 255.0:
+        return np.round(array).astype(np.uint8)
+    return np.round((array - low) / max(high - low, 1e-12) * 255).astype(np.uint8)
+
+
+def _from_array(array: np.ndarray) -> Any:
+    from PIL import Image
+
+    array = np.asarray(array)
+    if array.ndim == 3 and array.shape[0] in (1, 3) and array.shape[-1] not in (1, 3):
+        array = np.moveaxis(array, 0, -1)  # C×H×W -> H×W×C
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim not in (2, 3):
+        raise ValueError(f"expected an H×W or H×W×C image, got shape {array.shape}")
+    return Image.fromarray(_to_uint8(array))
+
+
+def load_image(path: Path) -> Any:
+    """One file as a Pillow image.
+
+    Raises
+    ------
+    DataError
+        When the file cannot be read as an image.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    suffix = path.suffix.lower()
+    try:
+        if suffix in ARRAY_SUFFIXES:
+            loaded = np.load(path, allow_pickle=False)
+            array = loaded[loaded.files[0]] if suffix == ".npz" else loaded
+            return _from_array(array)
+        if suffix in DICOM_SUFFIXES:
+            try:
+                import pydicom
+            except ImportError:
+                raise DataError(f"{path} is DICOM: install the optional extra "
+                                "'pip install toolkit[dicom]' (pydicom) to read it") from None
+            return _from_array(pydicom.dcmread(path).pixel_array)
+        with Image.open(path) as image:
+            image.load()
+            return image.copy()
+    except DataError:
+        raise
+    except (OSError, ValueError, UnidentifiedImageError, KeyError, IndexError) as error:
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise DataError(f"cannot read image {path}: {first_line}") from None
+
+
+def read_image_folder(folder: str | Path, size: tuple[int, int] | None = None,
+                      mode: str | None = None) -> ImageSet:
+    """Read every image under ``folder``; sub-folder names become labels.
+
+    Parameters
+    ----------
+    folder : str or Path
+        A folder of image files, or of one sub-folder per label holding them.
+    size : (height, width), optional
+        Resize every image to it; default: the most common size.
+    mode : {"L", "RGB"}, optional
+        Colour mode; default: ``RGB`` when any image has colour, else ``L``.
+
+    Raises
+    ------
+    DataError
+        For a missing or empty folder or an unreadable file.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"image folder not found: {folder}")
+    files = sorted(p for p in folder.rglob("*") if p.is_file()
+                   and p.suffix.lower() in ALL_SUFFIXES)
+    if not files:
+        raise DataError(f"{folder} holds no images ({', '.join(ALL_SUFFIXES)})")
+    images = [load_image(path) for path in files]
+    parents = {path.parent for path in files}
+    labels = None
+    if parents != {folder}:
+        labels = [path.parent.relative_to(folder).as_posix() for path in files]
+    names = [path.relative_to(folder).as_posix() for path in files]
+    return _normalise(images, labels, names, size, mode)
+
+
+def _normalise(images: list[Any], labels: list[str] | None, names: list[str],
+               size: tuple[int, int] | None, mode: str | None) -> ImageSet:
+    from PIL import Image
+
+    if mode is None:
+        mode = "RGB" if any(im.mode not in ("L", "1", "I", "I;16", "F", "LA") for im in images) \
+            else "L"
+    if size is None:
+        width, height = Counter(im.size for im in images).most_common(1)[0][0]
+        size = (height, width)
+    resized = sum(1 for im in images if im.size != (size[1], size[0]))
+    arrays = []
+    for image in images:
+        image = image.convert(mode)
+        if image.size != (size[1], size[0]):
+            image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+        array = np.asarray(image, dtype=np.uint8)
+        arrays.append(array[..., None] if array.ndim == 2 else array)
+    return ImageSet(np.stack(arrays), labels, names, resized)
+
+
+def image_set_from_array(array: np.ndarray, labels: Any = None) -> ImageSet:
+    """Wrap an ``(N, H, W)``, ``(N, H, W, C)`` or ``(N, C, H, W)`` array as an image set."""
+    array = np.asarray(array)
+    if array.ndim == 3:
+        array = array[..., None]
+    if array.ndim != 4:
+        raise DataError(f"expected images as an (N, H, W[, C]) array, got shape {array.shape}")
+    if array.shape[1] in (1, 3) and array.shape[-1] not in (1, 3):
+        array = np.moveaxis(array, 1, -1)
+    if array.shape[0] == 0:
+        raise DataError("the image array holds no images")
+    try:
+        images = _to_uint8(array)
+    except ValueError as error:
+        raise DataError(f"cannot use the image array: {error}") from None
+    names = [f"image_{i:05d}.png" for i in range(len(images))]
+    return ImageSet(images, None if labels is None else [str(v) for v in labels], names)
+
+
+class ImageAdapter:
+    """Encode an :class:`ImageSet` as a float tensor (and back), with its TensorSpec.
+
+    Attributes (after :meth:`fit`)
+    ------------------------------
+    shape_ : (C, H, W)
+    levels_ : list of str or None
+        The labels, when the images have them.
+    spec : TensorSpec
+    """
+
+    def fit(self, images: ImageSet) -> ImageAdapter:
+        """Learn the image shape and the label levels."""
+        n, height, width, channels = images.images.shape
+        if n < 2:
+            raise DataError(f"{n} image; at least 2 are needed to learn from")
+        self.shape_ = (int(channels), int(height), int(width))
+        self.levels_ = sorted(set(images.labels)) if images.labels is not None else None
+        self.spec = self._spec()
+        return self
+
+    def _spec(self) -> TensorSpec:
+        blocks = [Block("image", "image", int(np.prod(self.shape_)), shape=self.shape_)]
+        if self.levels_:
+            blocks.append(Block("label", "categorical", len(self.levels_)))
+        return TensorSpec(tuple(blocks))
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "shape_"):
+            raise NotFittedError("this ImageAdapter is not fitted; call fit first")
+
+    def transform(self, images: ImageSet) -> np.ndarray:
+        """Encode as ``(N, C*H*W [+ levels])`` float32: intensities in [0, 1], label one-hot.
+
+        Raises
+        ------
+        DataError
+            For images of another shape or labels never seen in training.
+        """
+        self._check_fitted()
+        n, height, width, channels = images.images.shape
+        if (channels, height, width) != self.shape_:
+            raise DataError(f"images are {channels}×{height}×{width} (C×H×W) but the model "
+                            f"was trained on {'×'.join(map(str, self.shape_))}")
+        pixels = np.moveaxis(images.images, -1, 1).reshape(n, -1).astype(np.float32) / 255.0
+        if not self.levels_:
+            return pixels
+        labels = images.labels or []
+        unknown = sorted(set(labels) - set(self.levels_))
+        if len(labels) != n or unknown:
+            raise DataError(f"labels {unknown or '(missing)'} were not seen in training; "
+                            f"labels: {self.levels_}")
+        one_hot = np.eye(len(self.levels_), dtype=np.float32)[[self.levels_.index(v)
+                                                              for v in labels]]
+        return np.hstack([pixels, one_hot])
+
+    def inverse_transform(self, array: np.ndarray) -> ImageSet:
+        """Decode ``(N, width)`` rows into uint8 images (and labels, by arg-max)."""
+        self._check_fitted()
+        channels, height, width = self.shape_
+        size = channels * height * width
+        pixels = np.clip(np.asarray(array)[:, :size], 0.0, 1.0)
+        images = np.moveaxis(pixels.reshape(-1, channels, height, width), 1, -1)
+        images = np.round(images * 255).astype(np.uint8)
+        labels = None
+        if self.levels_:
+            labels = [self.levels_[i] for i in np.asarray(array)[:, size:].argmax(axis=1)]
+        names = [f"image_{i:05d}.png" for i in range(len(images))]
+        return ImageSet(images, labels, names)
+
+    def condition_slot(self, label: Any) -> int:
+        """The one-hot slot of ``label`` (for class-conditional generation)."""
+        self._check_fitted()
+        if not self.levels_ or str(label) not in self.levels_:
+            raise DataError(f"label {label!r} was not seen in training; labels: {self.levels_}")
+        return self.levels_.index(str(label))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fitted state as JSON-ready data."""
+        self._check_fitted()
+        return {"type": "image", "shape": list(self.shape_), "levels": self.levels_}
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> ImageAdapter:
+        """Rebuild an adapter written by :meth:`to_dict`."""
+        adapter = cls()
+        adapter.shape_ = tuple(int(v) for v in state["shape"])
+        adapter.levels_ = state["levels"]
+        adapter.spec = adapter._spec()
+        return adapter
+
+
+def write_image_folder(images: ImageSet, folder: str | Path) -> list[Path]:
+    """Write images as PNG files (in one sub-folder per label when there are labels)."""
+    from PIL import Image
+
+    folder = Path(folder)
+    written = []
+    for index, array in enumerate(images.images):
+        target = folder / images.labels[index] if images.labels else folder
+        target.mkdir(parents=True, exist_ok=True)
+        path = target / f"image_{index:05d}.png"
+        Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array).save(path)
+        written.append(path)
+    return written
+
+
+def image_grid(images: np.ndarray, columns: int = 8, scale: int = 1) -> Any:
+    """Tile ``(N, H, W, C)`` uint8 images into one Pillow image (1-pixel gaps)."""
+    from PIL import Image
+
+    n, height, width, channels = images.shape
+    rows = -(-n // columns)
+    grid = np.full((rows * (height + 1) + 1, columns * (width + 1) + 1, channels), 255, np.uint8)
+    for index, image in enumerate(images):
+        r, c = divmod(index, columns)
+        grid[1 + r * (height + 1): 1 + r * (height + 1) + height,
+             1 + c * (width + 1): 1 + c * (width + 1) + width] = image
+    picture = Image.fromarray(grid[..., 0] if channels == 1 else grid)
+    if scale > 1:
+        picture = picture.resize((picture.width * scale, picture.height * scale),
+                                 Image.Resampling.NEAREST)
+    return picture
