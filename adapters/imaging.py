@@ -233,8 +233,9 @@ class ImageAdapter:
                                                               for v in labels]]
         return np.hstack([pixels, one_hot])
 
-    def inverse_transform(self, array: np.ndarray) -> ImageSet:
-        """Decode ``(N, width)`` rows into uint8 images (and labels, by arg-max)."""
+    def inverse_transform(self, array: np.ndarray, random_state: int | None = None) -> ImageSet:
+        """Decode ``(N, width)`` rows into uint8 images (and labels, by arg-max);
+        ``random_state`` is unused (decoding images draws nothing)."""
         self._check_fitted()
         channels, height, width = self.shape_
         size = channels * height * width
@@ -247,17 +248,37 @@ class ImageAdapter:
         names = [f"image_{i:05d}.png" for i in range(len(images))]
         return ImageSet(images, labels, names)
 
-    def condition_slot(self, label: Any) -> int:
-        """The one-hot slot of ``label`` (for class-conditional generation)."""
+    @property
+    def kinds_(self) -> dict[str, str]:
+        """What the model holds: ``{"image": "image", "label": "categorical"}``."""
+        return {"image": "image", **({"label": "categorical"} if self.levels_ else {})}
+
+    def encode_conditions(self, conditions: dict[str, Any]) -> tuple[dict[int, int], dict]:
+        """``{"label": value}`` as ``({label block: slot}, {})`` for class-conditional sampling.
+
+        Raises
+        ------
+        DataError
+            For a condition on anything but the label, or a label never seen.
+        """
         self._check_fitted()
-        if not self.levels_ or str(label) not in self.levels_:
-            raise DataError(f"label {label!r} was not seen in training; labels: {self.levels_}")
-        return self.levels_.index(str(label))
+        fixed = {}
+        for column, value in conditions.items():
+            if column != "label" or not self.levels_:
+                raise DataError(f"image models can only be conditioned on 'label'"
+                                f"{' (this one has no labels)' if not self.levels_ else ''}, "
+                                f"got {column!r}")
+            if str(value) not in self.levels_:
+                raise DataError(f"label {value!r} was not seen in training; "
+                                f"labels: {self.levels_}")
+            fixed[1] = self.levels_.index(str(value))
+        return fixed, {}
 
     def to_dict(self) -> dict[str, Any]:
         """The fitted state as JSON-ready data."""
         self._check_fitted()
-        return {"type": "image", "shape": list(self.shape_), "levels": self.levels_}
+        return {"type": "image", "shape": list(self.shape_), "levels": self.levels_,
+                "kinds": self.kinds_}
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> ImageAdapter:

@@ -123,6 +123,18 @@ def _fit_synthesizer(data_path: Path, options: dict[str, Any],
 
     synthesizer = Synthesizer(**_training_params(options, "default"))
     config = synthesizer._resolve_config()  # a bad preset or option fails before any work
+    if data_path.is_dir():
+        from adapters.imaging import read_image_folder
+
+        data = read_image_folder(data_path)
+        n, height, width, channels = data.images.shape
+        _say(options["quiet"], f"training a {config.backend} on {n} images ({channels}x{height}x"
+                               f"{width}{', labelled' if data.labels else ''}) of {data_path}"
+                               + (f"; {data.resized} resized" if data.resized else ""))
+        synthesizer.fit(data)
+        _say(options["quiet"], f"trained in {synthesizer.fit_seconds_:.1f}s "
+                               f"({synthesizer.n_epochs_} epochs)")
+        return synthesizer, data
     data = read_table(data_path) if table is None else table
     _say(options["quiet"], f"training a {config.backend} on {len(data)} rows x "
                            f"{data.shape[1]} columns of {data_path}")
@@ -169,13 +181,19 @@ def cli() -> None:
 @click.option("--holdout-frac", type=click.FloatRange(0.0, 0.9, min_open=True), default=0.2,
               show_default=True, help="With --report: share of DATA's rows kept out of training.")
 @click.option("--target", default=None, help="With --report: column for the utility section.")
+@click.option("--grid", type=click.Path(path_type=Path), default=None,
+              help="Images: also write the generated images tiled into one PNG.")
 @condition_option
 @training_options
 def synth(data: Path, out: Path, rows: int | None, model_out: Path | None,
-          report_out: Path | None, holdout_frac: float, target: str | None,
+          report_out: Path | None, holdout_frac: float, target: str | None, grid: Path | None,
           conditions: tuple[str, ...], **options: Any) -> None:
-    """Train on DATA (CSV or Parquet) and write a synthetic copy to --out."""
+    """Train on DATA (CSV or Parquet, or a folder of images) and write a synthetic copy
+    to --out (a table, or a folder of PNG files for images)."""
     wanted = parse_conditions(conditions)
+    if data.is_dir():
+        _synth_images(data, out, rows, model_out, grid, wanted, report_out, options)
+        return
     _check_output(out, TABLE_SUFFIXES, "--out")
     if model_out is not None:
         _check_output(model_out, (".tkm",), "--model-out")
@@ -211,6 +229,33 @@ def synth(data: Path, out: Path, rows: int | None, model_out: Path | None,
                                f"fidelity {result.summary['fidelity']}, "
                                f"utility {result.summary['utility']}, "
                                f"privacy {result.summary['privacy']}")
+
+
+def _synth_images(data: Path, out: Path, rows: int | None, model_out: Path | None,
+                  grid: Path | None, wanted: dict[str, str] | None, report_out: Path | None,
+                  options: dict[str, Any]) -> None:
+    """``synth`` for a folder of images: PNG files into the folder ``out``."""
+    from adapters.imaging import image_grid, write_image_folder
+
+    if report_out is not None:
+        raise UsageError("--report works on tables; image reports are not supported yet")
+    if out.suffix:
+        raise UsageError(f"--out {out} must be a folder for images (no file extension)")
+    _check_output(out.with_suffix(".png"), (".png",), "--out")  # its parent folder exists
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"--out folder {out} is not empty")
+    if grid is not None:
+        _check_output(grid, (".png",), "--grid")
+    if model_out is not None:
+        _check_output(model_out, (".tkm",), "--model-out")
+    synthesizer, real = _fit_synthesizer(data, options)
+    images = synthesizer.sample(rows or len(real.images), conditions=wanted)
+    write_image_folder(images, out)
+    if grid is not None:
+        image_grid(images.images[:64], columns=8, scale=4).save(grid)
+    if model_out is not None:
+        synthesizer.save(model_out)
+    _say(options["quiet"], f"wrote {len(images.images)} synthetic images to {out}/")
 
 
 @cli.command()
@@ -403,15 +448,26 @@ def score(data: Path, out: Path, model: Path | None, fit_on: Path | None,
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def sample(model: Path, rows: int, out: Path, seed: int | None, conditions: tuple[str, ...],
            quiet: bool) -> None:
-    """Generate --rows synthetic rows from a saved MODEL."""
+    """Generate --rows synthetic rows (or images, into the folder --out) from a saved MODEL."""
+    from adapters.imaging import ImageAdapter, write_image_folder
     from toolkit.estimators import Synthesizer
 
     wanted = parse_conditions(conditions)
-    _check_output(out, TABLE_SUFFIXES, "--out")
+    if out.suffix:
+        _check_output(out, TABLE_SUFFIXES, "--out")
     synthesizer = Synthesizer.load(model)
+    images = isinstance(synthesizer.adapter_, ImageAdapter)
+    if images != (not out.suffix):
+        raise UsageError(f"--out {out}: give a folder for an image model and a .csv/.parquet "
+                         "file for a table model")
+    if images:
+        _check_output(out.with_suffix(".png"), (".png",), "--out")
     synthetic = synthesizer.sample(rows, conditions=wanted, random_state=seed)
-    write_table(synthetic, out)
-    _say(quiet, f"wrote {len(synthetic)} synthetic rows to {out}")
+    if images:
+        write_image_folder(synthetic, out)
+    else:
+        write_table(synthetic, out)
+    _say(quiet, f"wrote {rows} synthetic {'images' if images else 'rows'} to {out}")
 
 
 def _history_line(values: list[float], points: int = 8) -> str:

@@ -17,6 +17,7 @@ from sklearn.base import BaseEstimator
 
 import toolkit
 from adapters.base import TensorSpec
+from adapters.imaging import ImageAdapter, ImageSet, image_set_from_array, read_image_folder
 from adapters.tabular import TabularAdapter
 from toolkit.backends import BACKENDS, Backend
 from toolkit.config import Config, load_config
@@ -60,6 +61,22 @@ def _seed_from(random_state: int | np.random.Generator | None) -> int:
     if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
         return int(random_state)
     raise UsageError(f"random_state must be an int or None, got {random_state!r}")
+
+
+#: fitted adapters by the ``type`` their ``to_dict`` writes
+ADAPTERS = {"tabular": TabularAdapter, "image": ImageAdapter}
+
+
+def as_images(data: Any) -> ImageSet | None:
+    """``data`` as an image set when it is one: an :class:`ImageSet`, a folder of
+    images, or an ``(N, H, W)`` / ``(N, H, W, C)`` / ``(N, C, H, W)`` array; else ``None``."""
+    if isinstance(data, ImageSet):
+        return data
+    if isinstance(data, (str, Path)) and Path(data).is_dir():
+        return read_image_folder(data)
+    if isinstance(data, np.ndarray) and data.ndim in (3, 4):
+        return image_set_from_array(data)
+    return None
 
 
 def _as_frame(data: Any) -> pd.DataFrame:
@@ -176,17 +193,26 @@ class Synthesizer(BaseEstimator):
         """
         started = time.perf_counter()
         config = self._resolve_config()
-        data = _as_frame(X)
         seed = _seed_from(self.random_state)
-        adapter = TabularAdapter(self.metadata, config.numeric_encoding, config.max_levels,
-                                 random_state=seed).fit(data)
-        if len(data) < 2:
-            raise DataError(f"table has {len(data)} row (n_samples = 1); at least 2 rows are "
-                            "needed to learn from")
-        if adapter.spec.width == 0:
-            raise DataError("no column to model: every column is an ID or constant")
+        images = as_images(X)
+        if images is not None:
+            if config.backend != "vae":
+                raise UsageError(f"images are modelled by the vae backend so far, not "
+                                 f"{config.backend!r}")
+            adapter: TabularAdapter | ImageAdapter = ImageAdapter().fit(images)
+            array, n_rows = adapter.transform(images), len(images.images)
+        else:
+            data = _as_frame(X)
+            adapter = TabularAdapter(self.metadata, config.numeric_encoding, config.max_levels,
+                                     random_state=seed).fit(data)
+            if len(data) < 2:
+                raise DataError(f"table has {len(data)} row (n_samples = 1); at least 2 rows "
+                                "are needed to learn from")
+            if adapter.spec.width == 0:
+                raise DataError("no column to model: every column is an ID or constant")
+            array, n_rows = adapter.transform(data, random_state=seed), len(data)
         device = resolve_device(config.device)
-        tensor = torch.from_numpy(adapter.transform(data, random_state=seed)).to(device)
+        tensor = torch.from_numpy(array).to(device)
         with torch.random.fork_rng(devices=[]), torch_threads(config.cpu_threads, device):
             torch.manual_seed(seed)
             backend = BACKENDS[config.backend](adapter.spec, config).to(device)
@@ -198,7 +224,7 @@ class Synthesizer(BaseEstimator):
         self.history_ = history.losses
         self.n_epochs_ = history.epochs
         self.seed_ = seed
-        self.n_rows_ = len(data)
+        self.n_rows_ = n_rows
         self.fit_seconds_ = time.perf_counter() - started
         self._sampling_rng = np.random.default_rng(seed)
         return self
@@ -258,6 +284,8 @@ class Synthesizer(BaseEstimator):
                            rng: np.random.Generator, generator: torch.Generator) -> pd.DataFrame:
         if conditions is None or isinstance(conditions, dict):
             return self._sample_with(num_rows, dict(conditions or {}), rng, generator)
+        if isinstance(self.adapter_, ImageAdapter):
+            raise UsageError("image models take conditions as a dict, e.g. {'label': '3'}")
         if not isinstance(conditions, pd.DataFrame) or len(conditions) != num_rows:
             raise UsageError("conditions must be a dict or a DataFrame with num_rows rows")
         keys = conditions.astype(object).where(conditions.notna(), None)
@@ -375,7 +403,8 @@ class Synthesizer(BaseEstimator):
                 params["config"] = Config(**document["params"]["config"])
             model = cls(**params)
             config = Config(**document["config"]).validate()
-            adapter = TabularAdapter.from_dict(document["adapter"])
+            adapter = ADAPTERS[document["adapter"].get("type", "tabular")].from_dict(
+                document["adapter"])
             backend: Backend = BACKENDS[config.backend](adapter.spec, config)
             backend.load_state_dict(tensors)
         except (KeyError, TypeError, ValueError, RuntimeError) as error:

@@ -1,0 +1,185 @@
+"""Images: the folder reader, the image adapter, the convolutional VAE, and the CLI on folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from adapters.imaging import (
+    ImageAdapter,
+    image_grid,
+    image_set_from_array,
+    read_image_folder,
+    write_image_folder,
+)
+from toolkit import Synthesizer
+from toolkit.cli import cli
+from toolkit.exceptions import DataError, UsageError
+
+REPO = Path(__file__).resolve().parents[1]
+DIGITS = REPO / "sample_data" / "digits"
+FAST = {"config": "fast", "epochs": 2}
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return read_image_folder(DIGITS)
+
+
+@pytest.fixture(scope="module")
+def fitted(digits):
+    return Synthesizer(random_state=0, **FAST).fit(digits)
+
+
+def _png(path: Path, array: np.ndarray) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path)
+    return path
+
+
+# reading ----------------------------------------------------------------------------------
+def test_sample_digits_are_read_with_labels_from_folders(digits):
+    assert digits.images.shape == (300, 8, 8, 1) and digits.images.dtype == np.uint8
+    assert sorted(set(digits.labels)) == [str(d) for d in range(10)]
+    assert digits.resized == 0
+
+
+def test_mixed_sizes_are_resized_to_the_most_common_and_counted(tmp_path):
+    for i in range(3):
+        _png(tmp_path / f"a{i}.png", np.full((8, 12), 40 * i, np.uint8))
+    _png(tmp_path / "big.png", np.zeros((20, 20), np.uint8))
+    images = read_image_folder(tmp_path)
+    assert images.images.shape == (4, 8, 12, 1) and images.resized == 1
+    assert images.labels is None
+
+
+def test_colour_images_make_an_rgb_set(tmp_path):
+    _png(tmp_path / "grey.png", np.zeros((4, 4), np.uint8))
+    red = np.zeros((4, 4, 3), np.uint8)
+    red[..., 0] = 255
+    _png(tmp_path / "red.png", red)
+    assert read_image_folder(tmp_path).images.shape == (2, 4, 4, 3)
+
+
+def test_npy_and_npz_files_are_images(tmp_path):
+    np.save(tmp_path / "a.npy", np.linspace(0, 1, 16).reshape(4, 4))
+    np.savez(tmp_path / "b.npz", image=np.zeros((4, 4)))
+    images = read_image_folder(tmp_path)
+    assert images.images.shape == (2, 4, 4, 1) and images.images.max() == 255
+
+
+@pytest.mark.parametrize("setup, message", [
+    (lambda d: (d / "bad.png").write_bytes(b"not a png"), "cannot read image .*bad.png"),
+    (lambda d: (d / "notes.txt").write_text("x"), "holds no images"),
+    (lambda d: (d / "scan.dcm").write_bytes(b"\0" * 10), "scan.dcm"),
+])
+def test_bad_folders_fail_naming_the_problem(tmp_path, setup, message):
+    setup(tmp_path)
+    with pytest.raises(DataError, match=message):
+        read_image_folder(tmp_path)
+
+
+def test_missing_folder_fails(tmp_path):
+    with pytest.raises(DataError, match="image folder not found"):
+        read_image_folder(tmp_path / "nope")
+
+
+# the adapter ------------------------------------------------------------------------------
+def test_adapter_round_trip_is_exact(digits):
+    adapter = ImageAdapter().fit(digits)
+    assert [b.kind for b in adapter.spec.blocks] == ["image", "categorical"]
+    assert adapter.spec.blocks[0].shape == (1, 8, 8)
+    back = adapter.inverse_transform(adapter.transform(digits))
+    assert np.array_equal(back.images, digits.images)
+    assert back.labels == digits.labels
+    copy = ImageAdapter.from_dict(adapter.to_dict())
+    assert copy.spec == adapter.spec
+
+
+def test_adapter_refuses_other_shapes_and_unseen_labels(digits):
+    adapter = ImageAdapter().fit(digits)
+    with pytest.raises(DataError, match="trained on 1×8×8"):
+        adapter.transform(image_set_from_array(np.zeros((2, 4, 4))))
+    with pytest.raises(DataError, match="label 'x' was not seen"):
+        adapter.encode_conditions({"label": "x"})
+
+
+def test_write_image_folder_and_grid(digits, tmp_path):
+    written = write_image_folder(digits, tmp_path / "out")
+    assert len(written) == 300 and written[0].parent.name == digits.labels[0]
+    assert np.array_equal(np.asarray(Image.open(written[0])), digits.images[0, ..., 0])
+    grid = image_grid(digits.images[:16], columns=8, scale=2)
+    assert grid.size == ((8 * 9 + 1) * 2, (2 * 9 + 1) * 2)
+
+
+# the model ----------------------------------------------------------------------------------
+def test_image_model_samples_images_of_the_training_shape(fitted):
+    images = fitted.sample(12)
+    assert images.images.shape == (12, 8, 8, 1) and images.images.dtype == np.uint8
+    assert set(images.labels) <= {str(d) for d in range(10)}
+
+
+def test_class_conditional_images_have_the_label(fitted):
+    assert set(fitted.sample(20, conditions={"label": "3"}).labels) == {"3"}
+
+
+def test_same_seed_same_images(digits):
+    a = Synthesizer(random_state=4, **FAST).fit(digits).sample(6)
+    b = Synthesizer(random_state=4, **FAST).fit(digits).sample(6)
+    assert np.array_equal(a.images, b.images)
+
+
+def test_image_model_file_round_trip(fitted, tmp_path):
+    fitted.save(tmp_path / "m.tkm")
+    loaded = Synthesizer.load(tmp_path / "m.tkm")
+    assert np.array_equal(loaded.sample(5, random_state=1).images,
+                          fitted.sample(5, random_state=1).images)
+
+
+def test_arrays_are_images_too():
+    array = np.random.default_rng(0).random((20, 8, 8))
+    images = Synthesizer(random_state=0, **FAST).fit(array).sample(3).images
+    assert images.shape == (3, 8, 8, 1)
+
+
+def test_other_backends_refuse_images_for_now(digits):
+    with pytest.raises(UsageError, match="images are modelled by the vae backend so far"):
+        Synthesizer(backend="gan", **FAST).fit(digits)
+
+
+def test_training_lowers_the_pixel_loss(digits):
+    model = Synthesizer(config="fast", epochs=30, random_state=0).fit(digits)
+    losses = model.history_["reconstruction"]
+    assert losses[-1] < 0.8 * losses[0]
+
+
+# command line -------------------------------------------------------------------------------
+def _run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_cli_synth_on_a_folder_writes_pngs_and_a_grid(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = _run("synth", DIGITS, "--out", "fake", "--rows", "20", "--grid", "grid.png",
+                  "--model-out", "m.tkm", "--condition", "label=5", *sum(
+                      ([f"--{k}", v] for k, v in {"config": "fast", "epochs": "2"}.items()), []))
+    assert result.exit_code == 0, result.output
+    assert len(list(Path("fake/5").glob("*.png"))) == 20
+    assert Image.open("grid.png").size[0] > 8 * 8
+    sampled = _run("sample", "m.tkm", "--rows", "4", "--out", "more")
+    assert sampled.exit_code == 0, sampled.output
+    assert len(list(Path("more").rglob("*.png"))) == 4
+
+
+@pytest.mark.parametrize("out", ["fake.csv", "full"])
+def test_cli_synth_images_bad_out_is_a_usage_error(tmp_path, monkeypatch, out):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x.png").write_bytes(b"")
+    result = _run("synth", DIGITS, "--out", out, "--config", "fast", "--epochs", "1")
+    assert result.exit_code == 2, result.output
+    assert len(result.output.strip().splitlines()) == 1
