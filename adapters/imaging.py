@@ -137,6 +137,20 @@ def read_image_folder(folder: str | Path, size: tuple[int, int] | None = None,
     return _normalise(images, labels, names, size, mode)
 
 
+def read_image_file(path: str | Path) -> ImageSet:
+    """One image file as a one-image set.
+
+    Raises
+    ------
+    DataError
+        For a missing or unreadable file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"input file not found: {path}")
+    return _normalise([load_image(path)], None, [path.name], None, None)
+
+
 def _normalise(images: list[Any], labels: list[str] | None, names: list[str],
                size: tuple[int, int] | None, mode: str | None) -> ImageSet:
     from PIL import Image

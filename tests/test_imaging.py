@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from PIL import Image
@@ -183,3 +184,79 @@ def test_cli_synth_images_bad_out_is_a_usage_error(tmp_path, monkeypatch, out):
     result = _run("synth", DIGITS, "--out", out, "--config", "fast", "--epochs", "1")
     assert result.exit_code == 2, result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+# latent space: encode, decode, reconstruct, interpolate, influence ----------------------------
+@pytest.fixture(scope="module")
+def table_model(_patients_frame):
+    return Synthesizer(config="fast", epochs=5, random_state=0).fit(_patients_frame)
+
+
+def test_encode_decode_tables(table_model, _patients_frame):
+    from toolkit import latent
+
+    codes = latent.encode(table_model, _patients_frame.head(7))
+    assert codes.shape == (7, table_model.config_.latent_dim)
+    decoded = latent.decode(table_model, codes)
+    assert list(decoded.columns) == list(_patients_frame.columns) and len(decoded) == 7
+    assert np.array_equal(latent.encode(table_model, _patients_frame.head(7)), codes)
+
+
+def test_interpolation_starts_and_ends_at_the_reconstructions(table_model, _patients_frame):
+    from toolkit import latent
+
+    a, b = _patients_frame.iloc[[0]], _patients_frame.iloc[[1]]
+    path = latent.interpolate(table_model, a, b, steps=5)
+    assert len(path) == 5
+    ends = latent.reconstruct(table_model, pd.concat([a, b]))
+    pd.testing.assert_frame_equal(  # IDs are always fresh, so they are left out
+        path.iloc[[0, -1]].drop(columns="id").reset_index(drop=True),
+        ends.drop(columns="id").reset_index(drop=True))
+
+
+def test_influence_has_one_row_per_latent_dimension(table_model, fitted):
+    from toolkit import latent
+
+    table = latent.influence(table_model)
+    assert table.shape[0] == table_model.config_.latent_dim
+    assert "age" in table.columns and (table.to_numpy() >= 0).all()
+    images = latent.influence(fitted)
+    assert images.shape[1] == 64 + 1  # 8x8 pixels and the label
+
+
+def test_gan_cannot_encode(_patients_frame):
+    from toolkit import latent
+
+    gan = Synthesizer(config="gan", epochs=1, random_state=0).fit(_patients_frame)
+    with pytest.raises(UsageError, match="gan backend cannot encode records"):
+        latent.encode(gan, _patients_frame.head(2))
+    assert latent.influence(gan).shape[0] == gan.config_.latent_dim  # decoding works
+
+
+def test_cli_latent_tools_on_images(tmp_path, monkeypatch, fitted):
+    monkeypatch.chdir(tmp_path)
+    fitted.save("d.tkm")
+    encoded = _run("encode", DIGITS, "--model", "d.tkm", "--out", "codes.csv")
+    assert encoded.exit_code == 0, encoded.output
+    assert "compression" in encoded.output and "reconstruction NLL" in encoded.output
+    assert len(pd.read_csv("codes.csv")) == 300
+    assert _run("decode", "codes.csv", "--model", "d.tkm", "--out", "decoded").exit_code == 0
+    assert len(list(Path("decoded").rglob("*.png"))) == 300
+    strip = _run("interpolate", "d.tkm", DIGITS / "0" / "0000.png", DIGITS / "1" / "0001.png",
+                 "--steps", "6", "--out", "strip.png")
+    assert strip.exit_code == 0, strip.output
+    assert Image.open("strip.png").size[0] > Image.open("strip.png").size[1] * 4
+    heat = _run("latent", "d.tkm", "--out", "influence.png", "--csv", "influence.csv")
+    assert heat.exit_code == 0, heat.output
+    assert Path("influence.png").stat().st_size > 1000
+    assert _run("reconstruct", DIGITS / "3", "--model", "d.tkm", "--out", "rec.png").exit_code == 0
+
+
+def test_cli_latent_tools_bad_input(tmp_path, monkeypatch, table_model):
+    monkeypatch.chdir(tmp_path)
+    table_model.save("t.tkm")
+    assert _run("encode", "missing.csv", "--model", "t.tkm", "--out", "c.csv").exit_code == 1
+    assert _run("latent", "t.tkm", "--out", "x.jpg").exit_code == 2
+    pd.DataFrame({"z0": [1.0]}).to_csv("short.csv", index=False)
+    result = _run("decode", "short.csv", "--model", "t.tkm", "--out", "d.csv")
+    assert result.exit_code == 2 and "codes must be an (n, 8) array" in result.output

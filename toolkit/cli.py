@@ -470,6 +470,141 @@ def sample(model: Path, rows: int, out: Path, seed: int | None, conditions: tupl
     _say(quiet, f"wrote {rows} synthetic {'images' if images else 'rows'} to {out}")
 
 
+def _read_records(path: Path) -> Any:
+    """A table file, or a folder / file of images, as the model's input."""
+    from adapters.imaging import IMAGE_SUFFIXES, _normalise, load_image
+
+    if path.is_dir():
+        from adapters.imaging import read_image_folder
+
+        return read_image_folder(path)
+    if path.suffix.lower() in IMAGE_SUFFIXES + (".npy", ".npz"):
+        if not path.is_file():
+            raise DataError(f"input file not found: {path}")
+        return _normalise([load_image(path)], None, [path.name], None, None)
+    return read_table(path)
+
+
+def _write_records(records: Any, out: Path, strip: bool = False) -> None:
+    """Write decoded records: a table file, a PNG strip, or a folder of PNG files."""
+    from adapters.imaging import ImageSet, image_grid, write_image_folder
+
+    if isinstance(records, ImageSet):
+        if out.suffix.lower() == ".png":
+            image_grid(records.images, columns=len(records.images) if strip else 8,
+                       scale=4).save(out)
+        else:
+            write_image_folder(records, out)
+    else:
+        write_table(records, out)
+
+
+def _load_model(path: Path) -> Any:
+    from toolkit.estimators import Synthesizer
+
+    return Synthesizer.load(path)
+
+
+@cli.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--model", type=click.Path(path_type=Path), required=True, help="A saved model.")
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="Latent codes to write (.csv or .parquet), one row per record.")
+def encode(data: Path, model: Path, out: Path) -> None:
+    """Compress DATA's records to latent codes; prints the compression ratio and error."""
+    import numpy as np
+
+    from toolkit import latent
+
+    _check_output(out, TABLE_SUFFIXES, "--out")
+    synthesizer = _load_model(model)
+    records = _read_records(data)
+    codes = latent.encode(synthesizer, records)
+    error = latent.reconstruction_error(synthesizer, records)
+    write_table(pd_frame(codes), out)
+    width = synthesizer.adapter_.spec.width
+    click.echo(f"encoded {len(codes)} records: {width} model values -> {codes.shape[1]} latent "
+               f"values each (compression {width / codes.shape[1]:.1f}x); mean reconstruction "
+               f"NLL {float(np.mean(error)):.3f} nats per record", err=True)
+
+
+def pd_frame(codes: Any) -> Any:
+    """Latent codes as a DataFrame with columns z0, z1, ..."""
+    import pandas as pd
+
+    return pd.DataFrame(codes, columns=[f"z{i}" for i in range(codes.shape[1])])
+
+
+@cli.command()
+@click.argument("latents", type=click.Path(path_type=Path))
+@click.option("--model", type=click.Path(path_type=Path), required=True, help="A saved model.")
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="Decoded records: a table file, or a folder (or grid .png) for images.")
+def decode(latents: Path, model: Path, out: Path) -> None:
+    """Decode latent codes (written by 'toolkit encode') back into records."""
+    from toolkit import latent
+
+    synthesizer = _load_model(model)
+    codes = read_table(latents)
+    _write_records(latent.decode(synthesizer, codes.to_numpy(dtype=float)), out)
+    click.echo(f"decoded {len(codes)} records to {out}", err=True)
+
+
+@cli.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--model", type=click.Path(path_type=Path), required=True, help="A saved model.")
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="Reconstructed records: a table file, or a folder (or grid .png) for images.")
+def reconstruct(data: Path, model: Path, out: Path) -> None:
+    """Pass DATA through the model (encode, then decode) and write what comes back."""
+    from toolkit import latent
+
+    synthesizer = _load_model(model)
+    records = _read_records(data)
+    _write_records(latent.reconstruct(synthesizer, records), out)
+    click.echo(f"reconstructed to {out}", err=True)
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.argument("start", type=click.Path(path_type=Path))
+@click.argument("end", type=click.Path(path_type=Path))
+@click.option("--steps", type=click.IntRange(min=2), default=8, show_default=True)
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="A .png strip for images, a .csv/.parquet of rows for tables.")
+def interpolate(model: Path, start: Path, end: Path, steps: int, out: Path) -> None:
+    """Records along the latent line from START to END (image files, or one-row tables)."""
+    from toolkit import latent
+
+    synthesizer = _load_model(model)
+    path = latent.interpolate(synthesizer, _read_records(start), _read_records(end), steps)
+    _write_records(path, out, strip=True)
+    click.echo(f"wrote {steps} interpolation steps to {out}", err=True)
+
+
+@cli.command(name="latent")
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="The influence heatmap (.png).")
+@click.option("--csv", "csv_out", type=click.Path(path_type=Path), default=None,
+              help="Also write the influence matrix as CSV.")
+def latent_command(model: Path, out: Path, csv_out: Path | None) -> None:
+    """Heatmap of how much each latent dimension moves each feature (latent traversal)."""
+    from adapters.imaging import ImageAdapter
+    from toolkit import latent
+
+    _check_output(out, (".png",), "--out")
+    synthesizer = _load_model(model)
+    table = latent.influence(synthesizer)
+    adapter = synthesizer.adapter_
+    shape = adapter.shape_[1:] if isinstance(adapter, ImageAdapter) else None
+    latent.influence_heatmap(table, out, image_shape=shape)
+    if csv_out is not None:
+        write_table(table.reset_index(names="dimension"), csv_out)
+    click.echo(f"wrote the influence of {len(table)} latent dimensions on "
+               f"{table.shape[1]} features to {out}", err=True)
+
+
 def _history_line(values: list[float], points: int = 8) -> str:
     if not values:
         return "-"

@@ -302,6 +302,17 @@ class OutputHeads(nn.Module):
         parts.append(torch.sigmoid(self._pixel_logits(raw)))
         return torch.cat(parts, dim=1)[:, self._inverse]
 
+    def expected(self, raw: torch.Tensor) -> torch.Tensor:
+        """Expected data-space rows (spec layout): scalar means, level probabilities,
+        missing and pixel probabilities. Deterministic; adapters decode a one-hot block
+        by its largest entry and a missing flag by ``> 0.5``."""
+        values = self._scalar_means(raw)
+        parts = [torch.where(self._bounded, values.clamp(-1.0, 1.0), values)]
+        parts += [F.softmax(logits, dim=-1).flatten(1) for logits in self._one_hot_logits(raw)]
+        parts.append(torch.sigmoid(self._flag_logits(raw)))
+        parts.append(torch.sigmoid(self._pixel_logits(raw)))
+        return torch.cat(parts, dim=1)[:, self._inverse]
+
     def sample(self, raw: torch.Tensor, generator: torch.Generator | None = None,
                scalar_noise: bool = True) -> torch.Tensor:
         """Draw data-space rows (spec layout) from the heads' distributions.
