@@ -260,3 +260,36 @@ def test_cli_latent_tools_bad_input(tmp_path, monkeypatch, table_model):
     pd.DataFrame({"z0": [1.0]}).to_csv("short.csv", index=False)
     result = _run("decode", "short.csv", "--model", "t.tkm", "--out", "d.csv")
     assert result.exit_code == 2 and "codes must be an (n, 8) array" in result.output
+
+
+# anomaly detection on images ----------------------------------------------------------------
+def test_detector_scores_images_and_explains_pixels(digits):
+    import copy
+
+    from sklearn.metrics import roc_auc_score
+
+    from toolkit import AnomalyDetector
+
+    zeros = digits.images[[label == "0" for label in digits.labels]]
+    sixes = digits.images[[label == "6" for label in digits.labels]][:3]
+    images = np.concatenate([zeros, sixes])
+    truth = np.r_[np.zeros(len(zeros)), np.ones(len(sixes))]
+    detector = AnomalyDetector(random_state=0, epochs=100).fit(images)
+    assert roc_auc_score(truth, detector.decision_scores_) > 0.9
+    maps = detector.explain(images[:4])
+    assert maps.shape == (4, 8, 8)
+    reconstruction = copy.copy(detector).set_params(score="reconstruction")
+    assert np.allclose(maps.sum(axis=(1, 2)), reconstruction.decision_function(images[:4]),
+                       atol=1e-3)
+    with pytest.raises(DataError, match="trained on images"):
+        detector.decision_function(pd.DataFrame({"a": [1.0, 2.0]}))
+
+
+def test_cli_score_on_an_image_folder_writes_scores_and_maps(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = _run("score", DIGITS / "1", "--fit-on", DIGITS / "1", "--out", "scores.csv",
+                  "--explain", "--config", "fast", "--epochs", "2", "--seed", "0")
+    assert result.exit_code == 0, result.output
+    scores = pd.read_csv("scores.csv")
+    assert list(scores.columns) == ["image", "anomaly_score", "is_outlier"] and len(scores) == 30
+    assert len(list(Path("scores_maps").glob("*.png"))) == 30

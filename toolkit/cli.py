@@ -152,9 +152,10 @@ def _fit_detector(data_path: Path, options: dict[str, Any], score: str,
                                **_training_params(options, "detect"))
     detector._check_params()
     config = detector.model_config()  # a bad preset or option fails before any work
-    data = read_table(data_path)
-    _say(options["quiet"], f"training a {config.backend} detector on {len(data)} rows x "
-                           f"{data.shape[1]} columns of {data_path}")
+    data = _read_records(data_path)
+    size = (f"{len(data.images)} images" if hasattr(data, "images")
+            else f"{len(data)} rows x {data.shape[1]} columns")
+    _say(options["quiet"], f"training a {config.backend} detector on {size} of {data_path}")
     detector.fit(data)
     _say(options["quiet"], f"trained in {detector.model_.fit_seconds_:.1f}s "
                            f"({detector.model_.n_epochs_} epochs)")
@@ -419,6 +420,9 @@ def score(data: Path, out: Path, model: Path | None, fit_on: Path | None,
         detector = _fit_detector(fit_on, options, score or "combined", contamination or 0.1)
     if contamination is not None:
         detector.set_contamination(contamination)
+    if data.is_dir():
+        _score_images(detector, data, out, explain, options["quiet"])
+        return
     columns = detector.model_.adapter_.columns_
     rows = flagged = 0
     with table_writer(out) as write:
@@ -436,6 +440,36 @@ def score(data: Path, out: Path, model: Path | None, fit_on: Path | None,
         raise DataError(f"{data} has no rows to score")
     _say(options["quiet"], f"scored {rows} rows: {flagged} above the threshold "
                            f"{detector.threshold_:.3f}; wrote {out}")
+
+
+def _score_images(detector: Any, folder: Path, out: Path, explain: bool, quiet: bool) -> None:
+    """``score`` for a folder of images: a table of scores, and error maps with --explain."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import pandas as pd
+
+    from adapters.imaging import read_image_folder
+    from toolkit.report_html import _figure
+
+    images = read_image_folder(folder)
+    scores = detector.decision_function(images)
+    flags = (scores > detector.threshold_).astype(int)
+    result = pd.DataFrame({"image": images.names, "anomaly_score": scores, "is_outlier": flags})
+    write_table(result, out)
+    if explain:
+        maps_folder = out.with_name(out.stem + "_maps")
+        maps_folder.mkdir(exist_ok=True)
+        for name, error in zip(images.names, detector.explain(images), strict=True):
+            figure, axes = _figure(2.0, 2.0)
+            axes.imshow(error, cmap="magma")
+            axes.axis("off")
+            target = maps_folder / (Path(name).with_suffix("").as_posix().replace("/", "__")
+                                    + ".png")
+            figure.savefig(target, dpi=80, bbox_inches="tight")
+            plt.close(figure)
+        _say(quiet, f"wrote per-pixel error maps to {maps_folder}/")
+    _say(quiet, f"scored {len(scores)} images: {int(np.sum(flags))} above the threshold "
+                f"{detector.threshold_:.3f}; wrote {out}")
 
 
 @cli.command()

@@ -32,9 +32,10 @@ import torch
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils.validation import validate_data
 
+from adapters.imaging import ImageAdapter, ImageSet
 from toolkit.backends import BACKENDS
 from toolkit.config import Config, load_config
-from toolkit.estimators import Synthesizer, torch_threads
+from toolkit.estimators import Synthesizer, as_images, torch_threads
 from toolkit.exceptions import DataError, ModelFileError, NotFittedError, UsageError
 from toolkit.modelfile import save_model
 
@@ -72,6 +73,15 @@ def as_table(X: Any) -> pd.DataFrame:  # noqa: N803
     names = [f"x{i}" for i in range(array.shape[1])]
     # object arrays holding numbers become numeric columns (not IDs or categories)
     return pd.DataFrame(array, columns=names).infer_objects()
+
+
+def _unlabelled_images(X: Any) -> ImageSet | None:  # noqa: N803
+    """``X`` as an image set without labels, when it holds images (else ``None``)."""
+    if isinstance(X, pd.DataFrame):
+        return None
+    images = as_images(X)
+    return None if images is None else ImageSet(images.images, None, images.names,
+                                                images.resized)
 
 
 class AnomalyDetector(OutlierMixin, BaseEstimator):
@@ -194,10 +204,16 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
                             batch_size=self.batch_size, metadata=self.metadata,
                             device=self.device, random_state=self.random_state,
                             verbose=self.verbose)
-        table = as_table(X)
-        validate_data(self, X, skip_check_array=True, reset=True)
-        self.model_ = model.fit(table)
-        self.decision_scores_ = self._scores(table, self.score)
+        images = _unlabelled_images(X)
+        if images is not None:  # detection ignores labels: it is unsupervised
+            self.model_ = model.fit(images)
+            self.n_features_in_ = int(np.prod(images.images.shape[1:]))
+            self.decision_scores_ = self._scores(images, self.score)
+        else:
+            table = as_table(X)
+            validate_data(self, X, skip_check_array=True, reset=True)
+            self.model_ = model.fit(table)
+            self.decision_scores_ = self._scores(table, self.score)
         self._set_threshold()
         return self
 
@@ -248,8 +264,14 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         if not hasattr(self, "model_"):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
 
-    def _table(self, X: Any) -> pd.DataFrame:  # noqa: N803
+    def _table(self, X: Any) -> pd.DataFrame | ImageSet:  # noqa: N803
         self._check_fitted()
+        if isinstance(self.model_.adapter_, ImageAdapter):
+            images = _unlabelled_images(X)
+            if images is None:
+                raise DataError("this detector was trained on images: give a folder of images, "
+                                "an ImageSet or an (N, H, W[, C]) array")
+            return images
         table = as_table(X)
         try:
             validate_data(self, X, skip_check_array=True, reset=False)
@@ -261,16 +283,26 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             raise DataError("cannot score an empty table (0 rows)")
         return table
 
-    def _chunk_parts(self, table: pd.DataFrame) -> Iterator[tuple[torch.Tensor, ...]]:
-        """Score parts of every chunk of ``table`` (block NLL, KL, latent NLL), on CPU."""
-        adapter, backend = self.model_.adapter_, self.model_.backend_
-        adapter.check_known(table)
+    def _chunks(self, records: pd.DataFrame | ImageSet) -> Iterator[torch.Tensor]:
+        """``records`` encoded for the model, ``SCORE_CHUNK`` at a time."""
+        adapter = self.model_.adapter_
+        device = next(self.model_.backend_.parameters()).device
+        if isinstance(records, ImageSet):
+            for start in range(0, len(records.images), SCORE_CHUNK):
+                chunk = ImageSet(records.images[start : start + SCORE_CHUNK], None, [])
+                yield torch.from_numpy(adapter.transform(chunk)).to(device)
+            return
+        adapter.check_known(records)
+        for start in range(0, len(records), SCORE_CHUNK):
+            chunk = records.iloc[start : start + SCORE_CHUNK]
+            yield torch.from_numpy(adapter.transform(chunk, clip=False)).to(device)
+
+    def _chunk_parts(self, records: pd.DataFrame | ImageSet) -> Iterator[tuple[torch.Tensor, ...]]:
+        """Score parts of every chunk (block NLL, KL, latent NLL), on CPU."""
+        backend = self.model_.backend_.eval()
         device = next(backend.parameters()).device
-        backend.eval()
         with torch_threads(self.model_.config_.cpu_threads, device):
-            for start in range(0, len(table), SCORE_CHUNK):
-                chunk = table.iloc[start : start + SCORE_CHUNK]
-                x = torch.from_numpy(adapter.transform(chunk, clip=False)).to(device)
+            for x in self._chunks(records):
                 yield tuple(part.cpu() for part in backend.anomaly_parts(x))
 
     def _scores(self, table: pd.DataFrame, score: str) -> np.ndarray:
@@ -335,8 +367,8 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         outlier = np.clip((self.decision_function(X) - low) / max(high - low, 1e-12), 0.0, 1.0)
         return np.column_stack([1.0 - outlier, outlier])
 
-    def explain(self, X: Any) -> pd.DataFrame:  # noqa: N803
-        """Each modelled column's share of each row's reconstruction score.
+    def explain(self, X: Any) -> pd.DataFrame | np.ndarray:  # noqa: N803
+        """Each modelled column's (or pixel's) share of each record's reconstruction score.
 
         Parameters
         ----------
@@ -349,9 +381,13 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             constant columns have no likelihood and are left out), in nats.
             A column's value is the negative log-likelihood of its blocks (its
             value and, when it has one, its missing flag); each row sums to the
-            ``"reconstruction"`` score.
+            ``"reconstruction"`` score. For images: an ``(N, H, W)`` array of
+            per-pixel negative log-likelihoods (channels summed), each map
+            summing to the image's reconstruction score.
         """
         table = self._table(X)
+        if isinstance(table, ImageSet):
+            return self._pixel_maps(table)
         blocks = self.model_.adapter_.spec.blocks
         names = list(dict.fromkeys(block.name for block in blocks))
         owner = torch.tensor([names.index(block.name) for block in blocks])
@@ -361,6 +397,17 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             parts.append(columns.index_add_(1, owner, block_nll))
         values = torch.cat(parts).double().numpy()
         return pd.DataFrame(values, columns=names, index=table.index)
+
+    @torch.no_grad()
+    def _pixel_maps(self, images: ImageSet) -> np.ndarray:
+        backend = self.model_.backend_.eval()
+        channels, height, width = self.model_.adapter_.shape_
+        maps = []
+        for x in self._chunks(images):
+            raw = backend.decode(backend.encode(x)[0], None)
+            pixels = backend.heads.part_losses(raw, x)[:, -backend.heads.n_pixels:]
+            maps.append(pixels.reshape(-1, channels, height, width).sum(dim=1).cpu())
+        return torch.cat(maps).double().numpy()
 
     # model files -----------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
