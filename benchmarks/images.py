@@ -36,6 +36,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks.ad_vs_pyod import pyod_detector  # noqa: E402
 from benchmarks.synth_vs_sdv import (  # noqa: E402
     DEFAULT_OUT,
     _machine_desc,
@@ -70,19 +71,8 @@ def one_class_set(images: np.ndarray, labels: np.ndarray, normal: int,
 
 
 def pyod_scores(name: str, pixels: np.ndarray, seed: int) -> np.ndarray:
-    if name == "iforest":
-        from pyod.models.iforest import IForest
-
-        model = IForest(random_state=seed)
-    elif name == "vae":
-        from pyod.models.vae import VAE
-
-        model = VAE(random_state=seed, verbose=0)
-    else:
-        from pyod.models.auto_encoder import AutoEncoder
-
-        model = AutoEncoder(random_state=seed, verbose=0)
-    return model.fit(pixels).decision_scores_
+    """Training scores of a PyOD detector (default parameters) on flattened pixels."""
+    return pyod_detector(name, pixels.shape[1], seed).fit(pixels).decision_scores_
 
 
 def detection(seeds: list[int]) -> dict[str, list[float]]:

@@ -569,11 +569,20 @@ def pd_frame(codes: Any) -> Any:
     return pd.DataFrame(codes, columns=[f"z{i}" for i in range(codes.shape[1])])
 
 
+def model_and_output(what: str) -> Callable:
+    """The ``--model`` and ``--out`` options of the latent-space commands."""
+    def decorate(command: Callable) -> Callable:
+        command = click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+                               help=f"{what}: a table file, or a folder (or grid .png) for "
+                                    "images.")(command)
+        return click.option("--model", type=click.Path(path_type=Path), required=True,
+                            help="A saved model.")(command)
+    return decorate
+
+
 @cli.command()
 @click.argument("latents", type=click.Path(path_type=Path))
-@click.option("--model", type=click.Path(path_type=Path), required=True, help="A saved model.")
-@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
-              help="Decoded records: a table file, or a folder (or grid .png) for images.")
+@model_and_output("Decoded records")
 def decode(latents: Path, model: Path, out: Path) -> None:
     """Decode latent codes (written by 'toolkit encode') back into records."""
     from toolkit import latent
@@ -586,9 +595,7 @@ def decode(latents: Path, model: Path, out: Path) -> None:
 
 @cli.command()
 @click.argument("data", type=click.Path(path_type=Path))
-@click.option("--model", type=click.Path(path_type=Path), required=True, help="A saved model.")
-@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
-              help="Reconstructed records: a table file, or a folder (or grid .png) for images.")
+@model_and_output("Reconstructed records")
 def reconstruct(data: Path, model: Path, out: Path) -> None:
     """Pass DATA through the model (encode, then decode) and write what comes back."""
     from toolkit import latent
