@@ -147,9 +147,15 @@ def test_arrays_are_images_too():
     assert images.shape == (3, 8, 8, 1)
 
 
-def test_other_backends_refuse_images_for_now(digits):
-    with pytest.raises(UsageError, match="images are modelled by the vae backend so far"):
+def test_the_gan_refuses_images_for_now(digits):
+    with pytest.raises(UsageError, match="images are modelled by the vae and vaegan backends"):
         Synthesizer(backend="gan", **FAST).fit(digits)
+
+
+def test_vaegan_models_images(digits):
+    model = Synthesizer(config="vaegan", epochs=2, random_state=0).fit(digits)
+    images = model.sample(6, conditions={"label": "4"})
+    assert images.images.shape == (6, 8, 8, 1) and set(images.labels) == {"4"}
 
 
 def test_training_lowers_the_pixel_loss(digits):

@@ -196,9 +196,9 @@ class Synthesizer(BaseEstimator):
         seed = _seed_from(self.random_state)
         images = as_images(X)
         if images is not None:
-            if config.backend != "vae":
-                raise UsageError(f"images are modelled by the vae backend so far, not "
-                                 f"{config.backend!r}")
+            if config.backend == "gan":
+                raise UsageError("images are modelled by the vae and vaegan backends so far, "
+                                 "not by the gan")
             adapter: TabularAdapter | ImageAdapter = ImageAdapter().fit(images)
             array, n_rows = adapter.transform(images), len(images.images)
         else:

@@ -75,9 +75,10 @@ class VAEGANBackend(VAEBackend):
         self.decoder_optimizer.zero_grad(set_to_none=True)
         # each network gets the gradient of its own loss only
         encoder_grads = torch.autograd.grad(encoder_loss, list(self.encoder.parameters()),
-                                            retain_graph=True)
+                                            retain_graph=True, allow_unused=True)
         decoder_params = [*self.decoder.parameters(), *self.heads.parameters()]
-        decoder_grads = torch.autograd.grad(decoder_loss, decoder_params)
+        # allow_unused: e.g. the heads' scalar scales when a spec has no numeric scalar
+        decoder_grads = torch.autograd.grad(decoder_loss, decoder_params, allow_unused=True)
         for param, grad in zip([*self.encoder.parameters(), *decoder_params],
                                [*encoder_grads, *decoder_grads], strict=True):
             param.grad = grad
