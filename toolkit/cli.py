@@ -165,7 +165,8 @@ def _fit_detector(data_path: Path, options: dict[str, Any], score: str,
 @click.group(cls=ToolkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(toolkit.__version__, prog_name="toolkit")
 def cli() -> None:
-    """Learn the latent structure of a table and generate synthetic records like it."""
+    """Learn the latent structure of a table (or images): generate synthetic records, score
+    anomalies, and report on quality and privacy."""
 
 
 @cli.command()
