@@ -450,7 +450,7 @@ def _score_images(detector: Any, folder: Path, out: Path, explain: bool, quiet: 
     import pandas as pd
 
     from adapters.imaging import read_image_folder
-    from toolkit.report_html import _figure
+    from toolkit.report_html import canvas
 
     images = read_image_folder(folder)
     scores = detector.decision_function(images)
@@ -461,7 +461,7 @@ def _score_images(detector: Any, folder: Path, out: Path, explain: bool, quiet: 
         maps_folder = out.with_name(out.stem + "_maps")
         maps_folder.mkdir(exist_ok=True)
         for name, error in zip(images.names, detector.explain(images), strict=True):
-            figure, axes = _figure(2.0, 2.0)
+            figure, axes = canvas(2.0, 2.0)
             axes.imshow(error, cmap="magma")
             axes.axis("off")
             target = maps_folder / (Path(name).with_suffix("").as_posix().replace("/", "__")

@@ -136,7 +136,7 @@ def write_json(result: dict[str, Any], path: str | Path) -> None:
 def write_html(result: dict[str, Any], path: str | Path) -> None:
     """Write the comparison as a self-contained HTML page (table and inline SVG plots)."""
     from toolkit.io import write_text
-    from toolkit.report_html import STYLE, _fmt, _svg
+    from toolkit.report_html import STYLE, fmt
 
     rows = table_rows(result)
     headers = ["backend", "quality", "utility (TSTR/TRTR)", "membership AUC", "exact copies",
@@ -146,12 +146,12 @@ def write_html(result: dict[str, Any], path: str | Path) -> None:
         if row["diverged"]:
             body.append(f"<tr><td>{row['backend']}</td><td colspan='7'>training diverged</td></tr>")
             continue
-        cells = [row["backend"], _fmt(row["quality"]), _fmt(row["utility_ratio"]),
-                 _fmt(row["membership_auc"]), _fmt(row["exact_copies"], percent=True),
+        cells = [row["backend"], fmt(row["quality"]), fmt(row["utility_ratio"]),
+                 fmt(row["membership_auc"]), fmt(row["exact_copies"], percent=True),
                  f"{row['fit_seconds']:.1f}", f"{row['sample_rows_per_s']:,.0f}",
-                 _fmt(row["loss_tail_cv"])]
+                 fmt(row["loss_tail_cv"])]
         body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    curves = _loss_curves(result, _svg)
+    curves = _loss_curves(result)
     page = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         "<title>Backend comparison</title><style>", STYLE, "</style></head><body>",
@@ -169,13 +169,13 @@ def write_html(result: dict[str, Any], path: str | Path) -> None:
     write_text(path, "\n".join(page))
 
 
-def _loss_curves(result: dict[str, Any], svg: Any) -> str:
-    from toolkit.report_html import _figure
+def _loss_curves(result: dict[str, Any]) -> str:
+    from toolkit.report_html import canvas, to_svg
 
     trained = {n: e for n, e in result["backends"].items() if not e["diverged"]}
     if not trained:
         return "<p>No backend finished training.</p>"
-    figure, axes = _figure(6.0, 2.6)
+    figure, axes = canvas(6.0, 2.6)
     for name, entry in trained.items():
         loss = entry["stability"]["loss"]
         values = np.asarray(entry["history"][loss], dtype=float)
@@ -184,4 +184,4 @@ def _loss_curves(result: dict[str, Any], svg: Any) -> str:
     axes.set_xlabel("epoch", fontsize=7)
     axes.tick_params(labelsize=6)
     axes.legend(fontsize=6, frameon=False)
-    return svg(figure)
+    return to_svg(figure)

@@ -34,8 +34,8 @@ from sklearn.utils.validation import validate_data
 
 from adapters.imaging import ImageAdapter, ImageSet
 from toolkit.backends import BACKENDS
-from toolkit.config import Config, load_config
-from toolkit.estimators import Synthesizer, as_images, torch_threads
+from toolkit.config import Config
+from toolkit.estimators import Synthesizer, as_images, as_table, torch_threads
 from toolkit.exceptions import DataError, ModelFileError, NotFittedError, UsageError
 from toolkit.modelfile import save_model
 
@@ -43,36 +43,6 @@ SCORES = ("combined", "reconstruction", "latent")
 #: rows encoded and scored at a time; memory is bounded by this, not by the input
 SCORE_CHUNK = 65536
 QUANTILES = 1001
-
-
-def as_table(X: Any) -> pd.DataFrame:  # noqa: N803
-    """A DataFrame view of ``X`` (DataFrame or 2-D array); arrays get ``x0, x1, ...`` columns.
-
-    Raises
-    ------
-    DataError
-        For sparse matrices, complex numbers, or anything that is not 2-D.
-    """
-    if isinstance(X, pd.DataFrame):
-        return X
-    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
-        raise DataError("sparse input is not supported; pass a dense array or a DataFrame")
-    array = np.asarray(X)
-    if np.iscomplexobj(array):
-        raise DataError("Complex data not supported")
-    if array.ndim != 2:
-        raise DataError(
-            f"expected a 2-D array or a DataFrame, got an array with {array.ndim} dimension(s). "
-            "Reshape your data either using X.reshape(-1, 1) if it has a single feature or "
-            "X.reshape(1, -1) if it contains a single sample"
-        )
-    for size, what in ((array.shape[0], "sample"), (array.shape[1], "feature")):
-        if size == 0:
-            raise DataError(f"Found array with 0 {what}(s) (shape={array.shape}) while a "
-                            "minimum of 1 is required.")
-    names = [f"x{i}" for i in range(array.shape[1])]
-    # object arrays holding numbers become numeric columns (not IDs or categories)
-    return pd.DataFrame(array, columns=names).infer_objects()
 
 
 def _unlabelled_images(X: Any) -> ImageSet | None:  # noqa: N803
@@ -200,10 +170,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         """
         self._check_params()
         self.model_config()
-        model = Synthesizer(backend=self.backend, config=self.config, epochs=self.epochs,
-                            batch_size=self.batch_size, metadata=self.metadata,
-                            device=self.device, random_state=self.random_state,
-                            verbose=self.verbose)
+        model = self._new_model()
         images = _unlabelled_images(X)
         if images is not None:  # detection ignores labels: it is unsupervised
             self.model_ = model.fit(images)
@@ -217,6 +184,13 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         self._set_threshold()
         return self
 
+    def _new_model(self) -> Synthesizer:
+        """The unfitted latent model these parameters describe."""
+        return Synthesizer(backend=self.backend, config=self.config, epochs=self.epochs,
+                           batch_size=self.batch_size, metadata=self.metadata,
+                           device=self.device, random_state=self.random_state,
+                           verbose=self.verbose)
+
     def model_config(self) -> Config:
         """The resolved training settings; fails on a backend that cannot score.
 
@@ -225,8 +199,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         UsageError
             For an unknown preset or option, or the ``gan`` backend.
         """
-        config = load_config(self.config, backend=self.backend, epochs=self.epochs,
-                             batch_size=self.batch_size, device=self.device)
+        config = self._new_model()._resolve_config()
         reason = BACKENDS[config.backend].cannot_score
         if reason:
             raise UsageError(f"the {config.backend} backend cannot score anomalies: {reason}; "

@@ -79,12 +79,34 @@ def as_images(data: Any) -> ImageSet | None:
     return None
 
 
-def _as_frame(data: Any) -> pd.DataFrame:
-    if isinstance(data, pd.DataFrame):
-        return data
-    if isinstance(data, np.ndarray) and data.ndim == 2:
-        return pd.DataFrame(data, columns=[f"x{i}" for i in range(data.shape[1])])
-    raise DataError(f"expected a pandas DataFrame or a 2-D array, got {type(data).__name__}")
+def as_table(X: Any) -> pd.DataFrame:  # noqa: N803
+    """A DataFrame view of ``X`` (DataFrame or 2-D array); arrays get ``x0, x1, ...`` columns.
+
+    Raises
+    ------
+    DataError
+        For sparse matrices, complex numbers, or anything that is not 2-D.
+    """
+    if isinstance(X, pd.DataFrame):
+        return X
+    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
+        raise DataError("sparse input is not supported; pass a dense array or a DataFrame")
+    array = np.asarray(X)
+    if np.iscomplexobj(array):
+        raise DataError("Complex data not supported")
+    if array.ndim != 2:
+        raise DataError(
+            f"expected a 2-D array or a DataFrame, got an array with {array.ndim} dimension(s). "
+            "Reshape your data either using X.reshape(-1, 1) if it has a single feature or "
+            "X.reshape(1, -1) if it contains a single sample"
+        )
+    for size, what in ((array.shape[0], "sample"), (array.shape[1], "feature")):
+        if size == 0:
+            raise DataError(f"Found array with 0 {what}(s) (shape={array.shape}) while a "
+                            "minimum of 1 is required.")
+    names = [f"x{i}" for i in range(array.shape[1])]
+    # object arrays holding numbers become numeric columns (not IDs or categories)
+    return pd.DataFrame(array, columns=names).infer_objects()
 
 
 class Synthesizer(BaseEstimator):
@@ -202,7 +224,10 @@ class Synthesizer(BaseEstimator):
             adapter: TabularAdapter | ImageAdapter = ImageAdapter().fit(images)
             array, n_rows = adapter.transform(images), len(images.images)
         else:
-            data = _as_frame(X)
+            if not isinstance(X, (pd.DataFrame, np.ndarray)):
+                raise DataError("expected a pandas DataFrame or a 2-D array, got "
+                                f"{type(X).__name__}")
+            data = as_table(X)
             adapter = TabularAdapter(self.metadata, config.numeric_encoding, config.max_levels,
                                      random_state=seed).fit(data)
             if len(data) < 2:

@@ -77,18 +77,26 @@ def read_table(path: str | Path) -> pd.DataFrame:
         return pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
 
 
+@contextmanager
+def atomic_write(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; it replaces ``path`` only when the block
+    ends without an error, and is removed otherwise (no partial file is ever left)."""
+    target, temporary = atomic_path(path)
+    try:
+        yield temporary
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def write_table(data: pd.DataFrame, path: str | Path) -> None:
     """Write ``data`` as CSV or Parquet, atomically (no partial file on failure)."""
     suffix = _suffix(Path(path))
-    target, temporary = atomic_path(path)
-    try:
+    with atomic_write(path) as temporary:
         if suffix == ".csv":
             data.to_csv(temporary, index=False)
         else:
             data.to_parquet(temporary, index=False)
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def iter_table(path: str | Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
@@ -116,7 +124,6 @@ def table_writer(path: str | Path) -> Iterator[Callable[[pd.DataFrame], None]]:
     ``path`` when the block ends without an error and is removed otherwise.
     """
     suffix = _suffix(Path(path))
-    target, temporary = atomic_path(path)
     parquet_writer = None
 
     def write(chunk: pd.DataFrame) -> None:
@@ -133,23 +140,15 @@ def table_writer(path: str | Path) -> Iterator[Callable[[pd.DataFrame], None]]:
             parquet_writer = pq.ParquetWriter(temporary, batch.schema)
         parquet_writer.write_table(batch.cast(parquet_writer.schema))
 
-    try:
-        yield write
-        if parquet_writer is not None:
-            parquet_writer.close()
-            parquet_writer = None
-        os.replace(temporary, target)
-    finally:
-        if parquet_writer is not None:
-            parquet_writer.close()
-        temporary.unlink(missing_ok=True)
+    with atomic_write(path) as temporary:
+        try:
+            yield write
+        finally:
+            if parquet_writer is not None:
+                parquet_writer.close()
 
 
 def write_text(path: str | Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically: no partial file on failure."""
-    target, temporary = atomic_path(path)
-    try:
+    with atomic_write(path) as temporary:
         temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)

@@ -144,10 +144,10 @@ def influence_heatmap(table: pd.DataFrame, path: Any, image_shape: tuple[int, in
                       ) -> None:
     """Save :func:`influence` as a PNG: a dimension × feature heatmap for tables; for
     images one small map per latent dimension of how much each pixel moves."""
-    from toolkit.report_html import _figure
+    from toolkit.report_html import canvas
 
     if image_shape is None:
-        figure, axes = _figure(min(12.0, 2 + 0.35 * table.shape[1]),
+        figure, axes = canvas(min(12.0, 2 + 0.35 * table.shape[1]),
                                min(10.0, 1.5 + 0.3 * table.shape[0]))
         image = axes.imshow(table.to_numpy(), cmap="viridis", aspect="auto")
         axes.set_xticks(range(table.shape[1]), [c[:14] for c in table.columns], rotation=90,
@@ -161,7 +161,7 @@ def influence_heatmap(table: pd.DataFrame, path: Any, image_shape: tuple[int, in
         n = len(pixels)
         cols = min(8, n)
         rows = -(-n // cols)
-        figure, grid = _figure(cols * 1.1, rows * 1.2)
+        figure, grid = canvas(cols * 1.1, rows * 1.2)
         grid.remove()
         for index in range(n):
             axes = figure.add_subplot(rows, cols, index + 1)

@@ -36,7 +36,8 @@ figcaption{font-size:.8rem;color:#555}.muted{color:#666;font-size:.9rem}
 """
 
 
-def _svg(figure: Any) -> str:
+def to_svg(figure: Any) -> str:
+    """The matplotlib ``figure`` as an inline ``<svg>`` string (the figure is closed)."""
     import matplotlib.pyplot as plt
 
     buffer = io.StringIO()
@@ -46,7 +47,9 @@ def _svg(figure: Any) -> str:
     return text[text.index("<svg"):]
 
 
-def _figure(width: float, height: float) -> tuple[Any, Any]:
+def canvas(width: float, height: float) -> tuple[Any, Any]:
+    """A new ``(figure, axes)`` of ``width`` × ``height`` inches drawn off-screen (Agg),
+    with SVG text written as outlines so that no font is needed to show it."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -58,7 +61,7 @@ def _figure(width: float, height: float) -> tuple[Any, Any]:
 
 def column_plot(name: str, kind: str, real: pd.Series, synthetic: pd.Series) -> str:
     """Real vs synthetic distribution of one column as an SVG string."""
-    figure, axes = _figure(2.8, 1.9)
+    figure, axes = canvas(2.8, 1.9)
     if kind in ("continuous", "integer"):
         real_values = pd.to_numeric(real, errors="coerce").dropna().to_numpy()
         synthetic_values = pd.to_numeric(synthetic, errors="coerce").dropna().to_numpy()
@@ -83,7 +86,7 @@ def column_plot(name: str, kind: str, real: pd.Series, synthetic: pd.Series) -> 
     axes.set_title(name[:40], fontsize=8)
     axes.tick_params(labelsize=6)
     axes.legend(fontsize=6, frameon=False)
-    return _svg(figure)
+    return to_svg(figure)
 
 
 def pair_heatmap(pairs: list[dict[str, Any]], columns: list[str]) -> str | None:
@@ -97,19 +100,19 @@ def pair_heatmap(pairs: list[dict[str, Any]], columns: list[str]) -> str | None:
     if np.isnan(matrix).all():
         return None
     size = min(9.0, 1.5 + 0.3 * len(columns))
-    figure, axes = _figure(size, size * 0.85)
+    figure, axes = canvas(size, size * 0.85)
     image = axes.imshow(matrix, cmap="Reds", vmin=0.0, vmax=max(0.2, float(np.nanmax(matrix))))
     axes.set_xticks(range(len(columns)), [c[:14] for c in columns], rotation=90, fontsize=6)
     axes.set_yticks(range(len(columns)), [c[:14] for c in columns], fontsize=6)
     figure.colorbar(image, ax=axes, shrink=0.7).ax.tick_params(labelsize=6)
     axes.set_title("Column-pair trend difference (1 − pair score; blank: weak real association)",
                    fontsize=8)
-    return _svg(figure)
+    return to_svg(figure)
 
 
 def distance_plot(synthetic: np.ndarray, holdout: np.ndarray) -> str:
     """Histogram of distances to the closest training record: synthetic vs holdout rows."""
-    figure, axes = _figure(5.0, 2.4)
+    figure, axes = canvas(5.0, 2.4)
     bins = np.histogram_bin_edges(np.concatenate([synthetic, holdout]), bins=30)
     axes.hist(holdout, bins=bins, density=True, alpha=0.55, color=REAL_COLOUR,
               label="holdout (real, unseen) → train")
@@ -118,10 +121,12 @@ def distance_plot(synthetic: np.ndarray, holdout: np.ndarray) -> str:
     axes.set_xlabel("distance to the closest training record", fontsize=7)
     axes.tick_params(labelsize=6)
     axes.legend(fontsize=6, frameon=False)
-    return _svg(figure)
+    return to_svg(figure)
 
 
-def _fmt(value: Any, percent: bool = False) -> str:
+def fmt(value: Any, percent: bool = False) -> str:
+    """A value for a table cell: ``–`` for ``None``, 3 decimals (or a percentage) for
+    floats, escaped text otherwise."""
     if value is None:
         return "–"
     if isinstance(value, float):
@@ -155,15 +160,15 @@ def render(report: Report) -> str:
                                  ("Privacy: does it reveal real rows?", "privacy"))],
         "</table></section>",
         "<section id='fidelity'><h2>Fidelity</h2><table>",
-        _rows([("overall quality (sdmetrics QualityReport)", _fmt(f["quality"])),
-               ("column shapes", _fmt(f["column_shapes"])),
-               ("column-pair trends", _fmt(f["column_pair_trends"])),
-               ("diagnostic (sdmetrics DiagnosticReport)", _fmt(f["diagnostic"])),
-               ("data validity", _fmt(f["validity"])), ("data structure", _fmt(f["structure"]))]),
+        _rows([("overall quality (sdmetrics QualityReport)", fmt(f["quality"])),
+               ("column shapes", fmt(f["column_shapes"])),
+               ("column-pair trends", fmt(f["column_pair_trends"])),
+               ("diagnostic (sdmetrics DiagnosticReport)", fmt(f["diagnostic"])),
+               ("data validity", fmt(f["validity"])), ("data structure", fmt(f["structure"]))]),
         "</table><h3>Per column</h3><table><tr><th>column</th><th>shape metric</th>"
         "<th>shape score</th><th>validity (diagnostic)</th></tr>",
         *[f"<tr><td>{html.escape(c)}</td><td>{html.escape(v['metric'])}</td>"
-          f"<td>{_fmt(v['score'])}</td><td>{_fmt(v.get('validity'))}</td></tr>"
+          f"<td>{fmt(v['score'])}</td><td>{fmt(v.get('validity'))}</td></tr>"
           for c, v in f["per_column"].items()],
         "</table><h3>Distributions: real vs synthetic</h3><div class='grid'>",
     ]
@@ -183,10 +188,10 @@ def render(report: Report) -> str:
         parts.append("<p>Not measured: give a target column.</p>")
     else:
         parts += ["<table>", _rows([
-            ("target", _fmt(u["target"])), ("task", _fmt(u["task"])),
-            (f"{u['metric']}, trained on real rows (TRTR)", _fmt(u["train_real"])),
-            (f"{u['metric']}, trained on synthetic rows (TSTR)", _fmt(u["train_synthetic"])),
-            ("ratio TSTR / TRTR", _fmt(u["ratio"])), ("test rows (real)", _fmt(u["test_rows"]))]),
+            ("target", fmt(u["target"])), ("task", fmt(u["task"])),
+            (f"{u['metric']}, trained on real rows (TRTR)", fmt(u["train_real"])),
+            (f"{u['metric']}, trained on synthetic rows (TSTR)", fmt(u["train_synthetic"])),
+            ("ratio TSTR / TRTR", fmt(u["ratio"])), ("test rows (real)", fmt(u["test_rows"]))]),
             "</table>"]
     parts.append("</section><section id='privacy'><h2>Privacy</h2>")
     if p is None:
@@ -194,17 +199,17 @@ def render(report: Report) -> str:
     else:
         parts += ["<table>", _rows([
             ("median distance to closest training record: synthetic / holdout",
-             f"{_fmt(p['dcr_synthetic_median'])} / {_fmt(p['dcr_holdout_median'])}"),
+             f"{fmt(p['dcr_synthetic_median'])} / {fmt(p['dcr_holdout_median'])}"),
             ("5th percentile: synthetic / holdout",
-             f"{_fmt(p['dcr_synthetic_p05'])} / {_fmt(p['dcr_holdout_p05'])}"),
+             f"{fmt(p['dcr_synthetic_p05'])} / {fmt(p['dcr_holdout_p05'])}"),
             ("synthetic rows closer to a training row than to an unseen real row / the same "
              "share for unseen real rows (no leak: about equal)",
-             f"{_fmt(p['closer_to_train_share'], True)} / "
-             f"{_fmt(p['closer_to_train_expected'], True)}"),
+             f"{fmt(p['closer_to_train_share'], True)} / "
+             f"{fmt(p['closer_to_train_expected'], True)}"),
             ("exact copies of training rows: synthetic / holdout",
-             f"{_fmt(p['exact_copies'], True)} / {_fmt(p['holdout_exact_copies'], True)}"),
+             f"{fmt(p['exact_copies'], True)} / {fmt(p['holdout_exact_copies'], True)}"),
             ("membership-inference attack AUC (0.5: no better than chance)",
-             _fmt(p["membership_auc"]))]), "</table>"]
+             fmt(p["membership_auc"]))]), "</table>"]
         distances = report.columns.get("distances")
         if distances is not None:
             parts.append(distance_plot(*distances))
