@@ -317,11 +317,33 @@ ERROR_CASES = {
                                    "--out", "s.csv", "--backend", "gan"], 2),
     "score-synthesizer-model": (lambda: ["score", _table("t.csv", _small()), "--model",
                                          _fit_model("t.csv"), "--out", "s.csv"], 1),
+    "synth-report-bad-extension": (lambda: ["synth", _table("t.csv", _small()), "--out", "o.csv",
+                                            "--report", "r.pdf", *TRAIN], 2),
+    "synth-report-unknown-target": (lambda: ["synth", _table("t.csv", _small()), "--out", "o.csv",
+                                             "--report", "r.html", "--target", "nope", *TRAIN,
+                                             "-q"], 1),
+    "synth-holdout-frac-too-big": (lambda: ["synth", _table("t.csv", _small()), "--out", "o.csv",
+                                            "--report", "r.html", "--holdout-frac", "0.95"], 2),
+    "report-json-bad-extension": (lambda: ["report", _table("t.csv", _small()), "t.csv", "--out",
+                                           "r.html", "--json", "r.txt"], 2),
+    "compare-json-bad-extension": (lambda: ["compare", _table("t.csv", _small()), "--out",
+                                            "c.html", "--json", "c.txt"], 2),
+    "score-chunk-size-zero": (lambda: ["score", _table("t.csv", _small()), "--fit-on", "t.csv",
+                                       "--out", "s.csv", "--chunk-size", "0"], 2),
+    "interpolate-one-step": (lambda: ["interpolate", _write("m.tkm", b"x"), "a.csv", "b.csv",
+                                      "--steps", "1", "--out", "i.csv"], 2),
+    "latent-corrupt-model": (lambda: ["latent", _write("m.tkm", os.urandom(2048)), "--out",
+                                      "l.png"], 1),
+    "encode-corrupt-model": (lambda: ["encode", _table("t.csv", _small()), "--model",
+                                      _write("m.tkm", os.urandom(2048)), "--out", "c.csv"], 1),
+    "decode-missing-codes": (lambda: ["decode", "codes.csv", "--model",
+                                      _write("m.tkm", os.urandom(2048)), "--out", "d.csv"], 1),
     "score-empty-input": (lambda: ["score", _write("head.csv", "a,b\n"), "--fit-on",
                                    _table("t.csv", _small()), "--out", "s.csv", *TRAIN, "-q"], 1),
 }
 CLICK_CHECKED = {"unknown-option", "unknown-backend", "rows-zero", "rows-negative", "epochs-zero",
-                 "sample-rows-zero", "score-bad-contamination"}
+                 "sample-rows-zero", "score-bad-contamination", "synth-holdout-frac-too-big",
+                 "score-chunk-size-zero", "interpolate-one-step"}
 
 
 @pytest.mark.parametrize(

@@ -182,12 +182,14 @@ def test_cli_synth_on_a_folder_writes_pngs_and_a_grid(tmp_path, monkeypatch):
     assert len(list(Path("more").rglob("*.png"))) == 4
 
 
-@pytest.mark.parametrize("out", ["fake.csv", "full"])
-def test_cli_synth_images_bad_out_is_a_usage_error(tmp_path, monkeypatch, out):
+@pytest.mark.parametrize("args", [["--out", "fake.csv"], ["--out", "full"],
+                                  ["--out", "fake", "--grid", "grid.jpg"],
+                                  ["--out", "fake", "--report", "r.html"]])
+def test_cli_synth_images_bad_out_is_a_usage_error(tmp_path, monkeypatch, args):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x.png").write_bytes(b"")
-    result = _run("synth", DIGITS, "--out", out, "--config", "fast", "--epochs", "1")
+    result = _run("synth", DIGITS, *args, "--config", "fast", "--epochs", "1")
     assert result.exit_code == 2, result.output
     assert len(result.output.strip().splitlines()) == 1
 
