@@ -94,19 +94,20 @@ def infer_kind(series: pd.Series) -> str:
     return "integer" if np.all(values == np.round(values)) else "continuous"
 
 
-def load_metadata(metadata: dict[str, Any] | str | Path | None) -> dict[str, str]:
-    """Read a metadata override as ``{column: kind}``.
+def load_column_metadata(metadata: dict[str, Any] | str | Path | None) -> dict[str, dict]:
+    """Read metadata as ``{column: {"kind": kind, ...}}``, keeping any other keys
+    (``min``/``max`` bounds and ``values`` lists, used by differentially private fits).
 
     Parameters
     ----------
     metadata : dict, str, Path or None
-        ``{column: kind}`` or ``{column: {"kind": kind}}``, or the path of a YAML
+        ``{column: kind}`` or ``{column: {"kind": kind, ...}}``, or the path of a YAML
         file holding such a mapping at its top level or under ``columns:``.
 
-    Returns
-    -------
-    dict
-        Column name to kind.
+    Raises
+    ------
+    UsageError
+        For a missing or invalid file, or an unknown kind.
     """
     if metadata is None:
         return {}
@@ -121,16 +122,21 @@ def load_metadata(metadata: dict[str, Any] | str | Path | None) -> dict[str, str
     if not isinstance(metadata, dict):
         raise UsageError("metadata must map column names to kinds")
     columns = metadata.get("columns", metadata)
-    kinds = {}
+    described = {}
     for column, value in columns.items():
-        kind = value.get("kind") if isinstance(value, dict) else value
-        if kind not in COLUMN_KINDS:
+        entry = dict(value) if isinstance(value, dict) else {"kind": value}
+        if entry.get("kind") not in COLUMN_KINDS:
             raise UsageError(
-                f"metadata gives column {column!r} unknown kind {kind!r}; "
+                f"metadata gives column {column!r} unknown kind {entry.get('kind')!r}; "
                 f"valid kinds: {', '.join(COLUMN_KINDS)}"
             )
-        kinds[str(column)] = kind
-    return kinds
+        described[str(column)] = entry
+    return described
+
+
+def load_metadata(metadata: dict[str, Any] | str | Path | None) -> dict[str, str]:
+    """Read a metadata override as ``{column: kind}`` (see :func:`load_column_metadata`)."""
+    return {column: entry["kind"] for column, entry in load_column_metadata(metadata).items()}
 
 
 def check_table(data: Any, what: str = "table") -> pd.DataFrame:
@@ -256,10 +262,13 @@ class TabularAdapter:
             raise NotFittedError("this TabularAdapter is not fitted; call fit first")
 
     def encode_conditions(
-        self, conditions: dict[str, Any]
+        self, conditions: dict[str, Any], direct: bool = True
     ) -> tuple[dict[int, int], dict[str, Any]]:
         """Split ``{column: value}`` conditions into what the model can generate directly
         and what must be checked on decoded rows.
+
+        With ``direct=False`` every condition is to be checked (for models that cannot
+        generate levels directly).
 
         Returns
         -------
@@ -293,7 +302,7 @@ class TabularAdapter:
             if isinstance(encoder, CategoricalEncoder):
                 level = encoder.match_level(value)
                 slot = encoder.slots_.index(level) if level in encoder.slots_ else None
-                if slot is None:
+                if slot is None or not direct:
                     checked[encoder.name] = level
                 else:
                     fixed[first_block[encoder.name]] = slot

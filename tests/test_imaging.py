@@ -147,9 +147,41 @@ def test_arrays_are_images_too():
     assert images.shape == (3, 8, 8, 1)
 
 
-def test_the_gan_refuses_images_for_now(digits):
-    with pytest.raises(UsageError, match="images are modelled by the vae and vaegan backends"):
-        Synthesizer(backend="gan", **FAST).fit(digits)
+@pytest.mark.parametrize("backend", ["gan", "vaegan"])
+def test_adversarial_backends_model_images_with_convolutional_critics(digits, backend):
+    from toolkit.backends.layers import ConvDecoder, ConvDiscriminator
+
+    model = Synthesizer(backend=backend, epochs=2, random_state=0).fit(digits)
+    critic = model.backend_.critic if backend == "gan" else model.backend_.discriminator
+    generator = model.backend_.generator if backend == "gan" else model.backend_.decoder
+    assert isinstance(critic, ConvDiscriminator) and isinstance(generator, ConvDecoder)
+    images = model.sample(6, conditions={"label": "4"})
+    assert images.images.shape == (6, 8, 8, 1) and set(images.labels) == {"4"}
+
+
+def test_image_gan_seed_and_file_round_trip(digits, tmp_path):
+    a = Synthesizer(config="gan-images", epochs=2, random_state=3).fit(digits)
+    b = Synthesizer(config="gan-images", epochs=2, random_state=3).fit(digits)
+    assert np.array_equal(a.sample(5, random_state=1).images, b.sample(5, random_state=1).images)
+    a.save(tmp_path / "g.tkm")
+    loaded = Synthesizer.load(tmp_path / "g.tkm")
+    assert np.array_equal(loaded.sample(5, random_state=1).images,
+                          a.sample(5, random_state=1).images)
+
+
+def test_projection_critic_scores_depend_on_the_condition(digits):
+    import torch
+
+    from toolkit.backends.layers import ConvDiscriminator
+
+    spec = ImageAdapter().fit(digits).spec
+    torch.manual_seed(0)
+    critic = ConvDiscriminator(spec, extra_dim=10)
+    rows = torch.rand(4, spec.width)
+    first, second = torch.eye(10)[[0] * 4], torch.eye(10)[[1] * 4]
+    assert not torch.allclose(critic(torch.cat([rows, first], 1)),
+                              critic(torch.cat([rows, second], 1)))
+    assert critic.features(torch.cat([rows, first], 1)).shape == (4, 256)
 
 
 def test_vaegan_models_images(digits):

@@ -18,12 +18,14 @@ from sklearn.base import BaseEstimator
 import toolkit
 from adapters.base import TensorSpec
 from adapters.imaging import ImageAdapter, ImageSet, image_set_from_array, read_image_folder
-from adapters.tabular import TabularAdapter
+from adapters.dp_statistics import check_private_schema, private_surrogate
+from adapters.tabular import TabularAdapter, check_table, load_column_metadata
 from toolkit.backends import BACKENDS, Backend
 from toolkit.config import Config, load_config
 from toolkit.exceptions import DataError, ModelFileError, NotFittedError, UsageError
 from toolkit.modelfile import load_model, save_model
-from toolkit.training import Callback, EarlyStopping, History, ProgressBar
+from toolkit.privacy import PrivacyPlan, plan_privacy
+from toolkit.training import Callback, EarlyStopping, History, ProgressBar, choose_epochs
 
 SAMPLE_CHUNK = 65536
 #: draws allowed per requested row when a condition must be met by checking
@@ -133,6 +135,15 @@ class Synthesizer(BaseEstimator):
         same seed gives bit-identical models and samples on CPU.
     verbose : bool, default False
         Show a progress bar on stderr while training.
+    epsilon : float or None, default None
+        Train with differential privacy at this ε (tables, vae backend): see
+        :mod:`toolkit.privacy`. The metadata must then state every column's kind and
+        its ``min``/``max`` (numeric) or ``values`` (categorical), which are treated as
+        public; the adapter's statistics come from a noisy histogram release.
+    delta : float or None, default None
+        δ of the guarantee; ``None`` uses ``1 / n^1.1`` for ``n`` rows. Must be below ``1/n``.
+    max_grad_norm : float, default 1.0
+        Per-row gradient clipping bound of DP-SGD (only with ``epsilon``).
 
     Attributes
     ----------
@@ -146,6 +157,9 @@ class Synthesizer(BaseEstimator):
         Per-epoch mean losses.
     fit_seconds_ : float
         Wall time of ``fit``.
+    privacy_ : dict or None
+        For a private fit: ε spent (``epsilon``), ``delta``, noise multipliers,
+        sampling rate, steps and the mechanism; ``None`` otherwise.
 
     Examples
     --------
@@ -167,6 +181,9 @@ class Synthesizer(BaseEstimator):
         device: str | None = None,
         random_state: int | None = None,
         verbose: bool = False,
+        epsilon: float | None = None,
+        delta: float | None = None,
+        max_grad_norm: float = 1.0,
     ) -> None:
         self.backend = backend
         self.config = config
@@ -176,6 +193,9 @@ class Synthesizer(BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.epsilon = epsilon
+        self.delta = delta
+        self.max_grad_norm = max_grad_norm
 
     # fitting ---------------------------------------------------------------------------
     def _resolve_config(self) -> Config:
@@ -184,7 +204,7 @@ class Synthesizer(BaseEstimator):
 
     def _callbacks(self, config: Config) -> list[Callback]:
         callbacks: list[Callback] = []
-        if config.early_stopping_patience:
+        if config.early_stopping_patience and self.epsilon is None:  # it would read the loss
             monitor = BACKENDS[config.backend].monitor
             callbacks.append(EarlyStopping(config.early_stopping_patience, monitor=monitor))
         if self.verbose:
@@ -217,10 +237,11 @@ class Synthesizer(BaseEstimator):
         config = self._resolve_config()
         seed = _seed_from(self.random_state)
         images = as_images(X)
+        privacy = marginals = None
         if images is not None:
-            if config.backend == "gan":
-                raise UsageError("images are modelled by the vae and vaegan backends so far, "
-                                 "not by the gan")
+            if self.epsilon is not None:
+                raise UsageError("epsilon (differential privacy) applies to tables so far, "
+                                 "not to images")
             adapter: TabularAdapter | ImageAdapter = ImageAdapter().fit(images)
             array, n_rows = adapter.transform(images), len(images.images)
         else:
@@ -228,8 +249,11 @@ class Synthesizer(BaseEstimator):
                 raise DataError("expected a pandas DataFrame or a 2-D array, got "
                                 f"{type(X).__name__}")
             data = as_table(X)
-            adapter = TabularAdapter(self.metadata, config.numeric_encoding, config.max_levels,
-                                     random_state=seed).fit(data)
+            if self.epsilon is not None:
+                adapter, privacy, marginals = self._fit_private_adapter(data, config, seed)
+            else:
+                adapter = TabularAdapter(self.metadata, config.numeric_encoding,
+                                         config.max_levels, random_state=seed).fit(data)
             if len(data) < 2:
                 raise DataError(f"table has {len(data)} row (n_samples = 1); at least 2 rows "
                                 "are needed to learn from")
@@ -238,11 +262,15 @@ class Synthesizer(BaseEstimator):
             array, n_rows = adapter.transform(data, random_state=seed), len(data)
         device = resolve_device(config.device)
         tensor = torch.from_numpy(array).to(device)
+        if marginals is not None:
+            marginals = torch.from_numpy(marginals).to(device)
         with torch.random.fork_rng(devices=[]), torch_threads(config.cpu_threads, device):
             torch.manual_seed(seed)
             backend = BACKENDS[config.backend](adapter.spec, config).to(device)
             generator = torch.Generator().manual_seed(seed)
-            history = backend.fit(tensor, generator, self._callbacks(config))
+            history = backend.fit(tensor, generator, self._callbacks(config), privacy,
+                                  marginals)
+        self.privacy_ = privacy.to_dict() if privacy is not None else None
         self.adapter_ = adapter
         self.backend_ = backend
         self.config_ = config
@@ -253,6 +281,33 @@ class Synthesizer(BaseEstimator):
         self.fit_seconds_ = time.perf_counter() - started
         self._sampling_rng = np.random.default_rng(seed)
         return self
+
+    def _fit_private_adapter(self, data: pd.DataFrame, config: Config, seed: int
+                             ) -> tuple[TabularAdapter, PrivacyPlan, np.ndarray]:
+        """The privacy plan, an adapter fitted on a surrogate drawn from the noisy
+        histogram release, and the encoded surrogate rows (for the output bias)."""
+        reason = BACKENDS[config.backend].cannot_privatize
+        if reason:
+            raise UsageError(f"{reason}, not the {config.backend} backend")
+        if config.trim_fraction:
+            raise UsageError("trim_fraction must be 0 with epsilon: trimming looks at other "
+                             "rows' losses, which per-row clipping cannot bound")
+        check_table(data)
+        if len(data) < 2:
+            raise DataError(f"table has {len(data)} row (n_samples = 1); at least 2 rows "
+                            "are needed to learn from")
+        schema = check_private_schema([str(c) for c in data.columns],
+                                      load_column_metadata(self.metadata))
+        epochs = choose_epochs(len(data), config.batch_size, config.epochs, config.steps,
+                               config.min_epochs, config.max_epochs)
+        plan = plan_privacy(self.epsilon, self.delta, self.max_grad_norm, len(data),
+                            config.batch_size, epochs)
+        rng = np.random.default_rng(seed)
+        surrogate = private_surrogate(data, schema, plan.statistics_noise, rng)
+        kinds = {column: entry["kind"] for column, entry in schema.items()}
+        adapter = TabularAdapter(kinds, config.numeric_encoding, config.max_levels,
+                                 random_state=seed).fit(surrogate)
+        return adapter, plan, adapter.transform(surrogate, random_state=seed)
 
     # sampling --------------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -336,7 +391,12 @@ class Synthesizer(BaseEstimator):
 
     def _sample_with(self, n: int, conditions: dict[str, Any], rng: np.random.Generator,
                      generator: torch.Generator) -> pd.DataFrame:
-        fixed, checked = self.adapter_.encode_conditions(conditions)
+        # a private model has no per-level latents (fitting them would read the rows):
+        # it meets every condition by drawing and checking
+        if self.privacy_ is None:
+            fixed, checked = self.adapter_.encode_conditions(conditions)
+        else:
+            fixed, checked = self.adapter_.encode_conditions(conditions, direct=False)
         if not checked:
             return self._draw(n, fixed, rng, generator)
         kept, drawn, budget = [], 0, REJECTION_BUDGET * n
@@ -377,6 +437,7 @@ class Synthesizer(BaseEstimator):
             "seed": self.seed_,
             "n_rows": self.n_rows_,
             "fit_seconds": self.fit_seconds_,
+            "privacy": self.privacy_,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "versions": {"toolkit": toolkit.__version__, "torch": torch.__version__,
                          "python": platform.python_version()},
@@ -448,5 +509,6 @@ class Synthesizer(BaseEstimator):
         model.seed_ = document["seed"]
         model.n_rows_ = document["n_rows"]
         model.fit_seconds_ = document["fit_seconds"]
+        model.privacy_ = document.get("privacy")
         model._sampling_rng = np.random.default_rng(model.seed_)
         return model, document

@@ -126,6 +126,7 @@ def train(
     generator: torch.Generator,
     callbacks: list[Callback] | None = None,
     after_step: Callable[[], None] | None = None,
+    poisson_rate: float | None = None,
 ) -> History:
     """Run the training loop.
 
@@ -144,6 +145,10 @@ def train(
         Progress reporting, early stopping.
     after_step : callable, optional
         Called after every optimizer step (e.g. to advance learning-rate schedules).
+    poisson_rate : float, optional
+        Draw each batch by Poisson sampling instead (every row independently with this
+        probability; the batch size varies), as DP-SGD's accounting assumes. An epoch is
+        still ``n_rows // batch_size`` steps.
 
     Returns
     -------
@@ -166,7 +171,11 @@ def train(
             order = torch.randperm(n_rows, generator=generator).to(data.device)
             totals: dict[str, float] = {}
             for b in range(n_batches):
-                batch = data[order[b * batch_size : (b + 1) * batch_size]]
+                if poisson_rate is None:
+                    batch = data[order[b * batch_size : (b + 1) * batch_size]]
+                else:
+                    chosen = torch.rand(n_rows, generator=generator) < poisson_rate
+                    batch = data[chosen.to(data.device)]
                 for name, value in backend.training_step(batch).items():
                     totals[name] = totals.get(name, 0.0) + value
                 if after_step is not None:

@@ -24,6 +24,8 @@ from adapters.base import TensorSpec
 from toolkit.backends.layers import OutputHeads
 from toolkit.backends.prior import LatentPrior
 from toolkit.config import Config
+from toolkit.exceptions import TrainingError
+from toolkit.privacy import PrivacyPlan, PrivateSteps
 from toolkit.training import Callback, History, choose_epochs, cosine_factor, train
 
 
@@ -48,6 +50,12 @@ class Backend(nn.Module):
     cannot_score: ClassVar[str] = (
         "it has no encoder, so a record can be neither reconstructed nor placed in the "
         "latent space"
+    )
+
+    #: why this backend cannot train with differential privacy ("" when it can: it
+    #: implements ``forward(x, noise)`` as per-row losses and ``private_optimizer``)
+    cannot_privatize: ClassVar[str] = (
+        "differential privacy is implemented for the vae backend only so far"
     )
 
     def __init__(self, spec: TensorSpec, config: Config) -> None:
@@ -95,6 +103,10 @@ class Backend(nn.Module):
         marginals)."""
         raise NotImplementedError
 
+    def private_optimizer(self) -> torch.optim.Optimizer:
+        """The one optimizer over every network that reads real rows, for DP-SGD."""
+        raise NotImplementedError(self.cannot_privatize)
+
     def before_fit(self, data: torch.Tensor) -> None:
         """Work done once before training; the base starts the output bias at the marginals."""
         with torch.no_grad():
@@ -124,19 +136,49 @@ class Backend(nn.Module):
         optimizer.step()
 
     def fit(self, data: torch.Tensor, generator: torch.Generator,
-            callbacks: list[Callback] | None = None) -> History:
-        """Train on ``data`` with the shared loop, then run :meth:`after_fit`."""
+            callbacks: list[Callback] | None = None, privacy: PrivacyPlan | None = None,
+            marginals: torch.Tensor | None = None) -> History:
+        """Train on ``data`` with the shared loop, then run :meth:`after_fit`.
+
+        Parameters
+        ----------
+        data : torch.Tensor
+            Encoded training rows.
+        generator : torch.Generator
+            Seeded source of batches (and of the DP noise).
+        callbacks : list of Callback, optional
+            Progress, early stopping.
+        privacy : PrivacyPlan, optional
+            Train with DP-SGD (:mod:`toolkit.privacy`): Poisson-sampled batches,
+            per-row clipping and noise, no recorded losses, no :meth:`after_fit`
+            (which would read the rows again).
+        marginals : torch.Tensor, optional
+            Encoded rows the output bias starts from instead of ``data`` (a private
+            fit passes its surrogate rows).
+        """
         epochs = choose_epochs(data.shape[0], self.config.batch_size, self.config.epochs,
                                self.config.steps, self.config.min_epochs,
                                self.config.max_epochs)
         self.build_optimizers()
-        self.before_fit(data)
+        self.before_fit(data if marginals is None else marginals)
         self.train()
-        history = train(self, data, epochs, self.config.batch_size, generator, callbacks,
-                        after_step=self._learning_rate_schedule(data.shape[0], epochs))
+        schedule = self._learning_rate_schedule(data.shape[0], epochs)
+        if privacy is None:
+            history = train(self, data, epochs, self.config.batch_size, generator, callbacks,
+                            after_step=schedule)
+        else:
+            noise = torch.Generator(device=data.device).manual_seed(
+                int(torch.randint(2**62, (1,), generator=generator)))
+            steps = PrivateSteps(self, self.private_optimizer(), privacy, data.shape[0], noise)
+            history = train(steps, data, epochs, self.config.batch_size, generator, callbacks,
+                            after_step=schedule, poisson_rate=privacy.sample_rate)
+            if not all(torch.isfinite(p).all() for p in self.parameters()):
+                raise TrainingError("private training diverged (non-finite weights); try a "
+                                    "lower learning_rate or a smaller max_grad_norm")
         self.eval()
-        with torch.no_grad():
-            self.after_fit(data, generator)
+        if privacy is None:
+            with torch.no_grad():
+                self.after_fit(data, generator)
         return history
 
     def _learning_rate_schedule(self, n_rows: int, epochs: int) -> Callable[[], None] | None:

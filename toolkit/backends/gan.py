@@ -14,7 +14,13 @@ import torch
 from torch import nn
 
 from toolkit.backends.base import Backend
-from toolkit.backends.layers import Discriminator, gradient_penalty, mlp, random_like
+from toolkit.backends.layers import (
+    discriminator_for,
+    generator_for,
+    gradient_penalty,
+    output_bias_owner,
+    random_like,
+)
 
 
 class GANBackend(Backend):
@@ -34,9 +40,9 @@ class GANBackend(Backend):
 
     def build(self) -> None:
         latent, cond = self.config.latent_dim, self.condition_dim
-        self.generator = mlp(latent + cond, self.config.hidden_dims, self.spec.width)
-        self.critic = Discriminator(self.spec.width + cond, self.config.discriminator_dims,
-                                    pac=self.config.pac)
+        self.generator = generator_for(self.spec, latent + cond, self.config.hidden_dims)
+        self.critic = discriminator_for(self.spec, self.config.discriminator_dims, cond,
+                                        pac=self.config.pac)
         self.register_buffer("level_frequencies", torch.zeros(cond))
 
     def build_optimizers(self) -> None:
@@ -44,8 +50,8 @@ class GANBackend(Backend):
         self.generator_optimizer = self.make_optimizer(self.generator, betas=betas)
         self.critic_optimizer = self.make_optimizer(self.critic, betas=betas)
 
-    def output_layer(self) -> nn.Linear:
-        return self.generator[-1]
+    def output_layer(self) -> nn.Module:
+        return output_bias_owner(self.generator)
 
     def decode(self, z: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
         return self.generator(torch.cat([z, condition], dim=1))
@@ -108,7 +114,7 @@ class GANBackend(Backend):
 
     # one optimizer step -----------------------------------------------------------------
     def training_step(self, batch: torch.Tensor) -> dict[str, float]:
-        pac = self.config.pac
+        pac = self.critic.pac  # 1 for images: a convolutional critic judges one at a time
         n = max(pac, batch.shape[0] // pac * pac)
         if self.condition_dim:
             condition, real = self.sample_training_conditions(n)

@@ -46,15 +46,19 @@ class ConvEncoder(nn.Module):
     spec : TensorSpec
         Must hold one image block whose height and width are multiples of 4.
     out_dim : int
-        Output width (``2 * latent`` for a VAE encoder).
+        Output width (``2 * latent`` for a VAE encoder, 1 for a discriminator).
+    extra_dim : int, default 0
+        Columns appended after the spec's (e.g. a GAN's condition vector); they join
+        the other non-image columns.
     """
 
-    def __init__(self, spec: TensorSpec, out_dim: int, channels: int = 32) -> None:
+    def __init__(self, spec: TensorSpec, out_dim: int, channels: int = 32,
+                 extra_dim: int = 0) -> None:
         super().__init__()
         (self.columns, (c, h, w)) = image_block(spec)
         self.shape = (c, h, w)
-        self.others = [i for i in range(spec.width) if not self.columns.start <= i
-                       < self.columns.stop]
+        self.others = [i for i in range(spec.width + extra_dim)
+                       if not self.columns.start <= i < self.columns.stop]
         self.features = nn.Sequential(
             nn.Conv2d(c, channels, 4, 2, 1), nn.LeakyReLU(0.2),
             nn.Conv2d(channels, 2 * channels, 4, 2, 1), nn.LeakyReLU(0.2), nn.Flatten())
@@ -62,10 +66,15 @@ class ConvEncoder(nn.Module):
         self.head = nn.Sequential(nn.Linear(flat + len(self.others), 256), nn.LeakyReLU(0.2),
                                   nn.Linear(256, out_dim))
 
+    def hidden(self, x: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer's activations for spec-layout rows ``x``, ``(n, 256)``."""
+        images = x[:, self.columns].reshape(-1, *self.shape)
+        return self.head[1](self.head[0](torch.cat([self.features(images), x[:, self.others]],
+                                                    dim=1)))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Encode spec-layout rows ``x``."""
-        images = x[:, self.columns].reshape(-1, *self.shape)
-        return self.head(torch.cat([self.features(images), x[:, self.others]], dim=1))
+        return self.head[2](self.hidden(x))
 
 
 class ConvDecoder(nn.Module):
@@ -123,7 +132,69 @@ class Discriminator(nn.Module):
         return self.head(self.features(x)).squeeze(1)
 
 
-def gradient_penalty(critic: Discriminator, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+class ConvDiscriminator(nn.Module):
+    """DCGAN-style discriminator for specs with an image block: a :class:`ConvEncoder`
+    with one output. No normalisation layers, so it also serves as a WGAN-GP critic
+    (the penalty is taken per sample). Rows are judged one at a time (``pac`` is 1).
+
+    A condition vector appended to the rows is also *projected* onto the features
+    (Miyato & Koyama 2018, "cGANs with Projection Discriminator"): the score gains
+    ``<embed(condition), features>``, which makes the critic judge whether an image
+    fits its condition, not only whether it looks real.
+
+    Parameters
+    ----------
+    spec : TensorSpec
+        Layout of the data rows (one image block).
+    extra_dim : int, default 0
+        Width of a condition vector appended to each row.
+    """
+
+    pac = 1
+
+    def __init__(self, spec: TensorSpec, extra_dim: int = 0) -> None:
+        super().__init__()
+        self.net = ConvEncoder(spec, 1, extra_dim=extra_dim)
+        self.extra_dim = extra_dim
+        self.embed = nn.Linear(extra_dim, 256, bias=False) if extra_dim else None
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer's features, shape ``(n, 256)``."""
+        return self.net.hidden(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """One score per row, shape ``(n,)``."""
+        hidden = self.features(x)
+        score = self.net.head[2](hidden).squeeze(1)
+        if self.embed is not None:
+            score = score + (self.embed(x[:, -self.extra_dim:]) * hidden).sum(1)
+        return score
+
+
+def discriminator_for(spec: TensorSpec, hidden_dims: list[int], extra_dim: int = 0,
+                      pac: int = 1) -> Discriminator | ConvDiscriminator:
+    """The discriminator a spec calls for: convolutional over an image block, else an MLP
+    over (``pac``-packed) rows of width ``spec.width + extra_dim``."""
+    if image_block(spec) is not None:
+        return ConvDiscriminator(spec, extra_dim)
+    return Discriminator(spec.width + extra_dim, hidden_dims, pac=pac)
+
+
+def generator_for(spec: TensorSpec, in_dim: int, hidden_dims: list[int]) -> nn.Module:
+    """The decoder/generator a spec calls for: :class:`ConvDecoder` for an image block,
+    else an MLP from ``in_dim`` to the spec's width."""
+    if image_block(spec) is not None:
+        return ConvDecoder(spec, in_dim)
+    return mlp(in_dim, hidden_dims, spec.width)
+
+
+def output_bias_owner(network: nn.Module) -> nn.Module:
+    """The module of a decoder/generator whose ``bias`` is added last to its raw output."""
+    return network if isinstance(network, ConvDecoder) else network[-1]
+
+
+def gradient_penalty(critic: Discriminator | ConvDiscriminator, real: torch.Tensor,
+                     fake: torch.Tensor) -> torch.Tensor:
     """WGAN-GP term: ``(||grad critic(mix)|| - 1)^2`` on random mixes of real and fake rows.
 
     The mixing weight is shared by the rows of one packed sample.

@@ -6,7 +6,13 @@ import torch
 from torch import nn
 
 from toolkit.backends.base import Backend
-from toolkit.backends.layers import ConvDecoder, ConvEncoder, image_block, mlp
+from toolkit.backends.layers import (
+    ConvEncoder,
+    generator_for,
+    image_block,
+    mlp,
+    output_bias_owner,
+)
 from toolkit.backends.prior import ConditionalLatents
 
 
@@ -24,6 +30,7 @@ class VAEBackend(Backend):
 
     name = "vae"
     cannot_score = ""
+    cannot_privatize = ""
 
     def build(self) -> None:
         self.build_autoencoder()
@@ -36,16 +43,13 @@ class VAEBackend(Backend):
         width, hidden, latent = self.spec.width, self.config.hidden_dims, self.config.latent_dim
         if image_block(self.spec) is not None:  # images: convolutional networks
             self.encoder = ConvEncoder(self.spec, 2 * latent)
-            self.decoder = ConvDecoder(self.spec, latent)
         else:
             self.encoder = mlp(width, hidden, 2 * latent)
-            self.decoder = mlp(latent, hidden[::-1], width)
+        self.decoder = generator_for(self.spec, latent, hidden[::-1])
         self.level_latents = ConditionalLatents(self.condition_dim, latent)
 
     def output_layer(self) -> nn.Module:
-        if isinstance(self.decoder, ConvDecoder):
-            return self.decoder  # its output bias
-        return self.decoder[-1]
+        return output_bias_owner(self.decoder)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior mean and log-variance of the latent code of rows ``x``."""
@@ -74,11 +78,30 @@ class VAEBackend(Backend):
             return slice(None)
         return torch.topk(row_losses.detach(), keep, largest=False).indices
 
+    def elbo_rows(self, x: torch.Tensor, noise: torch.Tensor | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Reconstruction NLL and KL term of each row of ``x``, each of shape ``(n,)``.
+
+        ``noise`` is the reparameterization's standard normal draw (drawn here when
+        not given)."""
+        mu, logvar = self.encode(x)
+        if noise is None:
+            z = self.reparameterize(mu, logvar)
+        else:
+            z = mu + noise * torch.exp(0.5 * logvar)
+        return self.heads.row_losses(self.decode(z), x), self.kl_divergence(mu, logvar)
+
+    def forward(self, x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """Per-row negative ELBO (``reconstruction + beta * KL``) with the given
+        reparameterization noise: the loss DP-SGD differentiates row by row."""
+        reconstruction, kl = self.elbo_rows(x, noise)
+        return reconstruction + self.config.beta * kl
+
+    def private_optimizer(self) -> torch.optim.Optimizer:
+        return self.optimizer
+
     def training_step(self, batch: torch.Tensor) -> dict[str, float]:
-        mu, logvar = self.encode(batch)
-        raw = self.decode(self.reparameterize(mu, logvar))
-        reconstruction_rows = self.heads.row_losses(raw, batch)
-        kl_rows = self.kl_divergence(mu, logvar)
+        reconstruction_rows, kl_rows = self.elbo_rows(batch)
         kept = self.kept_rows(reconstruction_rows + self.config.beta * kl_rows)
         reconstruction, kl = reconstruction_rows[kept].mean(), kl_rows[kept].mean()
         loss = reconstruction + self.config.beta * kl

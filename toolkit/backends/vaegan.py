@@ -12,7 +12,8 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F  # noqa: N812
 
-from toolkit.backends.layers import Discriminator
+from toolkit.backends.base import Backend
+from toolkit.backends.layers import discriminator_for
 from toolkit.backends.vae import VAEBackend
 
 
@@ -31,10 +32,11 @@ class VAEGANBackend(VAEBackend):
     """
 
     name = "vaegan"
+    cannot_privatize = Backend.cannot_privatize
 
     def build(self) -> None:
         self.build_autoencoder()
-        self.discriminator = Discriminator(self.spec.width, self.config.discriminator_dims)
+        self.discriminator = discriminator_for(self.spec, self.config.discriminator_dims)
 
     def build_optimizers(self) -> None:
         self.encoder_optimizer = self.make_optimizer(self.encoder)

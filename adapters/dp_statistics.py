@@ -1,0 +1,192 @@
+"""Differentially private column statistics for the tabular adapter.
+
+A :class:`~adapters.tabular.TabularAdapter` learns from the real rows (category
+lists, ranges, quantiles, missing rates), and those statistics end up in the
+model file, so a differentially private fit must not compute them from the data
+in the clear. Here they come from two sources only:
+
+* the **schema**, which the user states in the metadata and which is treated as
+  public: each column's kind, numeric bounds (``min``/``max``) and categorical
+  levels (``values``);
+* one **Gaussian-mechanism release** of a histogram per column over that schema
+  (numeric columns: equal-width bins between the bounds, or one bin per integer;
+  categorical columns: one bin per level; every column: one bin for missing).
+  Each row adds exactly 1 to one bin of every column, so adding or removing a row
+  changes the concatenated histograms by ``sqrt(k)`` in L2 norm for ``k`` columns;
+  the noise is ``noise_multiplier * sqrt(k)`` per bin, which makes the release a
+  sampled-Gaussian step with sampling rate 1 for the privacy accountant.
+
+A surrogate table is then drawn from the noisy histograms and the ordinary
+adapter is fitted on it, so every statistic it stores is post-processing of the
+release. Values outside the stated bounds are clipped into the edge bins (and
+by the adapter when encoding); a level not listed is refused.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from toolkit.exceptions import DataError, UsageError
+
+#: equal-width bins per bounded numeric column (integer columns with at most
+#: ``INTEGER_BINS`` values get one bin per value)
+NUMERIC_BINS = 20
+INTEGER_BINS = 100
+#: rows of the surrogate table the adapter is fitted on
+SURROGATE_ROWS = 5000
+NUMERIC_KINDS = ("continuous", "integer")
+LEVEL_KINDS = ("categorical", "boolean")
+
+
+def check_private_schema(columns: list[str], described: dict[str, dict]) -> dict[str, dict]:
+    """Check that the metadata states what a private fit needs for every column.
+
+    Parameters
+    ----------
+    columns : list of str
+        The table's columns.
+    described : dict
+        ``{column: {"kind": ..., "min": ..., "max": ..., "values": [...]}}`` from
+        :func:`adapters.tabular.load_column_metadata`.
+
+    Returns
+    -------
+    dict
+        The schema per column, booleans given ``values: [false, true]`` when unstated.
+
+    Raises
+    ------
+    UsageError
+        Naming the first column without a kind, bounds or levels, or with a kind a
+        private fit does not support.
+    """
+    missing = [c for c in columns if c not in described]
+    if missing:
+        raise UsageError(
+            f"with epsilon set, the metadata must describe every column (kind, and min/max "
+            f"or values); not described: {missing}")
+    schema = {}
+    for column in columns:
+        entry = dict(described[column])
+        kind = entry["kind"]
+        if kind in NUMERIC_KINDS:
+            low, high = entry.get("min"), entry.get("max")
+            if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (low, high)):
+                raise UsageError(f"with epsilon set, numeric column {column!r} needs numeric "
+                                 "'min' and 'max' bounds in the metadata")
+            if not low < high:
+                raise UsageError(f"metadata bounds of {column!r}: min {low} must be below "
+                                 f"max {high}")
+        elif kind in LEVEL_KINDS:
+            if kind == "boolean":
+                entry.setdefault("values", [False, True])
+            values = entry.get("values")
+            if not isinstance(values, list) or not values:
+                raise UsageError(f"with epsilon set, {kind} column {column!r} needs its "
+                                 "'values' listed in the metadata")
+        elif kind != "id":
+            raise UsageError(f"with epsilon set, {kind} column {column!r} is not supported; "
+                             "describe it as continuous or integer with bounds, or drop it")
+        schema[column] = entry
+    return schema
+
+
+def _bins(entry: dict) -> tuple[str, Any]:
+    """How a column is histogrammed: ``("levels", values)`` or ``("edges", edges)``."""
+    if entry["kind"] in LEVEL_KINDS:
+        return "levels", list(entry["values"])
+    low, high = float(entry["min"]), float(entry["max"])
+    if entry["kind"] == "integer" and high - low + 1 <= INTEGER_BINS:
+        return "edges", np.arange(math.floor(low), math.floor(high) + 2) - 0.5
+    return "edges", np.linspace(low, high, NUMERIC_BINS + 1)
+
+
+def _level_key(value: Any) -> str:
+    """A level as text, with whole floats written as integers (``1.0`` and ``1`` match)."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    return str(value)
+
+
+def _counts(series: pd.Series, how: str, bins: Any, column: str) -> np.ndarray:
+    """Exact histogram of ``series`` (last bin: missing)."""
+    missing = series.isna().to_numpy()
+    if how == "levels":
+        lookup = {_level_key(level): i for i, level in enumerate(bins)}
+        observed = series[~missing].map(_level_key)
+        unknown = sorted(set(observed) - set(lookup))
+        if unknown:
+            raise DataError(f"column {column!r} has values not listed in the metadata: "
+                            f"{unknown[:10]}")
+        index = observed.map(lookup).to_numpy(dtype=int)
+        width = len(bins)
+    else:
+        values = pd.to_numeric(series[~missing], errors="coerce").to_numpy(dtype=float)
+        if np.isnan(values).any():
+            raise DataError(f"numeric column {column!r} holds values that are not numbers")
+        index = np.clip(np.searchsorted(bins, values, side="right") - 1, 0, len(bins) - 2)
+        width = len(bins) - 1
+    return np.bincount(np.r_[index, np.full(missing.sum(), width)], minlength=width + 1)
+
+
+def _draw(how: str, bins: Any, probs: np.ndarray, entry: dict,
+          rng: np.random.Generator) -> pd.Series:
+    """``SURROGATE_ROWS`` values from a noisy histogram (NaN for the missing bin)."""
+    chosen = rng.choice(len(probs), SURROGATE_ROWS, p=probs)
+    if how == "levels":
+        chosen[: len(bins)] = np.arange(len(bins))  # every listed level exists in the adapter
+        levels = np.array([*bins, None], dtype=object)
+        return pd.Series(levels[chosen])
+    missing = chosen == len(probs) - 1
+    edges = bins
+    inner = np.minimum(chosen, len(edges) - 2)
+    values = rng.uniform(edges[inner], edges[inner + 1])
+    values = np.clip(values, float(entry["min"]), float(entry["max"]))
+    if entry["kind"] == "integer":
+        values = np.round(values)
+    return pd.Series(np.where(missing, np.nan, values))
+
+
+def private_surrogate(data: pd.DataFrame, schema: dict[str, dict], noise_multiplier: float,
+                      rng: np.random.Generator) -> pd.DataFrame:
+    """A surrogate table drawn from a Gaussian-mechanism release of per-column histograms.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The real rows (read once, to count).
+    schema : dict
+        From :func:`check_private_schema`.
+    noise_multiplier : float
+        Noise standard deviation per bin, in units of the release's L2 sensitivity
+        ``sqrt(k)`` (``k``: columns with a histogram, i.e. all but IDs).
+    rng : numpy.random.Generator
+        Source of the noise and of the surrogate draws.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``SURROGATE_ROWS`` rows with the table's columns; ID columns hold fresh
+        sequential IDs (their format is not learned from the data).
+    """
+    histogrammed = [c for c in data.columns if schema[str(c)]["kind"] != "id"]
+    scale = noise_multiplier * math.sqrt(max(1, len(histogrammed)))
+    surrogate = {}
+    for original in data.columns:
+        column = str(original)
+        entry = schema[column]
+        if entry["kind"] == "id":
+            surrogate[column] = pd.Series(np.arange(SURROGATE_ROWS))
+            continue
+        how, bins = _bins(entry)
+        counts = _counts(data[original], how, bins, column)
+        noisy = np.clip(counts + rng.normal(0.0, scale, counts.shape), 0.0, None)
+        probs = noisy / noisy.sum() if noisy.sum() > 0 else np.full(len(noisy), 1 / len(noisy))
+        surrogate[column] = _draw(how, bins, probs, entry, rng)
+    return pd.DataFrame(surrogate)

@@ -1,0 +1,208 @@
+"""Differential privacy: the (ε, δ) budget, Opacus's accountant and DP-SGD steps.
+
+What a private fit releases, and how it is accounted (all by Opacus's Rényi-DP
+accountant, composed):
+
+1. one Gaussian-mechanism release of per-column histograms over the schema the
+   metadata states (:mod:`adapters.dp_statistics`), from which every statistic of
+   the adapter and the decoder's starting output are derived;
+2. DP-SGD (Abadi et al. 2016) on the whole model that reads real rows: batches
+   drawn by Poisson sampling, each row's gradient clipped to ``max_grad_norm``,
+   Gaussian noise ``noise_multiplier * max_grad_norm`` added to their sum, with
+   Opacus's :class:`~opacus.optimizers.DPOptimizer` doing the clipping and noise.
+
+The noise of the release is set so that it alone would cost
+``STATISTICS_SHARE`` of ε; the training noise is then the smallest that keeps
+the composition of both within the target ε at δ. Nothing else reads the data:
+no loss is recorded, no early stopping, no latent prior fitted on codes.
+The number of rows is treated as public (as DP-SGD's sampling rate does).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+from toolkit.exceptions import UsageError
+
+#: share of ε the histogram release would cost on its own
+STATISTICS_SHARE = 0.1
+#: Rényi orders searched by the accountant (Opacus's defaults plus larger ones,
+#: which small budgets need)
+ALPHAS = [1 + x / 10.0 for x in range(1, 100)] + list(range(12, 64)) + list(range(64, 513, 8))
+MAX_NOISE = 1e4
+
+
+def default_delta(n_rows: int) -> float:
+    """δ when none is given: ``1 / n^1.1``, below the ``1 / n`` at which a mechanism
+    could publish one whole row and still satisfy (ε, δ)-DP."""
+    return 1.0 / n_rows**1.1
+
+
+def composed_epsilon(statistics_noise: float, training_noise: float, sample_rate: float,
+                     steps: int, delta: float) -> float:
+    """ε at ``delta`` of the histogram release followed by ``steps`` DP-SGD steps."""
+    from opacus.accountants import RDPAccountant
+
+    accountant = RDPAccountant()
+    accountant.history = [(statistics_noise, 1.0, 1), (training_noise, sample_rate, steps)]
+    return float(accountant.get_epsilon(delta, alphas=ALPHAS))
+
+
+@dataclass
+class PrivacyPlan:
+    """The noise levels and sampling of a private fit, and what they spend.
+
+    Attributes
+    ----------
+    target_epsilon, delta : float
+        The guarantee asked for.
+    max_grad_norm : float
+        Per-row gradient clipping bound.
+    statistics_noise : float
+        Noise multiplier of the histogram release.
+    training_noise : float
+        Noise multiplier of DP-SGD.
+    sample_rate : float
+        Poisson sampling rate of a training batch (expected batch / rows).
+    steps : int
+        DP-SGD steps.
+    epsilon : float
+        ε actually spent at δ by the composition (at most ``target_epsilon``).
+    """
+
+    target_epsilon: float
+    delta: float
+    max_grad_norm: float
+    statistics_noise: float
+    training_noise: float
+    sample_rate: float
+    steps: int
+    epsilon: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary, stored in model files and shown by ``toolkit info``."""
+        return {**asdict(self), "accountant": "Opacus RDP", "mechanism":
+                "Gaussian histogram release of the metadata's schema + DP-SGD on every "
+                "network that reads real rows", "unit": "one row (add/remove)"}
+
+
+def plan_privacy(epsilon: float, delta: float | None, max_grad_norm: float, n_rows: int,
+                 batch_size: int, epochs: int) -> PrivacyPlan:
+    """Choose the noise levels that meet (``epsilon``, ``delta``).
+
+    Parameters
+    ----------
+    epsilon : float
+        Target ε (> 0).
+    delta : float or None
+        Target δ, in (0, 1/n); ``None`` takes :func:`default_delta`.
+    max_grad_norm : float
+        Per-row clipping bound (> 0).
+    n_rows, batch_size, epochs : int
+        Table size, expected batch size and passes over the data.
+
+    Raises
+    ------
+    UsageError
+        For ε ≤ 0, δ outside (0, 1/n), a non-positive clipping bound, or a budget that
+        no noise level up to ``MAX_NOISE`` can meet.
+    """
+    if not (isinstance(epsilon, (int, float)) and math.isfinite(epsilon) and epsilon > 0):
+        raise UsageError(f"epsilon must be a positive number, got {epsilon!r}")
+    if delta is None:
+        delta = default_delta(n_rows)
+    if not 0 < delta < 1.0 / n_rows:
+        raise UsageError(f"delta must be in (0, 1/n) = (0, {1.0 / n_rows:.3g}) for {n_rows} "
+                         f"rows, got {delta!r}")
+    if not max_grad_norm > 0:
+        raise UsageError(f"max_grad_norm must be positive, got {max_grad_norm!r}")
+    from opacus.accountants.utils import get_noise_multiplier
+
+    sample_rate = min(batch_size, n_rows) / n_rows
+    steps = epochs * max(1, n_rows // min(batch_size, n_rows))
+    try:
+        statistics_noise = get_noise_multiplier(
+            target_epsilon=STATISTICS_SHARE * epsilon, target_delta=delta, sample_rate=1.0,
+            steps=1, epsilon_tolerance=0.001 * epsilon)
+    except ValueError as error:
+        raise UsageError(f"epsilon {epsilon} cannot be met: {error}") from None
+    low, high = 0.1, MAX_NOISE
+    if composed_epsilon(statistics_noise, high, sample_rate, steps, delta) > epsilon:
+        raise UsageError(
+            f"epsilon {epsilon} cannot be met with {steps} training steps at sampling rate "
+            f"{sample_rate:.3g}: use fewer epochs, a smaller batch or a larger epsilon")
+    for _ in range(60):  # bisection on the training noise
+        middle = math.sqrt(low * high)
+        if composed_epsilon(statistics_noise, middle, sample_rate, steps, delta) > epsilon:
+            low = middle
+        else:
+            high = middle
+        if high / low < 1.001:
+            break
+    spent = composed_epsilon(statistics_noise, high, sample_rate, steps, delta)
+    return PrivacyPlan(float(epsilon), float(delta), float(max_grad_norm), statistics_noise,
+                       high, sample_rate, steps, spent)
+
+
+class PrivateSteps:
+    """DP-SGD steps for a backend whose ``forward(x, noise)`` gives per-row losses.
+
+    Per-row gradients come from :func:`torch.func.vmap` over :func:`torch.func.grad`
+    of the backend called on one row; Opacus's ``DPOptimizer`` clips each row's
+    gradient (over all parameters together), sums, adds the Gaussian noise and
+    divides by the expected batch size before the wrapped optimizer's step.
+
+    Parameters
+    ----------
+    backend : Backend
+        Provides ``forward``, ``config.latent_dim`` and the optimizer to wrap.
+    optimizer : torch.optim.Optimizer
+        The backend's optimizer over every trained parameter.
+    plan : PrivacyPlan
+        Noise and sampling.
+    n_rows : int
+        Table size (the expected batch is ``sample_rate * n_rows``).
+    generator : torch.Generator
+        Source of the DP noise (seeded: fits are reproducible; not a CSPRNG).
+    """
+
+    def __init__(self, backend: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                 plan: PrivacyPlan, n_rows: int, generator: torch.Generator) -> None:
+        from opacus.optimizers import DPOptimizer
+
+        self.backend = backend
+        trained = {id(p) for group in optimizer.param_groups for p in group["params"]}
+        self.names = [name for name, p in backend.named_parameters() if id(p) in trained]
+        if len(self.names) != len(trained):
+            raise RuntimeError("every trained parameter must belong to the backend")
+        self.optimizer = DPOptimizer(
+            optimizer, noise_multiplier=plan.training_noise, max_grad_norm=plan.max_grad_norm,
+            expected_batch_size=max(1, round(plan.sample_rate * n_rows)), generator=generator)
+
+    def training_step(self, batch: torch.Tensor) -> dict[str, float]:
+        """One DP-SGD step on a Poisson-sampled ``batch``; records no data-dependent loss."""
+        from torch.func import functional_call, grad, vmap
+
+        parameters = dict(self.backend.named_parameters())
+        params = {name: parameters[name].detach() for name in self.names}
+        if batch.shape[0]:
+            noise = torch.randn(batch.shape[0], self.backend.config.latent_dim,
+                                device=batch.device)
+
+            def row_loss(p: dict[str, torch.Tensor], row: torch.Tensor,
+                         eps: torch.Tensor) -> torch.Tensor:
+                return functional_call(self.backend, p, (row[None], eps[None])).sum()
+
+            grads = vmap(grad(row_loss), in_dims=(None, 0, 0))(params, batch, noise)
+        else:  # an empty Poisson batch still takes a (pure noise) step
+            grads = {name: torch.zeros(0, *value.shape, device=value.device)
+                     for name, value in params.items()}
+        for name in self.names:
+            parameters[name].grad_sample = grads[name]
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return {}
