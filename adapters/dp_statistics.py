@@ -18,7 +18,9 @@ in the clear. Here they come from two sources only:
 
 A surrogate table is then drawn from the noisy histograms and the ordinary
 adapter is fitted on it, so every statistic it stores is post-processing of the
-release. Values outside the stated bounds are clipped into the edge bins (and
+release. Noisy counts below ``THRESHOLD`` noise deviations are dropped (free
+post-processing; it keeps noise from inventing missing values and empty tails).
+Values outside the stated bounds are clipped into the edge bins (and
 by the adapter when encoding); a level not listed is refused.
 """
 
@@ -36,6 +38,8 @@ from toolkit.exceptions import DataError, UsageError
 #: ``INTEGER_BINS`` values get one bin per value)
 NUMERIC_BINS = 20
 INTEGER_BINS = 100
+#: noisy counts below this many noise standard deviations are set to 0 (post-processing)
+THRESHOLD = 2.0
 #: rows of the surrogate table the adapter is fitted on
 SURROGATE_ROWS = 5000
 NUMERIC_KINDS = ("continuous", "integer")
@@ -186,7 +190,8 @@ def private_surrogate(data: pd.DataFrame, schema: dict[str, dict], noise_multipl
             continue
         how, bins = _bins(entry)
         counts = _counts(data[original], how, bins, column)
-        noisy = np.clip(counts + rng.normal(0.0, scale, counts.shape), 0.0, None)
+        noisy = counts + rng.normal(0.0, scale, counts.shape)
+        noisy[noisy < THRESHOLD * scale] = 0.0  # mostly noise: e.g. missing values that never were
         probs = noisy / noisy.sum() if noisy.sum() > 0 else np.full(len(noisy), 1 / len(noisy))
         surrogate[column] = _draw(how, bins, probs, entry, rng)
     return pd.DataFrame(surrogate)

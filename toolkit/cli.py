@@ -108,6 +108,33 @@ def training_options(command: Callable) -> Callable:
     return command
 
 
+def privacy_options(command: Callable) -> Callable:
+    """Differential-privacy options of the commands that train a synthesizer."""
+    options = [
+        click.option("--epsilon", type=float, default=None,
+                     help="Train with (epsilon, delta)-differential privacy (tables, vae "
+                          "backend); --metadata must give every column's kind and min/max or "
+                          "values."),
+        click.option("--delta", type=float, default=None,
+                     help="Delta of the guarantee [default: 1/n^1.1 for n rows]."),
+        click.option("--max-grad-norm", type=float, default=1.0, show_default=True,
+                     help="Per-row gradient clipping bound of DP-SGD."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _privacy_params(options: dict[str, Any]) -> dict[str, Any]:
+    """The privacy options as Synthesizer parameters, refusing --delta/--max-grad-norm alone."""
+    if options.get("epsilon") is None:
+        if options.get("delta") is not None:
+            raise UsageError("--delta needs --epsilon")
+        return {}
+    return {"epsilon": options["epsilon"], "delta": options["delta"],
+            "max_grad_norm": options["max_grad_norm"]}
+
+
 def _training_params(options: dict[str, Any], default_config: str) -> dict[str, Any]:
     return dict(
         backend=options["backend"], config=options["config"] or default_config,
@@ -121,7 +148,7 @@ def _fit_synthesizer(data_path: Path, options: dict[str, Any],
                      table: Any = None) -> Any:
     from toolkit.estimators import Synthesizer
 
-    synthesizer = Synthesizer(**_training_params(options, "default"))
+    synthesizer = Synthesizer(**_training_params(options, "default"), **_privacy_params(options))
     config = synthesizer._resolve_config()  # a bad preset or option fails before any work
     if data_path.is_dir():
         from adapters.imaging import read_image_folder
@@ -141,6 +168,10 @@ def _fit_synthesizer(data_path: Path, options: dict[str, Any],
     synthesizer.fit(data)
     _say(options["quiet"], f"trained in {synthesizer.fit_seconds_:.1f}s "
                            f"({synthesizer.n_epochs_} epochs)")
+    if synthesizer.privacy_:
+        from toolkit.report import guarantee_text
+
+        _say(options["quiet"], "guarantee: " + guarantee_text(synthesizer.privacy_))
     return synthesizer, data
 
 
@@ -187,6 +218,7 @@ def cli() -> None:
               help="Images: also write the generated images tiled into one PNG.")
 @condition_option
 @training_options
+@privacy_options
 def synth(data: Path, out: Path, rows: int | None, model_out: Path | None,
           report_out: Path | None, holdout_frac: float, target: str | None, grid: Path | None,
           conditions: tuple[str, ...], **options: Any) -> None:
@@ -225,7 +257,8 @@ def synth(data: Path, out: Path, rows: int | None, model_out: Path | None,
         from toolkit.report import evaluate
 
         result = evaluate(real, synthetic, holdout=holdout, target=target,
-                          metadata=options["metadata"], random_state=options["seed"] or 0)
+                          metadata=options["metadata"], random_state=options["seed"] or 0,
+                          guarantee=synthesizer.privacy_)
         result.to_html(report_out)
         _say(options["quiet"], f"wrote the report to {report_out}: "
                                f"fidelity {result.summary['fidelity']}, "
@@ -366,11 +399,15 @@ def contamination_option(default: float | None) -> Callable:
 @score_option("combined")
 @contamination_option(0.1)
 @training_options
+@privacy_options
 def fit(data: Path, model_out: Path, task: str, score: str, contamination: float,
         **options: Any) -> None:
     """Train a model on DATA and save it to --model-out."""
     _check_output(model_out, (".tkm",), "--model-out")
     if task == "detect":
+        if options["epsilon"] is not None:
+            raise UsageError("--epsilon applies to --task synthesize; anomaly detectors are "
+                             "not trained with differential privacy")
         model = _fit_detector(data, options, score, contamination)
     else:
         model, _ = _fit_synthesizer(data, options)
@@ -657,12 +694,25 @@ def _history_line(values: list[float], points: int = 8) -> str:
     return " -> ".join(f"{v:.3f}" for v in shown)
 
 
+def _privacy_lines(privacy: dict | None) -> list[str]:
+    if not privacy:
+        return []
+    return [f"  target epsilon {privacy['target_epsilon']}, spent {privacy['epsilon']:.4f} at "
+            f"delta {privacy['delta']:.3g}; noise multipliers: histograms "
+            f"{privacy['statistics_noise']:.3g}, DP-SGD {privacy['training_noise']:.3g}; "
+            f"{privacy['steps']} steps at sampling rate {privacy['sample_rate']:.3g}, "
+            f"max_grad_norm {privacy['max_grad_norm']}",
+            "  adapter statistics: column kinds, bounds and levels from the metadata (public); "
+            "shapes from the noisy histogram release (private)"]
+
+
 @cli.command()
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the model's full JSON document.")
 def info(model: Path, as_json: bool) -> None:
     """Describe a saved MODEL: backend, columns, settings, training history."""
     from toolkit.modelfile import load_model
+    from toolkit.report import guarantee_text
 
     tensors, document = load_model(model)
     if as_json:
@@ -683,6 +733,8 @@ def info(model: Path, as_json: bool) -> None:
         "settings:   " + ", ".join(f"{k}={config[k]}" for k in (
             "latent_dim", "hidden_dims", "beta", "prior", "batch_size", "learning_rate",
             "numeric_encoding")),
+        "privacy:    " + guarantee_text(document.get("privacy")),
+        *_privacy_lines(document.get("privacy")),
         "columns:",
         *[f"  {name}: {kind}" for name, kind in kinds.items()],
         "loss history (per epoch):",

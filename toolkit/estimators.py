@@ -17,8 +17,8 @@ from sklearn.base import BaseEstimator
 
 import toolkit
 from adapters.base import TensorSpec
-from adapters.imaging import ImageAdapter, ImageSet, image_set_from_array, read_image_folder
 from adapters.dp_statistics import check_private_schema, private_surrogate
+from adapters.imaging import ImageAdapter, ImageSet, image_set_from_array, read_image_folder
 from adapters.tabular import TabularAdapter, check_table, load_column_metadata
 from toolkit.backends import BACKENDS, Backend
 from toolkit.config import Config, load_config
@@ -275,7 +275,7 @@ class Synthesizer(BaseEstimator):
         self.backend_ = backend
         self.config_ = config
         self.history_ = history.losses
-        self.n_epochs_ = history.epochs
+        self.n_epochs_ = privacy.epochs if privacy is not None else history.epochs
         self.seed_ = seed
         self.n_rows_ = n_rows
         self.fit_seconds_ = time.perf_counter() - started
@@ -505,10 +505,10 @@ class Synthesizer(BaseEstimator):
         model.config_ = config
         history = History(document["history"])
         model.history_ = history.losses
-        model.n_epochs_ = history.epochs
         model.seed_ = document["seed"]
         model.n_rows_ = document["n_rows"]
         model.fit_seconds_ = document["fit_seconds"]
         model.privacy_ = document.get("privacy")
+        model.n_epochs_ = (model.privacy_ or {}).get("epochs", history.epochs)
         model._sampling_rng = np.random.default_rng(model.seed_)
         return model, document

@@ -21,6 +21,7 @@ The number of rows is treated as public (as DP-SGD's sampling rate does).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -49,7 +50,9 @@ def composed_epsilon(statistics_noise: float, training_noise: float, sample_rate
 
     accountant = RDPAccountant()
     accountant.history = [(statistics_noise, 1.0, 1), (training_noise, sample_rate, steps)]
-    return float(accountant.get_epsilon(delta, alphas=ALPHAS))
+    with warnings.catch_warnings():  # "optimal order is the largest alpha": ALPHAS go far enough
+        warnings.simplefilter("ignore", UserWarning)
+        return float(accountant.get_epsilon(delta, alphas=ALPHAS))
 
 
 @dataclass
@@ -68,6 +71,8 @@ class PrivacyPlan:
         Noise multiplier of DP-SGD.
     sample_rate : float
         Poisson sampling rate of a training batch (expected batch / rows).
+    epochs : int
+        Passes over the data (``steps`` is ``epochs`` times the batches per pass).
     steps : int
         DP-SGD steps.
     epsilon : float
@@ -80,6 +85,7 @@ class PrivacyPlan:
     statistics_noise: float
     training_noise: float
     sample_rate: float
+    epochs: int
     steps: int
     epsilon: float
 
@@ -125,9 +131,11 @@ def plan_privacy(epsilon: float, delta: float | None, max_grad_norm: float, n_ro
     sample_rate = min(batch_size, n_rows) / n_rows
     steps = epochs * max(1, n_rows // min(batch_size, n_rows))
     try:
-        statistics_noise = get_noise_multiplier(
-            target_epsilon=STATISTICS_SHARE * epsilon, target_delta=delta, sample_rate=1.0,
-            steps=1, epsilon_tolerance=0.001 * epsilon)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            statistics_noise = get_noise_multiplier(
+                target_epsilon=STATISTICS_SHARE * epsilon, target_delta=delta, sample_rate=1.0,
+                steps=1, epsilon_tolerance=0.001 * epsilon, alphas=ALPHAS)
     except ValueError as error:
         raise UsageError(f"epsilon {epsilon} cannot be met: {error}") from None
     low, high = 0.1, MAX_NOISE
@@ -145,7 +153,7 @@ def plan_privacy(epsilon: float, delta: float | None, max_grad_norm: float, n_ro
             break
     spent = composed_epsilon(statistics_noise, high, sample_rate, steps, delta)
     return PrivacyPlan(float(epsilon), float(delta), float(max_grad_norm), statistics_noise,
-                       high, sample_rate, steps, spent)
+                       high, sample_rate, epochs, steps, spent)
 
 
 class PrivateSteps:

@@ -194,6 +194,7 @@ def render(report: Report) -> str:
             ("ratio TSTR / TRTR", fmt(u["ratio"])), ("test rows (real)", fmt(u["test_rows"]))]),
             "</table>"]
     parts.append("</section><section id='privacy'><h2>Privacy</h2>")
+    parts.append(f"<p><b>Formal guarantee:</b> {html.escape(s['guarantee'])}</p>")
     if p is None:
         parts.append("<p>Not measured: it needs a holdout of real rows the model never saw.</p>")
     else:

@@ -1,0 +1,224 @@
+"""Differential privacy: the accountant's plan, the private adapter statistics, DP-SGD fits,
+model files, the CLI and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from adapters.dp_statistics import SURROGATE_ROWS, check_private_schema, private_surrogate
+from adapters.tabular import load_column_metadata
+from toolkit import Synthesizer
+from toolkit.cli import cli
+from toolkit.exceptions import DataError, UsageError
+from toolkit.privacy import composed_epsilon, default_delta, plan_privacy
+
+FAST = {"config": "fast", "epochs": 3}
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    n = 600
+    age = rng.normal(50, 12, n).clip(18, 90).round(1)
+    sex = rng.choice(["F", "M"], n)
+    stage = rng.choice([1, 2, 3, 4], n, p=[0.4, 0.3, 0.2, 0.1])
+    dose = np.where(rng.random(n) < 0.1, np.nan, rng.gamma(2.0, 10.0, n).clip(0, 150).round(2))
+    return pd.DataFrame({"pid": np.arange(n), "age": age, "sex": sex, "stage": stage,
+                         "dose": dose})
+
+
+@pytest.fixture(scope="module")
+def metadata() -> dict:
+    return {"pid": "id",
+            "age": {"kind": "continuous", "min": 0, "max": 120},
+            "sex": {"kind": "categorical", "values": ["F", "M"]},
+            "stage": {"kind": "categorical", "values": [1, 2, 3, 4]},
+            "dose": {"kind": "continuous", "min": 0, "max": 150}}
+
+
+@pytest.fixture(scope="module")
+def private(table, metadata) -> Synthesizer:
+    return Synthesizer(epsilon=1.0, metadata=metadata, random_state=0, **FAST).fit(table)
+
+
+# the plan -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("epsilon", [0.5, 1.0, 3.0, 10.0])
+def test_the_accountant_spends_the_target_epsilon_within_tolerance(epsilon):
+    plan = plan_privacy(epsilon, None, 1.0, 1000, 100, 20)
+    assert plan.delta == pytest.approx(default_delta(1000))
+    assert plan.steps == 20 * 10 and plan.sample_rate == pytest.approx(0.1)
+    assert 0.99 * epsilon <= plan.epsilon <= epsilon
+    # recomputed independently of the plan, by the same accountant
+    assert composed_epsilon(plan.statistics_noise, plan.training_noise, plan.sample_rate,
+                            plan.steps, plan.delta) == pytest.approx(plan.epsilon)
+
+
+def test_a_smaller_epsilon_needs_more_noise():
+    loose, tight = plan_privacy(10.0, None, 1.0, 1000, 100, 20), plan_privacy(0.5, None, 1.0,
+                                                                             1000, 100, 20)
+    assert tight.training_noise > loose.training_noise
+    assert tight.statistics_noise > loose.statistics_noise
+
+
+@pytest.mark.parametrize(("epsilon", "delta", "message"), [
+    (0.0, None, "epsilon must be a positive number"),
+    (-1.0, None, "epsilon must be a positive number"),
+    (float("nan"), None, "epsilon must be a positive number"),
+    (1.0, 0.01, r"delta must be in \(0, 1/n\)"),
+    (1.0, 0.0, r"delta must be in \(0, 1/n\)"),
+])
+def test_bad_budgets_are_refused_with_one_line(epsilon, delta, message):
+    with pytest.raises(UsageError, match=message):
+        plan_privacy(epsilon, delta, 1.0, 1000, 100, 20)
+
+
+def test_an_unreachable_budget_is_refused():
+    with pytest.raises(UsageError, match="cannot be met"):
+        plan_privacy(1e-9, None, 1.0, 1000, 1000, 5000)
+
+
+# the private adapter statistics --------------------------------------------------------------
+def test_the_schema_must_describe_every_column(table, metadata):
+    with pytest.raises(UsageError, match=r"not described: \['dose'\]"):
+        check_private_schema(list(table.columns), load_column_metadata(
+            {k: v for k, v in metadata.items() if k != "dose"}))
+    bad = {**metadata, "age": {"kind": "continuous"}}
+    with pytest.raises(UsageError, match="'age' needs numeric 'min' and 'max'"):
+        check_private_schema(list(table.columns), load_column_metadata(bad))
+    bad = {**metadata, "sex": "categorical"}
+    with pytest.raises(UsageError, match="'sex' needs its 'values' listed"):
+        check_private_schema(list(table.columns), load_column_metadata(bad))
+
+
+def test_the_surrogate_follows_the_schema_not_the_data(table, metadata):
+    schema = check_private_schema(list(table.columns), load_column_metadata(metadata))
+    surrogate = private_surrogate(table, schema, 1.0, np.random.default_rng(0))
+    assert len(surrogate) == SURROGATE_ROWS
+    assert surrogate["age"].between(0, 120).all()
+    assert set(surrogate["stage"]) == {1, 2, 3, 4}
+    assert surrogate["pid"].tolist() == list(range(SURROGATE_ROWS))  # IDs are not read
+    # with little noise the release keeps the real shape (missing share, level shares)
+    assert surrogate["dose"].isna().mean() == pytest.approx(table["dose"].isna().mean(), abs=0.03)
+    assert (surrogate["sex"] == "F").mean() == pytest.approx((table["sex"] == "F").mean(),
+                                                             abs=0.05)
+
+
+def test_the_surrogate_does_not_depend_on_a_single_row_beyond_the_noise(table, metadata):
+    schema = check_private_schema(list(table.columns), load_column_metadata(metadata))
+    outlier = table.copy()
+    outlier.loc[0, "age"] = 119.9
+    # same noise draws: the only difference a row can make is one count per column
+    a = private_surrogate(table, schema, 50.0, np.random.default_rng(3))
+    b = private_surrogate(outlier, schema, 50.0, np.random.default_rng(3))
+    assert a["age"].max() <= 120 and b["age"].max() <= 120
+    assert abs(a["age"].mean() - b["age"].mean()) < 5
+
+
+def test_a_level_not_in_the_metadata_is_refused(table, metadata):
+    odd = table.copy()
+    odd.loc[0, "sex"] = "X"
+    schema = check_private_schema(list(odd.columns), load_column_metadata(metadata))
+    with pytest.raises(DataError, match=r"'sex' has values not listed in the metadata: \['X'\]"):
+        private_surrogate(odd, schema, 1.0, np.random.default_rng(0))
+
+
+# private fits --------------------------------------------------------------------------------
+def test_a_private_model_records_its_guarantee(private):
+    privacy = private.privacy_
+    assert privacy["target_epsilon"] == 1.0
+    assert 0.99 <= privacy["epsilon"] <= 1.0
+    assert privacy["delta"] == pytest.approx(default_delta(600))
+    assert privacy["epochs"] == 3 and private.n_epochs_ == 3
+    assert private.history_ == {}  # no data-dependent loss is kept
+
+
+def test_a_private_model_samples_valid_rows(private, table):
+    rows = private.sample(300)
+    assert list(rows.columns) == list(table.columns)
+    assert rows["age"].between(0, 120).all() and set(rows["sex"]) <= {"F", "M"}
+    assert set(rows["stage"]) <= {1, 2, 3, 4}
+    assert rows["pid"].is_unique
+
+
+def test_private_conditions_are_met_by_checking(private):
+    rows = private.sample(20, conditions={"sex": "M"})
+    assert (rows["sex"] == "M").all()
+
+
+def test_private_fits_are_reproducible_and_survive_the_model_file(table, metadata, private,
+                                                                    tmp_path):
+    again = Synthesizer(epsilon=1.0, metadata=metadata, random_state=0, **FAST).fit(table)
+    pd.testing.assert_frame_equal(again.sample(50, random_state=2),
+                                  private.sample(50, random_state=2))
+    private.save(tmp_path / "dp.tkm")
+    loaded = Synthesizer.load(tmp_path / "dp.tkm")
+    assert loaded.privacy_ == private.privacy_ and loaded.n_epochs_ == 3
+    pd.testing.assert_frame_equal(loaded.sample(50, random_state=2),
+                                  private.sample(50, random_state=2))
+
+
+def test_the_private_weights_differ_from_the_plain_ones(table, metadata):
+    plain = Synthesizer(metadata={k: (v["kind"] if isinstance(v, dict) else v)
+                                  for k, v in metadata.items()}, random_state=0, **FAST)
+    plain.fit(table)
+    assert plain.privacy_ is None and plain.history_  # the non-DP path records losses
+    noisy = Synthesizer(epsilon=0.5, metadata=metadata, random_state=0, **FAST).fit(table)
+    assert noisy.privacy_["training_noise"] > 1.0
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"backend": "gan"}, "differential privacy is implemented for the vae backend only"),
+    ({"backend": "vaegan"}, "differential privacy is implemented for the vae backend only"),
+    ({"epsilon": 0.0}, "epsilon must be a positive number"),
+    ({"delta": 0.5}, r"delta must be in \(0, 1/n\)"),
+    ({"max_grad_norm": 0.0}, "max_grad_norm must be positive"),
+    ({"config": "detect"}, "trim_fraction must be 0 with epsilon"),
+])
+def test_bad_private_settings_are_refused(table, metadata, params, message):
+    settings = {"epsilon": 1.0, "metadata": metadata, **FAST, **params}
+    with pytest.raises(UsageError, match=message):
+        Synthesizer(**settings).fit(table)
+
+
+def test_images_are_not_fitted_privately():
+    images = np.random.default_rng(0).random((20, 8, 8))
+    with pytest.raises(UsageError, match="applies to tables"):
+        Synthesizer(epsilon=1.0, **FAST).fit(images)
+
+
+# command line -------------------------------------------------------------------------------
+def _run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_cli_private_synth_info_and_report(table, metadata, tmp_path):
+    data, meta = tmp_path / "t.csv", tmp_path / "meta.yaml"
+    table.to_csv(data, index=False)
+    meta.write_text(yaml.safe_dump(metadata))
+    result = _run("synth", data, "--out", tmp_path / "s.csv", "--model-out", tmp_path / "m.tkm",
+                  "--metadata", meta, "--epsilon", "2", "--epochs", "2", "--config", "fast",
+                  "--report", tmp_path / "r.html", "--seed", "1")
+    assert result.exit_code == 0, result.output
+    assert "differential privacy per row" in result.output
+    assert len(pd.read_csv(tmp_path / "s.csv")) == 480  # 20 % holdout kept out
+    info = _run("info", tmp_path / "m.tkm")
+    assert "privacy:    (2, " in info.output and "spent 1.9" in info.output
+    assert "Formal guarantee:</b> (2, " in (tmp_path / "r.html").read_text()
+
+
+def test_cli_refuses_private_input_without_bounds(table, tmp_path):
+    data = tmp_path / "t.csv"
+    table.to_csv(data, index=False)
+    result = _run("synth", data, "--out", tmp_path / "s.csv", "--epsilon", "1")
+    assert result.exit_code != 0
+    assert "the metadata must describe every column" in result.output
+    assert not (tmp_path / "s.csv").exists()
+    result = _run("synth", data, "--out", tmp_path / "s.csv", "--delta", "1e-5")
+    assert result.exit_code != 0 and "--delta needs --epsilon" in result.output
+    result = _run("fit", data, "--model-out", tmp_path / "m.tkm", "--task", "detect",
+                  "--epsilon", "1")
+    assert result.exit_code != 0 and "--epsilon applies to --task synthesize" in result.output
