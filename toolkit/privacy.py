@@ -30,7 +30,7 @@ import torch
 from toolkit.exceptions import UsageError
 
 #: share of ε the histogram release would cost on its own
-STATISTICS_SHARE = 0.1
+STATISTICS_SHARE = 0.25
 #: Rényi orders searched by the accountant (Opacus's defaults plus larger ones,
 #: which small budgets need)
 ALPHAS = [1 + x / 10.0 for x in range(1, 100)] + list(range(12, 64)) + list(range(64, 513, 8))
