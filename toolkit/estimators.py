@@ -241,8 +241,10 @@ class Synthesizer(BaseEstimator):
         config = self._resolve_config()
         if self.epsilon is not None:
             # nothing may read the rows outside DP-SGD: no latent mixture fitted on their
-            # codes, no early stopping on their loss
-            config = dataclasses.replace(config, prior="standard", early_stopping_patience=None)
+            # codes, no early stopping on their loss; a GAN's critic judges one row at a
+            # time, once per step (each critic step is a DP-SGD step)
+            config = dataclasses.replace(config, prior="standard", early_stopping_patience=None,
+                                         pac=1, discriminator_steps=1)
         seed = _seed_from(self.random_state)
         images = as_images(X)
         privacy = marginals = None

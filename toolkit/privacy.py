@@ -157,19 +157,23 @@ def plan_privacy(epsilon: float, delta: float | None, max_grad_norm: float, n_ro
 
 
 class PrivateSteps:
-    """DP-SGD steps for a backend whose ``forward(x, noise)`` gives per-row losses.
+    """DP-SGD steps for a backend whose ``forward(row, *inputs)`` gives per-row losses.
 
     Per-row gradients come from :func:`torch.func.vmap` over :func:`torch.func.grad`
-    of the backend called on one row; Opacus's ``DPOptimizer`` clips each row's
-    gradient (over all parameters together), sums, adds the Gaussian noise and
-    divides by the expected batch size before the wrapped optimizer's step.
+    of the backend called on one row (with that row's share of
+    ``backend.private_inputs(batch)``, e.g. a VAE's reparameterization noise or a
+    GAN's generated row); Opacus's ``DPOptimizer`` clips each row's gradient (over all
+    its parameters together), sums, adds the Gaussian noise and divides by the
+    expected batch size before the wrapped optimizer's step. Then
+    ``backend.public_step(n)`` updates what never reads real rows (a GAN's generator,
+    trained only through the private critic).
 
     Parameters
     ----------
     backend : Backend
-        Provides ``forward``, ``config.latent_dim`` and the optimizer to wrap.
+        Provides ``forward``, ``private_inputs``, ``public_step`` and the optimizer.
     optimizer : torch.optim.Optimizer
-        The backend's optimizer over every trained parameter.
+        The backend's optimizer over every parameter that reads real rows.
     plan : PrivacyPlan
         Noise and sampling.
     n_rows : int
@@ -187,25 +191,29 @@ class PrivateSteps:
         self.names = [name for name, p in backend.named_parameters() if id(p) in trained]
         if len(self.names) != len(trained):
             raise RuntimeError("every trained parameter must belong to the backend")
+        self.expected_batch = max(1, round(plan.sample_rate * n_rows))
         self.optimizer = DPOptimizer(
             optimizer, noise_multiplier=plan.training_noise, max_grad_norm=plan.max_grad_norm,
-            expected_batch_size=max(1, round(plan.sample_rate * n_rows)), generator=generator)
+            expected_batch_size=self.expected_batch, generator=generator)
 
     def training_step(self, batch: torch.Tensor) -> dict[str, float]:
-        """One DP-SGD step on a Poisson-sampled ``batch``; records no data-dependent loss."""
+        """One DP-SGD step on a Poisson-sampled ``batch``, then the backend's public step;
+        records no data-dependent loss."""
         from torch.func import functional_call, grad, vmap
 
         parameters = dict(self.backend.named_parameters())
         params = {name: parameters[name].detach() for name in self.names}
         if batch.shape[0]:
-            noise = torch.randn(batch.shape[0], self.backend.config.latent_dim,
-                                device=batch.device)
+            inputs = self.backend.private_inputs(batch)
 
             def row_loss(p: dict[str, torch.Tensor], row: torch.Tensor,
-                         eps: torch.Tensor) -> torch.Tensor:
-                return functional_call(self.backend, p, (row[None], eps[None])).sum()
+                         *row_inputs: torch.Tensor) -> torch.Tensor:
+                return functional_call(self.backend, p,
+                                       (row[None], *(x[None] for x in row_inputs))).sum()
 
-            grads = vmap(grad(row_loss), in_dims=(None, 0, 0))(params, batch, noise)
+            per_row = vmap(grad(row_loss), in_dims=(None, 0, *[0] * len(inputs)),
+                           randomness="different")
+            grads = per_row(params, batch, *inputs)
         else:  # an empty Poisson batch still takes a (pure noise) step
             grads = {name: torch.zeros(0, *value.shape, device=value.device)
                      for name, value in params.items()}
@@ -213,4 +221,5 @@ class PrivateSteps:
             parameters[name].grad_sample = grads[name]
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
+        self.backend.public_step(self.expected_batch)
         return {}

@@ -53,9 +53,10 @@ class Backend(nn.Module):
     )
 
     #: why this backend cannot train with differential privacy ("" when it can: it
-    #: implements ``forward(x, noise)`` as per-row losses and ``private_optimizer``)
+    #: implements ``forward(rows, *inputs)`` as per-row losses, ``private_inputs`` and
+    #: ``private_optimizer``)
     cannot_privatize: ClassVar[str] = (
-        "differential privacy is implemented for the vae backend only so far"
+        "differential privacy is implemented for the vae and gan backends"
     )
 
     def __init__(self, spec: TensorSpec, config: Config) -> None:
@@ -106,6 +107,13 @@ class Backend(nn.Module):
     def private_optimizer(self) -> torch.optim.Optimizer:
         """The one optimizer over every network that reads real rows, for DP-SGD."""
         raise NotImplementedError(self.cannot_privatize)
+
+    def private_inputs(self, batch: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Per-row extra inputs of ``forward`` for a DP-SGD step (each ``(n, ...)``)."""
+        raise NotImplementedError(self.cannot_privatize)
+
+    def public_step(self, n: int) -> None:
+        """After a DP-SGD step: update what never reads real rows (nothing by default)."""
 
     def before_fit(self, data: torch.Tensor) -> None:
         """Work done once before training; the base starts the output bias at the marginals."""

@@ -35,6 +35,7 @@ class GANBackend(Backend):
     """
 
     name = "gan"
+    cannot_privatize = ""
     scalar_noise = False
     monitor = "critic"  # the critic's Wasserstein estimate shrinks as samples get realistic
 
@@ -129,13 +130,67 @@ class GANBackend(Backend):
             wasserstein = self.critic(fake_input).mean() - self.critic(real_input).mean()
             penalty = gradient_penalty(self.critic, real_input, fake_input)
             self.step(self.critic_optimizer, wasserstein + self.config.gp_weight * penalty)
-        raw = self.decode(self._noise(n, batch), condition)
+        adversarial, condition_loss = self._generator_step(condition)
+        return {"critic": -wasserstein.item(), "generator": adversarial.item(),
+                "condition": condition_loss.item()}
+
+    def _generator_step(self, condition: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One generator step against the critic, for rows with ``condition``."""
+        raw = self.decode(self._noise(condition.shape[0], condition), condition)
         fake = self.heads.activate(raw, self.config.gumbel_tau)
         adversarial = -self.critic(torch.cat([fake, condition], dim=1)).mean()
         condition_loss = self._condition_loss(raw, condition)
         self.step(self.generator_optimizer, adversarial + condition_loss)
-        return {"critic": -wasserstein.item(), "generator": adversarial.item(),
-                "condition": condition_loss.item()}
+        return adversarial, condition_loss
+
+    # differential privacy: DP-SGD on the critic, the only network that reads real rows --------
+    def private_optimizer(self) -> torch.optim.Optimizer:
+        return self.critic_optimizer
+
+    def private_inputs(self, batch: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Per real row: its condition (the one-hot of one of its categorical columns, chosen
+        at random, since training-by-sampling would pick rows by their levels), a generated
+        row with a condition drawn from the levels' frequencies, and a mixing weight."""
+        n = batch.shape[0]
+        real_condition = batch.new_zeros(n, self.condition_dim)
+        condition = batch.new_zeros(n, self.condition_dim)
+        if self.condition_dim:
+            block = torch.randint(len(self.categorical_blocks), (n,), device=batch.device)
+            real_condition = batch[:, self.condition_columns] * self._block_masks()[block]
+            condition = self.condition_vector({}, n)
+        with torch.no_grad():
+            fake = self.heads.activate(self.decode(self._noise(n, batch), condition),
+                                       self.config.gumbel_tau)
+        return (real_condition, torch.cat([fake, condition], dim=1),
+                torch.rand(n, 1, device=batch.device))
+
+    def forward(self, real: torch.Tensor, real_condition: torch.Tensor,
+                fake_input: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+        """Per-row WGAN-GP critic loss of real rows against generated ones: what DP-SGD
+        differentiates row by row (the penalty's input gradient is taken per row too)."""
+        from torch.func import grad
+
+        real_input = torch.cat([real, real_condition], dim=1)
+        mixed = alpha * real_input + (1 - alpha) * fake_input
+        slope = grad(lambda rows: self.critic(rows).sum())(mixed)
+        penalty = (slope.norm(dim=1) - 1) ** 2
+        return (self.critic(fake_input) - self.critic(real_input)
+                + self.config.gp_weight * penalty)
+
+    def public_step(self, n: int) -> None:
+        """The generator learns only through the private critic (post-processing)."""
+        condition = self.condition_vector({}, n) if self.condition_dim else torch.zeros(
+            n, 0, device=self.level_frequencies.device)
+        self._generator_step(condition)
+
+    def _block_masks(self) -> torch.Tensor:
+        """``(blocks, condition_dim)``: 1 over each categorical block's slots."""
+        masks = torch.zeros(len(self.categorical_blocks), self.condition_dim,
+                            device=self.level_frequencies.device)
+        for i, block in enumerate(self.categorical_blocks):
+            start = self.condition_offsets[block]
+            masks[i, start : start + self.spec.blocks[block].width] = 1.0
+        return masks
 
     def _noise(self, n: int, like: torch.Tensor) -> torch.Tensor:
         return random_like((n, self.config.latent_dim), None, like.device, normal=True)

@@ -100,6 +100,9 @@ class VAEBackend(Backend):
     def private_optimizer(self) -> torch.optim.Optimizer:
         return self.optimizer
 
+    def private_inputs(self, batch: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return (torch.randn(batch.shape[0], self.config.latent_dim, device=batch.device),)
+
     def training_step(self, batch: torch.Tensor) -> dict[str, float]:
         reconstruction_rows, kl_rows = self.elbo_rows(batch)
         kept = self.kept_rows(reconstruction_rows + self.config.beta * kl_rows)
