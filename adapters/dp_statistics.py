@@ -9,7 +9,8 @@ in the clear. Here they come from two sources only:
   public: each column's kind, numeric bounds (``min``/``max``) and categorical
   levels (``values``);
 * one **Gaussian-mechanism release** of a histogram per column over that schema
-  (numeric columns: equal-width bins between the bounds, or one bin per integer;
+  (numeric columns: equal-width bins between the bounds, more of them when the
+  noise is small against the (public) row count, or one bin per integer;
   categorical columns: one bin per level; every column: one bin for missing).
   Each row adds exactly 1 to one bin of every column, so adding or removing a row
   changes the concatenated histograms by ``sqrt(k)`` in L2 norm for ``k`` columns;
@@ -34,9 +35,11 @@ import pandas as pd
 
 from toolkit.exceptions import DataError, UsageError
 
-#: equal-width bins per bounded numeric column (integer columns with at most
-#: ``INTEGER_BINS`` values get one bin per value)
-NUMERIC_BINS = 20
+#: equal-width bins per bounded numeric column: as many as keep ``ROWS_PER_NOISE`` noise
+#: deviations of expected count per bin, within ``[MIN_BINS, MAX_BINS]`` (integer columns
+#: with at most ``INTEGER_BINS`` values get one bin per value)
+ROWS_PER_NOISE = 4.0
+MIN_BINS, MAX_BINS = 10, 200
 INTEGER_BINS = 100
 #: noisy counts below this many noise standard deviations are set to 0 (post-processing)
 THRESHOLD = 2.0
@@ -126,14 +129,20 @@ def check_private_schema(columns: list[str], described: dict[str, dict]) -> dict
     return schema
 
 
-def _bins(entry: dict) -> tuple[str, Any]:
+def numeric_bins(n_rows: int, scale: float) -> int:
+    """Bins per numeric column for a release with noise deviation ``scale`` on ``n_rows``
+    rows (both public): finer when the noise is small against the counts."""
+    return int(np.clip(n_rows / (ROWS_PER_NOISE * max(scale, 1e-12)), MIN_BINS, MAX_BINS))
+
+
+def _bins(entry: dict, n_bins: int) -> tuple[str, Any]:
     """How a column is histogrammed: ``("levels", values)`` or ``("edges", edges)``."""
     if entry["kind"] in LEVEL_KINDS:
         return "levels", list(entry["values"])
     low, high = float(entry["min"]), float(entry["max"])
     if entry["kind"] == "integer" and high - low + 1 <= INTEGER_BINS:
         return "edges", np.arange(math.floor(low), math.floor(high) + 2) - 0.5
-    return "edges", np.linspace(low, high, NUMERIC_BINS + 1)
+    return "edges", np.linspace(low, high, n_bins + 1)
 
 
 def _level_key(value: Any) -> str:
@@ -210,6 +219,7 @@ def private_surrogate(data: pd.DataFrame, schema: dict[str, dict], noise_multipl
     """
     histogrammed = [c for c in data.columns if schema[str(c)]["kind"] != "id"]
     scale = noise_multiplier * math.sqrt(max(1, len(histogrammed)))
+    n_bins = numeric_bins(len(data), scale)
     surrogate = {}
     for original in data.columns:
         column = str(original)
@@ -217,7 +227,7 @@ def private_surrogate(data: pd.DataFrame, schema: dict[str, dict], noise_multipl
         if entry["kind"] == "id":
             surrogate[column] = pd.Series(np.arange(SURROGATE_ROWS))
             continue
-        how, bins = _bins(entry)
+        how, bins = _bins(entry, n_bins)
         counts = _counts(data[original], how, bins, column)
         noisy = counts + rng.normal(0.0, scale, counts.shape)
         noisy[noisy < THRESHOLD * scale] = 0.0  # mostly noise: e.g. missing values that never were
