@@ -53,7 +53,7 @@ def _same_number(a: Any, b: Any) -> bool:
         return False
 
 
-def _decimals(values: np.ndarray, most: int = 8) -> int:
+def decimals_of(values: np.ndarray, most: int = 8) -> int:
     """Fewest decimals that represent every value (at most ``most``), as a rounding scheme."""
     sample = values[:10000]
     for decimals in range(most):
@@ -159,7 +159,7 @@ class NumericEncoder(ColumnEncoder):
         else:
             self.scaler_ = SCALERS[self.encoding]().fit(observed, rng)
         self.fill_ = float(np.median(observed))
-        self.decimals_ = _decimals(observed)
+        self.decimals_ = decimals_of(observed)
         return self
 
     def match_value(self, value: Any) -> float:

@@ -6,8 +6,8 @@ model file, so a differentially private fit must not compute them from the data
 in the clear. Here they come from two sources only:
 
 * the **schema**, which the user states in the metadata and which is treated as
-  public: each column's kind, numeric bounds (``min``/``max``) and categorical
-  levels (``values``);
+  public: each column's kind, numeric bounds (``min``/``max``), optionally the
+  ``decimals`` continuous values are rounded to, and categorical levels (``values``);
 * one **Gaussian-mechanism release** of a histogram per column over that schema
   (numeric columns: equal-width bins between the bounds, more of them when the
   noise is small against the (public) row count, or one bin per integer;
@@ -57,6 +57,7 @@ def draft_schema(data: pd.DataFrame) -> dict[str, dict[str, Any]]:
     largest salary, a rare diagnosis): replace them with public knowledge (a data
     dictionary, plausible ranges) before a private release.
     """
+    from adapters.columns import decimals_of
     from adapters.tabular import infer_kind
 
     schema: dict[str, dict[str, Any]] = {}
@@ -66,6 +67,8 @@ def draft_schema(data: pd.DataFrame) -> dict[str, dict[str, Any]]:
         if kind in NUMERIC_KINDS:
             schema[str(column)] = {"kind": kind, "min": float(values.min()),
                                    "max": float(values.max())}
+            if kind == "continuous":
+                schema[str(column)]["decimals"] = decimals_of(values.to_numpy(dtype=float))
         elif kind in LEVEL_KINDS:
             levels = sorted(values.unique().tolist(), key=str)
             schema[str(column)] = {"kind": "categorical",
@@ -115,6 +118,10 @@ def check_private_schema(columns: list[str], described: dict[str, dict]) -> dict
             if not low < high:
                 raise UsageError(f"metadata bounds of {column!r}: min {low} must be below "
                                  f"max {high}")
+            decimals = entry.get("decimals", 0)
+            if not (isinstance(decimals, int) and 0 <= decimals <= 12):
+                raise UsageError(f"metadata 'decimals' of {column!r} must be an integer from 0 "
+                                 f"to 12, got {decimals!r}")
         elif kind in LEVEL_KINDS:
             if kind == "boolean":
                 entry.setdefault("values", [False, True])
@@ -190,6 +197,8 @@ def _draw(how: str, bins: Any, probs: np.ndarray, entry: dict,
     values = np.clip(values, float(entry["min"]), float(entry["max"]))
     if entry["kind"] == "integer":
         values = np.round(values)
+    if "decimals" in entry:
+        values = np.round(values, int(entry["decimals"]))
     values = np.where(missing, np.nan, values)
     values[:2] = entry["min"], entry["max"]  # the adapter's range is the stated bounds
     return pd.Series(values)

@@ -268,3 +268,13 @@ def test_private_fits_default_to_the_private_preset(table, metadata):
     model = Synthesizer(epsilon=3.0, metadata=metadata, epochs=1, random_state=0).fit(table)
     assert model.config_.learning_rate == 0.01 and model.config_.prior == "standard"
     assert Synthesizer()._resolve_config().learning_rate == 0.005
+
+
+def test_stated_decimals_round_private_values_and_bad_ones_are_refused(table, metadata):
+    rounded = {**metadata, "age": {"kind": "continuous", "min": 0, "max": 120, "decimals": 1}}
+    model = Synthesizer(epsilon=5.0, metadata=rounded, random_state=0, **FAST).fit(table)
+    ages = model.sample(200)["age"].dropna()
+    assert np.allclose(ages, ages.round(1))
+    bad = {**metadata, "age": {"kind": "continuous", "min": 0, "max": 120, "decimals": 1.5}}
+    with pytest.raises(UsageError, match="'decimals' of 'age' must be an integer"):
+        Synthesizer(epsilon=5.0, metadata=bad, **FAST).fit(table)
