@@ -298,7 +298,8 @@ class Synthesizer(BaseEstimator):
         histogram release, and the encoded surrogate rows (for the output bias)."""
         reason = BACKENDS[config.backend].cannot_privatize
         if reason:
-            raise UsageError(f"{reason}, not the {config.backend} backend")
+            raise UsageError(f"the {config.backend} backend cannot train with differential "
+                             f"privacy: {reason}")
         if config.trim_fraction:
             raise UsageError("trim_fraction must be 0 with epsilon: trimming looks at other "
                              "rows' losses, which per-row clipping cannot bound")

@@ -56,7 +56,7 @@ class Backend(nn.Module):
     #: implements ``forward(rows, *inputs)`` as per-row losses, ``private_inputs`` and
     #: ``private_optimizer``)
     cannot_privatize: ClassVar[str] = (
-        "differential privacy is implemented for the vae and gan backends"
+        "it does not implement per-row losses; use the vae or gan backend"
     )
 
     def __init__(self, spec: TensorSpec, config: Config) -> None:

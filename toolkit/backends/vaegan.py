@@ -32,8 +32,8 @@ class VAEGANBackend(VAEBackend):
 
     name = "vaegan"
     cannot_privatize = (
-        "differential privacy is implemented for the vae and gan backends; the VAE-GAN's "
-        "encoder, decoder and discriminator all read real rows through three coupled losses"
+        "its encoder, decoder and discriminator all read real rows through three coupled "
+        "losses; use the vae or gan backend"
     )
 
     def build(self) -> None:
