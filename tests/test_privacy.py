@@ -279,3 +279,21 @@ def test_stated_decimals_round_private_values_and_bad_ones_are_refused(table, me
     bad = {**metadata, "age": {"kind": "continuous", "min": 0, "max": 120, "decimals": 1.5}}
     with pytest.raises(UsageError, match="'decimals' of 'age' must be an integer"):
         Synthesizer(epsilon=5.0, metadata=bad, **FAST).fit(table)
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--epsilon", "-1"], "Error: epsilon must be a positive number, got -1.0"),
+    (["--epsilon", "1", "--delta", "0.5"], "Error: delta must be in (0, 1/n)"),
+    (["--epsilon", "1", "--max-grad-norm", "0"], "Error: max_grad_norm must be positive"),
+    (["--epsilon", "1", "--backend", "vaegan"], "Error: the vaegan backend cannot train with "
+                                                "differential privacy"),
+])
+def test_cli_bad_privacy_flags_fail_with_one_line(table, metadata, tmp_path, flags, message):
+    data, meta = tmp_path / "t.csv", tmp_path / "meta.yaml"
+    table.to_csv(data, index=False)
+    meta.write_text(yaml.safe_dump(metadata))
+    result = _run("synth", data, "--out", tmp_path / "s.csv", "--metadata", meta, *flags)
+    assert result.exit_code == 2
+    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and errors[0].startswith(message)
+    assert not (tmp_path / "s.csv").exists()

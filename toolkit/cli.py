@@ -734,6 +734,7 @@ def _privacy_lines(privacy: dict | None) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Print the model's full JSON document.")
 def info(model: Path, as_json: bool) -> None:
     """Describe a saved MODEL: backend, columns, settings, training history."""
+    from toolkit.estimators import trained_epochs
     from toolkit.modelfile import load_model
     from toolkit.report import guarantee_text
 
@@ -745,15 +746,13 @@ def info(model: Path, as_json: bool) -> None:
     kinds = document["adapter"]["kinds"]
     history = document["history"]
     n_weights = sum(t.numel() for t in tensors.values())
-    epochs = (document.get("privacy") or {}).get("epochs",
-                                                  len(next(iter(history.values()), [])))
     lines = [
         f"model:      {model}",
         f"kind:       {document['kind']} ({document['backend']} backend, {n_weights:,} weights)",
         f"created:    {document['created']} with toolkit {document['versions']['toolkit']}, "
         f"torch {document['versions']['torch']}",
         f"trained on: {document['n_rows']} rows, {len(kinds)} columns, "
-        f"{document['fit_seconds']:.1f}s, {epochs} epochs, "
+        f"{document['fit_seconds']:.1f}s, {trained_epochs(document)} epochs, "
         f"seed {document['seed']}",
         "settings:   " + ", ".join(f"{k}={config[k]}" for k in (
             "latent_dim", "hidden_dims", "beta", "prior", "batch_size", "learning_rate",

@@ -112,6 +112,13 @@ def as_table(X: Any) -> pd.DataFrame:  # noqa: N803
     return pd.DataFrame(array, columns=names).infer_objects()
 
 
+def trained_epochs(document: dict) -> int:
+    """Epochs a model file's model was trained for: from its privacy plan (a private fit
+    records no losses) or from its loss history."""
+    privacy = document.get("privacy") or {}
+    return privacy.get("epochs", History(document["history"]).epochs)
+
+
 class Synthesizer(BaseEstimator):
     """Learn a table's latent structure and generate synthetic rows like it.
 
@@ -258,15 +265,15 @@ class Synthesizer(BaseEstimator):
             if not isinstance(X, (pd.DataFrame, np.ndarray)):
                 raise DataError("expected a pandas DataFrame or a 2-D array, got "
                                 f"{type(X).__name__}")
-            data = as_table(X)
+            data = check_table(as_table(X))
+            if len(data) < 2:
+                raise DataError(f"table has {len(data)} row (n_samples = 1); at least 2 rows "
+                                "are needed to learn from")
             if self.epsilon is not None:
                 adapter, privacy, marginals = self._fit_private_adapter(data, config, seed)
             else:
                 adapter = TabularAdapter(self.metadata, config.numeric_encoding,
                                          config.max_levels, random_state=seed).fit(data)
-            if len(data) < 2:
-                raise DataError(f"table has {len(data)} row (n_samples = 1); at least 2 rows "
-                                "are needed to learn from")
             if adapter.spec.width == 0:
                 raise DataError("no column to model: every column is an ID or constant")
             array, n_rows = adapter.transform(data, random_state=seed), len(data)
@@ -303,10 +310,6 @@ class Synthesizer(BaseEstimator):
         if config.trim_fraction:
             raise UsageError("trim_fraction must be 0 with epsilon: trimming looks at other "
                              "rows' losses, which per-row clipping cannot bound")
-        check_table(data)
-        if len(data) < 2:
-            raise DataError(f"table has {len(data)} row (n_samples = 1); at least 2 rows "
-                            "are needed to learn from")
         schema = check_private_schema([str(c) for c in data.columns],
                                       load_column_metadata(self.metadata))
         epochs = choose_epochs(len(data), config.batch_size, config.epochs, config.steps,
@@ -514,12 +517,11 @@ class Synthesizer(BaseEstimator):
         model.adapter_ = adapter
         model.backend_ = backend.to(resolve_device(device)).eval()
         model.config_ = config
-        history = History(document["history"])
-        model.history_ = history.losses
+        model.history_ = document["history"]
         model.seed_ = document["seed"]
         model.n_rows_ = document["n_rows"]
         model.fit_seconds_ = document["fit_seconds"]
         model.privacy_ = document.get("privacy")
-        model.n_epochs_ = (model.privacy_ or {}).get("epochs", history.epochs)
+        model.n_epochs_ = trained_epochs(document)
         model._sampling_rng = np.random.default_rng(model.seed_)
         return model, document

@@ -164,9 +164,12 @@ class Backend(nn.Module):
             Encoded rows the output bias starts from instead of ``data`` (a private
             fit passes its surrogate rows).
         """
-        epochs = choose_epochs(data.shape[0], self.config.batch_size, self.config.epochs,
-                               self.config.steps, self.config.min_epochs,
-                               self.config.max_epochs)
+        if privacy is not None:  # the plan's epochs are what its accounting assumed
+            epochs = privacy.epochs
+        else:
+            epochs = choose_epochs(data.shape[0], self.config.batch_size, self.config.epochs,
+                                   self.config.steps, self.config.min_epochs,
+                                   self.config.max_epochs)
         self.build_optimizers()
         self.before_fit(data if marginals is None else marginals)
         self.train()

@@ -45,6 +45,12 @@ class GANBackend(Backend):
         self.critic = discriminator_for(self.spec, self.config.discriminator_dims, cond,
                                         pac=self.config.pac)
         self.register_buffer("level_frequencies", torch.zeros(cond))
+        # (blocks, cond): 1 over each categorical block's slots of the condition vector
+        masks = torch.zeros(len(self.categorical_blocks), cond)
+        for i, block in enumerate(self.categorical_blocks):
+            start = self.condition_offsets[block]
+            masks[i, start : start + self.spec.blocks[block].width] = 1.0
+        self.register_buffer("block_masks", masks, persistent=False)
 
     def build_optimizers(self) -> None:
         betas = (0.5, 0.9)
@@ -156,7 +162,7 @@ class GANBackend(Backend):
         condition = batch.new_zeros(n, self.condition_dim)
         if self.condition_dim:
             block = torch.randint(len(self.categorical_blocks), (n,), device=batch.device)
-            real_condition = batch[:, self.condition_columns] * self._block_masks()[block]
+            real_condition = batch[:, self.condition_columns] * self.block_masks[block]
             condition = self.condition_vector({}, n)
         with torch.no_grad():
             fake = self.heads.activate(self.decode(self._noise(n, batch), condition),
@@ -182,15 +188,6 @@ class GANBackend(Backend):
         condition = self.condition_vector({}, n) if self.condition_dim else torch.zeros(
             n, 0, device=self.level_frequencies.device)
         self._generator_step(condition)
-
-    def _block_masks(self) -> torch.Tensor:
-        """``(blocks, condition_dim)``: 1 over each categorical block's slots."""
-        masks = torch.zeros(len(self.categorical_blocks), self.condition_dim,
-                            device=self.level_frequencies.device)
-        for i, block in enumerate(self.categorical_blocks):
-            start = self.condition_offsets[block]
-            masks[i, start : start + self.spec.blocks[block].width] = 1.0
-        return masks
 
     def _noise(self, n: int, like: torch.Tensor) -> torch.Tensor:
         return random_like((n, self.config.latent_dim), None, like.device, normal=True)
