@@ -56,10 +56,16 @@ def draft_schema(data: pd.DataFrame) -> dict[str, dict[str, Any]]:
     Publishing bounds and levels read from the data is itself a disclosure (the
     largest salary, a rare diagnosis): replace them with public knowledge (a data
     dictionary, plausible ranges) before a private release.
+
+    Raises
+    ------
+    DataError
+        For a table that cannot be learned from (see :func:`~adapters.tabular.check_table`).
     """
     from adapters.columns import decimals_of
-    from adapters.tabular import infer_kind
+    from adapters.tabular import check_table, infer_kind
 
+    data = check_table(data)
     schema: dict[str, dict[str, Any]] = {}
     for column in data.columns:
         kind = infer_kind(data[column])

@@ -265,6 +265,21 @@ def test_cli_metadata_drafts_a_schema_a_private_fit_accepts(table, tmp_path):
     assert _run("metadata", data, "--out", tmp_path / "m.txt").exit_code == 2
 
 
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "Error: input file not found"),
+    ("age,sex\n", "Error: table has no rows (only a header)"),
+])
+def test_cli_metadata_bad_input_fails_with_one_line(tmp_path, content, message):
+    data, meta = tmp_path / "t.csv", tmp_path / "meta.yaml"
+    if content is not None:
+        data.write_text(content)
+    result = _run("metadata", data, "--out", meta)
+    assert result.exit_code == 1
+    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and errors[0].startswith(message)
+    assert not meta.exists()
+
+
 def test_private_fits_default_to_the_private_preset(table, metadata):
     model = Synthesizer(epsilon=3.0, metadata=metadata, epochs=1, random_state=0).fit(table)
     assert model.config_.learning_rate == 0.01 and model.config_.prior == "standard"
