@@ -180,6 +180,14 @@ def discriminator_for(spec: TensorSpec, hidden_dims: list[int], extra_dim: int =
     return Discriminator(spec.width + extra_dim, hidden_dims, pac=pac)
 
 
+def encoder_for(spec: TensorSpec, out_dim: int, hidden_dims: list[int]) -> nn.Module:
+    """The encoder a spec calls for: :class:`ConvEncoder` for an image block, else an MLP
+    from the spec's width to ``out_dim``."""
+    if image_block(spec) is not None:
+        return ConvEncoder(spec, out_dim)
+    return mlp(spec.width, hidden_dims, out_dim)
+
+
 def generator_for(spec: TensorSpec, in_dim: int, hidden_dims: list[int]) -> nn.Module:
     """The decoder/generator a spec calls for: :class:`ConvDecoder` for an image block,
     else an MLP from ``in_dim`` to the spec's width."""

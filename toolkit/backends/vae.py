@@ -7,10 +7,8 @@ from torch import nn
 
 from toolkit.backends.base import Backend
 from toolkit.backends.layers import (
-    ConvEncoder,
+    encoder_for,
     generator_for,
-    image_block,
-    mlp,
     output_bias_owner,
 )
 from toolkit.backends.prior import ConditionalLatents
@@ -40,11 +38,8 @@ class VAEBackend(Backend):
 
     def build_autoencoder(self) -> None:
         """Create the encoder, the decoder and the per-level latent Gaussians."""
-        width, hidden, latent = self.spec.width, self.config.hidden_dims, self.config.latent_dim
-        if image_block(self.spec) is not None:  # images: convolutional networks
-            self.encoder = ConvEncoder(self.spec, 2 * latent)
-        else:
-            self.encoder = mlp(width, hidden, 2 * latent)
+        hidden, latent = self.config.hidden_dims, self.config.latent_dim
+        self.encoder = encoder_for(self.spec, 2 * latent, hidden)  # convolutional on images
         self.decoder = generator_for(self.spec, latent, hidden[::-1])
         self.level_latents = ConditionalLatents(self.condition_dim, latent)
 
