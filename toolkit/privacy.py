@@ -28,6 +28,7 @@ from typing import Any
 import torch
 
 from toolkit.exceptions import UsageError
+from toolkit.training import steps_per_epoch
 
 #: share of ε the histogram release would cost on its own
 STATISTICS_SHARE = 0.25
@@ -129,7 +130,7 @@ def plan_privacy(epsilon: float, delta: float | None, max_grad_norm: float, n_ro
     from opacus.accountants.utils import get_noise_multiplier
 
     sample_rate = min(batch_size, n_rows) / n_rows
-    steps = epochs * max(1, n_rows // min(batch_size, n_rows))
+    steps = epochs * steps_per_epoch(n_rows, batch_size)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)

@@ -99,6 +99,12 @@ def cosine_factor(step: int, total: int, floor: float = 0.1) -> float:
     return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
+def steps_per_epoch(n_rows: int, batch_size: int) -> int:
+    """Optimizer steps in one pass over ``n_rows`` rows: full batches of ``batch_size``
+    (the whole table when it is smaller), at least one."""
+    return max(1, n_rows // min(batch_size, n_rows))
+
+
 def choose_epochs(n_rows: int, batch_size: int, epochs: int | None, steps: int,
                   min_epochs: int, max_epochs: int) -> int:
     """Epochs to run: ``epochs`` if given, else enough for ``steps`` optimizer steps.
@@ -114,8 +120,8 @@ def choose_epochs(n_rows: int, batch_size: int, epochs: int | None, steps: int,
     """
     if epochs is not None:
         return epochs
-    steps_per_epoch = max(1, n_rows // min(batch_size, n_rows))
-    return max(min_epochs, min(max_epochs, math.ceil(steps / steps_per_epoch)))
+    per_epoch = steps_per_epoch(n_rows, batch_size)
+    return max(min_epochs, min(max_epochs, math.ceil(steps / per_epoch)))
 
 
 def train(
@@ -163,7 +169,7 @@ def train(
     history = History()
     n_rows = data.shape[0]
     batch_size = min(batch_size, n_rows)
-    n_batches = max(1, n_rows // batch_size)
+    n_batches = steps_per_epoch(n_rows, batch_size)
     for callback in callbacks:
         callback.on_train_begin(epochs)
     try:

@@ -26,7 +26,14 @@ from toolkit.backends.prior import LatentPrior
 from toolkit.config import Config
 from toolkit.exceptions import TrainingError
 from toolkit.privacy import PrivacyPlan, PrivateSteps
-from toolkit.training import Callback, History, choose_epochs, cosine_factor, train
+from toolkit.training import (
+    Callback,
+    History,
+    choose_epochs,
+    cosine_factor,
+    steps_per_epoch,
+    train,
+)
 
 
 class Backend(nn.Module):
@@ -196,7 +203,7 @@ class Backend(nn.Module):
         """A function that advances every optimizer's cosine schedule by one step."""
         if self.config.lr_schedule == "constant":
             return None
-        total = epochs * max(1, n_rows // min(self.config.batch_size, n_rows))
+        total = epochs * steps_per_epoch(n_rows, self.config.batch_size)
         optimizers = [v for v in vars(self).values() if isinstance(v, torch.optim.Optimizer)]
         schedulers = [torch.optim.lr_scheduler.LambdaLR(o, lambda s: cosine_factor(s, total))
                       for o in optimizers]
