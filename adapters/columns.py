@@ -9,14 +9,18 @@ per column from its kind and concatenates their blocks into the TensorSpec.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import string
+from collections.abc import Callable
+from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from adapters.base import Block
+from adapters.kinds import parse_dates
 from adapters.scalers import SCALERS, QuantileScaler, scaler_from_dict
 from toolkit.exceptions import DataError
 
@@ -36,6 +40,35 @@ def _restore_dtype(values: pd.Series, dtype: str) -> pd.Series:
         return values.astype(dtype)
     except (TypeError, ValueError):
         return values
+
+
+def nullable_integer(dtype: str) -> str:
+    """The pandas nullable dtype of an integer dtype (``int64`` -> ``Int64``), else ``""``.
+
+    Examples
+    --------
+    >>> nullable_integer("int64"), nullable_integer("UInt8"), nullable_integer("float64")
+    ('Int64', 'UInt8', '')
+    """
+    lower = dtype.lower()
+    if lower.startswith("uint"):
+        return "UInt" + lower[4:]
+    if lower.startswith("int"):
+        return "Int" + lower[3:]
+    return ""
+
+
+def integers_as(values: np.ndarray, dtype: str, name: str) -> pd.Series:
+    """Whole-number ``values`` (NaN for missing) in the column's integer dtype: nullable
+    (``Int64``) when some are missing or the column was nullable, so that they are
+    written as ``456``, never ``456.0``; other dtypes (float) are kept."""
+    series = pd.Series(values, name=name)
+    nullable = nullable_integer(dtype)
+    if not nullable:
+        return _restore_dtype(series, dtype)
+    if dtype == nullable or np.isnan(values).any():
+        return series.astype(nullable)
+    return series.astype(dtype)
 
 
 def _level_array(levels: list[Any]) -> np.ndarray:
@@ -138,6 +171,8 @@ class NumericEncoder(ColumnEncoder):
         return np.round(values, 0 if self.integer else self.decimals_)
 
     def _from_float(self, values: np.ndarray) -> pd.Series:
+        if self.integer:
+            return integers_as(values, self.dtype_, self.name)
         return _restore_dtype(pd.Series(values, name=self.name), self.dtype_)
 
     @property
@@ -230,45 +265,21 @@ class IntegerEncoder(NumericEncoder):
     integer = True
 
 
-_DATE_LIKE = re.compile(r"^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
-DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y",
-                "%m/%d/%Y", "%Y/%m/%d", "%d.%m.%Y")
-
-
-def parse_dates(series: pd.Series) -> tuple[pd.Series, str | None] | None:
-    """Parse ``series`` as dates, returning the parsed values and the text format.
-
-    Returns ``None`` when the column is not made of dates. For a datetime64
-    column the format is ``None`` (values come back as datetimes).
-    """
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return pd.to_datetime(series), None
-    if not (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)):
-        return None
-    observed = series.dropna()
-    head = observed.iloc[:100]
-    if observed.empty or not all(isinstance(v, str) and _DATE_LIKE.match(v) for v in head):
-        return None
-    for fmt in DATE_FORMATS:
-        parsed = pd.to_datetime(series, format=fmt, errors="coerce")
-        if parsed.notna().sum() == len(observed):
-            return parsed, fmt
-    return None
-
-
 class DatetimeEncoder(NumericEncoder):
     """Date or timestamp column, modelled as seconds since the epoch.
 
     Values come back as dates in the original text format (or as datetime64
     when the input column was datetime64), rounded to the coarsest resolution
-    (day, hour, minute or second) that every training value has.
+    (day, hour, minute or second) that every training value has. A column that
+    mixes formats is read value by value and written in the format most of its
+    values have.
     """
 
     kind = "datetime"
     integer = True  # whole seconds; up to 1,000 distinct stamps round-trip exactly
 
     def fit(self, series: pd.Series, rng: np.random.Generator) -> DatetimeEncoder:
-        parsed, self.format_ = parse_dates(series) or (series, None)
+        parsed, self.format_, self.mixed_ = parse_dates(series) or (series, None, False)
         seconds = self._seconds(parsed)
         observed = seconds[~np.isnan(seconds)]
         self.resolution_ = next(
@@ -288,7 +299,8 @@ class DatetimeEncoder(NumericEncoder):
         if pd.api.types.is_numeric_dtype(series):
             return series.to_numpy(dtype=float, na_value=np.nan)
         if self.format_ is not None:
-            return self._seconds(pd.to_datetime(series, format=self.format_, errors="coerce"))
+            fmt = "mixed" if self.mixed_ else self.format_
+            return self._seconds(pd.to_datetime(series, format=fmt, errors="coerce"))
         return self._seconds(series)
 
     def _round(self, values: np.ndarray) -> np.ndarray:
@@ -304,12 +316,14 @@ class DatetimeEncoder(NumericEncoder):
         return text.where(stamps.notna(), None).astype(object)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "format": self.format_, "resolution": self.resolution_}
+        return {**super().to_dict(), "format": self.format_, "mixed": self.mixed_,
+                "resolution": self.resolution_}
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> DatetimeEncoder:
         encoder = super().from_dict(state)
         encoder.format_ = state["format"]
+        encoder.mixed_ = bool(state.get("mixed", False))
         encoder.resolution_ = state["resolution"]
         return encoder
 
@@ -321,7 +335,12 @@ class CategoricalEncoder(ColumnEncoder):
     observed rate. Only the ``max_levels`` most frequent levels get a one-hot
     slot; the rest share one "other" slot, which is decoded by drawing from the
     rare levels' observed frequencies. Memory and time stay bounded for columns
-    with thousands of levels.
+    with thousands of levels. A pandas ``category`` column comes back with all its
+    categories (unused ones too) and its order.
+
+    Values are looked up by number in a column of numbers (``"3"`` finds the level
+    ``3.0``) and by text in a column of text (``12`` finds ``"12"``), so a chunk read
+    with other types than the training table is still encoded correctly.
 
     Parameters
     ----------
@@ -343,7 +362,12 @@ class CategoricalEncoder(ColumnEncoder):
 
     def fit(self, series: pd.Series, rng: np.random.Generator) -> CategoricalEncoder:
         super().fit(series, rng)
+        self.categories_, self.ordered_ = None, False
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            self.categories_ = [_to_json_value(v) for v in series.dtype.categories]
+            self.ordered_ = bool(series.dtype.ordered)
         counts = series.value_counts(dropna=False)
+        counts = counts[counts > 0]  # a category dtype lists its unused levels too
         levels = [_to_json_value(level) for level in counts.index]
         self.slots_ = levels[: self.max_levels]
         self.other_levels_ = levels[self.max_levels :]
@@ -370,16 +394,35 @@ class CategoricalEncoder(ColumnEncoder):
 
     def unseen(self, series: pd.Series) -> list[Any]:
         """The distinct values of ``series`` that this column never had in training."""
-        known = {*self.slots_, *self.other_levels_}
+        known = {self._key(level) for level in [*self.slots_, *self.other_levels_]}
         values = {_to_json_value(v) for v in series.astype(object).unique()}
-        return sorted((v for v in values if v not in known), key=repr)
+        return sorted((v for v in values if self._key(v) not in known), key=repr)
+
+    @cached_property
+    def _numeric_levels(self) -> bool:
+        levels = [level for level in [*self.slots_, *self.other_levels_] if level is not None]
+        return bool(levels) and all(isinstance(level, (int, float)) and not isinstance(level, bool)
+                                    for level in levels)
+
+    def _key(self, value: Any) -> Any:
+        """What a value is looked up by: its number in a column of numbers, else itself
+        (numbers as text in a column of text)."""
+        value = _to_json_value(value)
+        if value is None or isinstance(value, bool):
+            return value
+        if self._numeric_levels:
+            try:
+                return float(value)
+            except (TypeError, ValueError):
+                return value
+        return str(value) if isinstance(value, (int, float)) else value
 
     def _slot_index(self, series: pd.Series) -> np.ndarray:
-        lookup = {level: i for i, level in enumerate(self.slots_)}
+        lookup = {self._key(level): i for i, level in enumerate(self.slots_)}
         other = len(self.slots_) if self.other_levels_ else 0
         # look each distinct value up once, then index: fast on long columns
         codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=False)
-        slots = np.array([lookup.get(_to_json_value(v), other) for v in uniques], dtype=np.int64)
+        slots = np.array([lookup.get(self._key(v), other) for v in uniques], dtype=np.int64)
         return slots[codes]
 
     def transform(self, series: pd.Series, rng: np.random.Generator,
@@ -394,6 +437,14 @@ class CategoricalEncoder(ColumnEncoder):
         if is_other.any():
             rare = _level_array(self.other_levels_)
             values[is_other] = rare[rng.choice(len(rare), is_other.sum(), p=self.other_probs_)]
+        if self.categories_ is not None:
+            return pd.Series(pd.Categorical(values, categories=self.categories_,
+                                            ordered=self.ordered_), name=self.name)
+        nullable = nullable_integer(self.dtype_)
+        if nullable:  # integer levels with missing values come back as 4, not 4.0
+            return pd.Series(values, name=self.name).astype(nullable if pd.isna(values).any()
+                                                            or nullable == self.dtype_
+                                                            else self.dtype_)
         return _restore_dtype(pd.Series(values, name=self.name), self.dtype_)
 
     def to_dict(self) -> dict[str, Any]:
@@ -403,6 +454,8 @@ class CategoricalEncoder(ColumnEncoder):
             "slots": self.slots_,
             "other_levels": self.other_levels_,
             "other_probs": self.other_probs_,
+            "categories": self.categories_,
+            "ordered": self.ordered_,
         }
 
     @classmethod
@@ -412,32 +465,70 @@ class CategoricalEncoder(ColumnEncoder):
         encoder.slots_ = state["slots"]
         encoder.other_levels_ = state["other_levels"]
         encoder.other_probs_ = state["other_probs"]
+        encoder.categories_ = state.get("categories")
+        encoder.ordered_ = bool(state.get("ordered", False))
         return encoder
 
 
 class BooleanEncoder(CategoricalEncoder):
-    """Boolean column (True/False, possibly with missing values)."""
+    """Boolean column: True/False values, or text in the file's own spelling
+    (``TRUE``/``FALSE``, ``true``/``false`` ...), which comes back as spelled.
+
+    A condition matches whatever the spelling or case: ``flag=true``,
+    ``flag=TRUE`` and ``True`` all find the level ``"TRUE"``.
+    """
 
     kind = "boolean"
 
+    def _key(self, value: Any) -> Any:
+        value = _to_json_value(value)
+        return None if value is None else str(value).lower()
+
+    def match_level(self, value: Any) -> Any:
+        """The seen level equal to ``value``, ignoring the spelling of true and false."""
+        wanted = str(_to_json_value(value)).lower()
+        for level in [*self.slots_, *self.other_levels_]:
+            if level is not None and str(level).lower() == wanted:
+                return level
+        return super().match_level(value)
+
 
 _ID_PATTERN = re.compile(r"^(\D*?)(\d+)(\D*)$")
+#: a free-text ID space holds at least this many values per training ID
+ID_SPACE_FACTOR = 1000
 
 
 def _id_digest(salt: str, value: str) -> str:
     return hashlib.sha256(f"{salt}:{value}".encode()).hexdigest()[:16]
 
 
+def fresh_start(largest: int) -> int:
+    """The first fresh ID after a largest real ID: two orders of magnitude above it.
+
+    Examples
+    --------
+    >>> fresh_start(418), fresh_start(7), fresh_start(-3)
+    (10000, 100, 100)
+    """
+    return 10 ** (len(str(max(0, largest))) + 1)
+
+
 class IdEncoder(ColumnEncoder):
     """Identifier column: not modelled; generated rows get fresh unique IDs of the same format.
 
-    Integer IDs continue after the largest training ID; text IDs that look like
-    ``PREFIX`` + digits keep the prefix and digit count; other text IDs become
-    random strings of the observed alphabet and length (longer when that space
-    is too small). No training ID is ever reproduced: for free-text IDs only
-    salted hashes of the training IDs are kept to rule out collisions, never the
-    IDs themselves. IDs are unique within one decoded batch; each call starts
-    the sequence afresh, so a seed gives the same IDs every time.
+    Whole-number IDs (also with blanks, or stored as floats) and the numbers of text
+    IDs that look like ``PREFIX`` + digits (prefix and digit count kept) start at the
+    power of ten two digits above the largest training ID (``418`` -> ``10000``), so
+    that they are recognisably new and clear of real IDs the model never saw (a
+    holdout, later patients); other text IDs become strings of the observed
+    alphabet and length (longer when that space holds fewer than
+    ``ID_SPACE_FACTOR`` values per training ID), enumerated through a fixed
+    permutation of the space. No training ID is ever reproduced: for free-text IDs
+    only salted hashes of the training IDs are kept to rule out collisions, never
+    the IDs themselves. Generated IDs are numbered: the ``first`` argument of
+    :meth:`fresh` says where a batch starts, so that batches numbered one after
+    another never share an ID (the :class:`~toolkit.Synthesizer` numbers all the
+    rows it generates in a session this way).
     """
 
     kind = "id"
@@ -447,50 +538,80 @@ class IdEncoder(ColumnEncoder):
         observed = series.dropna()
         self.numeric_ = bool(pd.api.types.is_numeric_dtype(series.dtype))
         self.prefix_ = self.suffix_ = self.alphabet_ = self.salt_ = ""
-        self.digits_ = self.start_ = self.length_ = 0
+        self.digits_ = self.start_ = self.length_ = self.stride_ = 0
         self.hashes_: set[str] = set()
         if self.numeric_:
-            self.start_ = int(observed.max()) + 1
+            values = observed.to_numpy(dtype=float)
+            if not np.all(values == np.round(values)):
+                raise ValueError("identifiers must be whole numbers or text")
+            self.start_ = fresh_start(int(values.max()))
             return self
         text = observed.astype(str)
         matches = [_ID_PATTERN.match(v) for v in text]
         if all(matches) and len({(m.group(1), m.group(3)) for m in matches}) == 1:
             self.prefix_, self.suffix_ = matches[0].group(1), matches[0].group(3)
             self.digits_ = max(len(m.group(2)) for m in matches)
-            self.start_ = max(int(m.group(2)) for m in matches) + 1
+            self.start_ = fresh_start(max(int(m.group(2)) for m in matches))
         else:
             self.alphabet_ = "".join(sorted(set("".join(text)))) or string.ascii_letters
-            self.length_ = max(1, int(round(text.str.len().median())))
+            if len(self.alphabet_) == 1:
+                self.alphabet_ += "0" if self.alphabet_ != "0" else "1"
+            length = max(1, int(round(text.str.len().median())))
+            while len(self.alphabet_) ** length < ID_SPACE_FACTOR * max(1, text.nunique()):
+                length += 1
+            self.length_ = length
             self.salt_ = f"{rng.integers(2**62):x}"
-            self.hashes_ = {_id_digest(self.salt_, v) for v in text}
+            self.stride_ = int(rng.integers(2**62)) | 1
+            self.hashes_ = {_id_digest(self.salt_, v) for v in text.unique()}
         return self
 
-    def _random_ids(self, n: int, rng: np.random.Generator) -> list[str]:
-        alphabet = np.array(list(self.alphabet_))
-        length = self.length_
-        # grow the length until the free space comfortably exceeds what is needed
-        while len(alphabet) ** length < 4 * (n + len(self.hashes_)):
-            length += 1
-        values: list[str] = []
-        made: set[str] = set()
-        while len(values) < n:
-            for chars in alphabet[rng.integers(len(alphabet), size=(2 * n, length))]:
-                candidate = "".join(chars)
-                if candidate not in made and _id_digest(self.salt_, candidate) not in self.hashes_:
-                    made.add(candidate)
-                    values.append(candidate)
-        return values[:n]
+    def _enumerator(self, length: int) -> Callable[[int], str]:
+        """The ``k``-th string of ``length`` in a fixed permutation of that space."""
+        base = len(self.alphabet_)
+        size = base**length
+        stride = self.stride_ % size or 1
+        while math.gcd(stride, size) != 1:
+            stride += 1
+        offset = int(self.salt_, 16)
 
-    def inverse(self, encoded: np.ndarray, rng: np.random.Generator) -> pd.Series:
-        n = len(encoded)
-        first = self.start_
+        def enumerated(k: int) -> str:
+            index = (stride * k + offset) % size
+            chars = []
+            for _ in range(length):
+                index, digit = divmod(index, base)
+                chars.append(self.alphabet_[digit])
+            return "".join(chars)
+
+        return enumerated
+
+    def _free_text_ids(self, n: int, first: int) -> list[str]:
+        length = self.length_
+        while len(self.alphabet_) ** length < 2 * (first + n):
+            length += 1  # the space would run out: longer IDs, still never repeated
+        enumerated = self._enumerator(length)
+        values = []
+        for k in range(first, first + n):
+            value = enumerated(k)
+            spare = length + 2  # a training ID's twin moves to a length never enumerated
+            while _id_digest(self.salt_, value) in self.hashes_:
+                value, spare = self._enumerator(spare)(k), spare + 1
+            values.append(value)
+        return values
+
+    def fresh(self, n: int, first: int = 0) -> pd.Series:
+        """IDs number ``first`` to ``first + n - 1`` of this column's fresh sequence."""
+        start = self.start_ + first
         if self.numeric_:
-            return _restore_dtype(pd.Series(np.arange(first, first + n)), self.dtype_)
+            dtype = self.dtype_ if nullable_integer(self.dtype_) else "Int64"
+            return integers_as(np.arange(start, start + n, dtype=float), dtype, self.name)
         if self.digits_:
             values = [f"{self.prefix_}{k:0{self.digits_}d}{self.suffix_}"
-                      for k in range(first, first + n)]
-            return pd.Series(values, dtype=object)
-        return pd.Series(self._random_ids(n, rng), dtype=object)
+                      for k in range(start, start + n)]
+            return pd.Series(values, dtype=object, name=self.name)
+        return pd.Series(self._free_text_ids(n, first), dtype=object, name=self.name)
+
+    def inverse(self, encoded: np.ndarray, rng: np.random.Generator) -> pd.Series:
+        return self.fresh(len(encoded))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -502,6 +623,7 @@ class IdEncoder(ColumnEncoder):
             "start": self.start_,
             "alphabet": self.alphabet_,
             "length": self.length_,
+            "stride": self.stride_,
             "salt": self.salt_,
             "hashes": sorted(self.hashes_),
         }
@@ -514,6 +636,7 @@ class IdEncoder(ColumnEncoder):
         encoder.prefix_, encoder.suffix_ = state["prefix"], state["suffix"]
         encoder.digits_, encoder.start_ = state["digits"], state["start"]
         encoder.alphabet_, encoder.length_ = state["alphabet"], state["length"]
+        encoder.stride_ = int(state.get("stride", 1))
         encoder.salt_, encoder.hashes_ = state["salt"], set(state["hashes"])
         return encoder
 

@@ -247,6 +247,10 @@ class ImageAdapter:
                                                               for v in labels]]
         return np.hstack([pixels, one_hot])
 
+    def renumber_ids(self, images: ImageSet, first: int) -> ImageSet:
+        """Images carry no identifiers: ``images`` unchanged (the tabular adapter's hook)."""
+        return images
+
     def inverse_transform(self, array: np.ndarray, random_state: int | None = None) -> ImageSet:
         """Decode ``(N, width)`` rows into uint8 images (and labels, by arg-max);
         ``random_state`` is unused (decoding images draws nothing)."""

@@ -7,7 +7,7 @@ dict or as a YAML file with that mapping under ``columns:`` or at its top level.
 
 from __future__ import annotations
 
-import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -21,77 +21,17 @@ from adapters.columns import (
     ENCODERS,
     CategoricalEncoder,
     ColumnEncoder,
+    IdEncoder,
     NumericEncoder,
-    parse_dates,
+    nullable_integer,
 )
-from toolkit.exceptions import DataError, NotFittedError, UsageError
+from adapters.kinds import MAX_NUMERIC_CATEGORIES, infer_kind, infer_kinds
+from toolkit.exceptions import DataError, InferenceWarning, NotFittedError, UsageError
 
-#: Numeric columns with at most this many distinct values are treated as categorical.
-MAX_NUMERIC_CATEGORIES = 10
-#: Text columns are categorical; when every value is distinct they are IDs.
-_ID_NAME = re.compile(
-    r"(^|[_\s.-])(id|uuid|guid|identifier)$"  # patient_id, record.uuid
-    r"|^(id|uuid|key)([_\s.-]|$)"  # id, id_patient
-    r"|(?-i:[a-z0-9](?:ID|Id))$",  # PatientID, patientId (camelCase only)
-    re.I,
-)
+__all__ = ["MAX_NUMERIC_CATEGORIES", "TabularAdapter", "check_table", "infer_kind",
+           "load_column_metadata", "load_metadata"]
+
 NUMERIC_ENCODINGS = ("quantile", "mode", "standard")
-
-
-def _is_id_like(series: pd.Series) -> bool:
-    observed = series.dropna()
-    if len(observed) < 2 or observed.nunique() != len(observed):
-        return False
-    if pd.api.types.is_float_dtype(series.dtype):
-        return False
-    if pd.api.types.is_integer_dtype(series.dtype):
-        return bool(_ID_NAME.search(str(series.name)))
-    return True
-
-
-def infer_kind(series: pd.Series) -> str:
-    """Guess the kind of one column.
-
-    Parameters
-    ----------
-    series : pandas.Series
-        The column, as read from the file.
-
-    Returns
-    -------
-    str
-        One of ``"constant"`` (a single value), ``"boolean"``, ``"datetime"``,
-        ``"id"`` (every value distinct: text, or integers named like an ID),
-        ``"categorical"`` (text, or numbers with at most
-        ``MAX_NUMERIC_CATEGORIES`` distinct values), ``"integer"`` (whole
-        numbers) or ``"continuous"``.
-
-    Examples
-    --------
-    >>> infer_kind(pd.Series([1.5, 2.25, 3.0]))
-    'continuous'
-    >>> infer_kind(pd.Series(["a", "b", "a"]))
-    'categorical'
-    """
-    observed = series.dropna()
-    if series.nunique(dropna=False) == 1:
-        return "constant"
-    if pd.api.types.is_bool_dtype(series.dtype) or (
-        len(observed) and observed.map(type).isin([bool, np.bool_]).all()
-    ):
-        return "boolean"
-    if parse_dates(series) is not None:
-        return "datetime"
-    if _is_id_like(series):
-        return "id"
-    if isinstance(series.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(
-        series.dtype
-    ):
-        return "categorical"
-    values = observed.to_numpy(dtype=float)
-    if len(np.unique(values)) <= MAX_NUMERIC_CATEGORIES:
-        return "categorical"
-    return "integer" if np.all(values == np.round(values)) else "continuous"
 
 
 def load_column_metadata(metadata: dict[str, Any] | str | Path | None) -> dict[str, dict]:
@@ -122,6 +62,8 @@ def load_column_metadata(metadata: dict[str, Any] | str | Path | None) -> dict[s
     if not isinstance(metadata, dict):
         raise UsageError("metadata must map column names to kinds")
     columns = metadata.get("columns", metadata)
+    if not isinstance(columns, dict):
+        raise UsageError("metadata 'columns' must map column names to kinds")
     described = {}
     for column, value in columns.items():
         entry = dict(value) if isinstance(value, dict) else {"kind": value}
@@ -240,10 +182,9 @@ class TabularAdapter:
             raise DataError(f"column(s) {empty} have no values (all missing); drop them first")
         rng = np.random.default_rng(self.random_state)
         self.columns_ = [str(c) for c in data.columns]
-        self.kinds_ = {
-            column: overrides.get(column) or infer_kind(data[original])
-            for column, original in zip(self.columns_, data.columns, strict=True)
-        }
+        self.kinds_, self.notes_ = infer_kinds(data, overrides)
+        for note in self.notes_:
+            warnings.warn(note, InferenceWarning, stacklevel=2)
         self.encoders_ = []
         for column, original in zip(self.columns_, data.columns, strict=True):
             encoder = self._make_encoder(column, self.kinds_[column])
@@ -255,6 +196,7 @@ class TabularAdapter:
                 ) from None
             self.encoders_.append(encoder)
         self.spec = TensorSpec(tuple(b for enc in self.encoders_ for b in enc.blocks))
+        self.csv_dialect_ = dict(data.attrs.get("csv", {}))
         return self
 
     def _check_fitted(self) -> None:
@@ -419,7 +361,33 @@ class TabularAdapter:
             part = array[:, start : start + width] if width else np.zeros((len(array), 0))
             columns[encoder.name] = encoder.inverse(part, rng).reset_index(drop=True)
             start += width
-        return pd.DataFrame(columns)
+        frame = pd.DataFrame(columns)
+        if self.csv_dialect_:  # written back as the training CSV was (delimiter, decimals)
+            frame.attrs["csv"] = dict(self.csv_dialect_)
+        return frame
+
+    def adopt_dtypes(self, dtypes: dict[str, str]) -> TabularAdapter:
+        """Decode into these dtypes (the real table's) instead of the fitted table's.
+
+        A differentially private fit learns from a surrogate table; its output takes
+        the real columns' dtypes, integers as nullable ``Int64`` (the noisy release
+        may give any integer column missing values).
+        """
+        self._check_fitted()
+        for encoder in self.encoders_:
+            dtype = dtypes.get(encoder.name, encoder.dtype_)
+            encoder.dtype_ = nullable_integer(dtype) or dtype
+        return self
+
+    def renumber_ids(self, data: pd.DataFrame, first: int) -> pd.DataFrame:
+        """``data`` (decoded rows) with each ID column holding IDs number ``first`` to
+        ``first + len(data) - 1`` of its fresh sequence: rows numbered in consecutive
+        ranges never share an ID."""
+        self._check_fitted()
+        for encoder in self.encoders_:
+            if isinstance(encoder, IdEncoder):
+                data[encoder.name] = encoder.fresh(len(data), first).set_axis(data.index)
+        return data
 
     def to_dict(self) -> dict[str, Any]:
         """Return the fitted adapter as JSON-ready data."""
@@ -430,6 +398,7 @@ class TabularAdapter:
             "max_levels": self.max_levels,
             "columns": self.columns_,
             "kinds": self.kinds_,
+            "csv_dialect": self.csv_dialect_,
             "encoders": [encoder.to_dict() for encoder in self.encoders_],
         }
 
@@ -439,6 +408,7 @@ class TabularAdapter:
         adapter = cls(numeric_encoding=data["numeric_encoding"], max_levels=data["max_levels"])
         adapter.columns_ = list(data["columns"])
         adapter.kinds_ = dict(data["kinds"])
+        adapter.csv_dialect_ = dict(data.get("csv_dialect") or {})
         adapter.encoders_ = [ENCODERS[state["kind"]].from_dict(state) for state in data["encoders"]]
         adapter.spec = TensorSpec(tuple(b for enc in adapter.encoders_ for b in enc.blocks))
         return adapter

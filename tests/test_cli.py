@@ -140,8 +140,18 @@ def test_sample_with_seed_is_reproducible(model):
 def test_sample_matches_synth_with_the_same_seed(data_csv):
     ok("synth", data_csv, "--out", "direct.csv", "--rows", "20", "--model-out", "m.tkm", *TRAIN,
        "--seed", "8", "-q")
-    ok("sample", "m.tkm", "--rows", "20", "--out", "later.csv", "-q")
+    ok("sample", "m.tkm", "--rows", "20", "--out", "later.csv", "--seed", "8", "-q")
     assert Path("direct.csv").read_bytes() == Path("later.csv").read_bytes()
+
+
+def test_sample_without_seed_is_fresh_and_says_its_seed(data_csv):
+    ok("fit", data_csv, "--model-out", "m.tkm", *TRAIN, "--seed", "8", "-q")
+    first = ok("sample", "m.tkm", "--rows", "30", "--out", "a.csv")
+    ok("sample", "m.tkm", "--rows", "30", "--out", "b.csv")
+    assert Path("a.csv").read_bytes() != Path("b.csv").read_bytes()
+    seed = first.output.split("pass --seed ")[1].split()[0]
+    ok("sample", "m.tkm", "--rows", "30", "--out", "c.csv", "--seed", seed)
+    assert Path("a.csv").read_bytes() == Path("c.csv").read_bytes()
 
 
 def test_info_shows_columns_kinds_and_loss_history(model):

@@ -205,10 +205,22 @@ def test_synth_report_keeps_a_holdout_and_says_so(tables, _patients_frame):
     result = _run("synth", "real.csv", "--out", "s.csv", "--report", "r.html", "--config", "fast",
                   "--epochs", "2", "--seed", "0", "--target", "status")
     assert result.exit_code == 0, result.output
-    assert "out of training as a holdout for the privacy report" in result.output
     real_rows = len(pd.read_csv("real.csv"))
-    assert len(pd.read_csv("s.csv")) == real_rows - round(0.2 * real_rows)
+    held = round(0.2 * real_rows)
+    assert f"holding out {held} of {real_rows} rows" in result.output
+    assert "save them with --holdout-out" in result.output
+    assert len(pd.read_csv("s.csv")) == real_rows - held
     assert "Privacy" in Path("r.html").read_text()
+
+
+def test_synth_holdout_out_writes_the_held_out_rows(tables):
+    result = _run("synth", "real.csv", "--out", "s.csv", "--report", "r.html", "--config", "fast",
+                  "--epochs", "2", "--seed", "0", "--holdout-out", "held.csv")
+    assert result.exit_code == 0, result.output
+    real, held = pd.read_csv("real.csv"), pd.read_csv("held.csv")
+    assert len(held) == round(0.2 * len(real))
+    assert set(held["id"]) <= set(real["id"])
+    assert "they are written to held.csv" in result.output
 
 
 def test_report_speed_path_samples_nothing_for_small_tables(report):

@@ -62,7 +62,22 @@ def test_metadata_parameter_overrides_inferred_kinds(mixed):
 
 
 def test_sample_with_random_state_is_repeatable(fitted):
-    assert fitted.sample(20, random_state=3).equals(fitted.sample(20, random_state=3))
+    first, second = fitted.sample(20, random_state=3), fitted.sample(20, random_state=3)
+    assert first.drop(columns="id").equals(second.drop(columns="id"))
+
+
+def test_ids_are_unique_across_calls_and_never_real(fitted, patients):
+    first, second = fitted.sample(20, random_state=3), fitted.sample(20, random_state=3)
+    ids = pd.concat([first["id"], second["id"]])
+    assert ids.is_unique
+    assert not ids.isin(patients["id"]).any()
+
+
+def test_per_row_conditions_give_unique_ids(fitted):
+    conditions = pd.DataFrame({"sex": ["m", "f", "m", "f", None, "m"] * 5})
+    sample = fitted.sample(30, conditions=conditions, random_state=0)
+    assert sample["id"].is_unique
+    assert sample["sex"].iloc[:4].tolist() == ["m", "f", "m", "f"]
 
 
 def test_consecutive_samples_differ(mixed):

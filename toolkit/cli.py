@@ -8,7 +8,9 @@ data and model files) in one place, :class:`ToolkitGroup`.
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,8 +18,18 @@ from typing import Any
 import click
 
 import toolkit
-from toolkit.exceptions import DataError, ToolkitError, UsageError
-from toolkit.io import TABLE_SUFFIXES, read_table, write_table
+from toolkit.csvfiles import Dialect
+from toolkit.exceptions import DataError, InferenceWarning, ToolkitError, UsageError
+from toolkit.io import TABLE_SUFFIXES, check_distinct, check_writable, read_table, write_table
+
+#: seeds are integers in [0, 2**32 - 1] (numpy's and scikit-learn's range)
+SEED = click.IntRange(0, 2**32 - 1)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any,
+                  **kwargs: Any) -> None:
+    """Print a toolkit warning as one ``Warning:`` line on stderr."""
+    click.echo(f"Warning: {' '.join(str(message).split())}", err=True)
 
 
 class ToolkitGroup(click.Group):
@@ -40,7 +52,12 @@ class ToolkitGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                # what the toolkit guessed is the user's business; libraries' chatter is not
+                warnings.simplefilter("ignore")
+                warnings.simplefilter("always", InferenceWarning)
+                warnings.showwarning = _show_warning
+                return super().invoke(ctx)
         except ToolkitError as error:
             message = " ".join(str(error).split("\n"))
             click.echo(f"Error: {message}", err=True)
@@ -52,13 +69,27 @@ def _say(ctx_quiet: bool, message: str) -> None:
         click.echo(message, err=True)
 
 
+def _quiet(quiet: bool) -> None:
+    """With --quiet, warnings are not printed either."""
+    if quiet:
+        warnings.simplefilter("ignore", InferenceWarning)
+
+
+def _seed(seed: int | None, quiet: bool) -> int:
+    """``seed``, or a fresh one (printed, so that the run can be repeated)."""
+    if seed is None:
+        from toolkit.estimators import fresh_seed
+
+        seed = fresh_seed()
+        _say(quiet, f"seed {seed} (pass --seed {seed} to repeat this run)")
+    return seed
+
+
 def _check_output(path: Path, suffixes: tuple[str, ...], what: str) -> None:
     """Fail before any work when an output path cannot be written."""
     if path.suffix.lower() not in suffixes:
         raise UsageError(f"{what} {path} must end in {', '.join(suffixes)}")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise UsageError(f"output folder does not exist: {folder}")
+    check_writable(path, what)
 
 
 def parse_conditions(pairs: tuple[str, ...]) -> dict[str, str] | None:
@@ -98,8 +129,9 @@ def training_options(command: Callable) -> Callable:
                      help="YAML file of column kinds that override inference."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
                      help="Where to train (auto: CUDA when present)."),
-        click.option("--seed", type=int, default=None,
-                     help="Random seed: same seed, same output (bit-identical on CPU)."),
+        click.option("--seed", type=SEED, default=None,
+                     help="Random seed: same seed, same output (bit-identical on CPU) "
+                          "[default: a fresh one, printed]."),
         click.option("--progress", is_flag=True, help="Show progress even when not a terminal."),
         click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors."),
     ]
@@ -154,6 +186,7 @@ def _fit_synthesizer(data_path: Path, options: dict[str, Any],
         from adapters.imaging import read_image_folder
 
         data = read_image_folder(data_path)
+        synthesizer.set_params(random_state=_seed(options["seed"], options["quiet"]))
         n, height, width, channels = data.images.shape
         _say(options["quiet"], f"training a {config.backend} on {n} images ({channels}x{height}x"
                                f"{width}{', labelled' if data.labels else ''}) of {data_path}"
@@ -163,6 +196,7 @@ def _fit_synthesizer(data_path: Path, options: dict[str, Any],
                                f"({synthesizer.n_epochs_} epochs)")
         return synthesizer, data
     data = read_table(data_path) if table is None else table
+    synthesizer.set_params(random_state=_seed(options["seed"], options["quiet"]))
     _say(options["quiet"], f"training a {config.backend} on {len(data)} rows x "
                            f"{data.shape[1]} columns of {data_path}")
     synthesizer.fit(data)
@@ -184,6 +218,7 @@ def _fit_detector(data_path: Path, options: dict[str, Any], score: str,
     detector._check_params()
     config = detector.model_config()  # a bad preset or option fails before any work
     data = _read_records(data_path)
+    detector.set_params(random_state=_seed(options["seed"], options["quiet"]))
     size = (f"{len(data.images)} images" if hasattr(data, "images")
             else f"{len(data)} rows x {data.shape[1]} columns")
     _say(options["quiet"], f"training a {config.backend} detector on {size} of {data_path}")
@@ -213,6 +248,8 @@ def cli() -> None:
                    "training to measure privacy.")
 @click.option("--holdout-frac", type=click.FloatRange(0.0, 0.9, min_open=True), default=0.2,
               show_default=True, help="With --report: share of DATA's rows kept out of training.")
+@click.option("--holdout-out", type=click.Path(path_type=Path), default=None,
+              help="With --report: also write the held-out real rows here (.csv/.parquet).")
 @click.option("--target", default=None, help="With --report: column for the utility section.")
 @click.option("--grid", type=click.Path(path_type=Path), default=None,
               help="Images: also write the generated images tiled into one PNG.")
@@ -220,11 +257,18 @@ def cli() -> None:
 @training_options
 @privacy_options
 def synth(data: Path, out: Path, rows: int | None, model_out: Path | None,
-          report_out: Path | None, holdout_frac: float, target: str | None, grid: Path | None,
-          conditions: tuple[str, ...], **options: Any) -> None:
+          report_out: Path | None, holdout_frac: float, holdout_out: Path | None,
+          target: str | None, grid: Path | None, conditions: tuple[str, ...],
+          **options: Any) -> None:
     """Train on DATA (CSV or Parquet, or a folder of images) and write a synthetic copy
     to --out (a table, or a folder of PNG files for images)."""
+    _quiet(options["quiet"])
     wanted = parse_conditions(conditions)
+    check_distinct(_inputs(data, options),
+                   {"--out": out, "--model-out": model_out, "--report": report_out,
+                    "--holdout-out": holdout_out, "--grid": grid})
+    if holdout_out is not None and report_out is None:
+        raise UsageError("--holdout-out needs --report (the holdout is kept out for the report)")
     if data.is_dir():
         _synth_images(data, out, rows, model_out, grid, wanted, report_out, options)
         return
@@ -233,37 +277,74 @@ def synth(data: Path, out: Path, rows: int | None, model_out: Path | None,
         _check_output(model_out, (".tkm",), "--model-out")
     if report_out is not None:
         _check_output(report_out, (".html",), "--report")
+    if holdout_out is not None:
+        _check_output(holdout_out, TABLE_SUFFIXES, "--holdout-out")
+    from toolkit.estimators import Synthesizer
+
+    Synthesizer(**_training_params(options, "default"), **_privacy_params(options)
+                )._resolve_config()  # a bad preset or option fails before any work
+    real = read_table(data)
+    options["seed"] = _seed(options["seed"], options["quiet"])
     holdout = None
     if report_out is not None:
-        real = read_table(data)
         if target is not None and target not in real.columns:
             raise DataError(f"--target {target!r} is not a column of {data}")
-        holdout = real.sample(frac=holdout_frac, random_state=options["seed"] or 0)
-        if len(holdout) == 0 or len(holdout) == len(real):
-            raise DataError(f"--holdout-frac {holdout_frac} leaves no rows to train on or to hold "
-                            f"out in {len(real)} rows")
-        train = real.drop(index=holdout.index)
-        _say(options["quiet"], f"keeping {len(holdout)} of {len(real)} rows out of training as a "
-                               "holdout for the privacy report")
-        synthesizer, real = _fit_synthesizer(data, options, table=train)
-    else:
-        synthesizer, real = _fit_synthesizer(data, options)
+        holdout = real.sample(frac=holdout_frac, random_state=options["seed"])
+        if len(holdout) == 0 or len(real) - len(holdout) < 2:
+            raise DataError(f"--holdout-frac {holdout_frac} leaves no rows to hold out or fewer "
+                            f"than 2 to train on in {len(real)} rows")
+        real = real.drop(index=holdout.index)
+        _say(options["quiet"], f"holding out {len(holdout)} of {len(real) + len(holdout)} rows "
+                               "(--holdout-frac) from training to measure privacy in the report"
+                               + (f"; they are written to {holdout_out}" if holdout_out else
+                                  "; save them with --holdout-out"))
+    synthesizer, real = _fit_synthesizer(data, options, table=real)
     synthetic = synthesizer.sample(rows or len(real), conditions=wanted)
-    write_table(synthetic, out)
-    if model_out is not None:
-        synthesizer.save(model_out)
-    _say(options["quiet"], f"wrote {len(synthetic)} synthetic rows to {out}")
+    result = None
     if report_out is not None:
         from toolkit.report import evaluate
 
         result = evaluate(real, synthetic, holdout=holdout, target=target,
-                          metadata=options["metadata"], random_state=options["seed"] or 0,
-                          guarantee=synthesizer.privacy_)
+                          metadata=options["metadata"], random_state=options["seed"],
+                          guarantee=synthesizer.privacy_,
+                          progress=None if options["quiet"] else _progress_line)
+    dialect = Dialect.of(real)
+    write_table(synthetic, out, dialect)
+    if model_out is not None:
+        synthesizer.save(model_out)
+    _say(options["quiet"], f"wrote {len(synthetic)} synthetic rows to {out}")
+    if holdout_out is not None:
+        write_table(holdout, holdout_out, dialect)
+    if result is not None:
         result.to_html(report_out)
-        _say(options["quiet"], f"wrote the report to {report_out}: "
+        _say(options["quiet"], f"wrote the report to {report_out} in "
+                               f"{result.summary['seconds']:.1f}s: "
                                f"fidelity {result.summary['fidelity']}, "
                                f"utility {result.summary['utility']}, "
                                f"privacy {result.summary['privacy']}")
+
+
+def _save_png(image: Any, path: Path) -> None:
+    """Save a Pillow image as PNG atomically."""
+    from toolkit.io import atomic_write
+
+    with atomic_write(path) as temporary:
+        image.save(temporary, format="PNG")
+
+
+def _progress_line(message: str) -> None:
+    """Report progress on stderr, one line per stage."""
+    click.echo(f"  {message}", err=True)
+
+
+def _inputs(data: Path | None, options: dict[str, Any], **more: Path | None
+            ) -> dict[str, Path | None]:
+    """The input files of a command (DATA, --metadata, --config files, more) for
+    :func:`~toolkit.io.check_distinct`."""
+    config = options.get("config")
+    config_file = Path(config) if config and Path(config).suffix in (".yaml", ".yml") else None
+    return {"DATA": data, "--metadata": options.get("metadata"), "--config": config_file,
+            **more}
 
 
 def _synth_images(data: Path, out: Path, rows: int | None, model_out: Path | None,
@@ -287,7 +368,7 @@ def _synth_images(data: Path, out: Path, rows: int | None, model_out: Path | Non
     images = synthesizer.sample(rows or len(real.images), conditions=wanted)
     write_image_folder(images, out)
     if grid is not None:
-        image_grid(images.images[:64], columns=8, scale=4).save(grid)
+        _save_png(image_grid(images.images[:64], columns=8, scale=4), grid)
     if model_out is not None:
         synthesizer.save(model_out)
     _say(options["quiet"], f"wrote {len(images.images)} synthetic images to {out}/")
@@ -307,7 +388,7 @@ def _synth_images(data: Path, out: Path, rows: int | None, model_out: Path | Non
               help="YAML file of column kinds that override inference.")
 @click.option("--fail-under", type=click.FloatRange(0.0, 1.0), default=None,
               help="Exit with 1 when the overall quality is below this (the report is written).")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=SEED, default=0, show_default=True,
               help="Seed of the samples, splits and models.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def report(real: Path, synthetic: Path, out: Path, json_out: Path | None, holdout: Path | None,
@@ -316,18 +397,24 @@ def report(real: Path, synthetic: Path, out: Path, json_out: Path | None, holdou
     """Measure how faithful, useful and private SYNTHETIC is against REAL."""
     from toolkit.report import evaluate
 
+    _quiet(quiet)
+    check_distinct({"REAL": real, "SYNTHETIC": synthetic, "--holdout": holdout,
+                    "--metadata": metadata}, {"--out": out, "--json": json_out})
     _check_output(out, (".html",), "--out")
     if json_out is not None:
         _check_output(json_out, (".json",), "--json")
     result = evaluate(read_table(real), read_table(synthetic),
                       holdout=None if holdout is None else read_table(holdout), target=target,
-                      metadata=metadata, random_state=seed)
+                      metadata=metadata, random_state=seed,
+                      progress=None if quiet else _progress_line)
     result.to_html(out)
     if json_out is not None:
         result.to_json(json_out)
     summary = result.summary
-    _say(quiet, f"fidelity {summary['fidelity']} (quality {summary['quality']:.3f}), utility "
-                f"{summary['utility']}, privacy {summary['privacy']}; wrote {out}")
+    quality = "not measured" if summary["quality"] is None else f"{summary['quality']:.3f}"
+    _say(quiet, f"fidelity {summary['fidelity']} (quality {quality}), utility "
+                f"{summary['utility']}, privacy {summary['privacy']}; wrote {out} in "
+                f"{summary['seconds']:.1f}s")
     if fail_under is not None and (summary["quality"] or 0.0) < fail_under:
         raise DataError(f"overall quality {summary['quality']:.3f} is below --fail-under "
                         f"{fail_under}")
@@ -346,13 +433,15 @@ def report(real: Path, synthetic: Path, out: Path, json_out: Path | None, holdou
               show_default=True, help="Share of DATA's rows kept out of training.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Override every preset's training length.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of split and models.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of split and models.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def compare(data: Path, backends: str, out: Path, json_out: Path | None, target: str | None,
             holdout_frac: float, epochs: int | None, seed: int, quiet: bool) -> None:
     """Train each backend on the same split of DATA and compare them side by side."""
     from toolkit import compare as comparison
 
+    _quiet(quiet)
+    check_distinct({"DATA": data}, {"--out": out, "--json": json_out})
     _check_output(out, (".html",), "--out")
     if json_out is not None:
         _check_output(json_out, (".json",), "--json")
@@ -403,6 +492,8 @@ def contamination_option(default: float | None) -> Callable:
 def fit(data: Path, model_out: Path, task: str, score: str, contamination: float,
         **options: Any) -> None:
     """Train a model on DATA and save it to --model-out."""
+    _quiet(options["quiet"])
+    check_distinct(_inputs(data, options), {"--model-out": model_out})
     _check_output(model_out, (".tkm",), "--model-out")
     if task == "detect":
         if options["epsilon"] is not None:
@@ -448,8 +539,11 @@ def score(data: Path, out: Path, model: Path | None, fit_on: Path | None,
     from toolkit.detector import AnomalyDetector
     from toolkit.io import iter_table, table_writer
 
+    _quiet(options["quiet"])
     if (model is None) == (fit_on is None):
         raise UsageError("give exactly one of --model (a saved detector) or --fit-on (a table)")
+    check_distinct(_inputs(data, options, **{"--model": model, "--fit-on": fit_on}),
+                   {"--out": out})
     _check_output(out, TABLE_SUFFIXES, "--out")
     if model is not None:
         detector = AnomalyDetector.load(model)
@@ -474,8 +568,8 @@ def score(data: Path, out: Path, model: Path | None, fit_on: Path | None,
             write(result)
             rows += len(result)
             flagged += int(result["is_outlier"].sum())
-    if rows == 0:
-        raise DataError(f"{data} has no rows to score")
+        if rows == 0:
+            raise DataError(f"{data} has no rows to score")
     _say(options["quiet"], f"scored {rows} rows: {flagged} above the threshold "
                            f"{detector.threshold_:.3f}; wrote {out}")
 
@@ -515,7 +609,8 @@ def _score_images(detector: Any, folder: Path, out: Path, explain: bool, quiet: 
 @click.option("--rows", type=click.IntRange(min=1), required=True, help="Rows to generate.")
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True,
               help="Synthetic table to write (.csv or .parquet).")
-@click.option("--seed", type=int, default=None, help="Random seed for this sample.")
+@click.option("--seed", type=SEED, default=None,
+              help="Random seed for this sample [default: a fresh one, printed].")
 @condition_option
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def sample(model: Path, rows: int, out: Path, seed: int | None, conditions: tuple[str, ...],
@@ -524,7 +619,9 @@ def sample(model: Path, rows: int, out: Path, seed: int | None, conditions: tupl
     from adapters.imaging import ImageAdapter, write_image_folder
     from toolkit.estimators import Synthesizer
 
+    _quiet(quiet)
     wanted = parse_conditions(conditions)
+    check_distinct({"MODEL": model}, {"--out": out})
     if out.suffix:
         _check_output(out, TABLE_SUFFIXES, "--out")
     synthesizer = Synthesizer.load(model)
@@ -534,7 +631,7 @@ def sample(model: Path, rows: int, out: Path, seed: int | None, conditions: tupl
                          "file for a table model")
     if images:
         _check_output(out.with_suffix(".png"), (".png",), "--out")
-    synthetic = synthesizer.sample(rows, conditions=wanted, random_state=seed)
+    synthetic = synthesizer.sample(rows, conditions=wanted, random_state=_seed(seed, quiet))
     if images:
         write_image_folder(synthetic, out)
     else:
@@ -563,12 +660,20 @@ def _write_records(records: Any, out: Path, strip: bool = False) -> None:
 
     if isinstance(records, ImageSet):
         if out.suffix.lower() == ".png":
-            image_grid(records.images, columns=len(records.images) if strip else 8,
-                       scale=4).save(out)
+            _save_png(image_grid(records.images, columns=len(records.images) if strip else 8,
+                                 scale=4), out)
         else:
             write_image_folder(records, out)
     else:
         write_table(records, out)
+
+
+def _check_records_output(out: Path) -> None:
+    """Fail before any work when --out (a table, a .png, or a folder) cannot be written."""
+    if out.suffix:
+        _check_output(out, TABLE_SUFFIXES + (".png",), "--out")
+    else:
+        _check_output(out.with_suffix(".png"), (".png",), "--out")  # its parent folder
 
 
 def _load_model(path: Path) -> Any:
@@ -588,6 +693,7 @@ def encode(data: Path, model: Path, out: Path) -> None:
 
     from toolkit import latent
 
+    check_distinct({"DATA": data, "--model": model}, {"--out": out})
     _check_output(out, TABLE_SUFFIXES, "--out")
     synthesizer = _load_model(model)
     records = _read_records(data)
@@ -623,10 +729,18 @@ def model_and_output(what: str) -> Callable:
 @model_and_output("Decoded records")
 def decode(latents: Path, model: Path, out: Path) -> None:
     """Decode latent codes (written by 'toolkit encode') back into records."""
+    import pandas as pd
+
     from toolkit import latent
 
+    check_distinct({"LATENTS": latents, "--model": model}, {"--out": out})
+    _check_records_output(out)
     synthesizer = _load_model(model)
     codes = read_table(latents)
+    text = [str(c) for c in codes.columns if not pd.api.types.is_numeric_dtype(codes[c])]
+    if text:
+        raise DataError(f"latent codes must be numbers, but column(s) {text[:5]} of {latents} "
+                        "hold text; give a file written by 'toolkit encode'")
     _write_records(latent.decode(synthesizer, codes.to_numpy(dtype=float)), out)
     click.echo(f"decoded {len(codes)} records to {out}", err=True)
 
@@ -638,6 +752,8 @@ def reconstruct(data: Path, model: Path, out: Path) -> None:
     """Pass DATA through the model (encode, then decode) and write what comes back."""
     from toolkit import latent
 
+    check_distinct({"DATA": data, "--model": model}, {"--out": out})
+    _check_records_output(out)
     synthesizer = _load_model(model)
     records = _read_records(data)
     _write_records(latent.reconstruct(synthesizer, records), out)
@@ -655,6 +771,8 @@ def interpolate(model: Path, start: Path, end: Path, steps: int, out: Path) -> N
     """Records along the latent line from START to END (image files, or one-row tables)."""
     from toolkit import latent
 
+    check_distinct({"MODEL": model, "START": start, "END": end}, {"--out": out})
+    _check_records_output(out)
     synthesizer = _load_model(model)
     path = latent.interpolate(synthesizer, _read_records(start), _read_records(end), steps)
     _write_records(path, out, strip=True)
@@ -672,7 +790,10 @@ def latent_command(model: Path, out: Path, csv_out: Path | None) -> None:
     from adapters.imaging import ImageAdapter
     from toolkit import latent
 
+    check_distinct({"MODEL": model}, {"--out": out, "--csv": csv_out})
     _check_output(out, (".png",), "--out")
+    if csv_out is not None:
+        _check_output(csv_out, (".csv",), "--csv")
     synthesizer = _load_model(model)
     table = latent.influence(synthesizer)
     adapter = synthesizer.adapter_
@@ -706,6 +827,7 @@ def metadata_command(data: Path, out: Path) -> None:
     from adapters.dp_statistics import draft_schema
     from toolkit.io import write_text
 
+    check_distinct({"DATA": data}, {"--out": out})
     _check_output(out, (".yaml", ".yml"), "--out")
     header = ("# Drafted by `toolkit metadata` from " + data.name + ". The min/max and values "
               "below were READ FROM THE DATA:\n# publishing them discloses extremes and rare "
@@ -767,6 +889,13 @@ def info(model: Path, as_json: bool) -> None:
     click.echo("\n".join(lines))
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM: leave like Ctrl-C does, running the clean-up of half-written outputs."""
+    click.echo("Error: terminated (SIGTERM); no output was left half-written", err=True)
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     """Entry point of the ``toolkit`` console script."""
+    signal.signal(signal.SIGTERM, _terminate)
     cli(prog_name="toolkit")

@@ -56,12 +56,24 @@ def torch_threads(n: int, device: torch.device) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+#: seeds are integers in [0, MAX_SEED] (numpy's and scikit-learn's range)
+MAX_SEED = 2**32 - 1
+
+
+def fresh_seed() -> int:
+    """A new seed from the operating system's entropy, in [0, MAX_SEED]."""
+    return int(np.random.SeedSequence().generate_state(1)[0])
+
+
 def _seed_from(random_state: int | np.random.Generator | None) -> int:
     if random_state is None:
-        return int(np.random.SeedSequence().generate_state(1)[0] >> 1)
+        return fresh_seed()
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(2**31 - 1))
     if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        if not 0 <= random_state <= MAX_SEED:
+            raise UsageError(f"random_state (seed) must be between 0 and {MAX_SEED}, "
+                             f"got {random_state}")
         return int(random_state)
     raise UsageError(f"random_state must be an int or None, got {random_state!r}")
 
@@ -297,6 +309,7 @@ class Synthesizer(BaseEstimator):
         self.n_rows_ = n_rows
         self.fit_seconds_ = time.perf_counter() - started
         self._sampling_rng = np.random.default_rng(seed)
+        self._ids_issued = 0
         return self
 
     def _fit_private_adapter(self, data: pd.DataFrame, config: Config, seed: int
@@ -318,9 +331,11 @@ class Synthesizer(BaseEstimator):
                             config.batch_size, epochs)
         rng = np.random.default_rng(seed)
         surrogate = private_surrogate(data, schema, plan.statistics_noise, rng)
+        surrogate.attrs = dict(data.attrs)  # the file's CSV dialect
         kinds = {column: entry["kind"] for column, entry in schema.items()}
         adapter = TabularAdapter(kinds, config.numeric_encoding, config.max_levels,
                                  random_state=seed).fit(surrogate)
+        adapter.adopt_dtypes({str(c): str(data[c].dtype) for c in data.columns})
         return adapter, plan, adapter.transform(surrogate, random_state=seed)
 
     # sampling --------------------------------------------------------------------------
@@ -369,10 +384,17 @@ class Synthesizer(BaseEstimator):
         is_int = isinstance(num_rows, (int, np.integer)) and not isinstance(num_rows, bool)
         if not is_int or num_rows < 1:
             raise UsageError(f"num_rows must be a positive integer, got {num_rows!r}")
-        rng = self._sampling_rng if random_state is None else np.random.default_rng(random_state)
+        if random_state is None:
+            rng = self._sampling_rng
+        else:
+            rng = np.random.default_rng(_seed_from(random_state))
         generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
         self.backend_.eval()
-        return self._sample_conditions(int(num_rows), conditions, rng, generator)
+        rows = self._sample_conditions(int(num_rows), conditions, rng, generator)
+        # IDs are numbered across every call of this model, so no two rows share one
+        rows = self.adapter_.renumber_ids(rows, self._ids_issued)
+        self._ids_issued += int(num_rows)
+        return rows
 
     def _sample_conditions(self, num_rows: int, conditions: dict | pd.DataFrame | None,
                            rng: np.random.Generator, generator: torch.Generator) -> pd.DataFrame:
@@ -524,4 +546,5 @@ class Synthesizer(BaseEstimator):
         model.privacy_ = document.get("privacy")
         model.n_epochs_ = trained_epochs(document)
         model._sampling_rng = np.random.default_rng(model.seed_)
+        model._ids_issued = 0
         return model, document

@@ -37,3 +37,9 @@ class TrainingError(ToolkitError, RuntimeError):
 
 class NotFittedError(ToolkitError, _SklearnNotFittedError):
     """A method that needs a fitted estimator was called before ``fit``."""
+
+
+class InferenceWarning(UserWarning):
+    """Something about the data was guessed from weak evidence (a tiny table, mixed
+    date formats, an identifier recognised by its name ...); the message says what
+    was guessed and how to state it instead. The CLI prints it as one ``Warning:`` line."""

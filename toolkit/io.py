@@ -1,4 +1,12 @@
-"""Reading and writing tables: CSV or Parquet chosen by the file extension, written atomically."""
+"""Reading and writing tables: CSV or Parquet chosen by the file extension, written atomically.
+
+CSV files are read with :mod:`toolkit.csvfiles` (dialect sniffed, types kept as the
+file wrote them) and written back in the dialect they came in. Every output goes
+to a temporary file in the target's folder that replaces the target only when
+writing succeeded; it gets the permissions the umask gives a new file, and is
+removed on an error, Ctrl-C or SIGTERM (the CLI turns SIGTERM into an exit that
+runs the clean-up).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from toolkit.csvfiles import Dialect, iter_csv, read_csv
 from toolkit.exceptions import DataError, UsageError
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -24,27 +33,110 @@ def _suffix(path: Path) -> str:
     return suffix
 
 
+def check_writable(path: str | Path, what: str = "output") -> Path:
+    """Fail before any work when ``path`` cannot be written as a new or replaced file.
+
+    Raises
+    ------
+    UsageError
+        When ``path`` is a folder, its folder does not exist, is not a folder, or
+        cannot be written to.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"{what} {target} is a folder; give the path of a file to write")
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.exists():
+        raise UsageError(f"output folder does not exist: {folder}")
+    if not folder.is_dir():
+        raise UsageError(f"{what} {target}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"{what} {target}: the folder {folder} is not writable")
+    return target
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_distinct(inputs: dict[str, Path | None], outputs: dict[str, Path | None]) -> None:
+    """Refuse an output path that is an input path or another output's path.
+
+    Parameters
+    ----------
+    inputs, outputs : dict of str to Path or None
+        ``{option name: path}``; ``None`` entries are ignored.
+
+    Raises
+    ------
+    UsageError
+        Naming both options, before anything is read or written.
+    """
+    given_inputs = [(name, Path(p)) for name, p in inputs.items() if p is not None]
+    given_outputs = [(name, Path(p)) for name, p in outputs.items() if p is not None]
+    for position, (out_name, out) in enumerate(given_outputs):
+        for in_name, source in given_inputs:
+            if out.resolve() == source.resolve() or _same_file(out, source):
+                raise UsageError(f"{out_name} {out} is the input {in_name}; writing it would "
+                                 "destroy the input: choose another path")
+        for other_name, other in given_outputs[:position]:
+            if out.resolve() == other.resolve():
+                raise UsageError(f"{out_name} and {other_name} are the same file {out}; "
+                                 "give each output its own path")
+
+
+def _new_file_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_path(path: str | Path) -> tuple[Path, Path]:
     """Return ``(target, temporary)`` paths for writing ``path`` atomically.
 
     Raises
     ------
     UsageError
-        When the folder of ``path`` does not exist.
+        When ``path`` cannot be written (see :func:`check_writable`).
     """
-    target = Path(path)
+    target = check_writable(path)
     folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise UsageError(f"output folder does not exist: {folder}")
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.",
+                                             suffix=".tmp")
+    except OSError as error:
+        raise UsageError(f"cannot write {target}: {error.strerror}") from None
     os.close(handle)
     return target, Path(temporary)
+
+
+@contextmanager
+def atomic_write(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; it replaces ``path`` only when the block
+    ends without an error, and is removed otherwise (no partial file is ever left).
+
+    The file gets the permissions of a newly created file under the current umask.
+    """
+    target, temporary = atomic_path(path)
+    try:
+        yield temporary
+        os.chmod(temporary, _new_file_mode())
+        os.replace(temporary, target)
+    except OSError as error:
+        raise DataError(f"cannot write {target}: {error.strerror or error}") from None
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _readable(path: str | Path) -> tuple[Path, str]:
     """``path`` and its table format, after checking that the file exists."""
     path = Path(path)
     suffix = _suffix(path)
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not a table file")
     if not path.is_file():
         raise DataError(f"input file not found: {path}")
     return path, suffix
@@ -53,92 +145,158 @@ def _readable(path: str | Path) -> tuple[Path, str]:
 @contextmanager
 def _reading(path: Path) -> Iterator[None]:
     """Turn the errors of reading ``path`` into one-line :class:`DataError` s."""
+    import pyarrow as pa
+
     try:
         yield
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} is empty") from None
-    except (OSError, ValueError, pd.errors.ParserError) as error:
-        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise DataError(f"cannot read {path}: {first_line}") from None
+    except (OSError, ValueError, pd.errors.ParserError, pa.ArrowException) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        if "Empty CSV file" in first_line:
+            raise DataError(f"{path} is empty") from None
+        raise DataError(f"cannot read {path}: {first_line or type(error).__name__}") from None
+
+
+def _check_scalar_columns(data: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Refuse Parquet columns of lists, maps or structs (one value per cell is modelled)."""
+    for column in data.columns:
+        if data[column].dtype == object:
+            sample = data[column].dropna().head(100)
+            nested = sample.map(lambda v: isinstance(v, (list, dict, tuple, set)) or (
+                hasattr(v, "ndim") and getattr(v, "ndim", 0) > 0))
+            if nested.any():
+                raise DataError(f"column {column!r} of {path} holds lists or records; only one "
+                                "value per cell can be modelled: flatten or drop the column")
+    return data
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Parquet table.
+    """Read a CSV or Parquet table, keeping types as the file wrote them.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.csv`` file (dialect sniffed: see :mod:`toolkit.csvfiles`) or a
+        ``.parquet``/``.pq`` file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        For CSV files, ``attrs["csv"]`` holds the dialect (see :class:`~toolkit.csvfiles.Dialect`).
 
     Raises
     ------
     UsageError
         For an unsupported extension.
     DataError
-        For a missing, unreadable or empty file.
+        For a missing, unreadable or empty file, or a Parquet column of lists.
+
+    Examples
+    --------
+    >>> table = read_table("sample_data/patients.csv")
+    >>> str(table["chol"].dtype), table.shape
+    ('Int64', (418, 20))
     """
     path, suffix = _readable(path)
     with _reading(path):
-        return pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+        if suffix == ".csv":
+            return read_csv(path)
+        return _check_scalar_columns(pd.read_parquet(path), path)
 
 
-@contextmanager
-def atomic_write(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; it replaces ``path`` only when the block
-    ends without an error, and is removed otherwise (no partial file is ever left)."""
-    target, temporary = atomic_path(path)
-    try:
-        yield temporary
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
+def write_table(data: pd.DataFrame, path: str | Path, dialect: Dialect | None = None) -> None:
+    """Write ``data`` as CSV or Parquet, atomically (no partial file on failure).
 
-
-def write_table(data: pd.DataFrame, path: str | Path) -> None:
-    """Write ``data`` as CSV or Parquet, atomically (no partial file on failure)."""
+    Parameters
+    ----------
+    data : pandas.DataFrame
+    path : str or Path
+    dialect : Dialect, optional
+        The CSV dialect (delimiter, decimal mark, encoding) to write; by default
+        ``data.attrs["csv"]`` when present, else plain comma-separated UTF-8.
+    """
     suffix = _suffix(Path(path))
     with atomic_write(path) as temporary:
         if suffix == ".csv":
-            data.to_csv(temporary, index=False)
+            _write_csv(data, temporary, dialect or Dialect.of(data))
         else:
             data.to_parquet(temporary, index=False)
+
+
+def _write_csv(chunk: pd.DataFrame, path: Path, dialect: Dialect, header: bool = True,
+               mode: str = "w") -> None:
+    chunk.to_csv(path, index=False, header=header, mode=mode, sep=dialect.delimiter,
+                 decimal=dialect.decimal, encoding=dialect.encoding)
 
 
 def iter_table(path: str | Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     """Read a CSV or Parquet table ``chunk_rows`` rows at a time (memory bounded by the chunk).
 
-    Raises the same errors as :func:`read_table`.
+    Raises the same errors as :func:`read_table`; a CSV chunk whose values do not fit
+    the types read from the first chunk fails naming the column.
     """
     path, suffix = _readable(path)
     with _reading(path):
         if suffix == ".csv":
-            with pd.read_csv(path, chunksize=chunk_rows) as reader:
-                yield from reader
+            yield from iter_csv(path, chunk_rows)
         else:
             import pyarrow.parquet as pq
 
             for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
-                yield batch.to_pandas()
+                yield _check_scalar_columns(batch.to_pandas(), path)
+
+
+def _arrow_chunk(chunk: pd.DataFrame, schema):
+    """``chunk`` as an Arrow table of ``schema`` (None: inferred, all-missing columns as text)."""
+    import pyarrow as pa
+
+    if schema is None:
+        table = pa.Table.from_pandas(chunk, preserve_index=False)
+        fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f
+                  for f in table.schema]
+        return table.cast(pa.schema(fields, metadata=table.schema.metadata))
+    columns = {}
+    for field in schema:
+        values = chunk[field.name]
+        try:
+            columns[field.name] = pa.array(values, type=field.type, from_pandas=True)
+        except (pa.ArrowException, TypeError, ValueError):
+            text = values.astype(str).where(values.notna(), None)  # e.g. numbers in a text column
+            columns[field.name] = pa.array(text, type=pa.string()).cast(field.type)
+    return pa.table(columns, schema=schema)
 
 
 @contextmanager
-def table_writer(path: str | Path) -> Iterator[Callable[[pd.DataFrame], None]]:
+def table_writer(path: str | Path, dialect: Dialect | None = None
+                 ) -> Iterator[Callable[[pd.DataFrame], None]]:
     """Write a table chunk by chunk: yields ``write(chunk)``; the file appears only on success.
 
     The chunks go to a temporary file in the target's folder, which replaces
-    ``path`` when the block ends without an error and is removed otherwise.
+    ``path`` when the block ends without an error and is removed otherwise. A
+    Parquet file takes its schema from the first chunk (a column that is all
+    missing there is text); CSV chunks are written in ``dialect`` (default: the
+    first chunk's ``attrs["csv"]``, else comma-separated).
     """
     suffix = _suffix(Path(path))
     parquet_writer = None
+    csv_dialect = dialect
 
     def write(chunk: pd.DataFrame) -> None:
-        nonlocal parquet_writer
+        nonlocal parquet_writer, csv_dialect
         if suffix == ".csv":
             first = temporary.stat().st_size == 0
-            chunk.to_csv(temporary, index=False, header=first, mode="w" if first else "a")
+            csv_dialect = csv_dialect or Dialect.of(chunk)
+            _write_csv(chunk, temporary, csv_dialect, header=first, mode="w" if first else "a")
             return
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        batch = pa.Table.from_pandas(chunk, preserve_index=False)
         if parquet_writer is None:
+            batch = _arrow_chunk(chunk, None)
             parquet_writer = pq.ParquetWriter(temporary, batch.schema)
-        parquet_writer.write_table(batch.cast(parquet_writer.schema))
+        else:
+            batch = _arrow_chunk(chunk, parquet_writer.schema)
+        parquet_writer.write_table(batch)
 
     with atomic_write(path) as temporary:
         try:

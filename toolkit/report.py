@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -180,36 +181,98 @@ def _as_sdmetrics_frame(table: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFr
     return table
 
 
+def _quality_report(real_sd: pd.DataFrame, synthetic_sd: pd.DataFrame, metadata: dict,
+                    every_pair: bool) -> Any:
+    from sdmetrics.reports import QualityReport
+
+    quality = QualityReport()
+    if every_pair:
+        quality.real_correlation_threshold = quality.real_association_threshold = 0
+    quality.generate({"table": real_sd}, {"table": synthetic_sd}, metadata, verbose=False)
+    return quality
+
+
+def degenerate_columns(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, str]
+                       ) -> tuple[list[str], list[str]]:
+    """Modelled columns that are all missing, and that hold one value, in ``synthetic``
+    but not in ``real``."""
+    empty, constant = [], []
+    for column, kind in kinds.items():
+        if kind in ("id", "constant"):
+            continue
+        if synthetic[column].isna().all() and not real[column].isna().all():
+            empty.append(column)
+        elif synthetic[column].nunique(dropna=False) == 1 < real[column].nunique(dropna=False):
+            constant.append(column)
+    return empty, constant
+
+
 def fidelity(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, str]) -> dict[str, Any]:
-    """sdmetrics QualityReport and DiagnosticReport, overall and per column."""
-    from sdmetrics.reports import DiagnosticReport, QualityReport
+    """sdmetrics QualityReport and DiagnosticReport, overall and per column.
+
+    Two departures from sdmetrics' own averages, both stated in ``notes``: a column
+    that is entirely empty in the synthetic table (but not in the real one) scores 0,
+    as do the pairs it is in (sdmetrics leaves it out, which would hide it); and when
+    no column pair of the real table reaches sdmetrics' association threshold (0.3),
+    which happens on small tables, pair trends are averaged over every pair instead
+    of being left out.
+    """
+    from sdmetrics.reports import DiagnosticReport
 
     metadata = _sdmetrics_metadata(kinds)
     real_sd, synthetic_sd = _as_sdmetrics_frame(real, kinds), _as_sdmetrics_frame(synthetic, kinds)
-    quality = QualityReport()
-    quality.generate({"table": real_sd}, {"table": synthetic_sd}, metadata, verbose=False)
+    notes = []
+    quality = _quality_report(real_sd, synthetic_sd, metadata, every_pair=False)
+    pairs = quality.get_details("Column Pair Trends")
+    if len(pairs) and pairs["Score"].isna().all():
+        quality = _quality_report(real_sd, synthetic_sd, metadata, every_pair=True)
+        pairs = quality.get_details("Column Pair Trends")
+        notes.append("no column pair of the real table is associated above sdmetrics' "
+                     "threshold (0.3), so pair trends average every pair")
     diagnostic = DiagnosticReport()
     diagnostic.generate({"table": real_sd}, {"table": synthetic_sd}, metadata, verbose=False)
-    properties = quality.get_properties().set_index("Property")["Score"]
     shapes = quality.get_details("Column Shapes")
-    pairs = quality.get_details("Column Pair Trends")
     validity = diagnostic.get_properties().set_index("Property")["Score"]
     column_validity = {row.Column: _finite(row.Score)
                        for row in diagnostic.get_details("Data Validity").itertuples()
                        if isinstance(row.Column, str)}
+    empty, constant = degenerate_columns(real, synthetic, kinds)
+    per_column = {row.Column: {"metric": row.Metric, "score": _finite(row.Score),
+                               "validity": column_validity.get(row.Column)}
+                  for row in shapes.itertuples()}
+    for column in empty:
+        per_column.setdefault(column, {"metric": "empty", "validity": 0.0})["score"] = 0.0
+    pair_list = [{"columns": [row[2], row[3]], "metric": row[4], "score": _finite(row[5])}
+                 for row in pairs.itertuples()]
+    for pair in pair_list:
+        if set(pair["columns"]) & set(empty):
+            pair["score"] = 0.0
+    if empty:
+        notes.append(f"column(s) {empty} are empty in the synthetic table: they score 0")
+    if constant:
+        notes.append(f"column(s) {constant} hold a single value in the synthetic table but "
+                     "vary in the real one")
+    column_shapes = _mean(v["score"] for v in per_column.values())
+    pair_trends = _mean(p["score"] for p in pair_list)
+    scores = [v for v in (column_shapes, pair_trends) if v is not None]
     return {
-        "quality": _finite(quality.get_score()),
-        "column_shapes": _finite(properties.get("Column Shapes", np.nan)),
-        "column_pair_trends": _finite(properties.get("Column Pair Trends", np.nan)),
+        "quality": float(np.mean(scores)) if scores else None,
+        "column_shapes": column_shapes,
+        "column_pair_trends": pair_trends,
         "diagnostic": _finite(diagnostic.get_score()),
         "validity": _finite(validity.get("Data Validity", np.nan)),
         "structure": _finite(validity.get("Data Structure", np.nan)),
-        "per_column": {row.Column: {"metric": row.Metric, "score": _finite(row.Score),
-                                    "validity": column_validity.get(row.Column)}
-                       for row in shapes.itertuples()},
-        "pairs": [{"columns": [row[2], row[3]], "metric": row[4], "score": _finite(row[5])}
-                  for row in pairs.itertuples()],
+        "per_column": per_column,
+        "pairs": pair_list,
+        "empty_columns": empty,
+        "constant_columns": constant,
+        "notes": notes,
     }
+
+
+def _mean(values: Any) -> float | None:
+    present = [v for v in values if v is not None]
+    return float(np.mean(present)) if present else None
 
 
 # utility --------------------------------------------------------------------------------
@@ -229,44 +292,67 @@ def _model_frame(tables: list[pd.DataFrame], kinds: dict[str, str],
     return out
 
 
-def utility(train: pd.DataFrame, synthetic: pd.DataFrame, test: pd.DataFrame,
-            kinds: dict[str, str], target: str, random_state: int) -> dict[str, Any]:
-    """TSTR vs TRTR for ``target``: macro-F1 (categorical) or R² (numeric)."""
+def _fit_score(task: str, x: pd.DataFrame, y: pd.Series, x_test: pd.DataFrame,
+               y_test: pd.Series, random_state: int) -> tuple[float | None, str | None]:
+    """Train a gradient-boosting model on ``(x, y)``, score it on the test rows; or say
+    why that cannot be done (too few rows or levels)."""
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from sklearn.metrics import f1_score, r2_score
+    from threadpoolctl import threadpool_limits
 
+    if len(y) < 2 or y.nunique() < 2:
+        return None, "fewer than two distinct target values to learn from"
+    if len(y_test) < 2:
+        return None, "fewer than two test rows with a target value"
+    # one thread: these models are small, and several threads on a busy machine (or two
+    # cores shared with torch) are many times slower than one
+    with threadpool_limits(1):
+        if task == "classification":
+            model = HistGradientBoostingClassifier(categorical_features="from_dtype",
+                                                   random_state=random_state).fit(x, y)
+            return float(f1_score(y_test, model.predict(x_test), average="macro")), None
+        model = HistGradientBoostingRegressor(categorical_features="from_dtype",
+                                              random_state=random_state).fit(x, y)
+        return float(r2_score(y_test, model.predict(x_test))), None
+
+
+def utility(train: pd.DataFrame, synthetic: pd.DataFrame, test: pd.DataFrame,
+            kinds: dict[str, str], target: str, random_state: int) -> dict[str, Any]:
+    """TSTR vs TRTR for ``target``: macro-F1 (categorical) or R² (numeric).
+
+    Raises
+    ------
+    DataError
+        When the target has no values in the real table, or no other column can
+        be a feature.
+    """
+    if train[target].isna().all():
+        raise DataError(f"target {target!r} has no values in the real table; choose a column "
+                        "with values to predict")
     task = "regression" if kinds[target] in ("continuous", "integer") else "classification"
     features = [c for c, k in kinds.items() if c != target and k not in ("id", "constant")]
     if not features:
         raise DataError(f"no feature columns besides the target {target!r}")
-    scores = {}
+    scores, reasons = {}, {}
     x_real, x_synthetic, x_test = _model_frame([train, synthetic, test], kinds, features)
+    test_keep = test[target].notna().to_numpy()
     for name, x, rows in (("trtr", x_real, train), ("tstr", x_synthetic, synthetic)):
-        labels = rows[target]
-        keep = labels.notna().to_numpy()
-        test_keep = test[target].notna().to_numpy()
+        keep = rows[target].notna().to_numpy()
         if task == "classification":
-            y, y_test = labels[keep].astype(str), test[target][test_keep].astype(str)
-            if y.nunique() < 2:
-                scores[name] = None
-                continue
-            model = HistGradientBoostingClassifier(categorical_features="from_dtype",
-                                                   random_state=random_state)
-            model.fit(x[keep], y)
-            scores[name] = float(f1_score(y_test, model.predict(x_test[test_keep]),
-                                          average="macro"))
+            y, y_test = rows[target][keep].astype(str), test[target][test_keep].astype(str)
         else:
-            y = pd.to_numeric(labels[keep], errors="coerce")
-            y_test = pd.to_numeric(test[target][test_keep], errors="coerce")
-            model = HistGradientBoostingRegressor(categorical_features="from_dtype",
-                                                  random_state=random_state)
-            model.fit(x[keep], y)
-            scores[name] = float(r2_score(y_test, model.predict(x_test[test_keep])))
+            y = pd.to_numeric(rows[target][keep], errors="coerce").astype(float)
+            y_test = pd.to_numeric(test[target][test_keep], errors="coerce").astype(float)
+        scores[name], reasons[name] = _fit_score(task, x[keep], y, x_test[test_keep], y_test,
+                                                 random_state)
     ratio = (scores["tstr"] / scores["trtr"] if scores["tstr"] is not None and scores["trtr"]
              and scores["trtr"] > 0 else None)
     metric = "macro-F1" if task == "classification" else "R²"
+    reason = reasons["tstr"] and f"synthetic rows: {reasons['tstr']}"
+    reason = reason or (reasons["trtr"] and f"real rows: {reasons['trtr']}")
     return {"target": target, "task": task, "metric": metric, "train_real": scores["trtr"],
-            "train_synthetic": scores["tstr"], "ratio": ratio, "test_rows": len(test)}
+            "train_synthetic": scores["tstr"], "ratio": ratio, "test_rows": int(test_keep.sum()),
+            "not_measured_because": reason}
 
 
 # privacy --------------------------------------------------------------------------------
@@ -333,6 +419,9 @@ def privacy(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame,
     synthetic = sample(synthetic, MAX_PRIVACY_ROWS)
     train_rows, holdout_rows = encoder.transform(train), encoder.transform(holdout)
     synthetic_rows = encoder.transform(synthetic)
+    if train_rows.shape[1] == 0:
+        raise DataError("no modelled column to measure privacy on: every column is an ID or "
+                        "constant")
     synthetic_dcr = _nearest(train_rows, synthetic_rows)
     holdout_dcr = _nearest(train_rows, holdout_rows)
     # closer to a training row than to a real row the model never saw? The holdout is
@@ -341,7 +430,9 @@ def privacy(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame,
     order = rng.permutation(len(holdout_rows))
     reference, probe = holdout_rows[order[: len(order) // 2]], holdout_rows[order[len(order) // 2:]]
 
-    def closer_share(rows: np.ndarray) -> float:
+    def closer_share(rows: np.ndarray) -> float | None:
+        if len(reference) == 0:  # a one-row holdout cannot be split into reference and probe
+            return None
         to_train, to_reference = _nearest(train_rows, rows), _nearest(reference, rows)
         return float(np.mean((to_train < to_reference) + 0.5 * (to_train == to_reference)))
 
@@ -372,6 +463,34 @@ def privacy(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame,
     }, (synthetic_dcr, holdout_dcr)
 
 
+def real_identifiers(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, str],
+                     holdout: pd.DataFrame | None = None) -> dict[str, int]:
+    """For every ID column: how many synthetic rows carry an identifier of a real row
+    (training or holdout). Anything but 0 is a leak.
+
+    Values are compared as text, with whole numbers written without decimals, so that
+    ``5182``, ``5182.0`` and ``"5182"`` are the same identifier.
+    """
+    counts = {}
+    for column, kind in kinds.items():
+        if kind != "id":
+            continue
+        known = set(_identifier_text(real[column]))
+        if holdout is not None:
+            known |= set(_identifier_text(holdout[column]))
+        counts[column] = int(_identifier_text(synthetic[column]).isin(known).sum())
+    return counts
+
+
+def _identifier_text(series: pd.Series) -> pd.Series:
+    def text(value: Any) -> str:
+        if isinstance(value, (float, np.floating)) and float(value).is_integer():
+            return str(int(value))
+        return str(value).strip()
+
+    return series.dropna().map(text)
+
+
 # verdicts -------------------------------------------------------------------------------
 def _grade(value: float | None, good: float, fair: float) -> str:
     if value is None:
@@ -379,17 +498,44 @@ def _grade(value: float | None, good: float, fair: float) -> str:
     return "good" if value >= good else "fair" if value >= fair else "poor"
 
 
-def verdicts(fidelity_part: dict, utility_part: dict | None,
-             privacy_part: dict | None) -> dict[str, Any]:
+def _privacy_problems(privacy_part: dict, identifiers: dict[str, int]) -> list[str]:
+    """What puts the real rows at risk, in words (empty when nothing does)."""
+    t = THRESHOLDS
+    problems = [f"{count} synthetic row(s) carry a real identifier in column {column!r}"
+                for column, count in identifiers.items() if count]
+    if privacy_part is None:
+        return problems
+    closer, expected = (privacy_part["closer_to_train_share"],
+                        privacy_part["closer_to_train_expected"])
+    if closer is not None and closer - expected > t["closer_to_train_excess_max"]:
+        problems.append(f"{closer:.0%} of synthetic rows are closer to a training row than "
+                        f"to an unseen real row (unseen real rows: {expected:.0%})")
+    if privacy_part["membership_auc"] > t["membership_auc_max"]:
+        problems.append(f"a membership-inference attack reaches AUC "
+                        f"{privacy_part['membership_auc']:.2f}")
+    excess = privacy_part["exact_copies"] - privacy_part["holdout_exact_copies"]
+    if excess > t["exact_copy_excess_max"]:
+        baseline = privacy_part["holdout_exact_copies"]
+        problems.append(f"{privacy_part['exact_copies']:.1%} of synthetic rows copy a "
+                        f"training row (holdout rows: {baseline:.1%})")
+    return problems
+
+
+def verdicts(fidelity_part: dict, utility_part: dict | None, privacy_part: dict | None,
+             identifiers: dict[str, int] | None = None) -> dict[str, Any]:
     """Plain-language verdicts of each section, with the reason."""
     t = THRESHOLDS
     quality = fidelity_part["quality"]
+    reason = (f"overall quality {quality:.3f} (good ≥ {t['quality_good']}, fair ≥ "
+              f"{t['quality_fair']})" if quality is not None else "no column could be compared")
+    if fidelity_part.get("empty_columns"):
+        reason += f"; empty in the synthetic table: {fidelity_part['empty_columns']}"
+    if fidelity_part.get("constant_columns"):
+        reason += f"; a single value in the synthetic table: {fidelity_part['constant_columns']}"
     summary: dict[str, Any] = {
         "quality": quality,
         "fidelity": _grade(quality, t["quality_good"], t["quality_fair"]),
-        "fidelity_reason": f"overall quality {quality:.3f} (good ≥ {t['quality_good']}, "
-                           f"fair ≥ {t['quality_fair']})" if quality is not None else
-                           "no column could be compared",
+        "fidelity_reason": reason,
     }
     if utility_part is None:
         summary["utility"], summary["utility_reason"] = "not measured", "no --target given"
@@ -399,31 +545,24 @@ def verdicts(fidelity_part: dict, utility_part: dict | None,
         summary["utility_reason"] = (
             f"{utility_part['metric']} of a model trained on synthetic rows is "
             f"{ratio:.0%} of one trained on real rows (good ≥ {t['utility_good']:.0%})"
-            if ratio is not None else "the target has a single value in one of the tables")
-    if privacy_part is None:
+            if ratio is not None else
+            (utility_part.get("not_measured_because") or "the real-trained model scores 0"))
+    identifiers = identifiers or {}
+    summary["real_identifiers"] = int(sum(identifiers.values()))
+    problems = _privacy_problems(privacy_part, identifiers)
+    if problems:
+        summary["privacy"], summary["privacy_reason"] = "at risk", "; ".join(problems)
+    elif privacy_part is None:
         summary["privacy"] = "not measured"
-        summary["privacy_reason"] = "no holdout of real rows the model never saw"
+        summary["privacy_reason"] = ("no real identifier in the synthetic rows; the rest needs "
+                                     "a holdout of real rows the model never saw")
     else:
-        problems = []
-        closer, expected = (privacy_part["closer_to_train_share"],
-                            privacy_part["closer_to_train_expected"])
-        if closer - expected > t["closer_to_train_excess_max"]:
-            problems.append(f"{closer:.0%} of synthetic rows are closer to a training row than "
-                            f"to an unseen real row (unseen real rows: {expected:.0%})")
-        if privacy_part["membership_auc"] > t["membership_auc_max"]:
-            problems.append(f"a membership-inference attack reaches AUC "
-                            f"{privacy_part['membership_auc']:.2f}")
-        excess = privacy_part["exact_copies"] - privacy_part["holdout_exact_copies"]
-        if excess > t["exact_copy_excess_max"]:
-            baseline = privacy_part["holdout_exact_copies"]
-            problems.append(f"{privacy_part['exact_copies']:.1%} of synthetic rows copy a "
-                            f"training row (holdout rows: {baseline:.1%})")
-        summary["privacy"] = "at risk" if problems else "no leak detected"
-        summary["privacy_reason"] = "; ".join(problems) or (
-            "synthetic rows are no closer to training rows than unseen real rows are "
-            f"(closer-to-train share ≤ unseen rows' + {t['closer_to_train_excess_max']:.0%}, "
-            f"attack AUC ≤ "
-            f"{t['membership_auc_max']}, copies ≤ holdout's + {t['exact_copy_excess_max']:.0%})")
+        summary["privacy"] = "no leak detected"
+        summary["privacy_reason"] = (
+            "no real identifier in the synthetic rows, and they are no closer to training rows "
+            "than unseen real rows are (closer-to-train share ≤ unseen rows' + "
+            f"{t['closer_to_train_excess_max']:.0%}, attack AUC ≤ {t['membership_auc_max']}, "
+            f"copies ≤ holdout's + {t['exact_copy_excess_max']:.0%})")
     return summary
 
 
@@ -440,7 +579,8 @@ def guarantee_text(guarantee: dict | None) -> str:
 
 def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame | None = None,
              target: str | None = None, metadata: dict | str | Path | None = None,
-             random_state: int = 0, guarantee: dict | None = None) -> Report:
+             random_state: int = 0, guarantee: dict | None = None,
+             progress: Callable[[str], None] | None = None) -> Report:
     """Measure fidelity, utility and privacy of ``synthetic`` against ``real``.
 
     Parameters
@@ -463,6 +603,8 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame 
         The generating model's ``privacy_`` (a differentially private fit): its
         (ε, δ) is stated in the summary. Without it the summary says that no formal
         guarantee was given.
+    progress : callable, optional
+        Called with a line of text as each section starts (the CLI prints them).
 
     Returns
     -------
@@ -475,6 +617,7 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame 
         target that is not a column.
     """
     started = time.perf_counter()
+    say = progress or (lambda message: None)
     kinds = column_kinds(real, metadata)
     check_tables(real, synthetic, kinds, holdout)
     if target is not None and target not in real.columns:
@@ -493,7 +636,10 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame 
                 fidelity_real = sampled
             else:
                 fidelity_synthetic = sampled
+    say(f"fidelity: sdmetrics quality and diagnostic reports on {len(fidelity_real):,} real and "
+        f"{len(fidelity_synthetic):,} synthetic rows")
     fidelity_part = fidelity(fidelity_real, fidelity_synthetic, kinds)
+    notes += fidelity_part.pop("notes")
     utility_part = None
     if target is not None:
         if holdout is not None:
@@ -505,16 +651,20 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame 
             train, test = real[~test_mask], real[test_mask]
             notes.append("utility: no holdout, so a random 20 % of the real rows is the test set "
                          "and the real-trained model learns from the other 80 %")
+        say(f"utility: gradient boosting on real and on synthetic rows, predicting {target!r}")
         utility_part = utility(train, synthetic, test, kinds, target, random_state)
     privacy_part, distances = None, None
+    identifiers = real_identifiers(real, synthetic, kinds, holdout)
     if holdout is not None:
+        say(f"privacy: distances to the closest record against {len(holdout):,} holdout rows")
         privacy_part, distances = privacy(real, synthetic, holdout, kinds, random_state)
         if len(synthetic) > MAX_PRIVACY_ROWS:
             notes.append(f"privacy distances used a random sample of {MAX_PRIVACY_ROWS:,} "
                          "synthetic rows")
     else:
         notes.append("privacy not measured: it needs a holdout of real rows the model never saw")
-    summary = verdicts(fidelity_part, utility_part, privacy_part)
+    summary = verdicts(fidelity_part, utility_part, privacy_part, identifiers)
+    summary["identifiers"] = identifiers
     summary["guarantee"] = guarantee_text(guarantee)
     summary.update(real_rows=len(real), synthetic_rows=len(synthetic),
                    holdout_rows=None if holdout is None else len(holdout),

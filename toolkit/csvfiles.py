@@ -1,0 +1,279 @@
+"""CSV files as typed tables: the dialect sniffed, every column read as text, then typed.
+
+pandas' own CSV parser guesses types value by value and loses what the file said:
+``05401`` becomes the number 5401, an integer column with one blank becomes floats
+(written back as ``456.0``) and ``TRUE`` comes back as ``True``. Here every column
+is first read as text (pyarrow's multi-threaded reader) and then given the
+narrowest type that keeps every value exactly as written:
+
+* whole numbers without leading zeros: ``int64``, or pandas' nullable ``Int64``
+  when the column has blanks;
+* decimal numbers (``1.5``, ``-2e3``; with a decimal comma in ``;``-separated
+  files from spreadsheets): ``float64``;
+* everything else stays text (``object`` with NaN for missing values): codes with
+  leading zeros, booleans in the file's own spelling, dates in their own format.
+
+Missing markers are pandas' defaults (empty, ``NA``, ``n/a``, ``NULL``, ...). The
+delimiter is sniffed among ``, ; TAB |``; a file whose delimiter cannot be told
+is refused naming the candidates.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from toolkit.exceptions import DataError
+
+#: markers read as missing values (pandas' defaults)
+NA_VALUES = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+             "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
+DELIMITERS = (",", ";", "\t", "|")
+#: bytes read to sniff the dialect
+SNIFF_BYTES = 1 << 16
+
+_INTEGER = r"^\s*[+-]?(0|[1-9][0-9]*)\s*$"
+_DECIMAL = r"^\s*[+-]?((0|[1-9][0-9]*)({point}[0-9]*)?|{point}[0-9]+)([eE][+-]?[0-9]+)?\s*$"
+_INFINITY = r"^\s*[+-]?(inf|infinity)\s*$"
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?(0|[1-9][0-9]*),[0-9]+\s*$")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How a CSV file is written: field delimiter, decimal mark and text encoding."""
+
+    delimiter: str = ","
+    decimal: str = "."
+    encoding: str = "utf-8"
+
+    def to_dict(self) -> dict[str, str]:
+        """The dialect as plain data (what ``DataFrame.attrs["csv"]`` holds)."""
+        return {"delimiter": self.delimiter, "decimal": self.decimal, "encoding": self.encoding}
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> Dialect:
+        """The dialect a table was read in (``frame.attrs["csv"]``), else the default."""
+        return cls(**frame.attrs.get("csv", {}))
+
+    def describe(self) -> str:
+        """The dialect in words, e.g. ``"';'-separated, decimal comma"``."""
+        name = {"\t": "tab", ",": "','", ";": "';'", "|": "'|'"}[self.delimiter]
+        comma = ", decimal comma" if self.decimal == "," else ""
+        return f"{name}-separated{comma}, {self.encoding}"
+
+
+def _decode(sample: bytes) -> tuple[str, str]:
+    """The sample as text and its encoding: UTF-8, else Windows-1252 (spreadsheet exports)."""
+    for cut in range(4):  # the sample may end inside a multi-byte character
+        try:
+            return sample[: len(sample) - cut].decode("utf-8-sig"), "utf-8"
+        except UnicodeDecodeError:
+            continue
+    return sample.decode("cp1252", errors="replace"), "cp1252"
+
+
+def sniff_dialect(path: Path) -> Dialect:
+    """Find the delimiter, decimal mark and encoding of a CSV file from its first lines.
+
+    The delimiter is the candidate that splits the header into the most fields
+    while most of the following lines have as many; a file with one field per
+    line is a one-column table.
+
+    Raises
+    ------
+    DataError
+        When the lines disagree with every candidate delimiter.
+    """
+    with path.open("rb") as handle:
+        sample = handle.read(SNIFF_BYTES)
+        complete = len(handle.read(1)) == 0
+    text, encoding = _decode(sample)
+    lines = text.splitlines()
+    if not complete and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut off
+    lines = [line for line in lines[:200] if line.strip()]
+    if not lines:
+        return Dialect(encoding=encoding)
+    best: tuple[int, str] | None = None
+    for delimiter in DELIMITERS:
+        rows = list(csv.reader(lines, delimiter=delimiter))
+        width = len(rows[0])
+        if width < 2:
+            continue
+        agreeing = sum(len(row) == width for row in rows[1:])
+        if len(rows) > 1 and agreeing < 0.9 * (len(rows) - 1):
+            continue
+        if best is None or width > best[0]:
+            best = (width, delimiter)
+    if best is None:
+        widths = {d: len(next(csv.reader(lines[:1], delimiter=d))) for d in DELIMITERS}
+        if max(widths.values()) > 1:
+            raise DataError(
+                f"cannot tell the delimiter of {path}: its lines have different numbers of "
+                "fields with every candidate (',', ';', tab, '|')")
+        return Dialect(encoding=encoding)
+    delimiter = best[1]
+    decimal = "."
+    if delimiter == ";":
+        fields = [field for row in csv.reader(lines[1:], delimiter=";") for field in row]
+        if any(_DECIMAL_COMMA.match(field) for field in fields):
+            decimal = ","
+    return Dialect(delimiter, decimal, encoding)
+
+
+def _arrow_options(dialect: Dialect, block_size: int | None = None) -> dict:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    read = pacsv.ReadOptions(encoding=dialect.encoding,
+                             **({"block_size": block_size} if block_size else {}))
+    parse = pacsv.ParseOptions(delimiter=dialect.delimiter, newlines_in_values=True)
+    convert = pacsv.ConvertOptions(default_column_type=pa.string(), null_values=list(NA_VALUES),
+                                   strings_can_be_null=True, quoted_strings_can_be_null=True)
+    return {"read_options": read, "parse_options": parse, "convert_options": convert}
+
+
+def _check_names(names: list[str], path: Path) -> None:
+    duplicated = sorted({name for name in names if names.count(name) > 1})
+    if duplicated:
+        raise DataError(f"{path} has duplicate column names: {duplicated}")
+    if any(not name.strip() for name in names):
+        raise DataError(f"{path} has a column without a name in its header")
+
+
+def column_plan(values, decimal: str = ".") -> str:
+    """The type a text column gets: ``"int"``, ``"float"`` or ``"text"`` (see the module doc).
+
+    Parameters
+    ----------
+    values : pyarrow.Array or ChunkedArray of strings
+        The column as read, nulls for missing values.
+    decimal : {".", ","}
+        The file's decimal mark.
+    """
+    import pyarrow.compute as pc
+
+    observed = values.drop_null()
+    if len(observed) == 0:
+        return "text"
+    if pc.all(pc.match_substring_regex(observed, _INTEGER)).as_py():
+        try:
+            pc.cast(pc.utf8_trim_whitespace(observed), "int64")
+        except Exception:  # noqa: BLE001 - pyarrow raises ArrowInvalid on overflow
+            return "text"  # longer than int64: an identifier or code, not a quantity
+        return "int"
+    number = _DECIMAL.replace("{point}", re.escape(decimal))
+    numeric = pc.or_(pc.match_substring_regex(observed, number),
+                     pc.match_substring_regex(observed, _INFINITY, ignore_case=True))
+    return "float" if pc.all(numeric).as_py() else "text"
+
+
+def convert_column(values, plan: str, decimal: str = ".") -> pd.Series:
+    """The text column ``values`` as a pandas Series of the ``plan``'s type.
+
+    Raises
+    ------
+    ValueError
+        When a value does not fit the plan (a later chunk of a streamed file).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if plan == "text":
+        series = values.to_pandas()
+        return series.astype(object).where(series.notna(), np.nan)
+    found = column_plan(values, decimal) if values.null_count < len(values) else plan
+    if found == "text" or (plan == "int" and found == "float"):
+        raise ValueError(f"values that are not {'whole numbers' if plan == 'int' else 'numbers'}")
+    trimmed = pc.utf8_trim_whitespace(values)
+    if plan == "int":
+        numbers = pc.cast(trimmed, pa.int64())
+        if numbers.null_count:
+            return numbers.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+        return pd.Series(numbers.to_numpy(), dtype=np.int64)
+    if decimal == ",":
+        trimmed = pc.replace_substring(trimmed, ",", ".")
+    return pd.Series(pc.cast(trimmed, pa.float64()).to_numpy(zero_copy_only=False),
+                     dtype=np.float64)
+
+
+def _typed_frame(table, plans: dict[str, str], dialect: Dialect, offset: int = 0) -> pd.DataFrame:
+    columns = {}
+    for name, values in zip(table.column_names, table.columns, strict=True):
+        try:
+            columns[name] = convert_column(values, plans[name], dialect.decimal)
+        except ValueError as error:
+            raise DataError(f"column {name!r} changes type after row {offset:,}: it holds "
+                            f"{error} below the rows the reader typed it from") from None
+    return pd.DataFrame(columns)
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    """Read a whole CSV file as a typed DataFrame (see the module docstring).
+
+    The dialect is kept in ``frame.attrs["csv"]`` (as :meth:`Dialect.to_dict`), so
+    that output can be written in the same dialect.
+
+    Raises
+    ------
+    DataError
+        For an unreadable file, duplicate or blank column names, or a ragged row.
+    """
+    import pyarrow.csv as pacsv
+
+    dialect = sniff_dialect(path)
+    table = pacsv.read_csv(path, **_arrow_options(dialect))
+    _check_names(table.column_names, path)
+    plans = {name: column_plan(table.column(name), dialect.decimal)
+             for name in table.column_names}
+    frame = _typed_frame(table, plans, dialect)
+    frame.attrs["csv"] = dialect.to_dict()
+    return frame
+
+
+def iter_csv(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """Read a CSV file ``chunk_rows`` rows at a time, every chunk typed like the first.
+
+    Raises
+    ------
+    DataError
+        As :func:`read_csv`, and when a later chunk holds a value that does not
+        fit the type of its column in the first chunk (e.g. text in a number column).
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    dialect = sniff_dialect(path)
+    reader = pacsv.open_csv(path, **_arrow_options(dialect, block_size=1 << 22))
+    _check_names(reader.schema.names, path)
+    plans: dict[str, str] | None = None
+    pending: list = []
+    rows = offset = 0
+
+    def emit(batches: list) -> pd.DataFrame:
+        nonlocal plans
+        table = pa.Table.from_batches(batches, schema=reader.schema)
+        if plans is None:
+            plans = {name: column_plan(table.column(name), dialect.decimal)
+                     for name in table.column_names}
+        frame = _typed_frame(table, plans, dialect, offset)
+        frame.attrs["csv"] = dialect.to_dict()
+        return frame
+
+    for batch in reader:
+        pending.append(batch)
+        rows += batch.num_rows
+        while rows >= chunk_rows:
+            table = pa.Table.from_batches(pending, schema=reader.schema)
+            head, tail = table.slice(0, chunk_rows), table.slice(chunk_rows)
+            yield emit(head.to_batches())
+            offset += chunk_rows
+            pending, rows = tail.to_batches(), tail.num_rows
+    if rows:
+        yield emit(pending)
