@@ -151,9 +151,68 @@ def test_document_that_does_not_fit_the_weights_is_refused(tmp_path, model_file)
     text = json.dumps(document)
     path = tmp_path / "mismatch.tkm"
     save_file(tensors, str(path), metadata={"toolkit": text, "sha256": _digest(text, tensors)})
-    with pytest.raises(ModelFileError, match="does not match") as error:
+    with pytest.raises(ModelFileError, match="is not a usable synthesizer model file") as error:
         Synthesizer.load(path)
     assert "\n" not in str(error.value)
+
+
+def _rehashed(model_file: Path, path: Path, edit_document=None, edit_tensors=None) -> Path:
+    """A copy of ``model_file`` edited and given a valid checksum again (what a careless or
+    hostile edit that knows the format produces)."""
+    tensors = load_file(str(model_file))
+    with safe_open(str(model_file), framework="pt") as handle:
+        document = json.loads(handle.metadata()["toolkit"])
+    if edit_document:
+        edit_document(document)
+    if edit_tensors:
+        edit_tensors(tensors)
+    text = json.dumps(document)
+    save_file(tensors, str(path), metadata={"toolkit": text, "sha256": _digest(text, tensors)})
+    return path
+
+
+def _negate_prior(tensors):
+    tensors["prior.weights"] = -tensors["prior.weights"]
+
+
+def _nan_weight(tensors):
+    name = next(n for n, t in tensors.items() if t.is_floating_point() and t.ndim == 2)
+    tensors[name] = torch.full_like(tensors[name], float("nan"))
+
+
+NONSENSE = {
+    "adapter-as-string": (lambda d: d.update(adapter="tabular"), None),
+    "no-config": (lambda d: d.pop("config"), None),
+    "no-history": (lambda d: d.pop("history"), None),
+    "encoders-not-a-list": (lambda d: d["adapter"].update(encoders=7), None),
+    "negative-prior-weights": (None, _negate_prior),
+    "nan-weights": (None, _nan_weight),
+}
+
+
+@pytest.mark.parametrize("name", list(NONSENSE))
+def test_well_hashed_nonsense_is_refused_with_one_line(tmp_path, model_file, name):
+    edit_document, edit_tensors = NONSENSE[name]
+    path = _rehashed(model_file, tmp_path / "edited.tkm", edit_document, edit_tensors)
+    with pytest.raises(ModelFileError, match="is not a usable synthesizer model file") as error:
+        Synthesizer.load(path)
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("name", ["adapter-as-string", "no-config", "negative-prior-weights"])
+def test_cli_refuses_well_hashed_nonsense_with_one_line(tmp_path, model_file, name, monkeypatch):
+    from click.testing import CliRunner
+
+    from toolkit.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    edit_document, edit_tensors = NONSENSE[name]
+    _rehashed(model_file, tmp_path / "edited.tkm", edit_document, edit_tensors)
+    for args in (["sample", "edited.tkm", "--rows", "5", "--out", "s.csv"], ["info", "edited.tkm"]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 1, (args, result.output)
+        assert result.output.startswith("Error: ") and result.output.count("\n") == 1, result.output
+        assert not (tmp_path / "s.csv").exists()
 
 
 # what a good file holds --------------------------------------------------------------------

@@ -19,7 +19,13 @@ import click
 
 import toolkit
 from toolkit.csvfiles import Dialect
-from toolkit.exceptions import DataError, InferenceWarning, ToolkitError, UsageError
+from toolkit.exceptions import (
+    DataError,
+    InferenceWarning,
+    ModelFileError,
+    ToolkitError,
+    UsageError,
+)
 from toolkit.io import TABLE_SUFFIXES, check_distinct, check_writable, read_table, write_table
 
 #: seeds are integers in [0, 2**32 - 1] (numpy's and scikit-learn's range)
@@ -856,31 +862,35 @@ def _privacy_lines(privacy: dict | None) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Print the model's full JSON document.")
 def info(model: Path, as_json: bool) -> None:
     """Describe a saved MODEL: backend, columns, settings, training history."""
-    from toolkit.estimators import trained_epochs
+    from toolkit.estimators import Synthesizer
     from toolkit.modelfile import load_model
     from toolkit.report import guarantee_text
 
-    tensors, document = load_model(model)
+    _, document = load_model(model)
+    kind = document.get("kind")
+    if kind not in ("synthesizer", "detector"):
+        raise ModelFileError(f"{model} holds a {kind!r} model, not a synthesizer or detector")
+    restored, _ = Synthesizer.restore(model, "cpu", kind=kind)  # refuses a nonsensical file
     if as_json:
         click.echo(json.dumps(document, indent=2))
         return
-    config = document["config"]
-    kinds = document["adapter"]["kinds"]
-    history = document["history"]
-    n_weights = sum(t.numel() for t in tensors.values())
+    config = restored.config_.to_dict()
+    kinds = restored.adapter_.kinds_
+    history = restored.history_
+    n_weights = sum(t.numel() for t in restored.backend_.state_dict().values())
+    versions = document.get("versions") if isinstance(document.get("versions"), dict) else {}
     lines = [
         f"model:      {model}",
-        f"kind:       {document['kind']} ({document['backend']} backend, {n_weights:,} weights)",
-        f"created:    {document['created']} with toolkit {document['versions']['toolkit']}, "
-        f"torch {document['versions']['torch']}",
-        f"trained on: {document['n_rows']} rows, {len(kinds)} columns, "
-        f"{document['fit_seconds']:.1f}s, {trained_epochs(document)} epochs, "
-        f"seed {document['seed']}",
+        f"kind:       {kind} ({restored.config_.backend} backend, {n_weights:,} weights)",
+        f"created:    {document.get('created', '?')} with toolkit "
+        f"{versions.get('toolkit', '?')}, torch {versions.get('torch', '?')}",
+        f"trained on: {restored.n_rows_} rows, {len(kinds)} columns, "
+        f"{restored.fit_seconds_:.1f}s, {restored.n_epochs_} epochs, seed {restored.seed_}",
         "settings:   " + ", ".join(f"{k}={config[k]}" for k in (
             "latent_dim", "hidden_dims", "beta", "prior", "batch_size", "learning_rate",
             "numeric_encoding")),
-        "privacy:    " + guarantee_text(document.get("privacy")),
-        *_privacy_lines(document.get("privacy")),
+        "privacy:    " + guarantee_text(restored.privacy_),
+        *_privacy_lines(restored.privacy_),
         "columns:",
         *[f"  {name}: {kind}" for name, kind in kinds.items()],
         "loss history (per epoch):",

@@ -230,6 +230,14 @@ class Backend(nn.Module):
             rows[:, slices[block].start + slot] = 1.0
         return rows
 
+    def problem(self) -> str | None:
+        """What makes loaded weights unusable (``None`` when nothing does): a non-finite
+        weight, or a latent prior that is not a distribution."""
+        for name, tensor in [*self.named_parameters(), *self.named_buffers()]:
+            if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+                return f"the weights {name!r} hold NaN or infinite values"
+        return self.prior.problem()
+
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None,
                fixed: dict[int, int] | None = None) -> torch.Tensor:

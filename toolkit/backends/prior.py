@@ -44,6 +44,18 @@ class LatentPrior(nn.Module):
         self.scale_tril[:k] = tril.float()
         return self
 
+    def problem(self) -> str | None:
+        """What makes a loaded mixture unusable (``None`` when it is a valid mixture)."""
+        weights = self.weights
+        if not torch.isfinite(weights).all() or (weights < 0).any():
+            return "the latent prior has negative or non-finite weights"
+        if abs(float(weights.sum()) - 1.0) > 1e-3:
+            return "the latent prior's weights do not sum to 1"
+        diagonal = torch.diagonal(self.scale_tril, dim1=1, dim2=2)[weights > 0]
+        if not (diagonal > 0).all():
+            return "the latent prior has a component without a positive scale"
+        return None
+
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Draw ``n`` latent codes."""
         device = self.means.device
