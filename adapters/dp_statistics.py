@@ -77,7 +77,7 @@ def draft_schema(data: pd.DataFrame) -> dict[str, dict[str, Any]]:
                 schema[str(column)]["decimals"] = decimals_of(values.to_numpy(dtype=float))
         elif kind in LEVEL_KINDS:
             levels = sorted(values.unique().tolist(), key=str)
-            schema[str(column)] = {"kind": "categorical",
+            schema[str(column)] = {"kind": kind,
                                    "values": [v.item() if hasattr(v, "item") else v
                                               for v in levels]}
         else:

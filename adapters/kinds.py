@@ -249,6 +249,11 @@ def infer_kinds(data: pd.DataFrame, overrides: dict[str, str]) -> tuple[dict[str
     return kinds, notes
 
 
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (for messages)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def check_override(series: pd.Series, kind: str) -> None:
     """Refuse a metadata kind that cannot describe the column's values.
 
@@ -267,11 +272,12 @@ def check_override(series: pd.Series, kind: str) -> None:
                                 else observed, errors="coerce")
         if pd.api.types.is_bool_dtype(observed.dtype) or numbers.isna().any():
             bad = observed[numbers.isna()].iloc[0] if numbers.isna().any() else observed.iloc[0]
-            problem = f"it holds values that are not numbers (e.g. {bad!r})"
+            problem = f"it holds values that are not numbers (e.g. {_plain(bad)!r})"
         elif kind == "integer" and not np.all(numbers == np.round(numbers)):
             problem = "it holds numbers that are not whole"
     elif kind == "datetime" and parse_dates(series) is None:
-        problem = (f"its values are not dates (e.g. {observed.iloc[0]!r})" if len(observed)
+        problem = (f"its values are not dates (e.g. {_plain(observed.iloc[0])!r})"
+                   if len(observed)
                    else "it has no values")
     elif kind == "boolean" and observed.nunique() > 2:
         problem = f"it has {observed.nunique()} distinct values, not two"

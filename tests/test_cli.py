@@ -260,6 +260,16 @@ def _fit_model(data: str) -> str:
     return "synth.tkm"
 
 
+def _folder(name: str) -> str:
+    Path(name).mkdir()
+    return name
+
+
+def _parquet(name: str, frame: pd.DataFrame) -> str:
+    frame.to_parquet(name, index=False)
+    return name
+
+
 def _small() -> pd.DataFrame:
     return pd.DataFrame({"a": [1.5, 2.5, 3.5, 4.5, 5.5] * 4, "b": list("xyzxy") * 4})
 
@@ -350,8 +360,45 @@ ERROR_CASES = {
                                       _write("m.tkm", os.urandom(2048)), "--out", "d.csv"], 1),
     "score-empty-input": (lambda: ["score", _write("head.csv", "a,b\n"), "--fit-on",
                                    _table("t.csv", _small()), "--out", "s.csv", *TRAIN, "-q"], 1),
+    # hostile inputs: one line, the right exit code, nothing written
+    "out-is-the-input": (lambda: ["synth", _table("t.csv", _small()), "--out", "t.csv", *TRAIN], 2),
+    "score-out-is-the-input": (lambda: ["score", _table("t.csv", _small()), "--fit-on", "t.csv",
+                                        "--out", "t.csv", *TRAIN], 2),
+    "report-out-is-the-json": (lambda: ["report", _table("t.csv", _small()), "t.csv", "--out",
+                                        "r.html", "--json", "r.html"], 2),
+    "out-is-a-folder": (lambda: ["synth", _table("t.csv", _small()), "--out", _folder("o.csv"),
+                                 *TRAIN], 2),
+    "seed-negative": (lambda: ["synth", _table("t.csv", _small()), "--out", "o.csv", "--seed",
+                               "-1", *TRAIN], 2),
+    "sample-seed-too-big": (lambda: ["sample", _write("m.tkm", b"x"), "--rows", "5", "--out",
+                                     "o.csv", "--seed", str(2**40)], 2),
+    "holdout-out-without-report": (lambda: ["synth", _table("t.csv", _small()), "--out", "o.csv",
+                                            "--holdout-out", "h.csv", *TRAIN], 2),
+    "decode-text-codes": (lambda: ["decode", _table("codes.csv", _small()), "--model",
+                                   _fit_model(_table("t.csv", _small())), "--out", "d.csv"], 1),
+    "report-target-all-missing": (lambda: ["report", _table("r.csv", _small().assign(c=None)),
+                                           _table("s.csv", _small().assign(c="x")), "--out",
+                                           "r.html", "--target", "c", "-q"], 1),
+    "parquet-list-column": (lambda: ["synth", _parquet("l.parquet", pd.DataFrame(
+        {"l": [[1, 2], [3]] * 10, "x": range(20)})), "--out", "o.csv", *TRAIN, "-q"], 1),
+    "ambiguous-delimiter": (lambda: ["synth", _write("a.csv", "a,b;c\n1;2,3,4\n5\n6,7;8;9;10\n"),
+                                     "--out", "o.csv", *TRAIN, "-q"], 1),
+    "metadata-constant-nonsense": (lambda: ["synth", _table("t.csv", _small()), "--out", "o.csv",
+                                            "--metadata", _write("m.yaml", "a: constant\n"),
+                                            *TRAIN, "-q"], 1),
+    "metadata-datetime-nonsense": (lambda: ["synth", _table("t.csv", _small()), "--out", "o.csv",
+                                            "--metadata", _write("m.yaml", "a: datetime\n"),
+                                            *TRAIN, "-q"], 1),
+    "metadata-boolean-nonsense": (lambda: ["synth", _table("t.csv", _small()), "--out", "o.csv",
+                                           "--metadata", _write("m.yaml", "b: boolean\n"),
+                                           *TRAIN, "-q"], 1),
+    "metadata-columns-not-a-mapping": (lambda: ["synth", _table("t.csv", _small()), "--out",
+                                                "o.csv", "--metadata",
+                                                _write("m.yaml", "columns: [a, b]\n"), *TRAIN,
+                                                "-q"], 2),
 }
-CLICK_CHECKED = {"unknown-option", "unknown-backend", "rows-zero", "rows-negative", "epochs-zero",
+CLICK_CHECKED = {"seed-negative", "sample-seed-too-big",
+                 "unknown-option", "unknown-backend", "rows-zero", "rows-negative", "epochs-zero",
                  "sample-rows-zero", "score-bad-contamination", "synth-holdout-frac-too-big",
                  "score-chunk-size-zero", "interpolate-one-step"}
 

@@ -149,6 +149,8 @@ def _reading(path: Path) -> Iterator[None]:
 
     try:
         yield
+    except DataError:
+        raise
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} is empty") from None
     except (OSError, ValueError, pd.errors.ParserError, pa.ArrowException) as error:
@@ -169,6 +171,25 @@ def _check_scalar_columns(data: pd.DataFrame, path: Path) -> pd.DataFrame:
                 raise DataError(f"column {column!r} of {path} holds lists or records; only one "
                                 "value per cell can be modelled: flatten or drop the column")
     return data
+
+
+def _parquet_frame(table, path: Path) -> pd.DataFrame:
+    """An Arrow table or batch as pandas, integer columns with nulls as nullable ``Int64``
+    (pandas' default turns them into floats, which would be written back as floats)."""
+    import pyarrow as pa
+
+    nullable = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(),
+                pa.int32(): pd.Int32Dtype(), pa.int64(): pd.Int64Dtype(),
+                pa.uint8(): pd.UInt8Dtype(), pa.uint16(): pd.UInt16Dtype(),
+                pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype()}
+    with_nulls = {field.name for field, column in zip(table.schema, table.columns, strict=True)
+                  if field.type in nullable and column.null_count}
+    frame = table.to_pandas()
+    if with_nulls:
+        typed = table.select(sorted(with_nulls)).to_pandas(types_mapper=nullable.get)
+        for name in with_nulls:
+            frame[name] = typed[name]
+    return _check_scalar_columns(frame, path)
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -202,7 +223,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
     with _reading(path):
         if suffix == ".csv":
             return read_csv(path)
-        return _check_scalar_columns(pd.read_parquet(path), path)
+        import pyarrow.parquet as pq
+
+        return _parquet_frame(pq.read_table(path), path)
 
 
 def write_table(data: pd.DataFrame, path: str | Path, dialect: Dialect | None = None) -> None:
@@ -244,7 +267,7 @@ def iter_table(path: str | Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
             import pyarrow.parquet as pq
 
             for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
-                yield _check_scalar_columns(batch.to_pandas(), path)
+                yield _parquet_frame(batch, path)
 
 
 def _arrow_chunk(chunk: pd.DataFrame, schema):

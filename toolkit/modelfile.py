@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from toolkit.exceptions import ModelFileError
-from toolkit.io import atomic_path
+from toolkit.io import atomic_write
 
 FORMAT = "toolkit-model"
 FORMAT_VERSION = 1
@@ -39,13 +38,9 @@ def save_model(
     """Write ``tensors`` and the JSON ``document`` to ``path`` atomically."""
     tensors = {name: t.detach().contiguous().cpu() for name, t in tensors.items()}
     text = json.dumps({"format": FORMAT, "format_version": FORMAT_VERSION, **document})
-    target, temporary = atomic_path(path)
-    try:
+    with atomic_write(path) as temporary:
         save_file(tensors, str(temporary),
                   metadata={"toolkit": text, "sha256": _digest(text, tensors)})
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def load_model(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
