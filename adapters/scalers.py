@@ -83,6 +83,9 @@ class QuantileScaler:
     def inverse(self, encoded: np.ndarray) -> np.ndarray:
         """Map normal scores (first column of ``encoded``) back to values."""
         uniform = ndtr(encoded[:, 0].astype(float))
+        # undo transform's clipping into (EPS, 1 - EPS): the extremes come back exactly
+        uniform = np.where(uniform <= 1.5 * _EPS, 0.0, np.where(uniform >= 1.0 - 1.5 * _EPS,
+                                                                   1.0, uniform))
         if self.discrete:
             index = np.searchsorted(self.cdf_right_, uniform, side="left")
             return self.knots_[np.clip(index, 0, len(self.knots_) - 1)]

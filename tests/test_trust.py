@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -313,25 +312,39 @@ def test_outputs_respect_the_umask(workdir, patients_csv, umask, mode):
     assert Path("m.tkm").stat().st_mode & 0o777 == mode
 
 
-def test_sigterm_leaves_no_temporary_file(tmp_path, patients_csv):
-    script = Path(sys.executable).parent / "toolkit"
-    if not script.exists():
-        pytest.skip("the toolkit console script is not installed next to this Python")
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    subprocess.run([str(script), "fit", str(patients_csv), "--model-out", "m.tkm", *TRAIN,
-                    "--seed", "0", "-q"], cwd=tmp_path, env=env, check=True, timeout=300)
-    process = subprocess.Popen([str(script), "sample", "m.tkm", "--rows", "20000000", "--out",
-                                "big.csv", "--seed", "0", "-q"], cwd=tmp_path, env=env,
-                               stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while not list(tmp_path.glob(".big.csv.*.tmp")) and time.time() < deadline:
-        time.sleep(0.05)
-    assert list(tmp_path.glob(".big.csv.*.tmp")), "the sample never started writing"
+SLOW_WRITER = """
+import signal, sys, time
+from toolkit.cli import _terminate
+from toolkit.io import atomic_write
+signal.signal(signal.SIGTERM, _terminate)  # what the console script installs
+with atomic_write("out.csv") as temporary:
+    temporary.write_text("half of a table")
+    print("writing", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_sigterm_leaves_no_temporary_file(tmp_path):
+    process = subprocess.Popen([sys.executable, "-c", SLOW_WRITER], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "writing"
+    assert list(tmp_path.glob(".out.csv.*.tmp"))
     process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=60)
+    _, stderr = process.communicate(timeout=30)
     assert process.returncode == 128 + signal.SIGTERM
     assert stderr.strip().startswith("Error: terminated")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.tkm"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_console_script_installs_the_sigterm_clean_up(monkeypatch):
+    import toolkit.cli as module
+
+    installed = {}
+    monkeypatch.setattr(module.signal, "signal", lambda sig, handler: installed.update(
+        {sig: handler}))
+    monkeypatch.setattr(module, "cli", lambda **kwargs: None)
+    module.main()
+    assert installed[signal.SIGTERM] is module._terminate
 
 
 # randomness ----------------------------------------------------------------------------------
