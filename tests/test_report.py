@@ -72,6 +72,14 @@ def test_regression_target_uses_r2(split, synthetic):
     assert "a random 20 % of the real rows is the test set" in " ".join(result.notes)
 
 
+def test_a_feature_missing_from_every_synthetic_row_is_left_out_of_utility(split, synthetic):
+    # seen under --epsilon: gradient boosting's binning crashed on a numeric feature with no value
+    empty = synthetic.assign(chol=np.nan, bili=np.nan)
+    result = evaluate(split[0], empty, holdout=split[1], target="status")
+    assert result.utility["train_synthetic"] is not None
+    assert 0.0 <= result.utility["train_synthetic"] <= 1.0
+
+
 def test_copied_training_rows_are_flagged_as_a_privacy_risk(split):
     train, holdout = split
     leaked = evaluate(train, train.sample(200, random_state=1), holdout=holdout)

@@ -304,6 +304,12 @@ def _fit_score(task: str, x: pd.DataFrame, y: pd.Series, x_test: pd.DataFrame,
         return None, "fewer than two distinct target values to learn from"
     if len(y_test) < 2:
         return None, "fewer than two test rows with a target value"
+    # a feature with no value in these rows teaches nothing (and gradient boosting's binning
+    # fails on it): leave it out of this model
+    learnable = x.columns[x.notna().any()]
+    if learnable.empty:
+        return None, "no feature column has a value"
+    x, x_test = x[learnable], x_test[learnable]
     # one thread: these models are small, and several threads on a busy machine (or two
     # cores shared with torch) are many times slower than one
     with threadpool_limits(1):
