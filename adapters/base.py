@@ -19,6 +19,7 @@ column names or dtypes. Adapters never import torch models.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -104,26 +105,94 @@ class TensorSpec:
 
 @runtime_checkable
 class Adapter(Protocol):
-    """What every data-domain adapter provides.
+    """What every data-domain adapter provides, so that nothing outside ``adapters/`` needs
+    to know which domain (table, images) it holds.
 
-    ``fit`` learns the encoding from raw data, ``transform`` turns raw data into
-    a float32 array laid out as :attr:`spec` says, ``inverse_transform`` turns
-    such an array (real or generated) back into raw data, and
-    ``to_dict``/``from_dict`` store the fitted adapter as plain JSON.
+    Reading: :meth:`read` turns what a user passes (a path, a DataFrame, an array, a
+    folder of images) into the domain's *records*, never changing the caller's object;
+    :meth:`summary`, :meth:`n_features`, :meth:`chunks` and :meth:`unlabelled` work on
+    records. Encoding: ``fit`` learns the encoding and sets :attr:`spec`, ``transform``
+    turns records into a float32 array laid out as :attr:`spec` says, and
+    ``inverse_transform`` turns such an array (real or generated) back into records.
+    Results: :meth:`explain` spreads per-part likelihoods over columns or pixels,
+    :meth:`write` stores records where the user asked (after :meth:`check_output`), and
+    :meth:`describe` says what the fitted adapter encodes. Storage: ``to_dict`` /
+    ``from_dict`` keep the fitted adapter as plain JSON.
     """
 
     spec: TensorSpec
+    #: whether differentially private training is implemented for this domain
+    supports_privacy: bool
+    #: whether sampling takes one condition per row (a DataFrame of conditions)
+    row_conditions: bool
 
-    def fit(self, data: Any) -> Adapter:
-        """Learn the encoding of ``data`` and set :attr:`spec`; return ``self``."""
+    @classmethod
+    def read(cls, source: Any) -> Any:
+        """The records of ``source`` (a path or in-memory data) in this domain's form."""
         ...
 
-    def transform(self, data: Any) -> Any:
-        """Encode ``data`` as a float32 array laid out by :attr:`spec`."""
+    @staticmethod
+    def summary(records: Any) -> str:
+        """A few words on the size of ``records`` (``"419 rows x 20 columns"``)."""
         ...
 
-    def inverse_transform(self, array: Any) -> Any:
-        """Decode an array laid out by :attr:`spec` back into the data's own form."""
+    @staticmethod
+    def n_features(records: Any) -> int:
+        """Number of input features of ``records`` (columns, or pixels per image)."""
+        ...
+
+    @staticmethod
+    def chunks(records: Any, size: int) -> Iterator[Any]:
+        """``records`` in consecutive pieces of at most ``size`` records."""
+        ...
+
+    @staticmethod
+    def unlabelled(records: Any) -> Any:
+        """``records`` without class labels (unsupervised use); a new object."""
+        ...
+
+    def fit(self, records: Any) -> Adapter:
+        """Learn the encoding of ``records`` and set :attr:`spec`; return ``self``."""
+        ...
+
+    def transform(self, records: Any, random_state: int | None = None,
+                  clip: bool = True) -> Any:
+        """Encode ``records`` as a float32 array laid out by :attr:`spec`."""
+        ...
+
+    def inverse_transform(self, array: Any, random_state: int | None = None) -> Any:
+        """Decode an array laid out by :attr:`spec` back into records."""
+        ...
+
+    def check_known(self, records: Any) -> None:
+        """Fail with one line when ``records`` hold what the model has no likelihood for
+        (missing training columns, unseen levels, another image shape)."""
+        ...
+
+    def renumber_ids(self, records: Any, first: int) -> Any:
+        """Decoded ``records`` with identifiers numbered from ``first`` (if it has any)."""
+        ...
+
+    def encode_conditions(self, conditions: dict[str, Any],
+                          direct: bool = True) -> tuple[dict[int, int], dict]:
+        """Conditions as fixed one-hot slots by block, plus values to check after decoding."""
+        ...
+
+    def explain(self, part_nll: Any, part_blocks: Any, records: Any) -> Any:
+        """Per-part negative log-likelihoods (``(n, parts)``, each part's block index in
+        ``part_blocks``) gathered per column (tables) or per pixel (images)."""
+        ...
+
+    def check_output(self, path: Any) -> None:
+        """Fail with one line when ``path`` is not a place this domain's records can go."""
+        ...
+
+    def write(self, records: Any, path: Any) -> None:
+        """Store ``records`` at ``path`` (atomically where it is one file)."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """What the fitted adapter encodes, as JSON-ready data (``toolkit info``)."""
         ...
 
     def to_dict(self) -> dict[str, Any]:

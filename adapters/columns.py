@@ -2,7 +2,7 @@
 
 Every encoder has the same small interface: ``fit(series, rng)``, ``blocks``,
 ``transform(series, rng) -> (n, width) array``, ``inverse(array, rng) -> Series``
-and ``to_dict``/``from_dict``. :class:`~adapters.tabular.TabularAdapter` picks one
+and ``to_dict``/``from_dict``. :class:`~toolkit.adapters.tabular.TabularAdapter` picks one
 per column from its kind and concatenates their blocks into the TensorSpec.
 """
 
@@ -18,10 +18,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from toolkit.adapters.base import Block
+from toolkit.adapters.kinds import parse_dates
+from toolkit.adapters.scalers import SCALERS, QuantileScaler, scaler_from_dict
 
-from adapters.base import Block
-from adapters.kinds import parse_dates
-from adapters.scalers import SCALERS, QuantileScaler, scaler_from_dict
 from toolkit.exceptions import DataError
 
 
@@ -152,7 +152,7 @@ class NumericEncoder(ColumnEncoder):
     name : str
         Column name.
     encoding : {"quantile", "mode"}
-        Which scaler normalizes the values (see :mod:`adapters.scalers`).
+        Which scaler normalizes the values (see :mod:`toolkit.adapters.scalers`).
     """
 
     kind = "continuous"

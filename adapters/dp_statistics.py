@@ -1,6 +1,6 @@
 """Differentially private column statistics for the tabular adapter.
 
-A :class:`~adapters.tabular.TabularAdapter` learns from the real rows (category
+A :class:`~toolkit.adapters.tabular.TabularAdapter` learns from the real rows (category
 lists, ranges, quantiles, missing rates), and those statistics end up in the
 model file, so a differentially private fit must not compute them from the data
 in the clear. Here they come from two sources only:
@@ -60,10 +60,10 @@ def draft_schema(data: pd.DataFrame) -> dict[str, dict[str, Any]]:
     Raises
     ------
     DataError
-        For a table that cannot be learned from (see :func:`~adapters.tabular.check_table`).
+        For a table that cannot be learned from (see :func:`~toolkit.adapters.tabular.check_table`).
     """
-    from adapters.columns import decimals_of
-    from adapters.tabular import check_table, infer_kind
+    from toolkit.adapters.columns import decimals_of
+    from toolkit.adapters.tabular import check_table, infer_kind
 
     data = check_table(data)
     schema: dict[str, dict[str, Any]] = {}
@@ -94,7 +94,7 @@ def check_private_schema(columns: list[str], described: dict[str, dict]) -> dict
         The table's columns.
     described : dict
         ``{column: {"kind": ..., "min": ..., "max": ..., "values": [...]}}`` from
-        :func:`adapters.tabular.load_column_metadata`.
+        :func:`toolkit.adapters.tabular.load_column_metadata`.
 
     Returns
     -------

@@ -16,14 +16,16 @@ toolkit[dicom]``). A file that cannot be read fails naming the file.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
+from toolkit.adapters.base import Block, TensorSpec
 
-from adapters.base import Block, TensorSpec
-from toolkit.exceptions import DataError, NotFittedError
+from toolkit.exceptions import DataError, NotFittedError, UsageError
+from toolkit.io import atomic_write, check_writable
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif")
 ARRAY_SUFFIXES = (".npy", ".npz")
@@ -39,6 +41,9 @@ class ImageSet:
     labels: list[str] | None
     names: list[str]
     resized: int = 0
+
+    def __len__(self) -> int:
+        return len(self.images)
 
 
 def _to_uint8(array: np.ndarray) -> np.ndarray:
@@ -202,6 +207,73 @@ class ImageAdapter:
     spec : TensorSpec
     """
 
+    supports_privacy: ClassVar[bool] = False
+    row_conditions: ClassVar[bool] = False
+
+    @classmethod
+    def from_config(cls, config: Any, metadata: Any = None,
+                    random_state: int | None = None) -> ImageAdapter:
+        """The adapter a training configuration describes (images have no settings)."""
+        return cls()
+
+    @staticmethod
+    def recognises(source: Any) -> bool:
+        """Whether ``source`` holds images: an :class:`ImageSet`, an ``(N, H, W[, C])``
+        array, a folder, or the path of an image, array or DICOM file."""
+        if isinstance(source, ImageSet):
+            return True
+        if isinstance(source, np.ndarray):
+            return source.ndim in (3, 4)
+        if isinstance(source, (str, Path)):
+            path = Path(source)
+            return path.is_dir() or path.suffix.lower() in ALL_SUFFIXES
+        return False
+
+    @classmethod
+    def read(cls, source: Any) -> ImageSet:
+        """``source`` as an :class:`ImageSet` (the same object when it is one).
+
+        Raises
+        ------
+        DataError
+            For a missing or unreadable folder or file, or an array that is not images.
+        """
+        if isinstance(source, ImageSet):
+            return source
+        if isinstance(source, np.ndarray):
+            return image_set_from_array(source)
+        if isinstance(source, (str, Path)):
+            path = Path(source)
+            return read_image_folder(path) if path.is_dir() else read_image_file(path)
+        raise DataError(f"expected images (a folder, an image file, an ImageSet or an "
+                        f"(N, H, W[, C]) array), got {type(source).__name__}")
+
+    @staticmethod
+    def summary(records: ImageSet) -> str:
+        """``"120 images (1x8x8, labelled; 3 resized)"``."""
+        n, height, width, channels = records.images.shape
+        return (f"{n} images ({channels}x{height}x{width}{', labelled' if records.labels else ''}"
+                f"{f'; {records.resized} resized' if records.resized else ''})")
+
+    @staticmethod
+    def n_features(records: ImageSet) -> int:
+        """Pixels (times channels) per image."""
+        return int(np.prod(records.images.shape[1:]))
+
+    @staticmethod
+    def chunks(records: ImageSet, size: int) -> Iterator[ImageSet]:
+        """Consecutive sets of at most ``size`` images (labels and names kept)."""
+        for start in range(0, len(records.images), size):
+            stop = start + size
+            yield ImageSet(records.images[start:stop],
+                           None if records.labels is None else records.labels[start:stop],
+                           records.names[start:stop])
+
+    @staticmethod
+    def unlabelled(records: ImageSet) -> ImageSet:
+        """A copy of the set without labels."""
+        return replace(records, labels=None)
+
     def fit(self, images: ImageSet) -> ImageAdapter:
         """Learn the image shape and the label levels."""
         n, height, width, channels = images.images.shape
@@ -222,23 +294,25 @@ class ImageAdapter:
         if not hasattr(self, "shape_"):
             raise NotFittedError("this ImageAdapter is not fitted; call fit first")
 
-    def transform(self, images: ImageSet) -> np.ndarray:
+    def transform(self, images: ImageSet, random_state: int | None = None,
+                  clip: bool = True) -> np.ndarray:
         """Encode as ``(N, C*H*W [+ levels])`` float32: intensities in [0, 1], label one-hot.
+
+        Images without labels, for a model trained with labels, are encoded with the first
+        label (what encoding needs is the pixels). ``random_state`` and ``clip`` are unused:
+        encoding images draws nothing and pixels are always in range.
 
         Raises
         ------
         DataError
             For images of another shape or labels never seen in training.
         """
-        self._check_fitted()
-        n, height, width, channels = images.images.shape
-        if (channels, height, width) != self.shape_:
-            raise DataError(f"images are {channels}×{height}×{width} (C×H×W) but the model "
-                            f"was trained on {'×'.join(map(str, self.shape_))}")
+        self.check_known(images)
+        n = len(images)
         pixels = np.moveaxis(images.images, -1, 1).reshape(n, -1).astype(np.float32) / 255.0
         if not self.levels_:
             return pixels
-        labels = images.labels or []
+        labels = images.labels if images.labels is not None else [self.levels_[0]] * n
         unknown = sorted(set(labels) - set(self.levels_))
         if len(labels) != n or unknown:
             raise DataError(f"labels {unknown or '(missing)'} were not seen in training; "
@@ -246,6 +320,20 @@ class ImageAdapter:
         one_hot = np.eye(len(self.levels_), dtype=np.float32)[[self.levels_.index(v)
                                                               for v in labels]]
         return np.hstack([pixels, one_hot])
+
+    def check_known(self, images: ImageSet) -> None:
+        """Check that ``images`` have the training shape.
+
+        Raises
+        ------
+        DataError
+            For images of another shape.
+        """
+        self._check_fitted()
+        n, height, width, channels = images.images.shape
+        if (channels, height, width) != self.shape_:
+            raise DataError(f"images are {channels}×{height}×{width} (C×H×W) but the model "
+                            f"was trained on {'×'.join(map(str, self.shape_))}")
 
     def renumber_ids(self, images: ImageSet, first: int) -> ImageSet:
         """Images carry no identifiers: ``images`` unchanged (the tabular adapter's hook)."""
@@ -266,13 +354,54 @@ class ImageAdapter:
         names = [f"image_{i:05d}.png" for i in range(len(images))]
         return ImageSet(images, labels, names)
 
+    def explain(self, part_nll: np.ndarray, part_blocks: np.ndarray,
+                records: ImageSet) -> np.ndarray:
+        """Per-pixel negative log-likelihood maps ``(N, H, W)`` (channels summed)."""
+        self._check_fitted()
+        channels, height, width = self.shape_
+        pixels = np.asarray(part_nll)[:, np.asarray(part_blocks) == 0]
+        return pixels.reshape(-1, channels, height, width).sum(axis=1)
+
+    def check_output(self, path: str | Path, what: str = "output") -> None:
+        """Images go to a folder (one PNG each) or to one ``.png`` grid.
+
+        Raises
+        ------
+        UsageError
+            For a path with another suffix, or where nothing can be written.
+        """
+        path = Path(path)
+        if path.suffix and path.suffix.lower() != ".png":
+            raise UsageError(f"{what} {path}: an image model writes a folder (no suffix) or "
+                             "a .png grid")
+        check_writable(path if path.suffix else path.with_suffix(".png"), what)
+
+    def write(self, records: ImageSet, path: str | Path) -> None:
+        """Write a folder of PNG files (:func:`write_image_folder`), or, when ``path`` ends
+        in ``.png``, one picture of every image: a strip of up to 16, else rows of 8."""
+        path = Path(path)
+        if path.suffix.lower() != ".png":
+            write_image_folder(records, path)
+            return
+        with atomic_write(path) as temporary:
+            n = len(records.images)
+            image_grid(records.images, columns=n if n <= 16 else 8,
+                       scale=4).save(temporary, format="PNG")
+
+    def describe(self) -> dict[str, Any]:
+        """``{"domain": "images", "shape": [C, H, W], "labels": [...] or None}``."""
+        self._check_fitted()
+        return {"domain": "images", "shape": list(self.shape_), "labels": self.levels_}
+
     @property
     def kinds_(self) -> dict[str, str]:
         """What the model holds: ``{"image": "image", "label": "categorical"}``."""
         return {"image": "image", **({"label": "categorical"} if self.levels_ else {})}
 
-    def encode_conditions(self, conditions: dict[str, Any]) -> tuple[dict[int, int], dict]:
-        """``{"label": value}`` as ``({label block: slot}, {})`` for class-conditional sampling.
+    def encode_conditions(self, conditions: dict[str, Any],
+                          direct: bool = True) -> tuple[dict[int, int], dict]:
+        """``{"label": value}`` as ``({label block: slot}, {})`` for class-conditional sampling
+        (``direct`` is unused: a label is always generated directly).
 
         Raises
         ------

@@ -101,7 +101,17 @@ def _whole_numbers(observed: pd.Series) -> bool:
 
 
 def has_id_format(text: pd.Series) -> bool:
-    """Whether text values have an identifier's format (see the module docstring)."""
+    """Whether text values have an identifier's format (see the module docstring).
+
+    Examples
+    --------
+    >>> has_id_format(pd.Series(["123-45-6789", "987-65-4321"]))  # social security numbers
+    True
+    >>> has_id_format(pd.Series([f"P{k:06d}" for k in range(30)]))  # prefix + digits, distinct
+    True
+    >>> bool(has_id_format(pd.Series(["05401", "02134", "10001"] * 10)))  # three zip codes
+    False
+    """
     sample = text.iloc[:2000]
     if any(sample.str.fullmatch(pattern.pattern, flags=pattern.flags).all()
            for pattern in _ID_FORMATS):
@@ -122,6 +132,16 @@ def parse_dates(series: pd.Series) -> tuple[pd.Series, str | None, bool] | None:
     the format is ``None`` (values come back as datetimes). When no single format
     reads every value but each value is a date, the values are read one by one and
     the format is the one most of them have.
+
+    Examples
+    --------
+    >>> parsed, fmt, mixed = parse_dates(pd.Series(["2021-03-04", "2022-11-30", None]))
+    >>> parsed.tolist(), fmt, mixed
+    ([Timestamp('2021-03-04 00:00:00'), Timestamp('2022-11-30 00:00:00'), NaT], '%Y-%m-%d', False)
+    >>> parse_dates(pd.Series(["2021-03-04", "2021-03-05", "04/03/2021"]))[1:]
+    ('%Y-%m-%d', True)
+    >>> parse_dates(pd.Series(["a", "b"])) is None
+    True
     """
     if pd.api.types.is_datetime64_any_dtype(series):
         return pd.to_datetime(series), None, False
@@ -162,8 +182,10 @@ def infer_kind(series: pd.Series) -> str:
 
     Examples
     --------
-    >>> infer_kind(pd.Series([1.5, 2.25, 3.0]))
+    >>> infer_kind(pd.Series(np.arange(12) * 1.5))
     'continuous'
+    >>> infer_kind(pd.Series([1.5, 2.25, 3.0]))  # few distinct numbers
+    'categorical'
     >>> infer_kind(pd.Series(["a", "b", "a"]))
     'categorical'
     >>> infer_kind(pd.Series([7, 7, 8, 8], name="patient_id"))
@@ -230,6 +252,18 @@ def infer_kinds(data: pd.DataFrame, overrides: dict[str, str]) -> tuple[dict[str
     ------
     DataError
         When an override does not fit the column (see :func:`check_override`).
+
+    Examples
+    --------
+    >>> visits = pd.DataFrame({"patient_id": [1, 1, 2], "age": [61.5, 70.25, 48.0],
+    ...                        "sex": ["F", "M", "F"]})
+    >>> kinds, notes = infer_kinds(visits, {"age": "continuous"})
+    >>> kinds
+    {'patient_id': 'id', 'age': 'continuous', 'sex': 'categorical'}
+    >>> for note in notes:
+    ...     print(note[:60])
+    column 'patient_id' is named like an identifier and treated
+    the table has only 3 rows: the kinds of ['patient_id', 'sex'
     """
     kinds, notes = {}, []
     for original in data.columns:
@@ -261,6 +295,14 @@ def check_override(series: pd.Series, kind: str) -> None:
     ------
     DataError
         Naming the column, the kind and what the values are instead.
+
+    Examples
+    --------
+    >>> check_override(pd.Series(["1", "2"], name="visits"), "integer")  # numbers as text fit
+    >>> check_override(pd.Series(["F", "M"], name="sex"), "integer")
+    Traceback (most recent call last):
+    ...
+    toolkit.exceptions.DataError: metadata gives column 'sex' kind 'integer', but it holds ...
     """
     observed = series.dropna()
     name = series.name

@@ -8,15 +8,15 @@ dict or as a YAML file with that mapping under ``columns:`` or at its top level.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import yaml
-
-from adapters.base import TensorSpec
-from adapters.columns import (
+from toolkit.adapters.base import TensorSpec
+from toolkit.adapters.columns import (
     COLUMN_KINDS,
     ENCODERS,
     CategoricalEncoder,
@@ -25,8 +25,10 @@ from adapters.columns import (
     NumericEncoder,
     nullable_integer,
 )
-from adapters.kinds import MAX_NUMERIC_CATEGORIES, infer_kind, infer_kinds
+from toolkit.adapters.kinds import MAX_NUMERIC_CATEGORIES, infer_kind, infer_kinds
+
 from toolkit.exceptions import DataError, InferenceWarning, NotFittedError, UsageError
+from toolkit.io import TABLE_SUFFIXES, check_writable, read_table, write_table
 
 __all__ = ["MAX_NUMERIC_CATEGORIES", "TabularAdapter", "check_table", "infer_kind",
            "load_column_metadata", "load_metadata"]
@@ -81,13 +83,13 @@ def load_metadata(metadata: dict[str, Any] | str | Path | None) -> dict[str, str
     return {column: entry["kind"] for column, entry in load_column_metadata(metadata).items()}
 
 
-def check_table(data: Any, what: str = "table") -> pd.DataFrame:
-    """Check that ``data`` is a usable non-empty table without infinities.
+def check_table(data: Any, what: str = "table", min_rows: int = 1) -> pd.DataFrame:
+    """Check that ``data`` is a usable table of at least ``min_rows`` rows without infinities.
 
     Raises
     ------
     DataError
-        For a non-DataFrame, a table with no rows or columns, or a numeric
+        For a non-DataFrame, a table with no columns or too few rows, or a numeric
         column holding ``inf``.
     """
     if not isinstance(data, pd.DataFrame):
@@ -96,6 +98,9 @@ def check_table(data: Any, what: str = "table") -> pd.DataFrame:
         raise DataError(f"{what} has no columns")
     if data.shape[0] == 0:
         raise DataError(f"{what} has no rows (only a header)")
+    if data.shape[0] < min_rows:
+        raise DataError(f"{what} has {len(data)} row(s) (n_samples = {len(data)}); at least "
+                        f"{min_rows} rows are needed to learn from")
     duplicated = data.columns[data.columns.duplicated()].tolist()
     if duplicated:
         raise DataError(f"{what} has duplicate column names: {duplicated}")
@@ -110,6 +115,36 @@ def check_table(data: Any, what: str = "table") -> pd.DataFrame:
     return data
 
 
+def as_table(X: Any) -> pd.DataFrame:  # noqa: N803
+    """A DataFrame view of ``X`` (DataFrame or 2-D array); arrays get ``x0, x1, ...`` columns.
+
+    Raises
+    ------
+    DataError
+        For sparse matrices, complex numbers, or anything that is not 2-D.
+    """
+    if isinstance(X, pd.DataFrame):
+        return X
+    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
+        raise DataError("sparse input is not supported; pass a dense array or a DataFrame")
+    array = np.asarray(X)
+    if np.iscomplexobj(array):
+        raise DataError("Complex data not supported")
+    if array.ndim != 2:
+        raise DataError(
+            f"expected a 2-D array or a DataFrame, got an array with {array.ndim} dimension(s). "
+            "Reshape your data either using X.reshape(-1, 1) if it has a single feature or "
+            "X.reshape(1, -1) if it contains a single sample"
+        )
+    for size, what in ((array.shape[0], "sample"), (array.shape[1], "feature")):
+        if size == 0:
+            raise DataError(f"Found array with 0 {what}(s) (shape={array.shape}) while a "
+                            "minimum of 1 is required.")
+    names = [f"x{i}" for i in range(array.shape[1])]
+    # object arrays holding numbers become numeric columns (not IDs or categories)
+    return pd.DataFrame(array, columns=names).infer_objects()
+
+
 class TabularAdapter:
     """Encode a DataFrame as a float32 array described by a :class:`TensorSpec`.
 
@@ -118,7 +153,7 @@ class TabularAdapter:
     metadata : dict, str, Path or None, default None
         Column kinds that override inference (see :func:`load_metadata`).
     numeric_encoding : {"quantile", "mode", "standard"}, default "quantile"
-        How numeric columns are normalized (see :mod:`adapters.scalers`).
+        How numeric columns are normalized (see :mod:`toolkit.adapters.scalers`).
     max_levels : int, default 100
         One-hot slots kept for a categorical column's most frequent levels.
     random_state : int or None, default None
@@ -146,6 +181,53 @@ class TabularAdapter:
         self.max_levels = max_levels
         self.random_state = random_state
 
+    supports_privacy: ClassVar[bool] = True
+    row_conditions: ClassVar[bool] = True
+
+    @classmethod
+    def from_config(cls, config: Any, metadata: dict[str, Any] | str | Path | None = None,
+                    random_state: int | None = None) -> TabularAdapter:
+        """The adapter a training configuration (``numeric_encoding``, ``max_levels``)
+        describes, with column kinds from ``metadata``."""
+        return cls(metadata, config.numeric_encoding, config.max_levels,
+                   random_state=random_state)
+
+    @classmethod
+    def read(cls, source: Any) -> pd.DataFrame:
+        """``source`` as a DataFrame: a CSV or Parquet path is read
+        (:func:`toolkit.io.read_table`), a DataFrame is returned as it is (never changed
+        later), a 2-D array gets ``x0, x1, ...`` columns.
+
+        Raises
+        ------
+        DataError
+            For a missing or unreadable file, or data that is not a 2-D table.
+        """
+        if isinstance(source, (str, Path)):
+            return read_table(source)
+        return as_table(source)
+
+    @staticmethod
+    def summary(records: pd.DataFrame) -> str:
+        """``"419 rows x 20 columns"``."""
+        return f"{len(records)} rows x {records.shape[1]} columns"
+
+    @staticmethod
+    def n_features(records: pd.DataFrame) -> int:
+        """Number of columns."""
+        return int(records.shape[1])
+
+    @staticmethod
+    def chunks(records: pd.DataFrame, size: int) -> Iterator[pd.DataFrame]:
+        """Consecutive row slices of at most ``size`` rows."""
+        for start in range(0, len(records), size):
+            yield records.iloc[start : start + size]
+
+    @staticmethod
+    def unlabelled(records: pd.DataFrame) -> pd.DataFrame:
+        """A table has no separate labels: ``records`` itself."""
+        return records
+
     def _make_encoder(self, column: str, kind: str) -> ColumnEncoder:
         encoder_class = ENCODERS[kind]
         if issubclass(encoder_class, NumericEncoder):
@@ -160,11 +242,11 @@ class TabularAdapter:
         Raises
         ------
         DataError
-            For an empty table, a column with no values or a column with inf.
+            For a table of fewer than 2 rows, a column with no values or a column with inf.
         UsageError
             For metadata naming unknown columns or kinds.
         """
-        data = check_table(data)
+        data = check_table(data, min_rows=2)
         if self.numeric_encoding not in NUMERIC_ENCODINGS:
             raise UsageError(
                 f"unknown numeric_encoding {self.numeric_encoding!r}; "
@@ -388,6 +470,41 @@ class TabularAdapter:
             if isinstance(encoder, IdEncoder):
                 data[encoder.name] = encoder.fresh(len(data), first).set_axis(data.index)
         return data
+
+    def explain(self, part_nll: np.ndarray, part_blocks: np.ndarray,
+                records: pd.DataFrame) -> pd.DataFrame:
+        """Each modelled column's negative log-likelihood (its value and missing flag), one
+        row per record; ID and constant columns have none and are left out."""
+        self._check_fitted()
+        names = [block.name for block in self.spec.blocks]
+        columns = list(dict.fromkeys(names))
+        owner = np.array([columns.index(names[b]) for b in np.asarray(part_blocks)])
+        values = np.zeros((len(part_nll), len(columns)))
+        np.add.at(values.T, owner, np.asarray(part_nll, dtype=float).T)
+        return pd.DataFrame(values, columns=columns, index=records.index)
+
+    def check_output(self, path: str | Path, what: str = "output") -> None:
+        """A table goes to a ``.csv`` or ``.parquet`` file.
+
+        Raises
+        ------
+        UsageError
+            For another suffix, or a path where nothing can be written.
+        """
+        path = Path(path)
+        if path.suffix.lower() not in TABLE_SUFFIXES:
+            raise UsageError(f"{what} {path}: a table model writes a "
+                             f"{'/'.join(TABLE_SUFFIXES)} file")
+        check_writable(path, what)
+
+    def write(self, records: pd.DataFrame, path: str | Path) -> None:
+        """Write the table atomically, a CSV in the training file's dialect."""
+        write_table(records, path)
+
+    def describe(self) -> dict[str, Any]:
+        """``{"domain": "tables", "columns": {name: kind}}``."""
+        self._check_fitted()
+        return {"domain": "tables", "columns": dict(self.kinds_)}
 
     def to_dict(self) -> dict[str, Any]:
         """Return the fitted adapter as JSON-ready data."""

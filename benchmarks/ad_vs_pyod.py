@@ -18,46 +18,39 @@ PyOD results are cached in ``results/ad_anchors.json`` with their date (``--refr
 recomputes them); ours are always recomputed. The report goes between
 ``<!-- ad_vs_pyod:start -->`` and ``<!-- ad_vs_pyod:end -->`` in ``BENCHMARKS.md``.
 
-Example::
+Example (from the repository root)::
 
-    python benchmarks/ad_vs_pyod.py --seeds 0,1,2
+    python -m benchmarks.ad_vs_pyod --seeds 0,1,2
 """
 
 from __future__ import annotations
 
-import os
+import argparse
+import datetime as dt
+import warnings
+from pathlib import Path
+from typing import Any
 
-os.environ.setdefault("OMP_NUM_THREADS", "2")
-os.environ.setdefault("MKL_NUM_THREADS", "2")
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, roc_auc_score
 
-import argparse  # noqa: E402
-import datetime as dt  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from sklearn.metrics import average_precision_score, roc_auc_score  # noqa: E402
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from benchmarks.ad_datasets import DATASETS  # noqa: E402
-from benchmarks.synth_vs_sdv import (  # noqa: E402
+from benchmarks.ad_datasets import DATASETS
+from benchmarks.common import (
     DEFAULT_OUT,
+    N_THREADS,
     RESULTS_DIR,
-    _machine_desc,
-    _md_table,
-    _pkg_version,
     git_revision,
     load_json,
+    machine_desc,
     machine_info,
+    md_table,
+    module_command,
+    pkg_version,
+    pyod_detector,
     save_result,
+    set_threads,
+    timed,
     write_section,
 )
 
@@ -70,46 +63,13 @@ DEFAULT_MODEL = "toolkit-combined"
 PYOD_MODELS = ["iforest", "ecod", "knn", "vae", "autoencoder", "deepsvdd"]
 
 
-def pyod_detector(name: str, n_features: int, seed: int) -> Any:
-    """A PyOD detector with its default parameters (quiet, seeded where it can be)."""
-    if name == "iforest":
-        from pyod.models.iforest import IForest
-
-        return IForest(random_state=seed)
-    if name == "ecod":
-        from pyod.models.ecod import ECOD
-
-        return ECOD()
-    if name == "knn":
-        from pyod.models.knn import KNN
-
-        return KNN()
-    if name == "vae":
-        from pyod.models.vae import VAE
-
-        return VAE(random_state=seed, verbose=0)
-    if name == "autoencoder":
-        from pyod.models.auto_encoder import AutoEncoder
-
-        return AutoEncoder(random_state=seed, verbose=0)
-    from pyod.models.deep_svdd import DeepSVDD
-
-    return DeepSVDD(n_features=n_features, random_state=seed, verbose=0)
-
-
 def repeat_rows(X: pd.DataFrame, n: int) -> pd.DataFrame:  # noqa: N803
     """``X``'s rows repeated (and cut) to ``n`` rows."""
     return pd.concat([X] * (n // len(X) + 1), ignore_index=True).iloc[:n]
 
 
-def timed(call: Callable[[], Any]) -> tuple[Any, float]:
-    """``call()`` and its wall time in seconds."""
-    started = time.perf_counter()
-    result = call()
-    return result, time.perf_counter() - started
-
-
 def metrics(y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    """AUROC and AUPRC (average precision) of ``scores`` against the labels ``y``."""
     return {"auroc": float(roc_auc_score(y, scores)),
             "auprc": float(average_precision_score(y, scores))}
 
@@ -132,6 +92,8 @@ def run_ours(name: str, seed: int, speed_rows: int) -> dict[str, dict[str, Any]]
 
 
 def run_pyod(name: str, model: str, seed: int, speed_rows: int) -> dict[str, Any]:
+    """Fit one PyOD detector on a data set (NaN imputed by the column median); its training
+    scores against the labels, fit seconds and scoring rows/s."""
     table, y = DATASETS[name].load(seed)
     numbers = table.to_numpy(dtype=float)
     numbers = np.where(np.isnan(numbers), np.nanmedian(numbers, axis=0), numbers)
@@ -159,6 +121,7 @@ def streaming_speed(rows: int, seed: int = 0) -> dict[str, float]:
 
 
 def mean(values: list[float]) -> float:
+    """Mean of ``values`` (NaN if there are none)."""
     return float(np.mean(values)) if values else float("nan")
 
 
@@ -188,8 +151,8 @@ def report(results: dict[str, dict[str, dict[str, dict[str, Any]]]], seeds: list
         f"- Protocol (ADBench, unsupervised): fit on all rows without labels, score the same rows, "
         f"AUROC / AUPRC against the labels; seeds {','.join(map(str, seeds))} (model seed and, "
         "where the protocol down-samples anomalies, the sample); means over seeds.",
-        f"- Machine: {_machine_desc(machine)}. toolkit commit {git_revision()}, "
-        f"PyOD {_pkg_version('pyod')} (anchors computed {anchors_date}, same machine).",
+        f"- Machine: {machine_desc(machine)}. toolkit commit {git_revision()}, "
+        f"PyOD {pkg_version('pyod')} (anchors computed {anchors_date}, same machine).",
         "- Ours: `AnomalyDetector(random_state=seed)` (preset `detect`); the reconstruction and "
         "latent rows are the other scores of the same fitted model. PyOD: default parameters, "
         "NaN imputed by the column median (ours reads the raw table).",
@@ -197,7 +160,7 @@ def report(results: dict[str, dict[str, dict[str, dict[str, Any]]]], seeds: list
         "",
         "### Targets",
         "",
-        _md_table(["target", "ours", "anchor", "verdict"], [
+        md_table(["target", "ours", "anchor", "verdict"], [
             ["mean AUROC of our default ≥ best PyOD detector's mean", f"{ours:.3f}",
              f"{overall[best_pyod]:.3f} ({best_pyod})",
              "pass" if ours >= overall[best_pyod] else "**FAIL**"],
@@ -212,20 +175,20 @@ def report(results: dict[str, dict[str, dict[str, dict[str, Any]]]], seeds: list
         "",
         "### AUROC (mean over seeds)",
         "",
-        _md_table(["detector", *names, "mean", "ratio to best PyOD"], [
+        md_table(["detector", *names, "mean", "ratio to best PyOD"], [
             [m if m != DEFAULT_MODEL else f"**{m}** (default)",
              *[f"{auroc[m][n]:.3f}" for n in names], f"{overall[m]:.3f}",
              f"{overall[m] / overall[best_pyod]:.3f}"] for m in models]),
         "",
         "### AUPRC (mean over seeds)",
         "",
-        _md_table(["detector", *names, "mean"], [
+        md_table(["detector", *names, "mean"], [
             [m, *[f"{auprc[m][n]:.3f}" for n in names], f"{mean(list(auprc[m].values())):.3f}"]
             for m in models]),
         "",
         "### Fit seconds and scoring rows/s (means over data sets and seeds)",
         "",
-        _md_table(["detector", "fit s", "scoring rows/s"], [
+        md_table(["detector", "fit s", "scoring rows/s"], [
             [m, f"{mean([stat(n, m, 'fit_s') for n in names]):.2f}",
              f"{mean([stat(n, m, 'rows_per_s') for n in names]):,.0f}"] for m in models]),
         "",
@@ -238,6 +201,7 @@ def report(results: dict[str, dict[str, dict[str, dict[str, Any]]]], seeds: list
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; returns a process exit code."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--datasets", default=",".join(DATASETS))
@@ -249,9 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [int(s) for s in args.seeds.split(",")]
     names = args.datasets.split(",")
     warnings.filterwarnings("ignore")
-    import torch
-
-    torch.set_num_threads(2)
+    set_threads(N_THREADS)
     anchors = load_json(ANCHORS_FILE)["results"]
     results: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
     dates = set()
@@ -260,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
             row = results.setdefault(name, {}).setdefault(str(seed), {})
             row.update(run_ours(name, seed, args.speed_rows))
             for model in PYOD_MODELS:
-                key = f"{name}|{model}|{seed}|pyod-{_pkg_version('pyod')}"
+                key = f"{name}|{model}|{seed}|pyod-{pkg_version('pyod')}"
                 if args.refresh_anchors or key not in anchors:
                     record = {**run_pyod(name, model, seed, args.speed_rows),
                               "date": dt.date.today().isoformat()}
@@ -273,8 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     save_result(OURS_FILE, "latest", {"date": dt.date.today().isoformat(), "results": results})
     speed = streaming_speed(200_000)
     print(f"streaming: {speed['rows_per_s']:,.0f} rows/s")
-    command = "python benchmarks/ad_vs_pyod.py" + (
-        f" --seeds {args.seeds}" if args.seeds != "0,1,2" else "")
+    command = module_command("ad_vs_pyod", ["--seeds", args.seeds] if args.seeds != "0,1,2" else [])
     body = report(results, seeds, speed, ", ".join(sorted(dates)), command)
     print(body)
     if not args.no_write:

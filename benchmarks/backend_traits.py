@@ -14,27 +14,29 @@ backend preset (default VAE, gan, vaegan) this fits the model and reports:
 The numbers go into a marked section of BENCHMARKS.md; speed and quality of the
 same presets are in the ``backends`` section written by ``synth_vs_sdv.py``.
 
-Usage::
+Usage (from the repository root)::
 
-    python benchmarks/backend_traits.py
+    python -m benchmarks.backend_traits
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from benchmarks.datasets import TABLES  # noqa: E402
-from benchmarks.synth_vs_sdv import split_table, warm_up_torch, write_section  # noqa: E402
+from benchmarks.common import (
+    DEFAULT_OUT,
+    N_THREADS,
+    module_command,
+    set_threads,
+    warm_up_torch,
+    write_section,
+)
+from benchmarks.datasets import TABLES, split_table
 
 PRESETS = ("default", "gan", "vaegan")
 MAIN_LOSS = {"vae": "loss", "vaegan": "loss", "gan": "critic"}
@@ -67,10 +69,11 @@ def latent_smoothness(model, pairs: int = 200, points: int = 11, seed: int = 0) 
 
 
 def main() -> None:
+    """Fit every preset on every table and write the section."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "BENCHMARKS.md")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    set_threads(N_THREADS)
     warm_up_torch()
     from toolkit import Synthesizer
     from toolkit.exceptions import TrainingError
@@ -97,7 +100,7 @@ def main() -> None:
     body = "\n".join("| " + " | ".join(row) + " |" for row in rows)
     text = (
         "## Backend traits: training stability and latent smoothness\n\n"
-        "Reproduce: `python benchmarks/backend_traits.py` (seed-0 splits, seed 0 models, "
+        f"Reproduce: `{module_command('backend_traits')}` (seed-0 splits, seed 0 models, "
         f"2 torch threads, run {time.strftime('%Y-%m-%d')}). Loss variation = std/|mean| of the "
         "main loss (VAE, VAE-GAN: total loss; GAN: critic's Wasserstein estimate) over the last "
         "20 % of epochs. Latent jump ratio = largest / mean step between 11 evenly spaced "

@@ -20,70 +20,59 @@ seed and condition; with date and machine) and reused unless ``--refresh`` is gi
 A summary is printed and written between ``<!-- conditional:start -->`` and
 ``<!-- conditional:end -->`` in ``BENCHMARKS.md``.
 
-Examples::
+Examples (from the repository root)::
 
-    python benchmarks/conditional_sampling.py                  # everything
-    python benchmarks/conditional_sampling.py --models toolkit --refresh
-    python benchmarks/conditional_sampling.py --tables mifem --no-write
+    python -m benchmarks.conditional_sampling                  # everything
+    python -m benchmarks.conditional_sampling --models toolkit --refresh
+    python -m benchmarks.conditional_sampling --tables mifem --no-write
 """
 
 from __future__ import annotations
 
-import os
+import argparse
+import datetime as dt
+import statistics
+import sys
+import time
+import traceback
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
 
-# Fair, quiet measurement: fixed thread count, no progress bars. Must precede imports.
-os.environ.setdefault("OMP_NUM_THREADS", "2")
-os.environ.setdefault("MKL_NUM_THREADS", "2")
-os.environ.setdefault("TQDM_DISABLE", "1")
+import numpy as np
+import pandas as pd
 
-import argparse  # noqa: E402
-import datetime as dt  # noqa: E402
-import shlex  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import traceback  # noqa: E402
-import warnings  # noqa: E402
-from dataclasses import asdict, dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from benchmarks.datasets import TABLES  # noqa: E402
-from benchmarks.synth_vs_sdv import (  # noqa: E402
+from benchmarks.common import (
     BACKEND_CONFIGS,
     DEFAULT_OUT,
     N_THREADS,
     OURS,
     RESULTS_DIR,
     SDVModel,
-    _fmt,
-    _loadavg,
-    _machine_desc,
-    _md_table,
-    _pkg_version,
-    _span,
-    _split_choices,
-    _toolkit_version,
     busy,
     config_label,
     detect_metadata,
+    fmt,
     git_revision,
     load_json,
+    loadavg,
+    machine_desc,
     machine_info,
+    md_table,
+    module_command,
+    pkg_version,
     save_result,
     seed_everything,
     set_threads,
-    split_table,
+    span,
+    split_choices,
+    timed,
+    toolkit_version,
     warm_up_torch,
     write_section,
 )
+from benchmarks.datasets import TABLES, split_table
 
 MARK_START = "<!-- conditional:start -->"
 MARK_END = "<!-- conditional:end -->"
@@ -170,9 +159,8 @@ def fit_model(
     else:
         params = {} if epochs is None or model == "gaussiancopula" else {"epochs": epochs}
         synth = SDVModel(model, metadata, table, **params)
-    started = time.perf_counter()
-    synth.fit(train)
-    return synth, time.perf_counter() - started
+    _, seconds = timed(lambda: synth.fit(train))
+    return synth, seconds
 
 
 def conditional_sample(model: str, fitted: Any, n: int, rare: RareLevel) -> pd.DataFrame:
@@ -197,7 +185,7 @@ def measure(model: str, fitted: Any, n: int, rare: RareLevel, repeats: int) -> d
     count the rows returned and the rows with the level. Stops at the first error."""
     fitted.sample(WARM_UP_ROWS)
     calls: list[dict[str, Any]] = []
-    load = _loadavg()
+    load = loadavg()
     result: dict[str, Any] = {}
     for _ in range(repeats):
         with warnings.catch_warnings(record=True) as caught:
@@ -227,7 +215,7 @@ def measure(model: str, fitted: Any, n: int, rare: RareLevel, repeats: int) -> d
                 ),
             }
         )
-    load = max(load, _loadavg())
+    load = max(load, loadavg())
     returned = sum(c["returned"] for c in calls)
     matching = sum(c["matching"] for c in calls)
     result.update(
@@ -280,7 +268,7 @@ def run_table(
     train, _, _ = split_table(table, SEED)
     metadata = detect_metadata(train, table)
     rare = pick_rare_level(train, categorical_columns(train, metadata, table))
-    sdv_version = _pkg_version("sdv")
+    sdv_version = pkg_version("sdv")
     tag = f"[{table}]"
     print(
         f"\n{tag} {len(train)} train rows; condition {rare.column} = {rare.level!r} "
@@ -316,7 +304,7 @@ def run_table(
             "machine": machine,
         }
         if model == OURS:
-            record.update({"git": git_revision(), "toolkit_version": _toolkit_version()})
+            record.update({"git": git_revision(), "toolkit_version": toolkit_version()})
         else:
             record["sdv_version"] = sdv_version
         try:
@@ -382,7 +370,7 @@ def build_report(
     sdv = [r for r in records if r.get("model") != OURS]
     revs = sorted({r["git"] for r in ours if r.get("git")})
     sdv_versions = sorted({r["sdv_version"] for r in sdv if r.get("sdv_version")})
-    machines = sorted({_machine_desc(r["machine"]) for r in records if "machine" in r})
+    machines = sorted({machine_desc(r["machine"]) for r in records if "machine" in r})
     repeats = sorted({r["repeats"] for r in records if "repeats" in r})
     epochs = sorted({r["epochs"] for r in records if r.get("epochs") is not None})
     lines = [
@@ -407,15 +395,15 @@ def build_report(
         "unconditional warm-up sample; call s and rows/s are medians over the calls (wall "
         "time, rows returned / s); valid rows/s counts only the rows with the level; match = "
         "share of all returned rows that have the level; rows returned per call (min–max).",
-        f"- Machine: {'; '.join(machines) or _machine_desc(machine)}; results from "
-        f"{_span(r['date'] for r in records if 'date' in r)}; toolkit "
+        f"- Machine: {'; '.join(machines) or machine_desc(machine)}; results from "
+        f"{span(r['date'] for r in records if 'date' in r)}; toolkit "
         f"{'commit ' + ', '.join(revs) if revs else '—'}; SDV {', '.join(sdv_versions) or '—'}.",
     ]
     if epochs:
         lines.append(f"- **Smoke-test settings: epochs = {', '.join(map(str, epochs))}.**")
     lines += ["", "### Conditions", ""]
     lines.append(
-        _md_table(
+        md_table(
             ["table", "column", "level", "training rows with it", "share", "rare"],
             [
                 [
@@ -463,12 +451,12 @@ def build_report(
                     _fmt_rate(r.get("valid_rows_per_s")),
                     f"{r['seconds']:.3f}" + (" †" if busy(r) else ""),
                     r.get("method", "—"),
-                    _fmt(r.get("fit_s"), 1),
+                    fmt(r.get("fit_s"), 1),
                     str(r.get("repeats", "—")),
                 ]
             )
     lines.append(
-        _md_table(
+        md_table(
             [
                 "table",
                 "model",
@@ -563,8 +551,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-write", action="store_true", help="do not touch the markdown file")
     p.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    args.tables = _split_choices(p, args.tables, TABLES, "table")
-    args.models = _split_choices(p, args.models, MODELS, "model")
+    args.tables = split_choices(p, args.tables, TABLES, "table")
+    args.models = split_choices(p, args.models, MODELS, "model")
     args.configs = list(dict.fromkeys(c.strip() for c in args.configs.split(",") if c.strip()))
     if OURS in args.models and not args.configs:
         p.error("--configs needs at least one preset")
@@ -577,19 +565,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def reproduce_command(args: argparse.Namespace) -> str:
     """Command line that regenerates the section for these settings."""
-    cmd = ["python", "benchmarks/conditional_sampling.py"]
+    options = []
     if args.tables != TABLES:
-        cmd += ["--tables", ",".join(args.tables)]
+        options += ["--tables", ",".join(args.tables)]
     if args.models != DEFAULT_MODELS:
-        cmd += ["--models", ",".join(args.models)]
-    cmd += ["--configs", ",".join(args.configs)]
+        options += ["--models", ",".join(args.models)]
+    options += ["--configs", ",".join(args.configs)]
     if args.rows != N_ROWS:
-        cmd += ["--rows", str(args.rows)]
+        options += ["--rows", str(args.rows)]
     if args.repeats != REPEATS:
-        cmd += ["--repeats", str(args.repeats)]
+        options += ["--repeats", str(args.repeats)]
     if args.epochs is not None:
-        cmd += ["--epochs", str(args.epochs)]
-    return shlex.join(cmd)
+        options += ["--epochs", str(args.epochs)]
+    return module_command("conditional_sampling", options)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -600,7 +588,7 @@ def main(argv: list[str] | None = None) -> int:
     machine = machine_info()
     print(
         f"machine: {machine['nproc']} cores, {machine['cpu_model']}, torch threads "
-        f"{machine['torch_threads']}; sdv {_pkg_version('sdv')}; {args.rows} rows per call, "
+        f"{machine['torch_threads']}; sdv {pkg_version('sdv')}; {args.rows} rows per call, "
         f"{args.repeats} call(s)",
         flush=True,
     )

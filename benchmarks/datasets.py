@@ -3,7 +3,9 @@
 Every loader returns the table with pandas' own dtypes (strings stay ``object``,
 missing values stay ``NaN``) and the name of a categorical classification target.
 Pure row-index / identifier columns are dropped; rows with a missing target are
-removed so that stratified splitting works.
+removed so that stratified splitting works (:func:`split_table`).
+
+``python -m benchmarks.datasets`` lists the tables.
 """
 
 from __future__ import annotations
@@ -91,6 +93,28 @@ def load_table(name: str) -> tuple[pd.DataFrame, str]:
     df = df.drop(columns=drop)
     df = df.dropna(subset=[spec.target]).reset_index(drop=True)
     return df, spec.target
+
+
+def split_table(name: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """Stratified 80/20 split of a benchmark table.
+
+    Parameters
+    ----------
+    name : str
+        A key of ``SPECS`` or ``DP_SPECS``.
+    seed : int
+        The split's ``random_state``.
+
+    Returns
+    -------
+    tuple
+        ``(train, test, target_column)``, both parts with a fresh index.
+    """
+    from sklearn.model_selection import train_test_split
+
+    df, target = load_table(name)
+    train, test = train_test_split(df, test_size=0.2, random_state=seed, stratify=df[target])
+    return train.reset_index(drop=True), test.reset_index(drop=True), target
 
 
 def describe_tables(names: list[str] | None = None) -> pd.DataFrame:

@@ -8,48 +8,44 @@ as the training part) goes through ``toolkit.report.evaluate`` with the holdout 
 table's target: sdmetrics quality, TSTR/TRTR utility, and the report's privacy numbers.
 
 Writes the section between ``<!-- dp:start -->`` and ``<!-- dp:end -->`` of BENCHMARKS.md
-and a plot, ``benchmarks/results/dp_tradeoff.png``. Example::
+and a plot, ``benchmarks/results/dp_tradeoff.png``. Example (from the repository root)::
 
-    python benchmarks/dp_tradeoff.py --seeds 0,1
+    python -m benchmarks.dp_tradeoff --seeds 0,1
 """
 
 from __future__ import annotations
 
-import os
+import argparse
+import json
+import time
+import warnings
+from pathlib import Path
+from typing import Any
 
-os.environ.setdefault("OMP_NUM_THREADS", "2")
+import numpy as np
+import pandas as pd
+from toolkit.adapters.dp_statistics import draft_schema
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from adapters.dp_statistics import draft_schema  # noqa: E402
-from benchmarks.datasets import load_table  # noqa: E402
-from benchmarks.synth_vs_sdv import (  # noqa: E402
+from benchmarks.common import (
     DEFAULT_OUT,
-    _machine_desc,
-    _md_table,
-    _pkg_version,
+    N_THREADS,
+    REPO_ROOT,
+    RESULTS_DIR,
     git_revision,
+    machine_desc,
     machine_info,
+    md_table,
+    module_command,
+    pkg_version,
+    set_threads,
     write_section,
 )
+from benchmarks.datasets import load_table
 
 START, END = "<!-- dp:start -->", "<!-- dp:end -->"
 TABLES = ("flchain", "slid", "mifem")
 EPSILONS = (0.5, 1.0, 3.0, 10.0, None)  # None: no DP
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = RESULTS_DIR
 PLOT = RESULTS / "dp_tradeoff.png"
 
 
@@ -85,6 +81,7 @@ def run_one(table: pd.DataFrame, target: str, schema: dict, epsilon: float | Non
 
 
 def measure(tables: list[str], seeds: list[int]) -> dict[str, list[dict[str, Any]]]:
+    """Every table, seed and ε (``EPSILONS``): ``table -> rows`` of :func:`run_one`."""
     results: dict[str, list[dict[str, Any]]] = {}
     for name in tables:
         table, target = load_table(name)
@@ -132,12 +129,13 @@ def plot(results: dict[str, list[dict[str, Any]]], path: Path) -> None:
 
 
 def report(results: dict[str, list[dict[str, Any]]], seeds: list[int], command: str) -> str:
+    """The markdown section: means over the seeds per table and ε, the target, the plot."""
     lines = [
         "## Differential privacy: quality, utility and measured privacy against ε",
         "",
-        f"Reproduce: `{command}`. Machine: {_machine_desc(machine_info())}; toolkit commit "
-        f"{git_revision()}, Opacus {_pkg_version('opacus')}, sdmetrics "
-        f"{_pkg_version('sdmetrics')}; seeds {','.join(map(str, seeds))}, means shown.",
+        f"Reproduce: `{command}`. Machine: {machine_desc(machine_info())}; toolkit commit "
+        f"{git_revision()}, Opacus {pkg_version('opacus')}, sdmetrics "
+        f"{pkg_version('sdmetrics')}; seeds {','.join(map(str, seeds))}, means shown.",
         "",
         "Default preset (VAE), 80 % train / 20 % holdout; δ = 1/n^1.1, max_grad_norm 1; the "
         "metadata (kinds, bounds, levels) stands in for a public data dictionary. ε = ∞ is the "
@@ -160,7 +158,7 @@ def report(results: dict[str, list[dict[str, Any]]], seeds: list[int], command: 
                 f"{_mean(chosen, 'quality'):.3f}", f"{_mean(chosen, 'utility'):.3f}",
                 f"{_mean(chosen, 'closer_excess'):+.3f}", f"{_mean(chosen, 'membership_auc'):.3f}",
                 f"{100 * _mean(chosen, 'copies'):.1f} %", f"{fit_s:.1f}", f"{fit_s / plain:.1f}×"])
-    lines += [_md_table(header, rows), ""]
+    lines += [md_table(header, rows), ""]
     at_one = {name: _mean([r for r in rows_ if r["epsilon"] == 1.0], "quality")
               for name, rows_ in results.items()}
     lines += [
@@ -175,6 +173,7 @@ def report(results: dict[str, list[dict[str, Any]]], seeds: list[int], command: 
 
 
 def main() -> int:
+    """Run the benchmark; returns a process exit code."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--tables", default=",".join(TABLES))
@@ -182,16 +181,15 @@ def main() -> int:
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
-    import torch
-
-    torch.set_num_threads(2)
+    set_threads(N_THREADS)
     seeds = [int(s) for s in args.seeds.split(",")]
     results = measure(args.tables.split(","), seeds)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "dp_tradeoff.json").write_text(json.dumps(results, indent=1) + "\n")
-    command = "python benchmarks/dp_tradeoff.py" + (
-        f" --seeds {args.seeds}" if args.seeds != "0,1" else "") + (
-        f" --tables {args.tables}" if args.tables != ",".join(TABLES) else "")
+    options = ["--seeds", args.seeds] if args.seeds != "0,1" else []
+    if args.tables != ",".join(TABLES):
+        options += ["--tables", args.tables]
+    command = module_command("dp_tradeoff", options)
     body = report(results, seeds, command)
     print(body)
     if not args.no_write:

@@ -14,40 +14,35 @@
 (c) Fit seconds of our image model and images/s sampled.
 
 Writes the section between ``<!-- images:start -->`` and ``<!-- images:end -->`` of
-BENCHMARKS.md. Example::
+BENCHMARKS.md. Example (from the repository root)::
 
-    python benchmarks/images.py --seeds 0,1,2
+    python -m benchmarks.images --seeds 0,1,2
 """
 
 from __future__ import annotations
 
-import os
+import argparse
+import datetime as dt
+import json
+import warnings
+from pathlib import Path
+from typing import Any
 
-os.environ.setdefault("OMP_NUM_THREADS", "2")
+import numpy as np
 
-import argparse  # noqa: E402
-import datetime as dt  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from benchmarks.ad_vs_pyod import pyod_detector  # noqa: E402
-from benchmarks.synth_vs_sdv import (  # noqa: E402
+from benchmarks.common import (
     DEFAULT_OUT,
-    _machine_desc,
-    _md_table,
-    _pkg_version,
+    N_THREADS,
+    RESULTS_DIR,
     git_revision,
+    machine_desc,
     machine_info,
+    md_table,
+    module_command,
+    pkg_version,
+    pyod_detector,
+    set_threads,
+    timed,
     write_section,
 )
 
@@ -57,7 +52,7 @@ BACKENDS = ("vae", "vaegan", "gan")
 #: the preset each backend is measured with on images
 PRESETS = {"vae": "default", "vaegan": "vaegan", "gan": "gan-images"}
 SPEED_IMAGES = 10_000
-CACHE = Path(__file__).resolve().parent / "results" / "images_detection.json"
+CACHE = RESULTS_DIR / "images_detection.json"
 
 
 def digits() -> tuple[np.ndarray, np.ndarray]:
@@ -129,17 +124,14 @@ def _synthetic_utility(backend: str, seed: int, train_x: np.ndarray, train_y: np
                        test_x: np.ndarray, test_y: np.ndarray, real: Any) -> dict[str, Any]:
     """Fit one backend on the training images; test a classifier trained on its images."""
     from sklearn.ensemble import HistGradientBoostingClassifier
+    from toolkit.adapters.imaging import image_set_from_array
 
-    from adapters.imaging import image_set_from_array
     from toolkit import Synthesizer
 
-    started = time.perf_counter()
-    model = Synthesizer(config=PRESETS[backend],
-                        random_state=seed).fit(image_set_from_array(train_x, train_y))
-    fit_s = time.perf_counter() - started
-    started = time.perf_counter()
-    model.sample(SPEED_IMAGES)
-    images_per_s = SPEED_IMAGES / (time.perf_counter() - started)
+    model, fit_s = timed(lambda: Synthesizer(config=PRESETS[backend], random_state=seed).fit(
+        image_set_from_array(train_x, train_y)))
+    _, sample_s = timed(lambda: model.sample(SPEED_IMAGES))
+    images_per_s = SPEED_IMAGES / sample_s
     per_class = [model.sample(int((train_y == c).sum()), conditions={"label": str(c)})
                  for c in range(10)]
     fake_x = np.concatenate([p.images for p in per_class])
@@ -155,6 +147,7 @@ def _synthetic_utility(backend: str, seed: int, train_x: np.ndarray, train_y: np
 
 def report(detect: dict[str, list[float]], useful: list[dict[str, float]], seeds: list[int],
            command: str) -> str:
+    """The markdown section: (a) AUROC per detector, (b) utility and (c) speed per backend."""
     means = {k: float(np.mean(v)) for k, v in detect.items()}
     best = max(PYOD, key=lambda k: means[k])
     by_backend = {b: [r for r in useful if r["backend"] == b] for b in
@@ -162,8 +155,8 @@ def report(detect: dict[str, list[float]], useful: list[dict[str, float]], seeds
     lines = [
         "## Images: anomaly detection and synthetic-image utility (scikit-learn digits, 8×8)",
         "",
-        f"Reproduce: `{command}`. Machine: {_machine_desc(machine_info())}; toolkit commit "
-        f"{git_revision()}, PyOD {_pkg_version('pyod')}, same run.",
+        f"Reproduce: `{command}`. Machine: {machine_desc(machine_info())}; toolkit commit "
+        f"{git_revision()}, PyOD {pkg_version('pyod')}, same run.",
         "",
         f"### (a) One class vs rest, AUROC (10 digits × seeds {','.join(map(str, seeds))})",
         "",
@@ -171,7 +164,7 @@ def report(detect: dict[str, list[float]], useful: list[dict[str, float]], seeds
         "of the inliers' count; fit on all without labels (ADBench). Ours on the images, PyOD on "
         "the flattened pixels, default parameters.",
         "",
-        _md_table(["detector", "mean AUROC", "min", "ratio to best PyOD"], [
+        md_table(["detector", "mean AUROC", "min", "ratio to best PyOD"], [
             [k if k != "toolkit" else "**toolkit (default)**", f"{means[k]:.3f}",
              f"{min(detect[k]):.3f}", f"{means[k] / means[best]:.3f}"]
             for k in ("toolkit", *PYOD)]),
@@ -185,7 +178,7 @@ def report(detect: dict[str, list[float]], useful: list[dict[str, float]], seeds
         "class-conditional synthetic images from each backend (its preset, trained on the same "
         "70 %), both tested on the real 30 %.",
         "",
-        _md_table(["backend", "accuracy: trained on real", "trained on synthetic", "ratio",
+        md_table(["backend", "accuracy: trained on real", "trained on synthetic", "ratio",
                    "fit s", "images/s sampled"], [
             [b, f"{np.mean([r['real'] for r in rows]):.3f}",
              f"{np.mean([r['synthetic'] for r in rows]):.3f}",
@@ -206,6 +199,7 @@ def report(detect: dict[str, list[float]], useful: list[dict[str, float]], seeds
 
 
 def main() -> int:
+    """Run the benchmark; returns a process exit code."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -214,9 +208,7 @@ def main() -> int:
                         help="take part (a) from results/images_detection.json")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
-    import torch
-
-    torch.set_num_threads(2)
+    set_threads(N_THREADS)
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.reuse_detection and CACHE.exists():
         cached = json.loads(CACHE.read_text())
@@ -228,9 +220,8 @@ def main() -> int:
         CACHE.parent.mkdir(exist_ok=True)
         CACHE.write_text(json.dumps({"seeds": seeds, "date": dt.date.today().isoformat(),
                                      "results": detect}, indent=1) + "\n")
-    body = report(detect, utility(seeds, BACKENDS), seeds,
-                  "python benchmarks/images.py" + (f" --seeds {args.seeds}"
-                                                   if args.seeds != "0,1,2" else ""))
+    command = module_command("images", ["--seeds", args.seeds] if args.seeds != "0,1,2" else [])
+    body = report(detect, utility(seeds, BACKENDS), seeds, command)
     print(body)
     if not args.no_write:
         write_section(args.out, body, START, END)

@@ -25,73 +25,68 @@ refits them). A summary is printed and written into two marked sections of
 * ``backends``: the GAN preset against CTGAN (its own targets) and our backends
   side by side.
 
-Examples::
+Run from the repository root. Examples::
 
-    python benchmarks/synth_vs_sdv.py                      # everything, seeds 0,1,2
-    python benchmarks/synth_vs_sdv.py --models toolkit --refresh-ours  # refit ours
-    python benchmarks/synth_vs_sdv.py --configs gan --models toolkit --refresh-ours
-    python benchmarks/synth_vs_sdv.py --seed 0             # a single seed
-    python benchmarks/synth_vs_sdv.py --models gaussiancopula,tvae,ctgan --no-write
+    python -m benchmarks.synth_vs_sdv                      # everything, seeds 0,1,2
+    python -m benchmarks.synth_vs_sdv --models toolkit --refresh-ours  # refit ours
+    python -m benchmarks.synth_vs_sdv --configs gan --models toolkit --refresh-ours
+    python -m benchmarks.synth_vs_sdv --seed 0             # a single seed
+    python -m benchmarks.synth_vs_sdv --models gaussiancopula,tvae,ctgan --no-write
 """
 
 from __future__ import annotations
 
-import os
+import argparse
+import datetime as dt
+import math
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
 
-# Fair, quiet measurement: fixed thread count, no progress bars. Must precede imports.
-N_THREADS = 2
-os.environ.setdefault("OMP_NUM_THREADS", str(N_THREADS))
-os.environ.setdefault("MKL_NUM_THREADS", str(N_THREADS))
-os.environ.setdefault("TQDM_DISABLE", "1")
+import numpy as np
+import pandas as pd
 
-import argparse  # noqa: E402
-import datetime as dt  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import platform  # noqa: E402
-import random  # noqa: E402
-import shlex  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import traceback  # noqa: E402
-import warnings  # noqa: E402
-from collections.abc import Callable, Iterable  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from importlib.metadata import PackageNotFoundError, version  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any, Protocol  # noqa: E402
+from benchmarks.common import (
+    BACKEND_CONFIGS,
+    DEFAULT_CONFIG,
+    DEFAULT_OUT,
+    GAN_CONFIG,
+    N_THREADS,
+    OURS,
+    RESULTS_DIR,
+    SDV_MODELS,
+    VAEGAN_CONFIG,
+    SDVModel,
+    busy,
+    config_label,
+    detect_metadata,
+    fmt,
+    git_revision,
+    load_json,
+    loadavg,
+    machine_desc,
+    machine_info,
+    md_table,
+    module_command,
+    pkg_version,
+    save_result,
+    seed_everything,
+    set_threads,
+    span,
+    split_choices,
+    toolkit_version,
+    warm_up_torch,
+    write_section,
+)
+from benchmarks.datasets import SPECS, TABLES, split_table
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from benchmarks.datasets import SPECS, TABLES, load_table  # noqa: E402
-
-OURS = "toolkit"
-SDV_MODELS: dict[str, str] = {
-    "gaussiancopula": "GaussianCopulaSynthesizer",
-    "tvae": "TVAESynthesizer",
-    "ctgan": "CTGANSynthesizer",
-}
 ALL_MODELS: list[str] = [OURS, *SDV_MODELS]
+OURS_DEFAULT = config_label(DEFAULT_CONFIG)
 
-#: our presets: the default (VAE) and the other two backends' presets
-DEFAULT_CONFIG = "default"
-GAN_CONFIG = "gan"
-VAEGAN_CONFIG = "vaegan"
-BACKEND_CONFIGS: tuple[str, ...] = (DEFAULT_CONFIG, GAN_CONFIG, VAEGAN_CONFIG)
-CONFIG_LABELS: dict[str, str] = {
-    DEFAULT_CONFIG: "toolkit-vae (default)",
-    GAN_CONFIG: "toolkit-gan",
-    VAEGAN_CONFIG: "toolkit-vaegan",
-}
-
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
-DEFAULT_OUT = REPO_ROOT / "BENCHMARKS.md"
 MARK_START = "<!-- synth_vs_sdv:start -->"
 MARK_END = "<!-- synth_vs_sdv:end -->"
 BACKENDS_START = "<!-- backends:start -->"
@@ -108,13 +103,6 @@ REUSE_NOTE = (
 )
 MAX_HGB_CATEGORIES = 250  # HistGradientBoosting supports at most max_bins (255) categories
 
-for _msg in (
-    ".*save_to_json.*",
-    ".*single table quality report is deprecated.*",
-    ".*is_sparse is deprecated.*",
-):
-    warnings.filterwarnings("ignore", message=_msg)
-
 
 # --------------------------------------------------------------------------- models
 class Fitted(Protocol):
@@ -124,86 +112,6 @@ class Fitted(Protocol):
 
 
 ModelFactory = Callable[[pd.DataFrame], Fitted]
-
-
-def config_label(config: str | None) -> str:
-    """Name of our model with preset ``config`` in tables (``None`` is the default)."""
-    config = config or DEFAULT_CONFIG
-    return CONFIG_LABELS.get(config, f"{OURS}-{config}")
-
-
-OURS_DEFAULT = config_label(DEFAULT_CONFIG)
-
-
-def seed_everything(seed: int) -> None:
-    """Seed python, numpy and torch global RNGs (SDV models rely on them)."""
-    random.seed(seed)
-    np.random.seed(seed)
-    try:
-        import torch
-
-        torch.manual_seed(seed)
-    except ImportError:  # pragma: no cover - torch is a hard dependency in practice
-        pass
-
-
-def set_threads(n: int) -> None:
-    """Pin torch intra-op threads so that every model gets the same CPU budget."""
-    import torch
-
-    torch.set_num_threads(n)
-
-
-def warm_up_torch() -> None:
-    """Pay torch's one-off lazy imports (the optimizer pulls in torch._dynamo) before any
-    timing, so that the first model measured is not charged for them."""
-    import torch
-
-    layer = torch.nn.Linear(4, 1)
-    optimizer = torch.optim.Adam(layer.parameters())
-    layer(torch.zeros(2, 4)).sum().backward()
-    optimizer.step()
-
-
-def detect_metadata(train: pd.DataFrame, table_name: str) -> Any:
-    """SDV ``Metadata`` detected from the training data (SDV 1.x and 2.x API)."""
-    from sdv.metadata import Metadata
-
-    if hasattr(Metadata, "detect_from_dataframe"):
-        return Metadata.detect_from_dataframe(train, table_name=table_name)
-    return Metadata.detect_from_dataframes({table_name: train})
-
-
-class SDVModel:
-    """Thin wrapper hiding the SDV 1.x (DataFrame) / 2.x (dict of tables) API difference."""
-
-    def __init__(self, model: str, metadata: Any, table_name: str, **params: Any) -> None:
-        import sdv.single_table
-
-        self._table = table_name
-        # default parameters unless ``params`` says otherwise (e.g. epochs in smoke tests)
-        self._synth = getattr(sdv.single_table, SDV_MODELS[model])(metadata, **params)
-        self._dict_api = int(_pkg_version("sdv").split(".")[0]) >= 2
-
-    def fit(self, data: pd.DataFrame) -> SDVModel:
-        """Fit on a single DataFrame."""
-        self._synth.fit({self._table: data} if self._dict_api else data)
-        return self
-
-    def sample(self, num_rows: int) -> pd.DataFrame:
-        """Sample ``num_rows`` rows as a DataFrame."""
-        out = self._synth.sample(num_rows)
-        return out[self._table] if isinstance(out, dict) else out
-
-    def sample_from_conditions(self, num_rows: int, column_values: dict[str, Any]) -> pd.DataFrame:
-        """Sample ``num_rows`` rows with ``column_values`` fixed (SDV's own method:
-        rejection sampling for TVAE and CTGAN). SDV may return fewer rows (with a
-        warning) or raise when it cannot generate any."""
-        from sdv.sampling import Condition
-
-        condition = Condition(num_rows=num_rows, column_values=column_values)
-        out = self._synth.sample_from_conditions([condition])
-        return out[self._table] if isinstance(out, dict) else out
 
 
 def model_factory(
@@ -384,80 +292,6 @@ def macro_f1(
 
 
 # --------------------------------------------------------------------------- running
-def _pkg_version(name: str) -> str:
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "not installed"
-
-
-def _toolkit_version() -> str | None:
-    module = sys.modules.get("toolkit")
-    return getattr(module, "__version__", None) or _pkg_version("toolkit")
-
-
-def machine_info() -> dict[str, Any]:
-    """Describe the machine the numbers come from."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        nproc = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        nproc = os.cpu_count() or 0
-    try:
-        import torch
-
-        torch_threads, torch_version = torch.get_num_threads(), torch.__version__
-    except ImportError:  # pragma: no cover
-        torch_threads, torch_version = None, None
-    return {
-        "nproc": nproc,
-        "cpu_model": cpu,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "torch": torch_version,
-        "torch_threads": torch_threads,
-        "gpu": _gpu_name(),
-    }
-
-
-def _gpu_name() -> str | None:
-    try:
-        import torch
-
-        return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    except Exception:  # noqa: BLE001 - informational only
-        return None
-
-
-def git_revision() -> str | None:
-    """Short commit hash of the repo (``+dirty`` if modified), if available."""
-
-    def _git(*args: str) -> str | None:
-        try:
-            res = subprocess.run(
-                ["git", "-C", str(REPO_ROOT), *args],
-                capture_output=True,
-                text=True,
-                check=False,
-                timeout=10,
-            )
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return res.stdout.strip() if res.returncode == 0 else None
-
-    rev = _git("rev-parse", "--short", "HEAD")
-    if rev and _git("status", "--porcelain", "--untracked-files=no"):
-        rev += "+dirty"
-    return rev
-
-
 def run_model(
     model: str,
     factory: ModelFactory,
@@ -472,17 +306,17 @@ def run_model(
 ) -> dict[str, Any]:
     """Fit, sample and evaluate one model on one split."""
     seed_everything(seed)
-    load = _loadavg()
+    load = loadavg()
     t0, c0 = time.perf_counter(), time.process_time()
     fitted = factory(train)
     fit_s, fit_cpu_s = time.perf_counter() - t0, time.process_time() - c0
-    load = max(load, _loadavg())
+    load = max(load, loadavg())
 
     synth, dtype_fixes = match_dtypes(as_frame(fitted.sample(len(train)), train.columns), train)
     t0 = time.perf_counter()
     big = fitted.sample(speed_rows)
     sample_s = time.perf_counter() - t0
-    load = max(load, _loadavg())
+    load = max(load, loadavg())
     n_big = len(as_frame(big, train.columns))
     del big
 
@@ -508,55 +342,7 @@ def run_model(
     return result
 
 
-def _loadavg() -> float:
-    """1-minute load average (NaN where unavailable)."""
-    try:
-        return os.getloadavg()[0]
-    except OSError:
-        return math.nan
-
-
-def busy(record: dict[str, Any]) -> bool:
-    """Whether a timing was taken while other processes competed for the CPU.
-
-    Heuristic: the 1-minute load average exceeded this run's own threads + 1.
-    """
-    return record.get("loadavg_1m", 0.0) > N_THREADS + 1.0
-
-
-def split_table(name: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, str]:
-    """Stratified 80/20 split of a benchmark table."""
-    from sklearn.model_selection import train_test_split
-
-    df, target = load_table(name)
-    train, test = train_test_split(df, test_size=0.2, random_state=seed, stratify=df[target])
-    return train.reset_index(drop=True), test.reset_index(drop=True), target
-
-
 # --------------------------------------------------------------------------- caching
-def load_json(path: Path) -> dict[str, Any]:
-    """Read a results file (empty structure if absent)."""
-    if path.exists():
-        return json.loads(path.read_text())
-    return {"results": {}}
-
-
-def save_result(path: Path, key: str, record: dict[str, Any]) -> None:
-    """Merge one record into a results file atomically (re-reading it first)."""
-    data = load_json(path)
-    data.setdefault("results", {})[key] = record
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=_json_default) + "\n")
-    os.replace(tmp, path)
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    raise TypeError(f"not JSON serialisable: {type(obj)}")
-
-
 def anchor_key(table: str, model: str, seed: int, sdv_version: str) -> str:
     """Cache key of one SDV anchor result."""
     return f"{table}|{model}|seed={seed}|sdv={sdv_version}"
@@ -653,18 +439,6 @@ def aggregate_table(
     return out
 
 
-def _fmt(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if isinstance(value, float):
-        if math.isinf(value):
-            return "inf"
-        if abs(value) >= 1000:
-            return f"{value:,.0f}"
-        return f"{value:.{digits}f}"
-    return str(value)
-
-
 def _fmt_stat(
     stat: Stat | None,
     digits: int = 3,
@@ -678,7 +452,7 @@ def _fmt_stat(
     """
     if stat is None:
         return "—"
-    text = _pct(stat.mean) if pct else _fmt(stat.mean, digits)
+    text = _pct(stat.mean) if pct else fmt(stat.mean, digits)
     if with_sd and stat.sd is not None:
         text += f" ± {stat.sd:.{digits}f}"
     if n_expected is not None and stat.n < n_expected:
@@ -698,28 +472,6 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 def _verdict(ok: bool | None) -> str:
     return "—" if ok is None else ("pass" if ok else "**FAIL**")
-
-
-def _md_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
-def _span(values: Iterable[str]) -> str:
-    """``first to last`` of sorted values (one value as is, ``—`` if none)."""
-    ordered = sorted(set(values))
-    return " to ".join(dict.fromkeys(ordered[:1] + ordered[-1:])) or "—"
-
-
-def _machine_desc(machine: dict[str, Any]) -> str:
-    text = f"{machine.get('nproc')} cores ({machine.get('cpu_model')})"
-    if machine.get("gpu"):
-        text += f", GPU {machine['gpu']}"
-    return (
-        f"{text}; torch threads = {machine.get('torch_threads')}; "
-        f"Python {machine.get('python')}, torch {machine.get('torch')}"
-    )
 
 
 def summarise_table(models: dict[str, ModelSummary]) -> dict[str, Any]:
@@ -789,7 +541,7 @@ def build_report(
     records = _records(tables, results, models)
     anchor_recs = [r for r in records if r.get("model") in SDV_MODELS]
     ours_recs = [r for r in records if r.get("model") == OURS]
-    anchor_machines = sorted({_machine_desc(r["machine"]) for r in anchor_recs if "machine" in r})
+    anchor_machines = sorted({machine_desc(r["machine"]) for r in anchor_recs if "machine" in r})
     sdv_versions = sorted({r["sdv_version"] for r in anchor_recs if "sdv_version" in r})
     ours_revs = sorted({r["git"] for r in ours_recs if r.get("git")})
     commits = f" (commit {', '.join(ours_revs)})" if ours_revs else ""
@@ -804,13 +556,13 @@ def build_report(
         "that seed, every model fitted with that seed. Tables show the mean over seeds "
         "(± sample standard deviation for quality and F1; n = seeds with a result); "
         "ratios and pass/fail compare those means. Per-seed numbers are in the details below.",
-        f"- Machine (this run): {_machine_desc(machine)}.",
-        f"- SDV {', '.join(sdv_versions) or _pkg_version('sdv')} anchors (default parameters) "
-        f"computed {_span(r['date'] for r in anchor_recs if 'date' in r)} on "
+        f"- Machine (this run): {machine_desc(machine)}.",
+        f"- SDV {', '.join(sdv_versions) or pkg_version('sdv')} anchors (default parameters) "
+        f"computed {span(r['date'] for r in anchor_recs if 'date' in r)} on "
         f"{'; '.join(anchor_machines) or '—'}.",
-        f"- {OURS_DEFAULT} results from {_span(r['date'] for r in ours_recs if 'date' in r)}"
+        f"- {OURS_DEFAULT} results from {span(r['date'] for r in ours_recs if 'date' in r)}"
         f"{commits}; "
-        f"sdmetrics {_pkg_version('sdmetrics')}.",
+        f"sdmetrics {pkg_version('sdmetrics')}.",
         "- Quality = sdmetrics QualityReport vs the real train split "
         "(synthetic n = train n). F1 = macro-F1 on the real test split of a "
         "HistGradientBoostingClassifier trained on synthetic data (TSTR; TRTR: trained on the "
@@ -832,11 +584,11 @@ def build_report(
             [
                 t + (" ‡" if s["seeds_differ"] else ""),
                 str(s["seeds"]),
-                f"{_fmt(s['quality_ratio'])} (vs {s['best_sdv'] or '—'})",
-                _fmt(s["f1_ratio"]),
-                _fmt(s["fit_ratio"])
-                + (f" (CPU {_fmt(s['fit_cpu_ratio'])})" if s["fit_cpu_ratio"] is not None else ""),
-                _fmt(s["speed"]),
+                f"{fmt(s['quality_ratio'])} (vs {s['best_sdv'] or '—'})",
+                fmt(s["f1_ratio"]),
+                fmt(s["fit_ratio"])
+                + (f" (CPU {fmt(s['fit_cpu_ratio'])})" if s["fit_cpu_ratio"] is not None else ""),
+                fmt(s["speed"]),
                 _verdict(s["pass_quality"]),
                 _verdict(s["pass_f1"]),
                 _verdict(s["pass_fit"]),
@@ -844,7 +596,7 @@ def build_report(
             ]
         )
     lines.append(
-        _md_table(
+        md_table(
             [
                 "table",
                 "n",
@@ -913,7 +665,7 @@ def build_report(
                 ]
             )
         lines.append(
-            _md_table(
+            md_table(
                 [
                     "model",
                     "n",
@@ -969,14 +721,14 @@ def per_seed_details(
                         t,
                         str(seed),
                         m,
-                        _fmt(r.get("quality")),
-                        _fmt(r.get("column_shapes")),
-                        _fmt(r.get("column_pair_trends")),
-                        _fmt(r.get("f1_tstr")) + (" \\*" if r.get("f1_note") else ""),
-                        _fmt(trtr),
-                        _fmt(r.get("fit_s"), 1) + (" †" if busy(r) else ""),
-                        _fmt(r.get("fit_cpu_s"), 1),
-                        _fmt(r.get("sample_rows_per_s")),
+                        fmt(r.get("quality")),
+                        fmt(r.get("column_shapes")),
+                        fmt(r.get("column_pair_trends")),
+                        fmt(r.get("f1_tstr")) + (" \\*" if r.get("f1_note") else ""),
+                        fmt(trtr),
+                        fmt(r.get("fit_s"), 1) + (" †" if busy(r) else ""),
+                        fmt(r.get("fit_cpu_s"), 1),
+                        fmt(r.get("sample_rows_per_s")),
                         _pct(r.get("exact_copy_share")),
                         str(r.get("date", "—")),
                     ]
@@ -985,7 +737,7 @@ def per_seed_details(
         "<details>",
         f"<summary>Per-seed results ({len(rows)} runs)</summary>",
         "",
-        _md_table(
+        md_table(
             [
                 "table",
                 "seed",
@@ -1047,9 +799,9 @@ def _provenance(label: str, recs: list[dict[str, Any]]) -> str:
     if not recs:
         return f"{label}: no results"
     revs = sorted({r["git"] for r in recs if r.get("git")})
-    machines = sorted({_machine_desc(r["machine"]) for r in recs if "machine" in r})
+    machines = sorted({machine_desc(r["machine"]) for r in recs if "machine" in r})
     return (
-        f"{label}: results from {_span(r['date'] for r in recs if 'date' in r)}"
+        f"{label}: results from {span(r['date'] for r in recs if 'date' in r)}"
         + (f" (commit {', '.join(revs)})" if revs else "")
         + (f" on {'; '.join(machines)}" if machines else "")
     )
@@ -1084,8 +836,8 @@ def build_backends_report(
         "(means over seeds ± sample standard deviation for quality and F1; n = seeds with a "
         "result; ratios and pass/fail compare the means).",
         *(f"- {_provenance(label, _records(tables, results, [label]))}." for label in labels),
-        f"- CTGAN anchor: SDV {', '.join(sdv_versions) or _pkg_version('sdv')}, default "
-        f"parameters, computed {_span(r['date'] for r in ctgan_recs if 'date' in r)}.",
+        f"- CTGAN anchor: SDV {', '.join(sdv_versions) or pkg_version('sdv')}, default "
+        f"parameters, computed {span(r['date'] for r in ctgan_recs if 'date' in r)}.",
         f"- Targets for {gan_label} against SDV's CTGAN (both conditional GANs): quality ≥ "
         "CTGAN; F1 ≥ CTGAN; fit time ≤ ½ of CTGAN's.",
         "",
@@ -1101,17 +853,17 @@ def build_backends_report(
             [
                 t + (" ‡" if s["seeds_differ"] else ""),
                 f"{s['seeds']} / {s['ctgan_seeds']}",
-                _fmt(s["quality_ratio"]),
-                _fmt(s["f1_ratio"]),
-                _fmt(s["fit_ratio"])
-                + (f" (CPU {_fmt(s['fit_cpu_ratio'])})" if s["fit_cpu_ratio"] is not None else ""),
+                fmt(s["quality_ratio"]),
+                fmt(s["f1_ratio"]),
+                fmt(s["fit_ratio"])
+                + (f" (CPU {fmt(s['fit_cpu_ratio'])})" if s["fit_cpu_ratio"] is not None else ""),
                 _verdict(s["pass_quality"]),
                 _verdict(s["pass_f1"]),
                 _verdict(s["pass_fit"]),
             ]
         )
     lines.append(
-        _md_table(
+        md_table(
             [
                 "table",
                 "n (ours / CTGAN)",
@@ -1147,7 +899,7 @@ def build_backends_report(
             ]
         )
     lines.append(
-        _md_table(
+        md_table(
             ["table", *(f"quality {m}" for m in labels), "best quality", "VAE-GAN > VAE and GAN"],
             rows,
         )
@@ -1197,7 +949,7 @@ def build_backends_report(
                 ]
             )
         lines.append(
-            _md_table(
+            md_table(
                 [
                     "backend",
                     "n",
@@ -1220,21 +972,6 @@ def build_backends_report(
     lines += footnote_lines(records, partial_metrics)
     lines += ["", *per_seed_details(tables, results, info, labels)]
     return "\n".join(lines) + "\n"
-
-
-def write_section(
-    path: Path, body: str, start_mark: str = MARK_START, end_mark: str = MARK_END
-) -> None:
-    """Replace (or append) the section between ``start_mark`` and ``end_mark`` in ``path``,
-    keeping other content."""
-    section = f"{start_mark}\n{body}{end_mark}"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    start, end = text.find(start_mark), text.find(end_mark)
-    if start != -1 and end > start:
-        text = text[:start] + section + text[end + len(end_mark) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
 
 
 def print_summary(tables: list[str], results: Results, info: dict[str, dict[str, Any]]) -> None:
@@ -1350,8 +1087,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help=argparse.SUPPRESS)
     p.add_argument("--speed-rows", type=int, default=SPEED_ROWS, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    args.tables = _split_choices(p, args.tables, TABLES, "table")
-    args.models = _split_choices(p, args.models, ALL_MODELS, "model")
+    args.tables = split_choices(p, args.tables, TABLES, "table")
+    args.models = split_choices(p, args.models, ALL_MODELS, "model")
     args.seeds = [args.seed] if args.seed is not None else _parse_seeds(p, args.seeds)
     args.configs = _parse_configs(p, args.configs)
     return args
@@ -1377,16 +1114,6 @@ def report_configs(configs: list[str]) -> list[str]:
     return [*BACKEND_CONFIGS, *(c for c in configs if c not in BACKEND_CONFIGS)]
 
 
-def _split_choices(
-    p: argparse.ArgumentParser, value: str, allowed: list[str], what: str
-) -> list[str]:
-    items = [v.strip().lower() for v in value.split(",") if v.strip()]
-    bad = [v for v in items if v not in allowed]
-    if bad:
-        p.error(f"unknown {what}(s) {bad}; choose from {allowed}")
-    return items
-
-
 def _parse_seeds(p: argparse.ArgumentParser, value: str) -> list[int]:
     """Distinct integer seeds, in the given order."""
     try:
@@ -1400,12 +1127,12 @@ def _parse_seeds(p: argparse.ArgumentParser, value: str) -> list[int]:
 
 def reproduce_command(args: argparse.Namespace) -> str:
     """Command line that regenerates the full report for these settings."""
-    cmd = ["python", "benchmarks/synth_vs_sdv.py"]
+    options = []
     if args.tables != TABLES:
-        cmd += ["--tables", ",".join(args.tables)]
-    cmd += ["--seeds", _seed_list(args.seeds)]
-    cmd += ["--configs", ",".join(report_configs(args.configs))]
-    return shlex.join(cmd)
+        options += ["--tables", ",".join(args.tables)]
+    options += ["--seeds", _seed_list(args.seeds)]
+    options += ["--configs", ",".join(report_configs(args.configs))]
+    return module_command("synth_vs_sdv", options)
 
 
 def schedule(tables: list[str], seeds: list[int], order: str) -> list[tuple[str, int]]:
@@ -1506,7 +1233,7 @@ def run_table_seed(
                     "config": config,
                     "label": name,
                     "git": git_revision(),
-                    "toolkit_version": _toolkit_version(),
+                    "toolkit_version": toolkit_version(),
                 }
             )
             save_result(ctx.ours_path, key, record)  # failures too; refitted next time
@@ -1575,7 +1302,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx = RunContext(
         args=args,
         machine=machine_info(),
-        sdv_version=_pkg_version("sdv"),
+        sdv_version=pkg_version("sdv"),
         anchors_path=args.results_dir / "anchors.json",
         ours_path=args.results_dir / "toolkit_latest.json",
         today=dt.date.today().isoformat(),
@@ -1599,7 +1326,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_write:
         command = reproduce_command(args)
         body = build_report(args.tables, results, info, args.seeds, command, ctx.machine)
-        write_section(args.out, body)
+        write_section(args.out, body, MARK_START, MARK_END)
         print(f"\nwrote section {MARK_START} to {args.out}")
         configs = report_configs(args.configs)
         others = [config_label(c) for c in configs if c != DEFAULT_CONFIG]

@@ -188,7 +188,7 @@ def test_info_shows_the_loss_history_of_a_gan(tmp_path, patients_csv):
 
 @pytest.mark.parametrize("trim, kept", [(0.0, 10), (0.3, 7), (0.99, 1)])
 def test_trimmed_likelihood_keeps_the_lowest_loss_rows(trim, kept):
-    from adapters.base import Block, TensorSpec
+    from toolkit.adapters.base import Block, TensorSpec
     from toolkit.config import load_config
 
     spec = TensorSpec((Block("x", "numeric", 1),))

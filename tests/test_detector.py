@@ -25,11 +25,6 @@ PYOD_CONVENTIONS = {
     "check_outliers_train": "predict returns PyOD's 0/1 labels, not scikit-learn's -1/1, and "
                             "decision_function is positive for outliers (PyOD's sign)",
     "check_outliers_fit_predict": "fit_predict returns PyOD's 0/1 labels, not -1/1",
-    "check_fit_score_takes_y": "the score= parameter (which anomaly score) shadows the optional "
-                               "score(X, y) method this check calls",
-    "check_pipeline_consistency": "calls score(X, y), shadowed by the score= parameter",
-    "check_n_features_in_after_fitting": "calls score(X, y), shadowed by the score= parameter; "
-                                         "the feature-count error is tested below",
 }
 
 
@@ -87,12 +82,12 @@ def test_far_rows_score_higher(fitted, blob):
 
 @pytest.mark.parametrize("score", ["combined", "reconstruction", "latent"])
 def test_every_score_finds_the_shifted_rows(blob, score):
-    detector = AnomalyDetector(score=score, random_state=0, epochs=30).fit(blob[0])
+    detector = AnomalyDetector(anomaly_score=score, random_state=0, epochs=30).fit(blob[0])
     assert roc_auc_score(blob[1], detector.decision_scores_) > 0.9
 
 
 def test_combined_is_reconstruction_plus_kl(fitted, blob):
-    parts = copy.copy(fitted).set_params(score="reconstruction")
+    parts = copy.copy(fitted).set_params(anomaly_score="reconstruction")
     reconstruction = parts.decision_function(blob[0])
     assert np.all(fitted.decision_scores_ > reconstruction)  # KL > 0
 
@@ -161,7 +156,7 @@ def test_mixed_table_with_missing_values_is_scored(patients_detector, patients):
 
 def test_explain_sums_to_the_reconstruction_score(patients_detector, patients):
     contributions = patients_detector.explain(patients)
-    reconstruction = copy.copy(patients_detector).set_params(score="reconstruction")
+    reconstruction = copy.copy(patients_detector).set_params(anomaly_score="reconstruction")
     assert np.allclose(contributions.sum(axis=1), reconstruction.decision_function(patients),
                        atol=1e-4)
 
@@ -209,11 +204,27 @@ def test_grid_search_with_an_auroc_scorer(blob):
         return roc_auc_score(y, estimator.decision_function(X))
 
     search = GridSearchCV(AnomalyDetector(random_state=0, **FAST),
-                          {"score": ["reconstruction", "combined"]}, scoring=auroc,
+                          {"anomaly_score": ["reconstruction", "combined"]}, scoring=auroc,
                           cv=StratifiedKFold(2, shuffle=True, random_state=0))
     search.fit(blob[0], blob[1])
-    assert search.best_params_["score"] in ("reconstruction", "combined")
+    assert search.best_params_["anomaly_score"] in ("reconstruction", "combined")
     assert 0.0 <= search.best_score_ <= 1.0
+
+
+def test_score_is_the_mean_log_likelihood_bound(fitted, blob):
+    normal = blob[0][15:]
+    assert fitted.score(normal) == pytest.approx(np.mean(fitted.score_samples(normal)))
+    assert fitted.score(normal) > fitted.score(blob[0][:15])  # outliers are less likely
+
+
+def test_pipeline_score_and_a_grid_search_without_a_scorer(blob):
+    pipeline = make_pipeline(StandardScaler(), AnomalyDetector(random_state=0, **FAST))
+    assert np.isfinite(pipeline.fit(blob[0]).score(blob[0]))
+    search = GridSearchCV(AnomalyDetector(random_state=0, **FAST),
+                          {"anomaly_score": ["reconstruction", "combined"]}, cv=2)
+    search.fit(blob[0])
+    assert search.best_params_["anomaly_score"] in ("reconstruction", "combined")
+    assert np.isfinite(search.best_score_)
 
 
 # model files ----------------------------------------------------------------------------
@@ -278,7 +289,7 @@ def test_unseen_category_is_refused(patients_detector, patients):
 
 
 @pytest.mark.parametrize("params, message", [
-    ({"score": "likelihood"}, "unknown score 'likelihood'"),
+    ({"anomaly_score": "likelihood"}, "unknown anomaly score 'likelihood'"),
     ({"contamination": 0.7}, "contamination must be a float in \\(0, 0.5\\]"),
     ({"contamination": 0.0}, "contamination must be a float"),
     ({"config": "turbo"}, "unknown config 'turbo'"),

@@ -254,3 +254,18 @@ def test_save_replaces_an_existing_file(tmp_path, fitted):
     path = write(tmp_path / "model.tkm", b"old contents")
     fitted.save(path)
     assert Synthesizer.load(path).metadata_ == fitted.metadata_
+
+
+def test_detector_file_from_before_the_anomaly_score_rename_loads(tmp_path, patients):
+    from toolkit import AnomalyDetector
+
+    path = tmp_path / "detector.tkm"
+    AnomalyDetector(config="fast", epochs=2, anomaly_score="latent", random_state=0) \
+        .fit(patients).save(path)
+
+    def old_name(document):
+        params = document["detector"]["params"]
+        params["score"] = params.pop("anomaly_score")
+
+    old = AnomalyDetector.load(_rehashed(path, tmp_path / "old.tkm", edit_document=old_name))
+    assert old.anomaly_score == "latent"

@@ -9,8 +9,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from adapters.dp_statistics import SURROGATE_ROWS, check_private_schema, private_surrogate
-from adapters.tabular import load_column_metadata
+from toolkit.adapters.dp_statistics import SURROGATE_ROWS, check_private_schema, private_surrogate
+from toolkit.adapters.tabular import load_column_metadata
 from toolkit import Synthesizer
 from toolkit.cli import cli
 from toolkit.exceptions import DataError, UsageError
@@ -283,7 +283,7 @@ def test_cli_metadata_bad_input_fails_with_one_line(tmp_path, content, message):
 def test_private_fits_default_to_the_private_preset(table, metadata):
     model = Synthesizer(epsilon=3.0, metadata=metadata, epochs=1, random_state=0).fit(table)
     assert model.config_.learning_rate == 0.01 and model.config_.prior == "standard"
-    assert Synthesizer()._resolve_config().learning_rate == 0.005
+    assert Synthesizer().resolve_config().learning_rate == 0.005
 
 
 def test_stated_decimals_round_private_values_and_bad_ones_are_refused(table, metadata):

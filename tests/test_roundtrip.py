@@ -11,7 +11,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters import TabularAdapter
+from toolkit.adapters import TabularAdapter
 from toolkit.io import read_table, write_table
 
 ROWS = st.integers(min_value=25, max_value=60)

@@ -260,8 +260,13 @@ def test_fit_on_only_ids_and_constants_raises_data_error():
 
 
 def test_fit_on_a_non_table_raises_data_error():
-    with pytest.raises(DataError, match="DataFrame"):
-        Synthesizer(**FAST).fit([[1, 2], [3, 4]])
+    with pytest.raises(DataError, match="expected a 2-D array or a DataFrame"):
+        Synthesizer(**FAST).fit(42)
+
+
+def test_fit_reads_a_table_file_by_its_path(patients_csv):
+    model = Synthesizer(**FAST, random_state=0).fit(str(patients_csv))
+    assert list(model.sample(3).columns) == model.adapter_.columns_
 
 
 def test_unknown_backend_raises_usage_error(mixed):

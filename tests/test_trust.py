@@ -314,9 +314,9 @@ def test_outputs_respect_the_umask(workdir, patients_csv, umask, mode):
 
 SLOW_WRITER = """
 import signal, sys, time
-from toolkit.cli import _terminate
+from toolkit.cli.app import terminate
 from toolkit.io import atomic_write
-signal.signal(signal.SIGTERM, _terminate)  # what the console script installs
+signal.signal(signal.SIGTERM, terminate)  # what the console script installs
 with atomic_write("out.csv") as temporary:
     temporary.write_text("half of a table")
     print("writing", flush=True)
@@ -337,14 +337,14 @@ def test_sigterm_leaves_no_temporary_file(tmp_path):
 
 
 def test_console_script_installs_the_sigterm_clean_up(monkeypatch):
-    import toolkit.cli as module
+    import toolkit.cli.app as module
 
     installed = {}
     monkeypatch.setattr(module.signal, "signal", lambda sig, handler: installed.update(
         {sig: handler}))
     monkeypatch.setattr(module, "cli", lambda **kwargs: None)
     module.main()
-    assert installed[signal.SIGTERM] is module._terminate
+    assert installed[signal.SIGTERM] is module.terminate
 
 
 # randomness ----------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Configuration: one typed object built from a YAML preset plus overrides, validated once.
 
-Presets live in the top-level ``configs/`` folder (installed with the package)
+Presets live in the repository's ``configs/`` folder (installed as ``toolkit.presets``)
 and are chosen by name (``"default"``, ``"fast"``, ...) or by the path of a
 YAML file. Keys the preset does not set keep the defaults of :class:`Config`.
 """
@@ -28,7 +28,7 @@ class Config:
 
     Parameters
     ----------
-    backend : {"vae"}
+    backend : {"vae", "gan", "vaegan"}
         The generative model.
     epochs : int or None
         Passes over the data; ``None`` chooses enough epochs for ``steps``
@@ -56,7 +56,7 @@ class Config:
     prior_components : int
         Components of the latent Gaussian mixture.
     numeric_encoding : {"quantile", "mode", "standard"}
-        Normalization of numeric columns (see :mod:`adapters.scalers`).
+        Normalization of numeric columns (see :mod:`toolkit.adapters.scalers`).
     max_levels : int
         One-hot slots kept per categorical column (rarer levels share one slot).
     discriminator_dims : list of int
@@ -86,6 +86,17 @@ class Config:
         torch's setting. Training batches of a tabular model are small: one
         thread is nearly as fast as two on an idle machine and several times
         faster on a busy one. Sampling (large batches) keeps torch's setting.
+
+    Examples
+    --------
+    >>> from toolkit.config import Config
+    >>> config = Config(latent_dim=8)
+    >>> config.backend, config.latent_dim, config.hidden_dims
+    ('vae', 8, [128, 128])
+    >>> Config(batch_size=0).validate()
+    Traceback (most recent call last):
+    ...
+    toolkit.exceptions.UsageError: batch_size must be a positive integer, got 0
     """
 
     backend: str = "vae"
@@ -185,8 +196,15 @@ def _coerce(name: str, value: Any) -> Any:
 
 
 def preset_names() -> list[str]:
-    """Names of the presets shipped in ``configs/``."""
-    folder = resources.files("configs")
+    """Names of the presets shipped in ``configs/``.
+
+    Examples
+    --------
+    >>> from toolkit.config import preset_names
+    >>> {"default", "fast", "gan", "vaegan"} <= set(preset_names())
+    True
+    """
+    folder = resources.files("toolkit.presets")
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
@@ -197,7 +215,7 @@ def _read_preset(config: str | Path) -> dict[str, Any]:
             raise UsageError(f"config file not found: {path}")
         text = path.read_text()
     else:
-        preset = resources.files("configs") / f"{config}.yaml"
+        preset = resources.files("toolkit.presets") / f"{config}.yaml"
         if not preset.is_file():
             raise UsageError(
                 f"unknown config {str(config)!r}; valid presets: {', '.join(preset_names())} "
@@ -236,6 +254,12 @@ def load_config(config: str | Path | Config | None = "default", **overrides: Any
     --------
     >>> load_config("fast", epochs=3).epochs
     3
+    >>> load_config("fast", hidden_dims=["16", 16.0]).hidden_dims  # YAML/CLI values coerced
+    [16, 16]
+    >>> load_config("fast", latent_dimension=4)
+    Traceback (most recent call last):
+    ...
+    toolkit.exceptions.UsageError: unknown config key(s) ['latent_dimension']; valid keys: ...
     """
     is_config = isinstance(config, Config)
     settings = config.to_dict() if is_config else _read_preset(config or "default")

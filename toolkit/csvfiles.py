@@ -46,7 +46,21 @@ _DECIMAL_COMMA = re.compile(r"^\s*[+-]?(0|[1-9][0-9]*),[0-9]+\s*$")
 
 @dataclass(frozen=True)
 class Dialect:
-    """How a CSV file is written: field delimiter, decimal mark and text encoding."""
+    """How a CSV file is written: field delimiter, decimal mark and text encoding.
+
+    Examples
+    --------
+    >>> from toolkit.csvfiles import Dialect
+    >>> Dialect(";", ",").describe()
+    "';'-separated, decimal comma, utf-8"
+    >>> Dialect("\\t").to_dict()
+    {'delimiter': '\\t', 'decimal': '.', 'encoding': 'utf-8'}
+    >>> table = pd.DataFrame({"x": [1.5]})
+    >>> table.attrs["csv"] = Dialect("|", encoding="cp1252").to_dict()  # as read_csv leaves it
+    >>> Dialect.of(table), Dialect.of(pd.DataFrame())
+    (Dialect(delimiter='|', decimal='.', encoding='cp1252'),
+     Dialect(delimiter=',', decimal='.', encoding='utf-8'))
+    """
 
     delimiter: str = ","
     decimal: str = "."
@@ -62,7 +76,7 @@ class Dialect:
         return cls(**frame.attrs.get("csv", {}))
 
     def describe(self) -> str:
-        """The dialect in words, e.g. ``"';'-separated, decimal comma"``."""
+        """The dialect in words, e.g. ``"';'-separated, decimal comma, utf-8"``."""
         name = {"\t": "tab", ",": "','", ";": "';'", "|": "'|'"}[self.delimiter]
         comma = ", decimal comma" if self.decimal == "," else ""
         return f"{name}-separated{comma}, {self.encoding}"
@@ -89,6 +103,18 @@ def sniff_dialect(path: Path) -> Dialect:
     ------
     DataError
         When the lines disagree with every candidate delimiter.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from toolkit.csvfiles import sniff_dialect
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = Path(folder.name) / "labs.csv"
+    >>> _ = path.write_text("id;chol;zip\\n1;1,5;05401\\n2;;02134\\n")
+    >>> sniff_dialect(path)
+    Dialect(delimiter=';', decimal=',', encoding='utf-8')
+    >>> folder.cleanup()
     """
     with path.open("rb") as handle:
         sample = handle.read(SNIFF_BYTES)
@@ -156,6 +182,17 @@ def column_plan(values, decimal: str = ".") -> str:
         The column as read, nulls for missing values.
     decimal : {".", ","}
         The file's decimal mark.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> from toolkit.csvfiles import column_plan
+    >>> column_plan(pa.array(["1", " 2", None])), column_plan(pa.array(["05401", "2"]))
+    ('int', 'text')
+    >>> column_plan(pa.array(["1.5", "-2e3", "inf"])), column_plan(pa.array(["1,5"]), ",")
+    ('float', 'float')
+    >>> column_plan(pa.array(["99999999999999999999"]))  # longer than int64: a code
+    'text'
     """
     import pyarrow.compute as pc
 
@@ -181,6 +218,19 @@ def convert_column(values, plan: str, decimal: str = ".") -> pd.Series:
     ------
     ValueError
         When a value does not fit the plan (a later chunk of a streamed file).
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> from toolkit.csvfiles import convert_column
+    >>> convert_column(pa.array(["1", None, "3"]), "int").tolist()  # a blank: nullable Int64
+    [1, <NA>, 3]
+    >>> convert_column(pa.array(["1,5", "2"]), "float", ",").tolist()
+    [1.5, 2.0]
+    >>> convert_column(pa.array(["1", "x"]), "int")
+    Traceback (most recent call last):
+    ...
+    ValueError: values that are not whole numbers
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -224,6 +274,21 @@ def read_csv(path: Path) -> pd.DataFrame:
     ------
     DataError
         For an unreadable file, duplicate or blank column names, or a ragged row.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from toolkit.csvfiles import read_csv
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = Path(folder.name) / "labs.csv"
+    >>> _ = path.write_text("id;chol;zip\\n1;1,5;05401\\n2;;02134\\n")
+    >>> table = read_csv(path)
+    >>> table.to_dict("list")  # leading zeros kept, decimal commas read
+    {'id': [1, 2], 'chol': [1.5, nan], 'zip': ['05401', '02134']}
+    >>> table.attrs["csv"]
+    {'delimiter': ';', 'decimal': ',', 'encoding': 'utf-8'}
+    >>> folder.cleanup()
     """
     import pyarrow.csv as pacsv
 
@@ -245,6 +310,18 @@ def iter_csv(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     DataError
         As :func:`read_csv`, and when a later chunk holds a value that does not
         fit the type of its column in the first chunk (e.g. text in a number column).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from toolkit.csvfiles import iter_csv
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = Path(folder.name) / "counts.csv"
+    >>> _ = path.write_text("x\\n0\\n1\\n2\\n3\\n4\\n")
+    >>> [chunk["x"].tolist() for chunk in iter_csv(path, 2)]
+    [[0, 1], [2, 3], [4]]
+    >>> folder.cleanup()
     """
     import pyarrow as pa
     import pyarrow.csv as pacsv

@@ -32,10 +32,10 @@ import torch
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils.validation import validate_data
 
-from adapters.imaging import ImageAdapter, ImageSet
+from toolkit.adapters.domains import adapter_type
 from toolkit.backends import BACKENDS
 from toolkit.config import Config
-from toolkit.estimators import Synthesizer, as_images, as_table, torch_threads
+from toolkit.estimators import Synthesizer, torch_threads
 from toolkit.exceptions import DataError, ModelFileError, NotFittedError, UsageError
 from toolkit.modelfile import save_model
 
@@ -43,15 +43,6 @@ SCORES = ("combined", "reconstruction", "latent")
 #: rows encoded and scored at a time; memory is bounded by this, not by the input
 SCORE_CHUNK = 65536
 QUANTILES = 1001
-
-
-def _unlabelled_images(X: Any) -> ImageSet | None:  # noqa: N803
-    """``X`` as an image set without labels, when it holds images (else ``None``)."""
-    if isinstance(X, pd.DataFrame):
-        return None
-    images = as_images(X)
-    return None if images is None else ImageSet(images.images, None, images.names,
-                                                images.resized)
 
 
 class AnomalyDetector(OutlierMixin, BaseEstimator):
@@ -64,9 +55,11 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
 
     Parameters
     ----------
-    score : {"combined", "reconstruction", "latent"}, default "combined"
+    anomaly_score : {"combined", "reconstruction", "latent"}, default "combined"
         Which negative log-likelihood is the anomaly score (see the module
-        docstring); ``"combined"`` is the negative ELBO.
+        docstring); ``"combined"`` is the negative ELBO. (Not ``score``: that
+        name is scikit-learn's :meth:`score` method, which pipelines and
+        searches call.)
     contamination : float in (0, 0.5], default 0.1
         Expected share of outliers in the training data; sets ``threshold_``
         at that upper quantile of the training scores.
@@ -116,7 +109,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
 
     def __init__(
         self,
-        score: str = "combined",
+        anomaly_score: str = "combined",
         contamination: float = 0.1,
         backend: str | None = None,
         config: str | Path | Config = "detect",
@@ -127,7 +120,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         random_state: int | None = None,
         verbose: bool = False,
     ) -> None:
-        self.score = score
+        self.anomaly_score = anomaly_score
         self.contamination = contamination
         self.backend = backend
         self.config = config
@@ -147,8 +140,9 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
 
     # fitting ---------------------------------------------------------------------------
     def _check_params(self) -> None:
-        if self.score not in SCORES:
-            raise UsageError(f"unknown score {self.score!r}; valid: {', '.join(SCORES)}")
+        if self.anomaly_score not in SCORES:
+            raise UsageError(f"unknown anomaly score {self.anomaly_score!r}; "
+                             f"valid: {', '.join(SCORES)}")
         contamination = self.contamination
         if isinstance(contamination, bool) or not isinstance(contamination, (int, float)) \
                 or not 0.0 < contamination <= 0.5:
@@ -168,19 +162,15 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         AnomalyDetector
             ``self``, fitted.
         """
-        self._check_params()
         self.model_config()
         model = self._new_model()
-        images = _unlabelled_images(X)
-        if images is not None:  # detection ignores labels: it is unsupervised
-            self.model_ = model.fit(images)
-            self.n_features_in_ = int(np.prod(images.images.shape[1:]))
-            self.decision_scores_ = self._scores(images, self.score)
-        else:
-            table = as_table(X)
+        kind = adapter_type(X)
+        records = kind.unlabelled(kind.read(X))  # detection is unsupervised: labels unused
+        if isinstance(records, pd.DataFrame):  # scikit-learn input: feature names and count
             validate_data(self, X, skip_check_array=True, reset=True)
-            self.model_ = model.fit(table)
-            self.decision_scores_ = self._scores(table, self.score)
+        self.model_ = model.fit(records)
+        self.n_features_in_ = kind.n_features(records)
+        self.decision_scores_ = self._scores(records, self.anomaly_score)
         self._set_threshold()
         return self
 
@@ -197,9 +187,11 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         Raises
         ------
         UsageError
-            For an unknown preset or option, or the ``gan`` backend.
+            For an unknown anomaly score, contamination, preset or option, or the ``gan``
+            backend.
         """
-        config = self._new_model()._resolve_config()
+        self._check_params()
+        config = self._new_model().resolve_config()
         reason = BACKENDS[config.backend].cannot_score
         if reason:
             raise UsageError(f"the {config.backend} backend cannot score anomalies: {reason}; "
@@ -237,50 +229,45 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         if not hasattr(self, "model_"):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
 
-    def _table(self, X: Any) -> pd.DataFrame | ImageSet:  # noqa: N803
+    def _records(self, X: Any) -> Any:  # noqa: N803
+        """``X`` read as the model's records and checked against the training input."""
         self._check_fitted()
-        if isinstance(self.model_.adapter_, ImageAdapter):
-            images = _unlabelled_images(X)
-            if images is None:
-                raise DataError("this detector was trained on images: give a folder of images, "
-                                "an ImageSet or an (N, H, W[, C]) array")
-            return images
-        table = as_table(X)
-        try:
-            validate_data(self, X, skip_check_array=True, reset=False)
-        except ValueError as error:  # wrong number or names of columns
-            raise DataError(str(error)) from None
-        if not isinstance(X, pd.DataFrame):
-            table.columns = self.model_.adapter_.columns_
-        if len(table) == 0:
+        adapter = self.model_.adapter_
+        if adapter_type(X) is not type(adapter):
+            raise DataError(f"this detector was trained on {adapter.describe()['domain']}; "
+                            "give it data of that kind")
+        records = adapter.read(X)
+        if isinstance(records, pd.DataFrame):  # scikit-learn input: feature names and count
+            try:
+                validate_data(self, X, skip_check_array=True, reset=False)
+            except ValueError as error:  # wrong number or names of columns
+                raise DataError(str(error)) from None
+            if not isinstance(X, pd.DataFrame):
+                records.columns = adapter.columns_
+        if len(records) == 0:
             raise DataError("cannot score an empty table (0 rows)")
-        return table
+        return records
 
-    def _chunks(self, records: pd.DataFrame | ImageSet) -> Iterator[torch.Tensor]:
-        """``records`` encoded for the model, ``SCORE_CHUNK`` at a time."""
+    def _chunks(self, records: Any) -> Iterator[torch.Tensor]:
+        """``records`` encoded for the model, ``SCORE_CHUNK`` at a time (out-of-range
+        numbers kept where they are, so that they keep their distance)."""
         adapter = self.model_.adapter_
         device = next(self.model_.backend_.parameters()).device
-        if isinstance(records, ImageSet):
-            for start in range(0, len(records.images), SCORE_CHUNK):
-                chunk = ImageSet(records.images[start : start + SCORE_CHUNK], None, [])
-                yield torch.from_numpy(adapter.transform(chunk)).to(device)
-            return
-        adapter.check_known(records)
-        for start in range(0, len(records), SCORE_CHUNK):
-            chunk = records.iloc[start : start + SCORE_CHUNK]
+        for chunk in adapter.chunks(records, SCORE_CHUNK):
             yield torch.from_numpy(adapter.transform(chunk, clip=False)).to(device)
 
-    def _chunk_parts(self, records: pd.DataFrame | ImageSet) -> Iterator[tuple[torch.Tensor, ...]]:
+    def _chunk_parts(self, records: Any) -> Iterator[tuple[torch.Tensor, ...]]:
         """Score parts of every chunk (block NLL, KL, latent NLL), on CPU."""
         backend = self.model_.backend_.eval()
         device = next(backend.parameters()).device
+        self.model_.adapter_.check_known(records)
         with torch_threads(self.model_.config_.cpu_threads, device):
             for x in self._chunks(records):
                 yield tuple(part.cpu() for part in backend.anomaly_parts(x))
 
-    def _scores(self, table: pd.DataFrame, score: str) -> np.ndarray:
+    def _scores(self, records: Any, score: str) -> np.ndarray:
         scores = []
-        for block_nll, kl, latent_nll in self._chunk_parts(table):
+        for block_nll, kl, latent_nll in self._chunk_parts(records):
             if score == "reconstruction":
                 scores.append(block_nll.sum(dim=1))
             elif score == "latent":
@@ -310,11 +297,30 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             For missing columns, NaN in a column that had none in training, or a
             categorical level never seen.
         """
-        return self._scores(self._table(X), self.score)
+        return self._scores(self._records(X), self.anomaly_score)
 
     def score_samples(self, X: Any) -> np.ndarray:  # noqa: N803
         """scikit-learn's sign: the negated anomaly score (lower is more anomalous)."""
         return -self.decision_function(X)
+
+    def score(self, X: Any, y: Any = None) -> float:  # noqa: N803
+        """Mean of :meth:`score_samples` over ``X``: higher when the model finds the rows likely.
+
+        For ``anomaly_score="combined"`` this is the mean evidence lower bound per row, in
+        nats, as :meth:`sklearn.mixture.GaussianMixture.score` is a mean log-likelihood. It is
+        what ``Pipeline.score`` and ``GridSearchCV`` without ``scoring=`` maximise: the
+        setting that finds held-out normal rows most likely.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        float
+        """
+        return float(np.mean(self.score_samples(X)))
 
     def predict(self, X: Any) -> np.ndarray:  # noqa: N803
         """1 for outliers (score above ``threshold_``), 0 for inliers (PyOD's labels)."""
@@ -358,29 +364,14 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             per-pixel negative log-likelihoods (channels summed), each map
             summing to the image's reconstruction score.
         """
-        table = self._table(X)
-        if isinstance(table, ImageSet):
-            return self._pixel_maps(table)
-        blocks = self.model_.adapter_.spec.blocks
-        names = list(dict.fromkeys(block.name for block in blocks))
-        owner = torch.tensor([names.index(block.name) for block in blocks])
-        parts = []
-        for block_nll, _, _ in self._chunk_parts(table):
-            columns = block_nll.new_zeros(block_nll.shape[0], len(names))
-            parts.append(columns.index_add_(1, owner, block_nll))
-        values = torch.cat(parts).double().numpy()
-        return pd.DataFrame(values, columns=names, index=table.index)
-
-    @torch.no_grad()
-    def _pixel_maps(self, images: ImageSet) -> np.ndarray:
-        backend = self.model_.backend_.eval()
-        channels, height, width = self.model_.adapter_.shape_
-        maps = []
-        for x in self._chunks(images):
-            raw = backend.decode(backend.encode(x)[0], None)
-            pixels = backend.heads.part_losses(raw, x)[:, -backend.heads.n_pixels:]
-            maps.append(pixels.reshape(-1, channels, height, width).sum(dim=1).cpu())
-        return torch.cat(maps).double().numpy()
+        records = self._records(X)
+        adapter, backend = self.model_.adapter_, self.model_.backend_.eval()
+        self.model_.adapter_.check_known(records)
+        device = next(backend.parameters()).device
+        with torch_threads(self.model_.config_.cpu_threads, device):
+            parts = torch.cat([backend.part_nll(x).cpu() for x in self._chunks(records)])
+        return adapter.explain(parts.double().numpy(), backend.heads.part_blocks.cpu().numpy(),
+                               records)
 
     # model files -----------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
@@ -412,6 +403,8 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         try:
             fields = document["detector"]
             params = dict(fields["params"])
+            if "score" in params:  # files written before the parameter was renamed
+                params["anomaly_score"] = params.pop("score")
             if isinstance(params["config"], dict):
                 params["config"] = Config(**params["config"])
             detector = cls(**params)

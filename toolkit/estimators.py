@@ -17,10 +17,10 @@ import torch
 from sklearn.base import BaseEstimator
 
 import toolkit
-from adapters.base import TensorSpec
-from adapters.dp_statistics import check_private_schema, private_surrogate
-from adapters.imaging import ImageAdapter, ImageSet, image_set_from_array, read_image_folder
-from adapters.tabular import TabularAdapter, check_table, load_column_metadata
+from toolkit.adapters.base import TensorSpec
+from toolkit.adapters.domains import adapter_for, adapter_from_dict, adapter_type
+from toolkit.adapters.dp_statistics import check_private_schema, private_surrogate
+from toolkit.adapters.tabular import TabularAdapter, check_table, load_column_metadata
 from toolkit.backends import BACKENDS, Backend
 from toolkit.config import Config, load_config
 from toolkit.exceptions import DataError, ModelFileError, NotFittedError, UsageError
@@ -78,52 +78,6 @@ def _seed_from(random_state: int | np.random.Generator | None) -> int:
     raise UsageError(f"random_state must be an int or None, got {random_state!r}")
 
 
-#: fitted adapters by the ``type`` their ``to_dict`` writes
-ADAPTERS = {"tabular": TabularAdapter, "image": ImageAdapter}
-
-
-def as_images(data: Any) -> ImageSet | None:
-    """``data`` as an image set when it is one: an :class:`ImageSet`, a folder of
-    images, or an ``(N, H, W)`` / ``(N, H, W, C)`` / ``(N, C, H, W)`` array; else ``None``."""
-    if isinstance(data, ImageSet):
-        return data
-    if isinstance(data, (str, Path)) and Path(data).is_dir():
-        return read_image_folder(data)
-    if isinstance(data, np.ndarray) and data.ndim in (3, 4):
-        return image_set_from_array(data)
-    return None
-
-
-def as_table(X: Any) -> pd.DataFrame:  # noqa: N803
-    """A DataFrame view of ``X`` (DataFrame or 2-D array); arrays get ``x0, x1, ...`` columns.
-
-    Raises
-    ------
-    DataError
-        For sparse matrices, complex numbers, or anything that is not 2-D.
-    """
-    if isinstance(X, pd.DataFrame):
-        return X
-    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
-        raise DataError("sparse input is not supported; pass a dense array or a DataFrame")
-    array = np.asarray(X)
-    if np.iscomplexobj(array):
-        raise DataError("Complex data not supported")
-    if array.ndim != 2:
-        raise DataError(
-            f"expected a 2-D array or a DataFrame, got an array with {array.ndim} dimension(s). "
-            "Reshape your data either using X.reshape(-1, 1) if it has a single feature or "
-            "X.reshape(1, -1) if it contains a single sample"
-        )
-    for size, what in ((array.shape[0], "sample"), (array.shape[1], "feature")):
-        if size == 0:
-            raise DataError(f"Found array with 0 {what}(s) (shape={array.shape}) while a "
-                            "minimum of 1 is required.")
-    names = [f"x{i}" for i in range(array.shape[1])]
-    # object arrays holding numbers become numeric columns (not IDs or categories)
-    return pd.DataFrame(array, columns=names).infer_objects()
-
-
 def trained_epochs(document: dict) -> int:
     """Epochs a model file's model was trained for: from its privacy plan (a private fit
     records no losses) or from its loss history."""
@@ -168,8 +122,9 @@ class Synthesizer(BaseEstimator):
 
     Attributes
     ----------
-    adapter_ : TabularAdapter
-        The fitted table encoding (column kinds in ``adapter_.kinds_``).
+    adapter_ : Adapter
+        The fitted encoding: a ``TabularAdapter`` for tables (column kinds in
+        ``adapter_.kinds_``), an ``ImageAdapter`` for images.
     backend_ : Backend
         The trained model.
     config_ : Config
@@ -219,7 +174,14 @@ class Synthesizer(BaseEstimator):
         self.max_grad_norm = max_grad_norm
 
     # fitting ---------------------------------------------------------------------------
-    def _resolve_config(self) -> Config:
+    def resolve_config(self) -> Config:
+        """The training settings these parameters describe (preset plus overrides).
+
+        Raises
+        ------
+        UsageError
+            For an unknown preset, backend or option: checked before any work.
+        """
         # a private fit's default is the ``private`` preset (tuned for DP-SGD)
         preset = "private" if self.epsilon is not None and self.config == "default" else self.config
         return load_config(preset, backend=self.backend, epochs=self.epochs,
@@ -257,7 +219,7 @@ class Synthesizer(BaseEstimator):
             For an unknown backend, preset, config key or metadata kind.
         """
         started = time.perf_counter()
-        config = self._resolve_config()
+        config = self.resolve_config()
         if self.epsilon is not None:
             # nothing may read the rows outside DP-SGD: no latent mixture fitted on their
             # codes, no early stopping on their loss; a GAN's critic judges one row at a
@@ -265,30 +227,22 @@ class Synthesizer(BaseEstimator):
             config = dataclasses.replace(config, prior="standard", early_stopping_patience=None,
                                          pac=1, discriminator_steps=1)
         seed = _seed_from(self.random_state)
-        images = as_images(X)
+        kind = adapter_type(X)
+        records = kind.read(X)
         privacy = marginals = None
-        if images is not None:
-            if self.epsilon is not None:
-                raise UsageError("epsilon (differential privacy) applies to tables so far, "
-                                 "not to images")
-            adapter: TabularAdapter | ImageAdapter = ImageAdapter().fit(images)
-            array, n_rows = adapter.transform(images), len(images.images)
+        if self.epsilon is not None and not kind.supports_privacy:
+            raise UsageError("epsilon (differential privacy) applies to tables so far, "
+                             "not to images")
+        if self.epsilon is not None:
+            data = check_table(records, min_rows=2)
+            adapter, privacy, marginals = self._fit_private_adapter(data, config, seed)
         else:
-            if not isinstance(X, (pd.DataFrame, np.ndarray)):
-                raise DataError("expected a pandas DataFrame or a 2-D array, got "
-                                f"{type(X).__name__}")
-            data = check_table(as_table(X))
-            if len(data) < 2:
-                raise DataError(f"table has {len(data)} row (n_samples = 1); at least 2 rows "
-                                "are needed to learn from")
-            if self.epsilon is not None:
-                adapter, privacy, marginals = self._fit_private_adapter(data, config, seed)
-            else:
-                adapter = TabularAdapter(self.metadata, config.numeric_encoding,
-                                         config.max_levels, random_state=seed).fit(data)
-            if adapter.spec.width == 0:
-                raise DataError("no column to model: every column is an ID or constant")
-            array, n_rows = adapter.transform(data, random_state=seed), len(data)
+            adapter = adapter_for(records, config, self.metadata, random_state=seed)
+            adapter.fit(records)
+        array = adapter.transform(records, random_state=seed)
+        if adapter.spec.width == 0:
+            raise DataError("no column to model: every column is an ID or constant")
+        n_rows = len(array)
         device = resolve_device(config.device)
         tensor = torch.from_numpy(array).to(device)
         if marginals is not None:
@@ -400,8 +354,8 @@ class Synthesizer(BaseEstimator):
                            rng: np.random.Generator, generator: torch.Generator) -> pd.DataFrame:
         if conditions is None or isinstance(conditions, dict):
             return self._sample_with(num_rows, dict(conditions or {}), rng, generator)
-        if isinstance(self.adapter_, ImageAdapter):
-            raise UsageError("image models take conditions as a dict, e.g. {'label': '3'}")
+        if not self.adapter_.row_conditions:
+            raise UsageError("this model takes conditions as a dict, e.g. {'label': '3'}")
         if not isinstance(conditions, pd.DataFrame) or len(conditions) != num_rows:
             raise UsageError("conditions must be a dict or a DataFrame with num_rows rows")
         keys = conditions.astype(object).where(conditions.notna(), None)
@@ -465,8 +419,7 @@ class Synthesizer(BaseEstimator):
             params["config"] = Config(**params["config"])
         model = cls(**params)
         config = Config(**document["config"]).validate()
-        adapter = ADAPTERS[document["adapter"].get("type", "tabular")].from_dict(
-            document["adapter"])
+        adapter = adapter_from_dict(document["adapter"])
         backend: Backend = BACKENDS[config.backend](adapter.spec, config)
         backend.load_state_dict(tensors)
         if adapter.spec != TensorSpec.from_dict(document["spec"]):

@@ -41,6 +41,20 @@ def check_writable(path: str | Path, what: str = "output") -> Path:
     UsageError
         When ``path`` is a folder, its folder does not exist, is not a folder, or
         cannot be written to.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from toolkit.io import check_writable
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> check_writable(Path(folder.name) / "out.csv").name
+    'out.csv'
+    >>> check_writable(Path(folder.name) / "missing" / "out.csv")
+    Traceback (most recent call last):
+    ...
+    toolkit.exceptions.UsageError: output folder does not exist: .../missing
+    >>> folder.cleanup()
     """
     target = Path(path)
     if target.is_dir():
@@ -74,6 +88,19 @@ def check_distinct(inputs: dict[str, Path | None], outputs: dict[str, Path | Non
     ------
     UsageError
         Naming both options, before anything is read or written.
+
+    Examples
+    --------
+    >>> from toolkit.io import check_distinct
+    >>> check_distinct({"DATA": "visits.csv"}, {"--out": "synthetic.csv", "--json": None})
+    >>> check_distinct({"DATA": "visits.csv"}, {"--out": "./visits.csv"})
+    Traceback (most recent call last):
+    ...
+    toolkit.exceptions.UsageError: --out visits.csv is the input DATA; writing it would ...
+    >>> check_distinct({}, {"--out": "a.csv", "--json": "a.csv"})
+    Traceback (most recent call last):
+    ...
+    toolkit.exceptions.UsageError: --json and --out are the same file a.csv; give each ...
     """
     given_inputs = [(name, Path(p)) for name, p in inputs.items() if p is not None]
     given_outputs = [(name, Path(p)) for name, p in outputs.items() if p is not None]
@@ -101,6 +128,19 @@ def atomic_path(path: str | Path) -> tuple[Path, Path]:
     ------
     UsageError
         When ``path`` cannot be written (see :func:`check_writable`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from toolkit.io import atomic_path
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> target, temporary = atomic_path(Path(folder.name) / "out.csv")
+    >>> target.name, temporary.parent == target.parent, temporary.name.startswith(".out.csv.")
+    ('out.csv', True, True)
+    >>> temporary.exists()  # created empty: the caller writes it, then replaces the target
+    True
+    >>> folder.cleanup()
     """
     target = check_writable(path)
     folder = target.parent if str(target.parent) else Path(".")
@@ -119,6 +159,26 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
     ends without an error, and is removed otherwise (no partial file is ever left).
 
     The file gets the permissions of a newly created file under the current umask.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from toolkit.io import atomic_write
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> with atomic_write(folder / "notes.txt") as temporary:
+    ...     _ = temporary.write_text("complete")
+    >>> [p.name for p in folder.iterdir()], (folder / "notes.txt").read_text()
+    (['notes.txt'], 'complete')
+    >>> with atomic_write(folder / "notes.txt") as temporary:
+    ...     _ = temporary.write_text("half")
+    ...     raise RuntimeError("the model failed")
+    Traceback (most recent call last):
+    ...
+    RuntimeError: the model failed
+    >>> [p.name for p in folder.iterdir()], (folder / "notes.txt").read_text()  # as it was
+    (['notes.txt'], 'complete')
+    >>> import shutil; shutil.rmtree(folder)
     """
     target, temporary = atomic_path(path)
     try:
@@ -238,6 +298,26 @@ def write_table(data: pd.DataFrame, path: str | Path, dialect: Dialect | None = 
     dialect : Dialect, optional
         The CSV dialect (delimiter, decimal mark, encoding) to write; by default
         ``data.attrs["csv"]`` when present, else plain comma-separated UTF-8.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from toolkit.csvfiles import Dialect
+    >>> from toolkit.io import read_table, write_table
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = Path(folder.name) / "labs.csv"
+    >>> table = pd.DataFrame({"id": [1, 2], "chol": [1.5, None]})
+    >>> write_table(table, path, Dialect(";", ","))
+    >>> path.read_text()
+    'id;chol\\n1;1,5\\n2;\\n'
+    >>> back = read_table(path)
+    >>> back.equals(table), back.attrs["csv"]["delimiter"]
+    (True, ';')
+    >>> write_table(table, Path(folder.name) / "labs.parquet")
+    >>> read_table(Path(folder.name) / "labs.parquet").equals(table)
+    True
+    >>> folder.cleanup()
     """
     suffix = _suffix(Path(path))
     with atomic_write(path) as temporary:
@@ -258,6 +338,18 @@ def iter_table(path: str | Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
 
     Raises the same errors as :func:`read_table`; a CSV chunk whose values do not fit
     the types read from the first chunk fails naming the column.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from toolkit.io import iter_table, write_table
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = Path(folder.name) / "counts.parquet"
+    >>> write_table(pd.DataFrame({"x": [0, 1, 2, 3, 4]}), path)
+    >>> [chunk["x"].tolist() for chunk in iter_table(path, 2)]
+    [[0, 1], [2, 3], [4]]
+    >>> folder.cleanup()
     """
     path, suffix = _readable(path)
     with _reading(path):
@@ -300,6 +392,20 @@ def table_writer(path: str | Path, dialect: Dialect | None = None
     Parquet file takes its schema from the first chunk (a column that is all
     missing there is text); CSV chunks are written in ``dialect`` (default: the
     first chunk's ``attrs["csv"]``, else comma-separated).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from toolkit.io import table_writer
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = Path(folder.name) / "scores.csv"
+    >>> with table_writer(path) as write:
+    ...     write(pd.DataFrame({"x": [1, 2]}))
+    ...     write(pd.DataFrame({"x": [3]}))
+    >>> path.read_text()  # one header
+    'x\\n1\\n2\\n3\\n'
+    >>> folder.cleanup()
     """
     suffix = _suffix(Path(path))
     parquet_writer = None
@@ -330,6 +436,18 @@ def table_writer(path: str | Path, dialect: Dialect | None = None
 
 
 def write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically: no partial file on failure."""
+    """Write ``text`` (UTF-8) to ``path`` atomically: no partial file on failure.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from toolkit.io import write_text
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> write_text(Path(folder.name) / "summary.txt", "quality 0.91 \u2713")
+    >>> (Path(folder.name) / "summary.txt").read_bytes()
+    b'quality 0.91 \\xe2\\x9c\\x93'
+    >>> folder.cleanup()
+    """
     with atomic_write(path) as temporary:
         temporary.write_text(text, encoding="utf-8")

@@ -24,19 +24,13 @@ TRAVERSAL = np.linspace(-2.0, 2.0, 9)
 
 def _encoded(model: Any, data: Any) -> torch.Tensor:
     """``data`` in the model's tensor layout (tables: checked columns; images: same shape)."""
-    from adapters.imaging import ImageAdapter
-    from toolkit.estimators import as_images
+    from toolkit.adapters.domains import adapter_type
 
     adapter = model.adapter_
-    if isinstance(adapter, ImageAdapter):
-        images = as_images(data)
-        if images is None:
-            raise UsageError("this model was trained on images: give a folder or an array")
-        if images.labels is None and adapter.levels_:
-            images.labels = [adapter.levels_[0]] * len(images.images)  # labels do not matter
-        array = adapter.transform(images)
-    else:
-        array = adapter.transform(data, random_state=model.seed_)
+    if adapter_type(data) is not type(adapter):
+        raise UsageError(f"this model was trained on {adapter.describe()['domain']}; "
+                         "give it data of that kind")
+    array = adapter.transform(adapter.read(data), random_state=model.seed_)
     return torch.from_numpy(array).to(next(model.backend_.parameters()).device)
 
 

@@ -4,7 +4,7 @@ What a private fit releases, and how it is accounted (all by Opacus's Rényi-DP
 accountant, composed):
 
 1. one Gaussian-mechanism release of per-column histograms over the schema the
-   metadata states (:mod:`adapters.dp_statistics`), from which every statistic of
+   metadata states (:mod:`toolkit.adapters.dp_statistics`), from which every statistic of
    the adapter and the decoder's starting output are derived;
 2. DP-SGD (Abadi et al. 2016) on the whole model that reads real rows: batches
    drawn by Poisson sampling, each row's gradient clipped to ``max_grad_norm``,

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from adapters.tabular import infer_kind, load_metadata
+from toolkit.adapters.tabular import infer_kind, load_metadata
 from toolkit.exceptions import DataError
 
 #: sdmetrics sdtype of each of our column kinds

@@ -8,13 +8,29 @@ from __future__ import annotations
 
 import html
 import io
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from toolkit.report import Report
+
+class ReportData(Protocol):
+    """What the page is drawn from: the fields of :class:`toolkit.report.Report`.
+
+    A protocol, so that rendering depends on the report's data and not on the module that
+    measures it (which imports this one to write its page).
+    """
+
+    fidelity: dict[str, Any]
+    utility: dict[str, Any] | None
+    privacy: dict[str, Any] | None
+    summary: dict[str, Any]
+    notes: list[str]
+    columns: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every measurement as JSON-ready data."""
+        ...
 
 #: columns drawn at most (the first ones, in table order)
 MAX_PLOTTED_COLUMNS = 40
@@ -142,7 +158,7 @@ def _badge(verdict: str) -> str:
     return f'<span class="badge {verdict.replace(" ", "-")}">{html.escape(verdict)}</span>'
 
 
-def render(report: Report) -> str:
+def render(report: ReportData) -> str:
     """The whole page as a string."""
     s, f, u, p = report.summary, report.fidelity, report.utility, report.privacy
     parts = [

@@ -27,7 +27,19 @@ class TrainableBackend(Protocol):
 
 @dataclass
 class History:
-    """Per-epoch mean losses, keyed by loss name."""
+    """Per-epoch mean losses, keyed by loss name.
+
+    Examples
+    --------
+    >>> from toolkit.training import History
+    >>> history = History()
+    >>> history.epochs
+    0
+    >>> history.append({"loss": 2.0, "kl": 0.5})
+    >>> history.append({"loss": 1.5, "kl": 0.25})
+    >>> history.losses, history.epochs
+    ({'loss': [2.0, 1.5], 'kl': [0.5, 0.25]}, 2)
+    """
 
     losses: dict[str, list[float]] = field(default_factory=dict)
 
@@ -75,7 +87,16 @@ class ProgressBar(Callback):
 
 
 class EarlyStopping(Callback):
-    """Stop when the monitored loss has not improved by ``min_delta`` for ``patience`` epochs."""
+    """Stop when the monitored loss has not improved by ``min_delta`` for ``patience`` epochs.
+
+    Examples
+    --------
+    >>> from toolkit.training import EarlyStopping
+    >>> stopper = EarlyStopping(patience=2)
+    >>> [stopper.on_epoch_end(epoch, {"loss": loss})
+    ...  for epoch, loss in enumerate([1.0, 0.5, 0.4995, 0.6])]
+    [False, False, False, True]
+    """
 
     def __init__(self, patience: int, monitor: str = "loss", min_delta: float = 1e-3) -> None:
         self.patience = patience
@@ -94,14 +115,28 @@ class EarlyStopping(Callback):
 
 
 def cosine_factor(step: int, total: int, floor: float = 0.1) -> float:
-    """Learning-rate multiplier decaying from 1 to ``floor`` along a half cosine."""
+    """Learning-rate multiplier decaying from 1 to ``floor`` along a half cosine.
+
+    Examples
+    --------
+    >>> from toolkit.training import cosine_factor
+    >>> [round(cosine_factor(step, 100), 3) for step in (0, 50, 100, 150)]
+    [1.0, 0.55, 0.1, 0.1]
+    """
     progress = min(1.0, step / max(1, total))
     return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 def steps_per_epoch(n_rows: int, batch_size: int) -> int:
     """Optimizer steps in one pass over ``n_rows`` rows: full batches of ``batch_size``
-    (the whole table when it is smaller), at least one."""
+    (the whole table when it is smaller), at least one.
+
+    Examples
+    --------
+    >>> from toolkit.training import steps_per_epoch
+    >>> steps_per_epoch(10, 4), steps_per_epoch(3, 512)  # the last, partial batch is dropped
+    (2, 1)
+    """
     return max(1, n_rows // min(batch_size, n_rows))
 
 
@@ -164,6 +199,29 @@ def train(
     ------
     TrainingError
         When a loss becomes NaN or infinite.
+
+    Examples
+    --------
+    A backend that reports how many rows each step saw:
+
+    >>> import torch
+    >>> from toolkit.training import train
+    >>> class Counter:
+    ...     def training_step(self, batch):
+    ...         return {"rows": float(len(batch))}
+    >>> data = torch.zeros(10, 3)
+    >>> history = train(Counter(), data, epochs=2, batch_size=4,
+    ...                 generator=torch.Generator().manual_seed(0))
+    >>> history.losses  # two full batches of 4 per epoch; 2 shuffled rows sit each one out
+    {'rows': [4.0, 4.0]}
+    >>> class Diverging:
+    ...     def training_step(self, batch):
+    ...         return {"loss": float("nan")}
+    >>> train(Diverging(), data, epochs=2, batch_size=4,
+    ...       generator=torch.Generator().manual_seed(0))
+    Traceback (most recent call last):
+    ...
+    toolkit.exceptions.TrainingError: training diverged at epoch 1: loss 'loss' is nan; ...
     """
     callbacks = callbacks or []
     history = History()

@@ -20,7 +20,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from adapters.base import TensorSpec
+from toolkit.adapters.base import TensorSpec
 from toolkit.backends.layers import OutputHeads
 from toolkit.backends.prior import LatentPrior
 from toolkit.config import Config

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
-from adapters.base import TensorSpec
+from toolkit.adapters.base import TensorSpec
 
 
 def mlp(in_dim: int, hidden_dims: list[int], out_dim: int,
@@ -359,6 +359,11 @@ class OutputHeads(nn.Module):
     def row_losses(self, raw: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Negative log-likelihood of each row of ``target``, shape ``(n,)``."""
         return self.part_losses(raw, target).sum(dim=1)
+
+    @property
+    def part_blocks(self) -> torch.Tensor:
+        """The block (index into the spec) of every part of :meth:`part_losses`."""
+        return self._part_blocks
 
     def block_losses(self, raw: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Negative log-likelihood of ``target`` per row and block, shape ``(n, n_blocks)``.

@@ -24,6 +24,26 @@ class LatentPrior(nn.Module):
         Size of the latent code.
     n_components : int
         Maximum number of mixture components (unused ones get weight 0).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from toolkit.backends.prior import LatentPrior
+    >>> prior = LatentPrior(latent_dim=2, n_components=4)
+    >>> prior.weights, prior.problem()  # N(0, I) until fitted
+    (tensor([1., 0., 0., 0.]), None)
+    >>> round(float(prior.log_prob(torch.zeros(1, 2))), 4)  # -log(2 pi)
+    -1.8379
+
+    Fitted on codes in two tight clusters, its samples land in them and not between:
+
+    >>> g = torch.Generator().manual_seed(0)
+    >>> codes = torch.cat([torch.randn(100, 2, generator=g) * 0.1 - 3,
+    ...                    torch.randn(100, 2, generator=g) * 0.1 + 3])
+    >>> prior = prior.fit(codes, torch.Generator().manual_seed(0))
+    >>> samples = prior.sample(6, torch.Generator().manual_seed(1))
+    >>> samples.shape, bool(((samples.abs() - 3).abs() < 0.5).all())
+    (torch.Size([6, 2]), True)
     """
 
     def __init__(self, latent_dim: int, n_components: int) -> None:
@@ -113,6 +133,20 @@ def fit_gaussian_mixture(
     -------
     weights : (k,), means : (k, d), scale_tril : (k, d, d)
         The mixture, with Cholesky factors of the covariances.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from toolkit.backends.prior import fit_gaussian_mixture
+    >>> points = torch.randn(500, 2, generator=torch.Generator().manual_seed(0),
+    ...                      dtype=torch.float64) * 2 + 1
+    >>> weights, means, scale_tril = fit_gaussian_mixture(points, 1, torch.Generator())
+    >>> weights.round(decimals=4).tolist(), means.round(decimals=1).tolist()
+    ([1.0], [[0.9, 1.1]])
+    >>> scale_tril.diagonal(dim1=1, dim2=2).round(decimals=1).tolist()  # standard deviations
+    [[2.0, 2.0]]
+    >>> len(fit_gaussian_mixture(points[:3], 10, torch.Generator())[0])  # fewer points than k
+    3
     """
     if len(x) > max_points:
         x = x[torch.randperm(len(x), generator=generator)[:max_points]]
@@ -156,6 +190,21 @@ class ConditionalLatents(nn.Module):
         Total number of categorical one-hot slots (the condition vector's width).
     latent_dim : int
         Size of the latent code.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from toolkit.backends.prior import ConditionalLatents
+    >>> g = torch.Generator().manual_seed(0)
+    >>> codes = torch.cat([torch.randn(100, 2, generator=g) * 0.1 - 3,  # level 0's rows
+    ...                    torch.randn(100, 2, generator=g) * 0.1 + 3])  # level 1's rows
+    >>> levels = torch.eye(2).repeat_interleave(100, dim=0)  # their one-hots
+    >>> latents = ConditionalLatents(n_levels=2, latent_dim=2)
+    >>> latents.fit(codes, levels)
+    >>> latents.means.round().tolist()
+    [[-3.0, -3.0], [3.0, 3.0]]
+    >>> latents.sample(500, [1], torch.Generator().manual_seed(0)).mean(0).round().tolist()
+    [3.0, 3.0]
     """
 
     def __init__(self, n_levels: int, latent_dim: int) -> None:

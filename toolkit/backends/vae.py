@@ -125,6 +125,14 @@ class VAEBackend(Backend):
         block_nll = self.heads.block_losses(self.decode(mu), x)
         return block_nll, self.kl_divergence(mu, logvar), -self.prior.log_prob(mu)
 
+    @torch.no_grad()
+    def part_nll(self, x: torch.Tensor) -> torch.Tensor:
+        """Negative log-likelihood of every part of ``x`` (each scalar, one-hot, flag and
+        pixel), decoded from the posterior mean, ``(n, parts)``; ``heads.part_blocks``
+        says which block each part belongs to. Summed per block it is ``block_nll`` of
+        :meth:`anomaly_parts`."""
+        return self.heads.part_losses(self.decode(self.encode(x)[0]), x)
+
     def after_fit(self, data: torch.Tensor, generator: torch.Generator) -> None:
         codes = torch.cat([self.reparameterize(*self.encode(chunk))
                            for chunk in data.split(8192)])

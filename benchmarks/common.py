@@ -1,0 +1,569 @@
+"""What the benchmark scripts share: paths, our presets' names, the SDV and PyOD anchors,
+seeding and timing, provenance (package versions, machine, commit), result caches, and
+markdown sections of ``BENCHMARKS.md``.
+
+Every script is run from the repository root as ``python -m benchmarks.NAME`` and imports
+from here with ``from benchmarks.common import ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import random
+import shlex
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterable
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import pandas as pd
+
+from benchmarks import N_THREADS
+
+T = TypeVar("T")
+
+# --------------------------------------------------------------------------- paths, names
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+#: the markdown file whose marked sections the scripts (re)write
+DEFAULT_OUT = REPO_ROOT / "BENCHMARKS.md"
+
+OURS = "toolkit"
+SDV_MODELS: dict[str, str] = {
+    "gaussiancopula": "GaussianCopulaSynthesizer",
+    "tvae": "TVAESynthesizer",
+    "ctgan": "CTGANSynthesizer",
+}
+
+#: our presets: the default (VAE) and the other two backends' presets
+DEFAULT_CONFIG = "default"
+GAN_CONFIG = "gan"
+VAEGAN_CONFIG = "vaegan"
+BACKEND_CONFIGS: tuple[str, ...] = (DEFAULT_CONFIG, GAN_CONFIG, VAEGAN_CONFIG)
+CONFIG_LABELS: dict[str, str] = {
+    DEFAULT_CONFIG: "toolkit-vae (default)",
+    GAN_CONFIG: "toolkit-gan",
+    VAEGAN_CONFIG: "toolkit-vaegan",
+}
+
+# SDV's and sdmetrics' deprecation chatter (the scripts' own output stays readable)
+for _msg in (
+    ".*save_to_json.*",
+    ".*single table quality report is deprecated.*",
+    ".*is_sparse is deprecated.*",
+):
+    warnings.filterwarnings("ignore", message=_msg)
+
+
+def config_label(config: str | None) -> str:
+    """Name of our model with a preset, as the reports show it.
+
+    Parameters
+    ----------
+    config : str or None
+        Preset name or YAML path; ``None`` is the default preset.
+
+    Returns
+    -------
+    str
+        ``toolkit-vae (default)``, ``toolkit-gan``, ``toolkit-vaegan`` or ``toolkit-<config>``.
+    """
+    config = config or DEFAULT_CONFIG
+    return CONFIG_LABELS.get(config, f"{OURS}-{config}")
+
+
+# --------------------------------------------------------------------------- seeds, threads, time
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch global RNGs (SDV models rely on them).
+
+    Parameters
+    ----------
+    seed : int
+        The seed for all three generators.
+    """
+    random.seed(seed)
+    np.random.seed(seed)
+    try:
+        import torch
+
+        torch.manual_seed(seed)
+    except ImportError:  # pragma: no cover - torch is a hard dependency in practice
+        pass
+
+
+def set_threads(n: int) -> None:
+    """Pin torch intra-op threads so that every model gets the same CPU budget.
+
+    Parameters
+    ----------
+    n : int
+        Number of threads (the benchmarks use ``N_THREADS``).
+    """
+    import torch
+
+    torch.set_num_threads(n)
+
+
+def warm_up_torch() -> None:
+    """Pay torch's one-off lazy imports (the optimizer pulls in torch._dynamo) before any
+    timing, so that the first model measured is not charged for them."""
+    import torch
+
+    layer = torch.nn.Linear(4, 1)
+    optimizer = torch.optim.Adam(layer.parameters())
+    layer(torch.zeros(2, 4)).sum().backward()
+    optimizer.step()
+
+
+def timed(call: Callable[[], T]) -> tuple[T, float]:
+    """Run ``call()`` and measure its wall time.
+
+    Parameters
+    ----------
+    call : callable
+        Called once, without arguments.
+
+    Returns
+    -------
+    tuple
+        ``call()``'s result and the wall time in seconds.
+    """
+    started = time.perf_counter()
+    result = call()
+    return result, time.perf_counter() - started
+
+
+def loadavg() -> float:
+    """1-minute load average (NaN where unavailable)."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return math.nan
+
+
+def busy(record: dict[str, Any]) -> bool:
+    """Whether a timing was taken while other processes competed for the CPU.
+
+    Heuristic: the 1-minute load average exceeded the benchmark's own threads + 1.
+
+    Parameters
+    ----------
+    record : dict
+        A result with the ``loadavg_1m`` it was measured under (missing: not busy).
+
+    Returns
+    -------
+    bool
+    """
+    return record.get("loadavg_1m", 0.0) > N_THREADS + 1.0
+
+
+# --------------------------------------------------------------------------- anchors
+def detect_metadata(train: pd.DataFrame, table_name: str) -> Any:
+    """SDV ``Metadata`` detected from the training data (SDV 1.x and 2.x API).
+
+    Parameters
+    ----------
+    train : pandas.DataFrame
+        The table to describe.
+    table_name : str
+        Its name in the metadata.
+
+    Returns
+    -------
+    sdv.metadata.Metadata
+    """
+    from sdv.metadata import Metadata
+
+    if hasattr(Metadata, "detect_from_dataframe"):
+        return Metadata.detect_from_dataframe(train, table_name=table_name)
+    return Metadata.detect_from_dataframes({table_name: train})
+
+
+class SDVModel:
+    """Thin wrapper hiding the SDV 1.x (DataFrame) / 2.x (dict of tables) API difference.
+
+    Parameters
+    ----------
+    model : str
+        A key of ``SDV_MODELS`` (``gaussiancopula``, ``tvae``, ``ctgan``).
+    metadata : sdv.metadata.Metadata
+        The table's metadata (see :func:`detect_metadata`).
+    table_name : str
+        The table's name in ``metadata``.
+    **params
+        Passed to the SDV synthesizer; default parameters unless given (e.g. epochs in
+        smoke tests).
+    """
+
+    def __init__(self, model: str, metadata: Any, table_name: str, **params: Any) -> None:
+        import sdv.single_table
+
+        self._table = table_name
+        self._synth = getattr(sdv.single_table, SDV_MODELS[model])(metadata, **params)
+        self._dict_api = int(pkg_version("sdv").split(".")[0]) >= 2
+
+    def fit(self, data: pd.DataFrame) -> SDVModel:
+        """Fit on a single DataFrame."""
+        self._synth.fit({self._table: data} if self._dict_api else data)
+        return self
+
+    def sample(self, num_rows: int) -> pd.DataFrame:
+        """Sample ``num_rows`` rows as a DataFrame."""
+        out = self._synth.sample(num_rows)
+        return out[self._table] if isinstance(out, dict) else out
+
+    def sample_from_conditions(self, num_rows: int, column_values: dict[str, Any]) -> pd.DataFrame:
+        """Sample ``num_rows`` rows with ``column_values`` fixed (SDV's own method:
+        rejection sampling for TVAE and CTGAN). SDV may return fewer rows (with a
+        warning) or raise when it cannot generate any."""
+        from sdv.sampling import Condition
+
+        condition = Condition(num_rows=num_rows, column_values=column_values)
+        out = self._synth.sample_from_conditions([condition])
+        return out[self._table] if isinstance(out, dict) else out
+
+
+def pyod_detector(name: str, n_features: int, seed: int) -> Any:
+    """A PyOD detector with its default parameters (quiet, seeded where it can be).
+
+    Parameters
+    ----------
+    name : str
+        ``iforest``, ``ecod``, ``knn``, ``vae``, ``autoencoder``; anything else is DeepSVDD.
+    n_features : int
+        Number of input columns (DeepSVDD needs it).
+    seed : int
+        ``random_state`` of the detectors that take one.
+
+    Returns
+    -------
+    pyod.models.base.BaseDetector
+        Not fitted.
+    """
+    if name == "iforest":
+        from pyod.models.iforest import IForest
+
+        return IForest(random_state=seed)
+    if name == "ecod":
+        from pyod.models.ecod import ECOD
+
+        return ECOD()
+    if name == "knn":
+        from pyod.models.knn import KNN
+
+        return KNN()
+    if name == "vae":
+        from pyod.models.vae import VAE
+
+        return VAE(random_state=seed, verbose=0)
+    if name == "autoencoder":
+        from pyod.models.auto_encoder import AutoEncoder
+
+        return AutoEncoder(random_state=seed, verbose=0)
+    from pyod.models.deep_svdd import DeepSVDD
+
+    return DeepSVDD(n_features=n_features, random_state=seed, verbose=0)
+
+
+# --------------------------------------------------------------------------- provenance
+def pkg_version(name: str) -> str:
+    """Installed version of a distribution, or ``"not installed"``.
+
+    Parameters
+    ----------
+    name : str
+        Distribution name (``sdv``, ``pyod``, ...).
+
+    Returns
+    -------
+    str
+    """
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def toolkit_version() -> str | None:
+    """Version of the imported ``toolkit`` (else of the installed distribution)."""
+    module = sys.modules.get("toolkit")
+    return getattr(module, "__version__", None) or pkg_version("toolkit")
+
+
+def machine_info() -> dict[str, Any]:
+    """Describe the machine the numbers come from.
+
+    Returns
+    -------
+    dict
+        ``nproc``, ``cpu_model``, ``platform``, ``python``, ``torch``, ``torch_threads``
+        and ``gpu`` (``None`` without CUDA); stored with every cached result.
+    """
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        nproc = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        nproc = os.cpu_count() or 0
+    try:
+        import torch
+
+        torch_threads, torch_version = torch.get_num_threads(), torch.__version__
+    except ImportError:  # pragma: no cover
+        torch_threads, torch_version = None, None
+    return {
+        "nproc": nproc,
+        "cpu_model": cpu,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch_version,
+        "torch_threads": torch_threads,
+        "gpu": _gpu_name(),
+    }
+
+
+def _gpu_name() -> str | None:
+    try:
+        import torch
+
+        return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    except Exception:  # noqa: BLE001 - informational only
+        return None
+
+
+def machine_desc(machine: dict[str, Any]) -> str:
+    """One line about a machine, for a report.
+
+    Parameters
+    ----------
+    machine : dict
+        As returned by :func:`machine_info` (keys may be missing in old records).
+
+    Returns
+    -------
+    str
+        Cores, CPU, GPU if any, torch threads, Python and torch versions.
+    """
+    text = f"{machine.get('nproc')} cores ({machine.get('cpu_model')})"
+    if machine.get("gpu"):
+        text += f", GPU {machine['gpu']}"
+    return (
+        f"{text}; torch threads = {machine.get('torch_threads')}; "
+        f"Python {machine.get('python')}, torch {machine.get('torch')}"
+    )
+
+
+def git_revision() -> str | None:
+    """Short commit hash of the repo (``+dirty`` if modified), if available."""
+
+    def _git(*args: str) -> str | None:
+        try:
+            res = subprocess.run(
+                ["git", "-C", str(REPO_ROOT), *args],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=10,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return res.stdout.strip() if res.returncode == 0 else None
+
+    rev = _git("rev-parse", "--short", "HEAD")
+    if rev and _git("status", "--porcelain", "--untracked-files=no"):
+        rev += "+dirty"
+    return rev
+
+
+# --------------------------------------------------------------------------- caching
+def load_json(path: Path) -> dict[str, Any]:
+    """Read a results file.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        A JSON file written by :func:`save_result`.
+
+    Returns
+    -------
+    dict
+        Its content; ``{"results": {}}`` if the file does not exist.
+    """
+    if path.exists():
+        return json.loads(path.read_text())
+    return {"results": {}}
+
+
+def save_result(path: Path, key: str, record: dict[str, Any]) -> None:
+    """Merge one record into a results file atomically (re-reading it first).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The results file (created with its folder if missing).
+    key : str
+        The record's cache key under ``"results"``.
+    record : dict
+        JSON-ready values (numpy scalars are converted).
+    """
+    data = load_json(path)
+    data.setdefault("results", {})[key] = record
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=_json_default) + "\n")
+    os.replace(tmp, path)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"not JSON serialisable: {type(obj)}")
+
+
+# --------------------------------------------------------------------------- reports
+def fmt(value: Any, digits: int = 3) -> str:
+    """A number for a report: ``—`` for missing/NaN, ``inf``, thousands separated at and
+    above 1,000, else ``digits`` decimals; anything else as ``str``.
+
+    Parameters
+    ----------
+    value : object
+        The value to show.
+    digits : int, default 3
+        Decimals below 1,000.
+
+    Returns
+    -------
+    str
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, float):
+        if math.isinf(value):
+            return "inf"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def md_table(header: list[str], rows: list[list[str]]) -> str:
+    """A markdown table.
+
+    Parameters
+    ----------
+    header : list of str
+        Column titles.
+    rows : list of list of str
+        Cells, already formatted.
+
+    Returns
+    -------
+    str
+        The table's lines, without a trailing newline.
+    """
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def span(values: Iterable[str]) -> str:
+    """``first to last`` of sorted values (one value as is, ``—`` if none).
+
+    Parameters
+    ----------
+    values : iterable of str
+        E.g. the ISO dates of some results.
+
+    Returns
+    -------
+    str
+    """
+    ordered = sorted(set(values))
+    return " to ".join(dict.fromkeys(ordered[:1] + ordered[-1:])) or "—"
+
+
+def module_command(module: str, options: Iterable[str] = ()) -> str:
+    """The command line that runs a benchmark, as the reports state it.
+
+    Parameters
+    ----------
+    module : str
+        The script's name in this package (``synth_vs_sdv``, ``images``, ...).
+    options : iterable of str
+        Its arguments.
+
+    Returns
+    -------
+    str
+        ``python -m benchmarks.<module> <options>``, quoted for a POSIX shell.
+    """
+    return shlex.join(["python", "-m", f"benchmarks.{module}", *options])
+
+
+def write_section(path: Path, body: str, start_mark: str, end_mark: str) -> None:
+    """Replace (or append) the section between two markers in a markdown file, keeping
+    other content.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The markdown file (created with a ``# Benchmarks`` title if missing).
+    body : str
+        The section's text, ending with a newline.
+    start_mark, end_mark : str
+        The HTML comments around the section (e.g. ``<!-- images:start -->``).
+    """
+    section = f"{start_mark}\n{body}{end_mark}"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    start, end = text.find(start_mark), text.find(end_mark)
+    if start != -1 and end > start:
+        text = text[:start] + section + text[end + len(end_mark) :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)
+
+
+# --------------------------------------------------------------------------- command line
+def split_choices(
+    parser: argparse.ArgumentParser, value: str, allowed: list[str], what: str
+) -> list[str]:
+    """Parse a comma-separated option whose items must come from a list.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        Reports an unknown item (and exits).
+    value : str
+        The option's value; items are stripped and lower-cased.
+    allowed : list of str
+        The valid items.
+    what : str
+        What an item is, for the error (``table``, ``model``).
+
+    Returns
+    -------
+    list of str
+        The items in the given order.
+    """
+    items = [v.strip().lower() for v in value.split(",") if v.strip()]
+    bad = [v for v in items if v not in allowed]
+    if bad:
+        parser.error(f"unknown {what}(s) {bad}; choose from {allowed}")
+    return items

@@ -1,0 +1,216 @@
+"""What the commands share: options, seeds, output checks, and training a model from
+the command's options."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from toolkit.adapters.domains import adapter_type
+from toolkit.exceptions import InferenceWarning, UsageError
+from toolkit.io import check_writable
+
+#: seeds are integers in [0, 2**32 - 1] (numpy's and scikit-learn's range)
+SEED = click.IntRange(0, 2**32 - 1)
+
+
+def say(ctx_quiet: bool, message: str) -> None:
+    if not ctx_quiet:
+        click.echo(message, err=True)
+
+
+def quiet_warnings(quiet: bool) -> None:
+    """With --quiet, warnings are not printed either."""
+    if quiet:
+        warnings.simplefilter("ignore", InferenceWarning)
+
+
+def seed_or_fresh(seed: int | None, quiet: bool) -> int:
+    """``seed``, or a fresh one (printed, so that the run can be repeated)."""
+    if seed is None:
+        from toolkit.estimators import fresh_seed
+
+        seed = fresh_seed()
+        say(quiet, f"seed {seed} (pass --seed {seed} to repeat this run)")
+    return seed
+
+
+def check_output(path: Path, suffixes: tuple[str, ...], what: str) -> None:
+    """Fail before any work when an output path cannot be written."""
+    if path.suffix.lower() not in suffixes:
+        raise UsageError(f"{what} {path} must end in {', '.join(suffixes)}")
+    check_writable(path, what)
+
+
+def parse_conditions(pairs: tuple[str, ...]) -> dict[str, str] | None:
+    """Turn ``("sex=F", "stage=3")`` into ``{"sex": "F", "stage": "3"}``."""
+    conditions = {}
+    for pair in pairs:
+        column, sep, value = pair.partition("=")
+        if not sep or not column:
+            raise UsageError(f"--condition {pair!r} must look like COLUMN=VALUE")
+        conditions[column] = value
+    return conditions or None
+
+
+condition_option = click.option(
+    "--condition", "conditions", multiple=True, metavar="COLUMN=VALUE",
+    help="Generate only rows with this value (repeatable); categories are generated directly.",
+)
+
+
+def show_progress(quiet: bool, progress: bool) -> bool:
+    return progress or (not quiet and sys.stderr.isatty())
+
+
+def training_options(command: Callable) -> Callable:
+    """Options shared by the commands that train a model."""
+    options = [
+        click.option("--config", "config", default=None,
+                     help="Preset name from configs/ (default, fast, vae, gan, vaegan, detect) "
+                          "or a YAML file [default: 'default'; 'detect' for detection]."),
+        click.option("--backend", type=click.Choice(["vae", "gan", "vaegan"]), default=None,
+                     help="Generative model (default: the preset's)."),
+        click.option("--epochs", type=click.IntRange(min=1), default=None,
+                     help="Training epochs (default: the preset's step budget)."),
+        click.option("--batch-size", type=click.IntRange(min=1), default=None,
+                     help="Rows per optimizer step."),
+        click.option("--metadata", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="YAML file of column kinds that override inference."),
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
+                     help="Where to train (auto: CUDA when present)."),
+        click.option("--seed", type=SEED, default=None,
+                     help="Random seed: same seed, same output (bit-identical on CPU) "
+                          "[default: a fresh one, printed]."),
+        click.option("--progress", is_flag=True, help="Show progress even when not a terminal."),
+        click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def privacy_options(command: Callable) -> Callable:
+    """Differential-privacy options of the commands that train a synthesizer."""
+    options = [
+        click.option("--epsilon", type=float, default=None,
+                     help="Train with (epsilon, delta)-differential privacy (tables, vae "
+                          "backend); --metadata must give every column's kind and min/max or "
+                          "values."),
+        click.option("--delta", type=float, default=None,
+                     help="Delta of the guarantee [default: 1/n^1.1 for n rows]."),
+        click.option("--max-grad-norm", type=float, default=1.0, show_default=True,
+                     help="Per-row gradient clipping bound of DP-SGD."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def privacy_params(options: dict[str, Any]) -> dict[str, Any]:
+    """The privacy options as Synthesizer parameters, refusing --delta/--max-grad-norm alone."""
+    if options.get("epsilon") is None:
+        if options.get("delta") is not None:
+            raise UsageError("--delta needs --epsilon")
+        return {}
+    return {"epsilon": options["epsilon"], "delta": options["delta"],
+            "max_grad_norm": options["max_grad_norm"]}
+
+
+def training_params(options: dict[str, Any], default_config: str) -> dict[str, Any]:
+    return dict(
+        backend=options["backend"], config=options["config"] or default_config,
+        epochs=options["epochs"], batch_size=options["batch_size"],
+        metadata=options["metadata"], device=options["device"], random_state=options["seed"],
+        verbose=show_progress(options["quiet"], options["progress"]),
+    )
+
+
+def report_training(quiet: bool, model: Any) -> None:
+    """Say how long the fit of a Synthesizer took (and its privacy guarantee)."""
+    say(quiet, f"trained in {model.fit_seconds_:.1f}s ({model.n_epochs_} epochs)")
+    if getattr(model, "privacy_", None):
+        from toolkit.report import guarantee_text
+
+        say(quiet, "guarantee: " + guarantee_text(model.privacy_))
+
+
+def fit_synthesizer(data_path: Path, options: dict[str, Any],
+                    records: Any = None) -> tuple[Any, Any]:
+    """Train a Synthesizer with the command's options on ``records`` (default: DATA read by
+    the adapter of its domain); returns the model and the records."""
+    from toolkit.estimators import Synthesizer
+
+    synthesizer = Synthesizer(**training_params(options, "default"), **privacy_params(options))
+    config = synthesizer.resolve_config()  # a bad preset or option fails before any work
+    kind = adapter_type(data_path)
+    records = kind.read(data_path) if records is None else records
+    synthesizer.set_params(random_state=seed_or_fresh(options["seed"], options["quiet"]))
+    say(options["quiet"], f"training a {config.backend} on {kind.summary(records)} of "
+                          f"{data_path}")
+    synthesizer.fit(records)
+    report_training(options["quiet"], synthesizer)
+    return synthesizer, records
+
+
+def fit_detector(data_path: Path, options: dict[str, Any], score: str,
+                 contamination: float) -> Any:
+    """Train an AnomalyDetector with the command's options on DATA."""
+    from toolkit.detector import AnomalyDetector
+
+    detector = AnomalyDetector(anomaly_score=score, contamination=contamination,
+                               **training_params(options, "detect"))
+    config = detector.model_config()  # a bad preset or option fails before any work
+    kind = adapter_type(data_path)
+    records = kind.read(data_path)
+    detector.set_params(random_state=seed_or_fresh(options["seed"], options["quiet"]))
+    say(options["quiet"], f"training a {config.backend} detector on {kind.summary(records)} "
+                          f"of {data_path}")
+    detector.fit(records)
+    report_training(options["quiet"], detector.model_)
+    return detector
+
+
+def inputs_of(data: Path | None, options: dict[str, Any], **more: Path | None
+            ) -> dict[str, Path | None]:
+    """The input files of a command (DATA, --metadata, --config files, more) for
+    :func:`~toolkit.io.check_distinct`."""
+    config = options.get("config")
+    config_file = Path(config) if config and Path(config).suffix in (".yaml", ".yml") else None
+    return {"DATA": data, "--metadata": options.get("metadata"), "--config": config_file,
+            **more}
+
+
+def progress_line(message: str) -> None:
+    """Report progress on stderr, one line per stage."""
+    click.echo(f"  {message}", err=True)
+
+
+def load_model_file(path: Path) -> Any:
+    from toolkit.estimators import Synthesizer
+
+    return Synthesizer.load(path)
+
+
+def score_option(default: str | None) -> Callable:
+    """The ``--score`` option (which anomaly score)."""
+    return click.option(
+        "--score", type=click.Choice(["combined", "reconstruction", "latent"]), default=default,
+        show_default=default is not None,
+        help="Anomaly score: negative ELBO (combined), reconstruction or latent NLL"
+             + ("" if default is not None else " [default: the model's; combined with --fit-on]")
+             + ".")
+
+
+def contamination_option(default: float | None) -> Callable:
+    """The ``--contamination`` option (expected outlier share)."""
+    return click.option(
+        "--contamination", type=click.FloatRange(0.0, 0.5, min_open=True), default=default,
+        show_default=default is not None,
+        help="Expected share of outliers: rows above that quantile of the training scores "
+             "are flagged" + ("" if default is not None else " [default: the model's]") + ".")

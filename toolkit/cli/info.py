@@ -1,0 +1,75 @@
+"""The ``info`` command: what a saved model file holds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from toolkit.cli.app import cli
+from toolkit.exceptions import ModelFileError
+
+
+def _history_line(values: list[float], points: int = 8) -> str:
+    if not values:
+        return "-"
+    step = max(1, len(values) // points)
+    shown = values[::step]
+    if shown[-1] is not values[-1]:
+        shown.append(values[-1])
+    return " -> ".join(f"{v:.3f}" for v in shown)
+
+
+def _privacy_lines(privacy: dict | None) -> list[str]:
+    if not privacy:
+        return []
+    return [f"  target epsilon {privacy['target_epsilon']}, spent {privacy['epsilon']:.4f} at "
+            f"delta {privacy['delta']:.3g}; noise multipliers: histograms "
+            f"{privacy['statistics_noise']:.3g}, DP-SGD {privacy['training_noise']:.3g}; "
+            f"{privacy['steps']} steps at sampling rate {privacy['sample_rate']:.3g}, "
+            f"max_grad_norm {privacy['max_grad_norm']}",
+            "  adapter statistics: column kinds, bounds and levels from the metadata (public); "
+            "shapes from the noisy histogram release (private)"]
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the model's full JSON document.")
+def info(model: Path, as_json: bool) -> None:
+    """Describe a saved MODEL: backend, columns, settings, training history."""
+    from toolkit.estimators import Synthesizer
+    from toolkit.modelfile import load_model
+    from toolkit.report import guarantee_text
+
+    _, document = load_model(model)
+    kind = document.get("kind")
+    if kind not in ("synthesizer", "detector"):
+        raise ModelFileError(f"{model} holds a {kind!r} model, not a synthesizer or detector")
+    restored, _ = Synthesizer.restore(model, "cpu", kind=kind)  # refuses a nonsensical file
+    if as_json:
+        click.echo(json.dumps(document, indent=2))
+        return
+    config = restored.config_.to_dict()
+    kinds = restored.adapter_.kinds_
+    history = restored.history_
+    n_weights = sum(t.numel() for t in restored.backend_.state_dict().values())
+    versions = document.get("versions") if isinstance(document.get("versions"), dict) else {}
+    lines = [
+        f"model:      {model}",
+        f"kind:       {kind} ({restored.config_.backend} backend, {n_weights:,} weights)",
+        f"created:    {document.get('created', '?')} with toolkit "
+        f"{versions.get('toolkit', '?')}, torch {versions.get('torch', '?')}",
+        f"trained on: {restored.n_rows_} rows, {len(kinds)} columns, "
+        f"{restored.fit_seconds_:.1f}s, {restored.n_epochs_} epochs, seed {restored.seed_}",
+        "settings:   " + ", ".join(f"{k}={config[k]}" for k in (
+            "latent_dim", "hidden_dims", "beta", "prior", "batch_size", "learning_rate",
+            "numeric_encoding")),
+        "privacy:    " + guarantee_text(restored.privacy_),
+        *_privacy_lines(restored.privacy_),
+        "columns:",
+        *[f"  {name}: {kind}" for name, kind in kinds.items()],
+        "loss history (per epoch):",
+        *[f"  {name}: {_history_line(values)}" for name, values in history.items()],
+    ]
+    click.echo("\n".join(lines))

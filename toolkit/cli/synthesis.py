@@ -1,0 +1,221 @@
+"""Commands that train and sample synthesizers: ``synth``, ``fit``, ``sample``, ``metadata``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from toolkit.cli.app import cli
+from toolkit.cli.common import (
+    SEED,
+    check_output,
+    condition_option,
+    contamination_option,
+    fit_detector,
+    fit_synthesizer,
+    inputs_of,
+    parse_conditions,
+    privacy_options,
+    privacy_params,
+    progress_line,
+    quiet_warnings,
+    say,
+    score_option,
+    seed_or_fresh,
+    training_options,
+    training_params,
+)
+from toolkit.csvfiles import Dialect
+from toolkit.exceptions import DataError, UsageError
+from toolkit.io import TABLE_SUFFIXES, check_distinct, read_table, write_table
+
+
+@cli.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="Synthetic table to write (.csv or .parquet).")
+@click.option("--rows", type=click.IntRange(min=1), default=None,
+              help="Rows to generate [default: as many as the training rows].")
+@click.option("--model-out", type=click.Path(path_type=Path), default=None,
+              help="Also save the trained model here (.tkm).")
+@click.option("--report", "report_out", type=click.Path(path_type=Path), default=None,
+              help="Also write a quality and privacy report (.html); keeps a holdout out of "
+                   "training to measure privacy.")
+@click.option("--holdout-frac", type=click.FloatRange(0.0, 0.9, min_open=True), default=0.2,
+              show_default=True, help="With --report: share of DATA's rows kept out of training.")
+@click.option("--holdout-out", type=click.Path(path_type=Path), default=None,
+              help="With --report: also write the held-out real rows here (.csv/.parquet).")
+@click.option("--target", default=None, help="With --report: column for the utility section.")
+@click.option("--grid", type=click.Path(path_type=Path), default=None,
+              help="Images: also write the generated images tiled into one PNG.")
+@condition_option
+@training_options
+@privacy_options
+def synth(data: Path, out: Path, rows: int | None, model_out: Path | None,
+          report_out: Path | None, holdout_frac: float, holdout_out: Path | None,
+          target: str | None, grid: Path | None, conditions: tuple[str, ...],
+          **options: Any) -> None:
+    """Train on DATA (CSV or Parquet, or a folder of images) and write a synthetic copy
+    to --out (a table, or a folder of PNG files for images)."""
+    quiet_warnings(options["quiet"])
+    wanted = parse_conditions(conditions)
+    check_distinct(inputs_of(data, options),
+                   {"--out": out, "--model-out": model_out, "--report": report_out,
+                    "--holdout-out": holdout_out, "--grid": grid})
+    if holdout_out is not None and report_out is None:
+        raise UsageError("--holdout-out needs --report (the holdout is kept out for the report)")
+    if data.is_dir():
+        _synth_images(data, out, rows, model_out, grid, wanted, report_out, options)
+        return
+    check_output(out, TABLE_SUFFIXES, "--out")
+    if model_out is not None:
+        check_output(model_out, (".tkm",), "--model-out")
+    if report_out is not None:
+        check_output(report_out, (".html",), "--report")
+    if holdout_out is not None:
+        check_output(holdout_out, TABLE_SUFFIXES, "--holdout-out")
+    from toolkit.estimators import Synthesizer
+
+    Synthesizer(**training_params(options, "default"), **privacy_params(options)
+                ).resolve_config()  # a bad preset or option fails before any work
+    real = read_table(data)
+    options["seed"] = seed_or_fresh(options["seed"], options["quiet"])
+    holdout = None
+    if report_out is not None:
+        if target is not None and target not in real.columns:
+            raise DataError(f"--target {target!r} is not a column of {data}")
+        holdout = real.sample(frac=holdout_frac, random_state=options["seed"])
+        if len(holdout) == 0 or len(real) - len(holdout) < 2:
+            raise DataError(f"--holdout-frac {holdout_frac} leaves no rows to hold out or fewer "
+                            f"than 2 to train on in {len(real)} rows")
+        real = real.drop(index=holdout.index)
+        say(options["quiet"], f"holding out {len(holdout)} of {len(real) + len(holdout)} rows "
+                               "(--holdout-frac) from training to measure privacy in the report"
+                               + (f"; they are written to {holdout_out}" if holdout_out else
+                                  "; save them with --holdout-out"))
+    synthesizer, real = fit_synthesizer(data, options, records=real)
+    synthetic = synthesizer.sample(rows or len(real), conditions=wanted)
+    result = None
+    if report_out is not None:
+        from toolkit.report import evaluate
+
+        result = evaluate(real, synthetic, holdout=holdout, target=target,
+                          metadata=options["metadata"], random_state=options["seed"],
+                          guarantee=synthesizer.privacy_,
+                          progress=None if options["quiet"] else progress_line)
+    dialect = Dialect.of(real)
+    write_table(synthetic, out, dialect)
+    if model_out is not None:
+        synthesizer.save(model_out)
+    say(options["quiet"], f"wrote {len(synthetic)} synthetic rows to {out}")
+    if holdout_out is not None:
+        write_table(holdout, holdout_out, dialect)
+    if result is not None:
+        result.to_html(report_out)
+        say(options["quiet"], f"wrote the report to {report_out} in "
+                               f"{result.summary['seconds']:.1f}s: "
+                               f"fidelity {result.summary['fidelity']}, "
+                               f"utility {result.summary['utility']}, "
+                               f"privacy {result.summary['privacy']}")
+
+
+def _synth_images(data: Path, out: Path, rows: int | None, model_out: Path | None,
+                  grid: Path | None, wanted: dict[str, str] | None, report_out: Path | None,
+                  options: dict[str, Any]) -> None:
+    """``synth`` for a folder of images: PNG files into the folder ``out``."""
+    if report_out is not None:
+        raise UsageError("--report works on tables; image reports are not supported yet")
+    if out.suffix:
+        raise UsageError(f"--out {out} must be a folder for images (no file extension)")
+    check_output(out.with_suffix(".png"), (".png",), "--out")  # its parent folder exists
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"--out folder {out} is not empty")
+    if grid is not None:
+        check_output(grid, (".png",), "--grid")
+    if model_out is not None:
+        check_output(model_out, (".tkm",), "--model-out")
+    synthesizer, real = fit_synthesizer(data, options)
+    images = synthesizer.sample(rows or len(real.images), conditions=wanted)
+    synthesizer.adapter_.write(images, out)
+    if grid is not None:
+        synthesizer.adapter_.write(next(synthesizer.adapter_.chunks(images, 64)), grid)
+    if model_out is not None:
+        synthesizer.save(model_out)
+    say(options["quiet"], f"wrote {len(images.images)} synthetic images to {out}/")
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--rows", type=click.IntRange(min=1), required=True, help="Rows to generate.")
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="Synthetic table to write (.csv or .parquet).")
+@click.option("--seed", type=SEED, default=None,
+              help="Random seed for this sample [default: a fresh one, printed].")
+@condition_option
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+def sample(model: Path, rows: int, out: Path, seed: int | None, conditions: tuple[str, ...],
+           quiet: bool) -> None:
+    """Generate --rows synthetic rows (or images, into the folder --out) from a saved MODEL."""
+    from toolkit.estimators import Synthesizer
+
+    quiet_warnings(quiet)
+    wanted = parse_conditions(conditions)
+    check_distinct({"MODEL": model}, {"--out": out})
+    synthesizer = Synthesizer.load(model)
+    synthesizer.adapter_.check_output(out, "--out")
+    synthetic = synthesizer.sample(rows, conditions=wanted, random_state=seed_or_fresh(seed, quiet))
+    synthesizer.adapter_.write(synthetic, out)
+    say(quiet, f"wrote {synthesizer.adapter_.summary(synthetic)} to {out}")
+
+
+@cli.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--model-out", type=click.Path(path_type=Path), required=True,
+              help="Where to save the trained model (.tkm).")
+@click.option("--task", type=click.Choice(["synthesize", "detect"]), default="synthesize",
+              show_default=True, help="Train a synthesizer or an anomaly detector.")
+@score_option("combined")
+@contamination_option(0.1)
+@training_options
+@privacy_options
+def fit(data: Path, model_out: Path, task: str, score: str, contamination: float,
+        **options: Any) -> None:
+    """Train a model on DATA and save it to --model-out."""
+    quiet_warnings(options["quiet"])
+    check_distinct(inputs_of(data, options), {"--model-out": model_out})
+    check_output(model_out, (".tkm",), "--model-out")
+    if task == "detect":
+        if options["epsilon"] is not None:
+            raise UsageError("--epsilon applies to --task synthesize; anomaly detectors are "
+                             "not trained with differential privacy")
+        model = fit_detector(data, options, score, contamination)
+    else:
+        model, _ = fit_synthesizer(data, options)
+    model.save(model_out)
+    say(options["quiet"], f"saved model to {model_out}")
+
+
+@cli.command(name="metadata")
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="Metadata YAML file to write.")
+def metadata_command(data: Path, out: Path) -> None:
+    """Draft a metadata file for DATA: each column's kind, with min/max or values read
+    from the data (edit them to public bounds before a private fit with --epsilon)."""
+    import yaml
+
+    from toolkit.adapters.dp_statistics import draft_schema
+    from toolkit.io import write_text
+
+    check_distinct({"DATA": data}, {"--out": out})
+    check_output(out, (".yaml", ".yml"), "--out")
+    header = ("# Drafted by `toolkit metadata` from " + data.name + ". The min/max and values "
+              "below were READ FROM THE DATA:\n# publishing them discloses extremes and rare "
+              "levels. Before a private fit (--epsilon), replace them\n# with public knowledge "
+              "(a data dictionary, plausible ranges such as age 0-120).\n")
+    body = yaml.safe_dump({"columns": draft_schema(read_table(data))}, sort_keys=False,
+                          allow_unicode=True)
+    write_text(out, header + body)
+    click.echo(f"wrote {out}")
