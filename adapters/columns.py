@@ -18,10 +18,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+
 from toolkit.adapters.base import Block
 from toolkit.adapters.kinds import parse_dates
 from toolkit.adapters.scalers import SCALERS, QuantileScaler, scaler_from_dict
-
 from toolkit.exceptions import DataError
 
 

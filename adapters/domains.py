@@ -25,7 +25,7 @@ def adapter_type(source: Any) -> type:
     >>> import pandas as pd
     >>> adapter_type(pd.DataFrame({"a": [1, 2]})).__name__
     'TabularAdapter'
-    >>> adapter_type("scans/").__name__, adapter_type("scan.dcm").__name__
+    >>> adapter_type("scan.png").__name__, adapter_type("scan.dcm").__name__
     ('ImageAdapter', 'ImageAdapter')
     """
     return ImageAdapter if ImageAdapter.recognises(source) else TabularAdapter

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-from toolkit.adapters.base import Block, TensorSpec
 
+from toolkit.adapters.base import Block, TensorSpec
 from toolkit.exceptions import DataError, NotFittedError, UsageError
 from toolkit.io import atomic_write, check_writable
 

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 import yaml
+
 from toolkit.adapters.base import TensorSpec
 from toolkit.adapters.columns import (
     COLUMN_KINDS,
@@ -26,14 +27,14 @@ from toolkit.adapters.columns import (
     nullable_integer,
 )
 from toolkit.adapters.kinds import MAX_NUMERIC_CATEGORIES, infer_kind, infer_kinds
-
+from toolkit.adapters.scalers import SCALERS
 from toolkit.exceptions import DataError, InferenceWarning, NotFittedError, UsageError
 from toolkit.io import TABLE_SUFFIXES, check_writable, read_table, write_table
 
 __all__ = ["MAX_NUMERIC_CATEGORIES", "TabularAdapter", "check_table", "infer_kind",
            "load_column_metadata", "load_metadata"]
 
-NUMERIC_ENCODINGS = ("quantile", "mode", "standard")
+NUMERIC_ENCODINGS = tuple(SCALERS)
 
 
 def load_column_metadata(metadata: dict[str, Any] | str | Path | None) -> dict[str, dict]:
@@ -161,7 +162,8 @@ class TabularAdapter:
 
     Examples
     --------
-    >>> df = pd.DataFrame({"age": [30.5, 41.0, 52.5, 60.0], "sex": ["F", "M", "F", "F"]})
+    >>> df = pd.DataFrame({"age": np.round(np.linspace(20, 80, 30), 2),
+    ...                    "sex": ["F", "M", "F"] * 10})
     >>> adapter = TabularAdapter(random_state=0).fit(df)
     >>> adapter.kinds_
     {'age': 'continuous', 'sex': 'categorical'}

@@ -7,7 +7,7 @@ speed is rows/s of ``decision_function`` on the data set's rows repeated to
 ``--speed-rows`` rows. A separate speed test scores a 20-column mixed table
 (16 numeric, 4 categorical, 5 % missing) streamed through ``decision_function``.
 
-Ours: ``AnomalyDetector(random_state=seed)`` (default preset ``detect``, score
+Ours: ``AnomalyDetector(random_state=seed)`` (default preset ``detect``, anomaly_score
 ``combined``), fitted once per seed; the ``reconstruction`` and ``latent`` scores come
 from the same fitted model. PyOD (anchors, default parameters, ``random_state=seed``
 where the detector has one): IForest, ECOD, KNN, VAE, AutoEncoder, DeepSVDD. PyOD needs
@@ -53,11 +53,11 @@ from benchmarks.common import (
     timed,
     write_section,
 )
+from toolkit.config import ANOMALY_SCORES as OUR_SCORES
 
 START, END = "<!-- ad_vs_pyod:start -->", "<!-- ad_vs_pyod:end -->"
 ANCHORS_FILE = RESULTS_DIR / "ad_anchors.json"
 OURS_FILE = RESULTS_DIR / "ad_toolkit.json"
-OUR_SCORES = ("combined", "reconstruction", "latent")
 OURS = [f"toolkit-{score}" for score in OUR_SCORES]
 DEFAULT_MODEL = "toolkit-combined"
 PYOD_MODELS = ["iforest", "ecod", "knn", "vae", "autoencoder", "deepsvdd"]
@@ -83,7 +83,7 @@ def run_ours(name: str, seed: int, speed_rows: int) -> dict[str, dict[str, Any]]
     big = repeat_rows(table, speed_rows)
     records = {}
     for score in OUR_SCORES:
-        detector.score = score
+        detector.anomaly_score = score
         scores = detector.decision_function(table)
         _, score_s = timed(lambda: detector.decision_function(big))  # noqa: B023
         records[f"toolkit-{score}"] = {**metrics(y, scores), "fit_s": fit_s,

@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from toolkit.adapters.dp_statistics import draft_schema
 
 from benchmarks.common import (
     DEFAULT_OUT,
@@ -41,6 +40,7 @@ from benchmarks.common import (
     write_section,
 )
 from benchmarks.datasets import load_table
+from toolkit.adapters.dp_statistics import draft_schema
 
 START, END = "<!-- dp:start -->", "<!-- dp:end -->"
 TABLES = ("flchain", "slid", "mifem")

@@ -124,9 +124,9 @@ def _synthetic_utility(backend: str, seed: int, train_x: np.ndarray, train_y: np
                        test_x: np.ndarray, test_y: np.ndarray, real: Any) -> dict[str, Any]:
     """Fit one backend on the training images; test a classifier trained on its images."""
     from sklearn.ensemble import HistGradientBoostingClassifier
-    from toolkit.adapters.imaging import image_set_from_array
 
     from toolkit import Synthesizer
+    from toolkit.adapters.imaging import image_set_from_array
 
     model, fit_s = timed(lambda: Synthesizer(config=PRESETS[backend], random_state=seed).fit(
         image_set_from_array(train_x, train_y)))

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from toolkit.adapters import Block, TabularAdapter, TensorSpec
 from toolkit.adapters.tabular import infer_kind
-
 from toolkit.exceptions import DataError, NotFittedError, UsageError
 
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%Y/%m/%d", "%d.%m.%Y"]

@@ -23,7 +23,7 @@ def test_every_preset_loads_and_validates(name):
 
 @pytest.mark.parametrize("name", PRESETS)
 def test_preset_by_name_sets_the_values_in_its_file(name):
-    settings = yaml.safe_load((REPO / "configs" / f"{name}.yaml").read_text())
+    settings = yaml.safe_load((REPO / "configs" / f"{name}.yaml").read_text()) or {}
     config = load_config(name).to_dict()
     assert {key: config[key] for key in settings} == settings
 

@@ -18,13 +18,6 @@ FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 #: ``toolkit`` alone would miss them: each is walked from its own ``__path__`` as well.
 MAPPED_PACKAGES = ("toolkit.adapters", "toolkit.presets")
 
-#: Modules whose examples are known to fail, with the reason. Strict: once the example is
-#: fixed the test fails until the entry is removed.
-KNOWN_FAILURES = {
-    "toolkit.adapters.tabular": "TabularAdapter's example expects 'age' to be continuous, but "
-                                "4 distinct numbers are categorical (MAX_NUMERIC_CATEGORIES)",
-}
-
 #: Modules given numpydoc Examples for issue 16; each must keep at least one.
 WITH_EXAMPLES = (
     "toolkit.adapters.kinds",
@@ -62,14 +55,7 @@ def _examples(name: str) -> int:
     return sum(len(test.examples) for test in doctest.DocTestFinder().find(module))
 
 
-def _param(name: str):
-    if name in KNOWN_FAILURES:
-        return pytest.param(name, marks=pytest.mark.xfail(reason=KNOWN_FAILURES[name],
-                                                          strict=True))
-    return name
-
-
-@pytest.mark.parametrize("name", [_param(name) for name in MODULES])
+@pytest.mark.parametrize("name", MODULES)
 def test_doctests_pass(name, monkeypatch):
     # examples name the sample data by its path from the repository root, as the README does
     monkeypatch.chdir(REPO)

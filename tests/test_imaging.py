@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from PIL import Image
+
+from toolkit import Synthesizer
 from toolkit.adapters.imaging import (
     ImageAdapter,
     image_grid,
@@ -16,8 +18,6 @@ from toolkit.adapters.imaging import (
     read_image_folder,
     write_image_folder,
 )
-
-from toolkit import Synthesizer
 from toolkit.cli import cli
 from toolkit.exceptions import DataError, UsageError
 

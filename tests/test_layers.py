@@ -6,9 +6,9 @@ import math
 
 import pytest
 import torch
-from toolkit.adapters.base import Block, TensorSpec
 from torch import nn
 
+from toolkit.adapters.base import Block, TensorSpec
 from toolkit.backends.layers import (
     ConvDecoder,
     ConvDiscriminator,

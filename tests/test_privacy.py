@@ -9,9 +9,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from toolkit import Synthesizer
 from toolkit.adapters.dp_statistics import SURROGATE_ROWS, check_private_schema, private_surrogate
 from toolkit.adapters.tabular import load_column_metadata
-from toolkit import Synthesizer
 from toolkit.cli import cli
 from toolkit.exceptions import DataError, UsageError
 from toolkit.privacy import composed_epsilon, default_delta, plan_privacy
@@ -188,8 +188,8 @@ def test_the_gan_critic_loss_is_per_row(table, metadata):
     backend = model.fit(table).backend_
     rows = torch.from_numpy(model.adapter_.transform(table.head(6)))
     inputs = backend.private_inputs(rows)
-    together = backend(rows, *inputs)
-    alone = torch.cat([backend(rows[i:i + 1], *(x[i:i + 1] for x in inputs))
+    together = backend.private_row_loss(rows, *inputs)
+    alone = torch.cat([backend.private_row_loss(rows[i:i + 1], *(x[i:i + 1] for x in inputs))
                        for i in range(6)])
     assert together.shape == (6,)
     torch.testing.assert_close(together, alone)  # no row's loss depends on another row

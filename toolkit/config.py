@@ -15,9 +15,12 @@ from typing import Any
 
 import yaml
 
+from toolkit.adapters.scalers import SCALERS
 from toolkit.exceptions import UsageError
 
 BACKENDS = ("vae", "gan", "vaegan")
+#: the anomaly scores an AnomalyDetector reads off a model (see toolkit.detector)
+ANOMALY_SCORES = ("combined", "reconstruction", "latent")
 PRIORS = ("gmm", "standard")
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -131,7 +134,7 @@ class Config:
         """Check every value, raising :class:`UsageError` naming the first bad one."""
         _check_choice("backend", self.backend, BACKENDS)
         _check_choice("prior", self.prior, PRIORS)
-        _check_choice("numeric_encoding", self.numeric_encoding, ("quantile", "mode", "standard"))
+        _check_choice("numeric_encoding", self.numeric_encoding, tuple(SCALERS))
         _check_choice("device", self.device, DEVICES)
         _check_choice("lr_schedule", self.lr_schedule, ("cosine", "constant"))
         for name in ("steps", "min_epochs", "max_epochs", "batch_size", "latent_dim",
@@ -269,3 +272,29 @@ def load_config(config: str | Path | Config | None = "default", **overrides: Any
     if unknown:
         raise UsageError(f"unknown config key(s) {unknown}; valid keys: {', '.join(valid)}")
     return Config(**{k: _coerce(k, v) for k, v in settings.items()}).validate()
+
+
+def params_to_json(params: dict[str, Any]) -> dict[str, Any]:
+    """An estimator's ``get_params()`` as JSON-ready data for a model file: a
+    :class:`Config` as its dict, paths as strings (the one serialization of parameters).
+
+    Examples
+    --------
+    >>> params_to_json({"config": Path("mine.yaml"), "epochs": 3})
+    {'config': 'mine.yaml', 'epochs': 3}
+    """
+    out = dict(params)
+    for key, value in out.items():
+        if isinstance(value, Config):
+            out[key] = value.to_dict()
+        elif isinstance(value, Path):
+            out[key] = str(value)
+    return out
+
+
+def params_from_json(params: dict[str, Any]) -> dict[str, Any]:
+    """Parameters written by :func:`params_to_json`, ready for the estimator's ``__init__``."""
+    out = dict(params)
+    if isinstance(out.get("config"), dict):
+        out["config"] = Config(**out["config"])
+    return out

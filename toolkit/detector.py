@@ -34,12 +34,12 @@ from sklearn.utils.validation import validate_data
 
 from toolkit.adapters.domains import adapter_type
 from toolkit.backends import BACKENDS
-from toolkit.config import Config
+from toolkit.config import ANOMALY_SCORES as SCORES
+from toolkit.config import Config, params_from_json, params_to_json
 from toolkit.estimators import Synthesizer, torch_threads
 from toolkit.exceptions import DataError, ModelFileError, NotFittedError, UsageError
 from toolkit.modelfile import save_model
 
-SCORES = ("combined", "reconstruction", "latent")
 #: rows encoded and scored at a time; memory is bounded by this, not by the input
 SCORE_CHUNK = 65536
 QUANTILES = 1001
@@ -377,12 +377,8 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
     def save(self, path: str | Path) -> None:
         """Save the fitted detector (model, threshold, settings) to one safe file."""
         self._check_fitted()
-        params = self.get_params()
-        params.update(config=self.model_.document()["params"]["config"],
-                      metadata=str(params["metadata"]) if isinstance(params["metadata"], Path)
-                      else params["metadata"])
         document = {**self.model_.document(), "kind": "detector", "detector": {
-            "params": params,
+            "params": params_to_json(self.get_params()),
             "score_quantiles": self._score_quantiles.tolist(),
             "n_features_in": self.n_features_in_,
             "feature_names_in": (list(map(str, self.feature_names_in_))
@@ -402,11 +398,9 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         model, document = Synthesizer.restore(path, device, kind="detector")
         try:
             fields = document["detector"]
-            params = dict(fields["params"])
+            params = params_from_json(fields["params"])
             if "score" in params:  # files written before the parameter was renamed
                 params["anomaly_score"] = params.pop("score")
-            if isinstance(params["config"], dict):
-                params["config"] = Config(**params["config"])
             detector = cls(**params)
             detector._score_quantiles = np.asarray(fields["score_quantiles"], dtype=float)
             if detector._score_quantiles.shape != (QUANTILES,):

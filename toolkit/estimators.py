@@ -22,7 +22,7 @@ from toolkit.adapters.domains import adapter_for, adapter_from_dict, adapter_typ
 from toolkit.adapters.dp_statistics import check_private_schema, private_surrogate
 from toolkit.adapters.tabular import TabularAdapter, check_table, load_column_metadata
 from toolkit.backends import BACKENDS, Backend
-from toolkit.config import Config, load_config
+from toolkit.config import Config, load_config, params_from_json, params_to_json
 from toolkit.exceptions import DataError, ModelFileError, NotFittedError, UsageError
 from toolkit.modelfile import load_model, save_model
 from toolkit.privacy import PrivacyPlan, plan_privacy
@@ -293,7 +293,9 @@ class Synthesizer(BaseEstimator):
         return adapter, plan, adapter.transform(surrogate, random_state=seed)
 
     # sampling --------------------------------------------------------------------------
-    def _check_fitted(self) -> None:
+    def check_fitted(self) -> None:
+        """Raise :class:`~toolkit.exceptions.NotFittedError` unless :meth:`fit` (or
+        :meth:`load`) has run."""
         if not hasattr(self, "backend_"):
             raise NotFittedError(
                 f"this {type(self).__name__} is not fitted yet; call fit first"
@@ -334,7 +336,7 @@ class Synthesizer(BaseEstimator):
             For a condition on an unknown column, an unseen value, or one that
             cannot be met within the budget.
         """
-        self._check_fitted()
+        self.check_fitted()
         is_int = isinstance(num_rows, (int, np.integer)) and not isinstance(num_rows, bool)
         if not is_int or num_rows < 1:
             raise UsageError(f"num_rows must be a positive integer, got {num_rows!r}")
@@ -405,7 +407,7 @@ class Synthesizer(BaseEstimator):
     @property
     def metadata_(self) -> dict[str, str]:
         """The column kinds used (inferred or given), ``{column: kind}``."""
-        self._check_fitted()
+        self.check_fitted()
         return dict(self.adapter_.kinds_)
 
     # model files -----------------------------------------------------------------------
@@ -414,10 +416,7 @@ class Synthesizer(BaseEstimator):
                  device: str) -> Synthesizer:
         """The fitted model a file's document and tensors describe, checked by decoding
         two rows (a file edited into nonsense fails here, not at the user's first sample)."""
-        params = dict(document["params"])
-        if isinstance(params["config"], dict):
-            params["config"] = Config(**params["config"])
-        model = cls(**params)
+        model = cls(**params_from_json(document["params"]))
         config = Config(**document["config"]).validate()
         adapter = adapter_from_dict(document["adapter"])
         backend: Backend = BACKENDS[config.backend](adapter.spec, config)
@@ -446,11 +445,7 @@ class Synthesizer(BaseEstimator):
 
     def document(self) -> dict[str, Any]:
         """Everything but the weights that a model file stores, as JSON-ready data."""
-        params = self.get_params()
-        params["config"] = (self.config_.to_dict() if isinstance(self.config, Config)
-                            else str(self.config))
-        if isinstance(params["metadata"], Path):
-            params["metadata"] = str(params["metadata"])
+        params = params_to_json(self.get_params())
         return {
             "kind": "synthesizer",
             "backend": self.config_.backend,
@@ -476,7 +471,7 @@ class Synthesizer(BaseEstimator):
         path : str or Path
             Target file, conventionally ending in ``.tkm``; written atomically.
         """
-        self._check_fitted()
+        self.check_fitted()
         save_model(path, self.backend_.state_dict(), self.document())
 
     @classmethod

@@ -30,12 +30,14 @@ def _encoded(model: Any, data: Any) -> torch.Tensor:
     if adapter_type(data) is not type(adapter):
         raise UsageError(f"this model was trained on {adapter.describe()['domain']}; "
                          "give it data of that kind")
-    array = adapter.transform(adapter.read(data), random_state=model.seed_)
+    # one rule wherever a model reads given records (scores, codes, reconstructions):
+    # values are encoded as they are, not clipped to the training range
+    array = adapter.transform(adapter.read(data), random_state=model.seed_, clip=False)
     return torch.from_numpy(array).to(next(model.backend_.parameters()).device)
 
 
 def _check_encoder(model: Any) -> None:
-    model._check_fitted()
+    model.check_fitted()
     reason = type(model.backend_).cannot_score
     if reason:
         raise UsageError(f"the {model.backend_.name} backend cannot encode records: {reason}")
@@ -52,7 +54,7 @@ def encode(model: Any, data: Any) -> np.ndarray:
 @torch.no_grad()
 def decode(model: Any, codes: np.ndarray) -> Any:
     """Records decoded from latent ``codes`` (a DataFrame, or an image set)."""
-    model._check_fitted()
+    model.check_fitted()
     codes = np.asarray(codes, dtype=np.float32)
     latent = model.config_.latent_dim
     if codes.ndim != 2 or codes.shape[1] != latent:
@@ -72,8 +74,7 @@ def reconstruction_error(model: Any, data: Any) -> np.ndarray:
     _check_encoder(model)
     backend = model.backend_.eval()
     x = _encoded(model, data)
-    raw = backend.decode(backend.encode(x)[0], backend.condition_vector({}, len(x)).zero_())
-    return backend.heads.row_losses(raw, x).cpu().numpy()
+    return backend.heads.row_losses(backend.reconstruction(x)[2], x).cpu().numpy()
 
 
 def reconstruct(model: Any, data: Any) -> Any:
@@ -109,7 +110,7 @@ def influence(model: Any) -> pd.DataFrame:
         One row per latent dimension, one column per feature (tables: the
         modelled columns; images: ``pixel_r_c`` (first channel) and ``label``).
     """
-    model._check_fitted()
+    model.check_fitted()
     backend = model.backend_.eval()
     latent = model.config_.latent_dim
     codes = np.zeros((latent * len(TRAVERSAL), latent), dtype=np.float32)

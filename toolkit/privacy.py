@@ -157,8 +157,21 @@ def plan_privacy(epsilon: float, delta: float | None, max_grad_norm: float, n_ro
                        high, sample_rate, epochs, steps, spent)
 
 
+class RowLoss(torch.nn.Module):
+    """The backend's :meth:`~toolkit.backends.base.Backend.private_row_loss` as a module's
+    ``forward``, which :func:`torch.func.functional_call` calls with swapped parameters."""
+
+    def __init__(self, backend: torch.nn.Module) -> None:
+        super().__init__()
+        self.backend = backend
+
+    def forward(self, rows: torch.Tensor, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.backend.private_row_loss(rows, *inputs)
+
+
 class PrivateSteps:
-    """DP-SGD steps for a backend whose ``forward(row, *inputs)`` gives per-row losses.
+    """DP-SGD steps for a backend whose ``private_row_loss(rows, *inputs)`` gives per-row
+    losses.
 
     Per-row gradients come from :func:`torch.func.vmap` over :func:`torch.func.grad`
     of the backend called on one row (with that row's share of
@@ -172,7 +185,8 @@ class PrivateSteps:
     Parameters
     ----------
     backend : Backend
-        Provides ``forward``, ``private_inputs``, ``public_step`` and the optimizer.
+        Provides ``private_row_loss``, ``private_inputs``, ``public_step`` and the
+        optimizer.
     optimizer : torch.optim.Optimizer
         The backend's optimizer over every parameter that reads real rows.
     plan : PrivacyPlan
@@ -188,8 +202,10 @@ class PrivateSteps:
         from opacus.optimizers import DPOptimizer
 
         self.backend = backend
+        self.row_loss = RowLoss(backend)
         trained = {id(p) for group in optimizer.param_groups for p in group["params"]}
-        self.names = [name for name, p in backend.named_parameters() if id(p) in trained]
+        self.names = [name for name, p in self.row_loss.named_parameters()
+                      if id(p) in trained]
         if len(self.names) != len(trained):
             raise RuntimeError("every trained parameter must belong to the backend")
         self.expected_batch = max(1, round(plan.sample_rate * n_rows))
@@ -202,14 +218,14 @@ class PrivateSteps:
         records no data-dependent loss."""
         from torch.func import functional_call, grad, vmap
 
-        parameters = dict(self.backend.named_parameters())
+        parameters = dict(self.row_loss.named_parameters())
         params = {name: parameters[name].detach() for name in self.names}
         if batch.shape[0]:
             inputs = self.backend.private_inputs(batch)
 
             def row_loss(p: dict[str, torch.Tensor], row: torch.Tensor,
                          *row_inputs: torch.Tensor) -> torch.Tensor:
-                return functional_call(self.backend, p,
+                return functional_call(self.row_loss, p,
                                        (row[None], *(x[None] for x in row_inputs))).sum()
 
             per_row = vmap(grad(row_loss), in_dims=(None, 0, *[0] * len(inputs)),

@@ -60,7 +60,7 @@ class Backend(nn.Module):
     )
 
     #: why this backend cannot train with differential privacy ("" when it can: it
-    #: implements ``forward(rows, *inputs)`` as per-row losses, ``private_inputs`` and
+    #: implements ``private_row_loss(rows, *inputs)``, ``private_inputs`` and
     #: ``private_optimizer``)
     cannot_privatize: ClassVar[str] = (
         "it does not implement per-row losses; use the vae or gan backend"
@@ -93,9 +93,10 @@ class Backend(nn.Module):
         """Create the networks."""
         raise NotImplementedError
 
-    def build_optimizers(self) -> None:
-        """Create the optimizers; :meth:`fit` calls it, so a model loaded only to sample or
-        score never pays for them (the first optimizer imports much of torch)."""
+    def build_optimizers(self) -> list[torch.optim.Optimizer]:
+        """Create the optimizers (kept as attributes for the training steps) and return them
+        all; :meth:`fit` calls it, so a model loaded only to sample or score never pays for
+        them (the first optimizer imports much of torch)."""
         raise NotImplementedError
 
     def training_step(self, batch: torch.Tensor) -> dict[str, float]:
@@ -116,7 +117,13 @@ class Backend(nn.Module):
         raise NotImplementedError(self.cannot_privatize)
 
     def private_inputs(self, batch: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Per-row extra inputs of ``forward`` for a DP-SGD step (each ``(n, ...)``)."""
+        """Per-row extra inputs of :meth:`private_row_loss` for a DP-SGD step (each
+        ``(n, ...)``)."""
+        raise NotImplementedError(self.cannot_privatize)
+
+    def private_row_loss(self, rows: torch.Tensor, *inputs: torch.Tensor) -> torch.Tensor:
+        """The loss of each of ``rows`` alone, ``(n,)``: what DP-SGD differentiates row by
+        row (``inputs`` from :meth:`private_inputs`)."""
         raise NotImplementedError(self.cannot_privatize)
 
     def public_step(self, n: int) -> None:
@@ -177,10 +184,10 @@ class Backend(nn.Module):
             epochs = choose_epochs(data.shape[0], self.config.batch_size, self.config.epochs,
                                    self.config.steps, self.config.min_epochs,
                                    self.config.max_epochs)
-        self.build_optimizers()
+        optimizers = self.build_optimizers()
         self.before_fit(data if marginals is None else marginals)
         self.train()
-        schedule = self._learning_rate_schedule(data.shape[0], epochs)
+        schedule = self._learning_rate_schedule(optimizers, data.shape[0], epochs)
         if privacy is None:
             history = train(self, data, epochs, self.config.batch_size, generator, callbacks,
                             after_step=schedule)
@@ -199,12 +206,12 @@ class Backend(nn.Module):
                 self.after_fit(data, generator)
         return history
 
-    def _learning_rate_schedule(self, n_rows: int, epochs: int) -> Callable[[], None] | None:
+    def _learning_rate_schedule(self, optimizers: list[torch.optim.Optimizer], n_rows: int,
+                                epochs: int) -> Callable[[], None] | None:
         """A function that advances every optimizer's cosine schedule by one step."""
         if self.config.lr_schedule == "constant":
             return None
         total = epochs * steps_per_epoch(n_rows, self.config.batch_size)
-        optimizers = [v for v in vars(self).values() if isinstance(v, torch.optim.Optimizer)]
         schedulers = [torch.optim.lr_scheduler.LambdaLR(o, lambda s: cosine_factor(s, total))
                       for o in optimizers]
 

@@ -52,10 +52,11 @@ class GANBackend(Backend):
             masks[i, start : start + self.spec.blocks[block].width] = 1.0
         self.register_buffer("block_masks", masks, persistent=False)
 
-    def build_optimizers(self) -> None:
+    def build_optimizers(self) -> list[torch.optim.Optimizer]:
         betas = (0.5, 0.9)
         self.generator_optimizer = self.make_optimizer(self.generator, betas=betas)
         self.critic_optimizer = self.make_optimizer(self.critic, betas=betas)
+        return [self.generator_optimizer, self.critic_optimizer]
 
     def output_layer(self) -> nn.Module:
         return output_bias_owner(self.generator)
@@ -170,8 +171,8 @@ class GANBackend(Backend):
         return (real_condition, torch.cat([fake, condition], dim=1),
                 torch.rand(n, 1, device=batch.device))
 
-    def forward(self, real: torch.Tensor, real_condition: torch.Tensor,
-                fake_input: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    def private_row_loss(self, real: torch.Tensor, real_condition: torch.Tensor,
+                         fake_input: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
         """Per-row WGAN-GP critic loss of real rows against generated ones: what DP-SGD
         differentiates row by row (the penalty's input gradient is taken per row too)."""
         from torch.func import grad

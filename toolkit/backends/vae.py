@@ -33,8 +33,9 @@ class VAEBackend(Backend):
     def build(self) -> None:
         self.build_autoencoder()
 
-    def build_optimizers(self) -> None:
+    def build_optimizers(self) -> list[torch.optim.Optimizer]:
         self.optimizer = self.make_optimizer(self.encoder, self.decoder, self.heads)
+        return [self.optimizer]
 
     def build_autoencoder(self) -> None:
         """Create the encoder, the decoder and the per-level latent Gaussians."""
@@ -86,7 +87,7 @@ class VAEBackend(Backend):
             z = mu + noise * torch.exp(0.5 * logvar)
         return self.heads.row_losses(self.decode(z), x), self.kl_divergence(mu, logvar)
 
-    def forward(self, x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    def private_row_loss(self, x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         """Per-row negative ELBO (``reconstruction + beta * KL``) with the given
         reparameterization noise: the loss DP-SGD differentiates row by row."""
         reconstruction, kl = self.elbo_rows(x, noise)
@@ -121,9 +122,18 @@ class VAEBackend(Backend):
         latent_nll : (n,)
             Negative log-density of the posterior mean under the latent prior.
         """
-        mu, logvar = self.encode(x)
-        block_nll = self.heads.block_losses(self.decode(mu), x)
+        mu, logvar, raw = self.reconstruction(x)
+        block_nll = self.heads.block_losses(raw, x)
         return block_nll, self.kl_divergence(mu, logvar), -self.prior.log_prob(mu)
+
+    @torch.no_grad()
+    def reconstruction(self, x: torch.Tensor
+                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """How the model reconstructs data-space rows ``x``: the posterior ``(mu, logvar)``
+        and the decoder's raw output at the posterior mean (no sampling). Every score,
+        explanation and reconstruction error is read off this one decoding."""
+        mu, logvar = self.encode(x)
+        return mu, logvar, self.decode(mu)
 
     @torch.no_grad()
     def part_nll(self, x: torch.Tensor) -> torch.Tensor:
@@ -131,7 +141,7 @@ class VAEBackend(Backend):
         pixel), decoded from the posterior mean, ``(n, parts)``; ``heads.part_blocks``
         says which block each part belongs to. Summed per block it is ``block_nll`` of
         :meth:`anomaly_parts`."""
-        return self.heads.part_losses(self.decode(self.encode(x)[0]), x)
+        return self.heads.part_losses(self.reconstruction(x)[2], x)
 
     def after_fit(self, data: torch.Tensor, generator: torch.Generator) -> None:
         codes = torch.cat([self.reparameterize(*self.encode(chunk))

@@ -40,10 +40,11 @@ class VAEGANBackend(VAEBackend):
         self.build_autoencoder()
         self.discriminator = discriminator_for(self.spec, self.config.discriminator_dims)
 
-    def build_optimizers(self) -> None:
+    def build_optimizers(self) -> list[torch.optim.Optimizer]:
         self.encoder_optimizer = self.make_optimizer(self.encoder)
         self.decoder_optimizer = self.make_optimizer(self.decoder, self.heads)
         self.discriminator_optimizer = self.make_optimizer(self.discriminator, betas=(0.5, 0.9))
+        return [self.encoder_optimizer, self.decoder_optimizer, self.discriminator_optimizer]
 
     def training_step(self, batch: torch.Tensor) -> dict[str, float]:
         tau = self.config.gumbel_tau

@@ -18,7 +18,7 @@ from toolkit.exceptions import InferenceWarning, ToolkitError
 
 
 def show_warning(message: Warning | str, category: type[Warning], *args: Any,
-                  **kwargs: Any) -> None:
+                 **kwargs: Any) -> None:
     """Print a toolkit warning as one ``Warning:`` line on stderr."""
     click.echo(f"Warning: {' '.join(str(message).split())}", err=True)
 

@@ -12,6 +12,9 @@ from typing import Any
 import click
 
 from toolkit.adapters.domains import adapter_type
+from toolkit.config import ANOMALY_SCORES as SCORES
+from toolkit.config import BACKENDS as BACKEND_NAMES
+from toolkit.config import preset_names
 from toolkit.exceptions import InferenceWarning, UsageError
 from toolkit.io import check_writable
 
@@ -72,9 +75,9 @@ def training_options(command: Callable) -> Callable:
     """Options shared by the commands that train a model."""
     options = [
         click.option("--config", "config", default=None,
-                     help="Preset name from configs/ (default, fast, vae, gan, vaegan, detect) "
+                     help=f"Preset name ({', '.join(preset_names())}) "
                           "or a YAML file [default: 'default'; 'detect' for detection]."),
-        click.option("--backend", type=click.Choice(["vae", "gan", "vaegan"]), default=None,
+        click.option("--backend", type=click.Choice(BACKEND_NAMES), default=None,
                      help="Generative model (default: the preset's)."),
         click.option("--epochs", type=click.IntRange(min=1), default=None,
                      help="Training epochs (default: the preset's step budget)."),
@@ -200,7 +203,7 @@ def load_model_file(path: Path) -> Any:
 def score_option(default: str | None) -> Callable:
     """The ``--score`` option (which anomaly score)."""
     return click.option(
-        "--score", type=click.Choice(["combined", "reconstruction", "latent"]), default=default,
+        "--score", type=click.Choice(SCORES), default=default,
         show_default=default is not None,
         help="Anomaly score: negative ELBO (combined), reconstruction or latent NLL"
              + ("" if default is not None else " [default: the model's; combined with --fit-on]")

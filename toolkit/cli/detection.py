@@ -87,7 +87,7 @@ def score(data: Path, out: Path, model: Path | None, fit_on: Path | None,
         if rows == 0:
             raise DataError(f"{data} has no rows to score")
     say(options["quiet"], f"scored {rows} rows: {flagged} above the threshold "
-                           f"{detector.threshold_:.3f}; wrote {out}")
+                          f"{detector.threshold_:.3f}; wrote {out}")
 
 
 def _score_images(detector: Any, folder: Path, out: Path, explain: bool, quiet: bool) -> None:
@@ -116,4 +116,4 @@ def _score_images(detector: Any, folder: Path, out: Path, explain: bool, quiet: 
             plt.close(figure)
         say(quiet, f"wrote per-pixel error maps to {maps_folder}/")
     say(quiet, f"scored {len(scores)} images: {int(np.sum(flags))} above the threshold "
-                f"{detector.threshold_:.3f}; wrote {out}")
+               f"{detector.threshold_:.3f}; wrote {out}")

@@ -57,8 +57,8 @@ def report(real: Path, synthetic: Path, out: Path, json_out: Path | None, holdou
     summary = result.summary
     quality = "not measured" if summary["quality"] is None else f"{summary['quality']:.3f}"
     say(quiet, f"fidelity {summary['fidelity']} (quality {quality}), utility "
-                f"{summary['utility']}, privacy {summary['privacy']}; wrote {out} in "
-                f"{summary['seconds']:.1f}s")
+               f"{summary['utility']}, privacy {summary['privacy']}; wrote {out} in "
+               f"{summary['seconds']:.1f}s")
     if fail_under is not None and (summary["quality"] or 0.0) < fail_under:
         raise DataError(f"overall quality {summary['quality']:.3f} is below --fail-under "
                         f"{fail_under}")
@@ -100,5 +100,5 @@ def compare(data: Path, backends: str, out: Path, json_out: Path | None, target:
             say(quiet, f"{row['backend']}: training diverged")
         else:
             say(quiet, f"{row['backend']}: quality {row['quality']:.3f}, fit "
-                        f"{row['fit_seconds']:.1f}s, {row['sample_rows_per_s']:,.0f} rows/s")
+                       f"{row['fit_seconds']:.1f}s, {row['sample_rows_per_s']:,.0f} rows/s")
     say(quiet, f"wrote {out}")

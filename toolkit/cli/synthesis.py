@@ -92,8 +92,8 @@ def synth(data: Path, out: Path, rows: int | None, model_out: Path | None,
                             f"than 2 to train on in {len(real)} rows")
         real = real.drop(index=holdout.index)
         say(options["quiet"], f"holding out {len(holdout)} of {len(real) + len(holdout)} rows "
-                               "(--holdout-frac) from training to measure privacy in the report"
-                               + (f"; they are written to {holdout_out}" if holdout_out else
+                              "(--holdout-frac) from training to measure privacy in the report"
+                              + (f"; they are written to {holdout_out}" if holdout_out else
                                   "; save them with --holdout-out"))
     synthesizer, real = fit_synthesizer(data, options, records=real)
     synthetic = synthesizer.sample(rows or len(real), conditions=wanted)
@@ -115,10 +115,10 @@ def synth(data: Path, out: Path, rows: int | None, model_out: Path | None,
     if result is not None:
         result.to_html(report_out)
         say(options["quiet"], f"wrote the report to {report_out} in "
-                               f"{result.summary['seconds']:.1f}s: "
-                               f"fidelity {result.summary['fidelity']}, "
-                               f"utility {result.summary['utility']}, "
-                               f"privacy {result.summary['privacy']}")
+                              f"{result.summary['seconds']:.1f}s: "
+                              f"fidelity {result.summary['fidelity']}, "
+                              f"utility {result.summary['utility']}, "
+                              f"privacy {result.summary['privacy']}")
 
 
 def _synth_images(data: Path, out: Path, rows: int | None, model_out: Path | None,
