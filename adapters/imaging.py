@@ -279,6 +279,10 @@ class ImageAdapter:
         n, height, width, channels = images.images.shape
         if n < 2:
             raise DataError(f"{n} image; at least 2 are needed to learn from")
+        if height % 4 or width % 4:
+            raise DataError(f"images are {height}x{width} pixels; the image models need a "
+                            "height and width divisible by 4 (resize them, e.g. "
+                            "read_image_folder(folder, size=(28, 28)))")
         self.shape_ = (int(channels), int(height), int(width))
         self.levels_ = sorted(set(images.labels)) if images.labels is not None else None
         self.spec = self._spec()

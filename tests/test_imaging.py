@@ -334,3 +334,9 @@ def test_cli_score_on_an_image_folder_writes_scores_and_maps(tmp_path, monkeypat
     scores = pd.read_csv("scores.csv")
     assert list(scores.columns) == ["image", "anomaly_score", "is_outlier"] and len(scores) == 30
     assert len(list(Path("scores_maps").glob("*.png"))) == 30
+
+
+def test_images_of_a_size_the_models_cannot_take_are_refused_with_one_line():
+    with pytest.raises(DataError, match="divisible by 4"):
+        Synthesizer(config="fast", epochs=1, random_state=0).fit(
+            np.random.default_rng(0).random((20, 6, 6)))
