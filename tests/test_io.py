@@ -243,10 +243,9 @@ def test_column_plans(values, decimal, plan):
     assert column_plan(pa.array(values, pa.string()), decimal) == plan
 
 
-@pytest.mark.xfail(strict=True, reason="pyarrow cannot cast '+7' to int64, so a column the "
-                   "integer pattern accepts is read as text ('+1.5' is a float)")
 def test_whole_numbers_with_a_plus_sign_are_integers():
     assert column_plan(pa.array(["+7", "-3"])) == "int"
+    assert convert_column(pa.array(["+7", " -3", None]), "int").tolist() == [7, -3, pd.NA]
 
 
 def test_convert_column_builds_the_planned_pandas_type():

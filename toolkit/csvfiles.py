@@ -173,6 +173,13 @@ def _check_names(names: list[str], path: Path) -> None:
         raise DataError(f"{path} has a column without a name in its header")
 
 
+def _whole_number_text(values):
+    """Text of whole numbers as pyarrow casts it: no surrounding spaces, no leading ``+``."""
+    import pyarrow.compute as pc
+
+    return pc.utf8_ltrim(pc.utf8_trim_whitespace(values), characters="+")
+
+
 def column_plan(values, decimal: str = ".") -> str:
     """The type a text column gets: ``"int"``, ``"float"`` or ``"text"`` (see the module doc).
 
@@ -201,7 +208,7 @@ def column_plan(values, decimal: str = ".") -> str:
         return "text"
     if pc.all(pc.match_substring_regex(observed, _INTEGER)).as_py():
         try:
-            pc.cast(pc.utf8_trim_whitespace(observed), "int64")
+            pc.cast(_whole_number_text(observed), "int64")
         except Exception:  # noqa: BLE001 - pyarrow raises ArrowInvalid on overflow
             return "text"  # longer than int64: an identifier or code, not a quantity
         return "int"
@@ -243,7 +250,7 @@ def convert_column(values, plan: str, decimal: str = ".") -> pd.Series:
         raise ValueError(f"values that are not {'whole numbers' if plan == 'int' else 'numbers'}")
     trimmed = pc.utf8_trim_whitespace(values)
     if plan == "int":
-        numbers = pc.cast(trimmed, pa.int64())
+        numbers = pc.cast(_whole_number_text(values), pa.int64())
         if numbers.null_count:
             return numbers.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
         return pd.Series(numbers.to_numpy(), dtype=np.int64)
