@@ -60,6 +60,15 @@ def encode(data: Path, model: Path, out: Path) -> None:
                f"NLL {float(np.mean(error)):.3f} nats per record", err=True)
 
 
+def model_writing_to(inputs: dict[str, Path], model: Path, out: Path) -> Any:
+    """The saved model, once the inputs and --out are checked (distinct, and --out a place
+    for the model's records)."""
+    check_distinct({**inputs, "--model": model}, {"--out": out})
+    synthesizer = load_model_file(model)
+    synthesizer.adapter_.check_output(out, "--out")
+    return synthesizer
+
+
 @cli.command()
 @click.argument("latents", type=click.Path(path_type=Path))
 @model_and_output("Decoded records")
@@ -69,9 +78,7 @@ def decode(latents: Path, model: Path, out: Path) -> None:
 
     from toolkit import latent
 
-    check_distinct({"LATENTS": latents, "--model": model}, {"--out": out})
-    synthesizer = load_model_file(model)
-    synthesizer.adapter_.check_output(out, "--out")
+    synthesizer = model_writing_to({"LATENTS": latents}, model, out)
     codes = read_table(latents)
     text = [str(c) for c in codes.columns if not pd.api.types.is_numeric_dtype(codes[c])]
     if text:
@@ -88,9 +95,7 @@ def reconstruct(data: Path, model: Path, out: Path) -> None:
     """Pass DATA through the model (encode, then decode) and write what comes back."""
     from toolkit import latent
 
-    check_distinct({"DATA": data, "--model": model}, {"--out": out})
-    synthesizer = load_model_file(model)
-    synthesizer.adapter_.check_output(out, "--out")
+    synthesizer = model_writing_to({"DATA": data}, model, out)
     records = synthesizer.adapter_.read(data)
     synthesizer.adapter_.write(latent.reconstruct(synthesizer, records), out)
     click.echo(f"reconstructed to {out}", err=True)
