@@ -78,6 +78,9 @@ def test_a_plain_install_puts_only_toolkit_on_the_path(plain_install):
     assert importable == {"toolkit"}
     assert (plain_install / "toolkit" / "adapters" / "tabular.py").exists()
     assert (plain_install / "toolkit" / "presets" / "default.yaml").exists()
+    # every sub-package of the source tree is installed (the command line included)
+    for package in ("backends", "cli", "adapters", "presets"):
+        assert (plain_install / "toolkit" / package / "__init__.py").exists(), package
 
 
 def test_a_plain_install_works_beside_a_users_own_packages(plain_install, user_project):
