@@ -292,6 +292,8 @@ class DatetimeEncoder(NumericEncoder):
     @staticmethod
     def _seconds(parsed: pd.Series) -> np.ndarray:
         parsed = pd.to_datetime(parsed)
+        if getattr(parsed.dt, "tz", None) is not None:  # time-zone aware: UTC seconds
+            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
         seconds = parsed.astype("datetime64[ns]").astype("int64").to_numpy() / 1e9
         return np.where(parsed.isna().to_numpy(), np.nan, seconds)
 
@@ -311,7 +313,8 @@ class DatetimeEncoder(NumericEncoder):
     def _from_float(self, values: np.ndarray) -> pd.Series:
         stamps = pd.Series(pd.to_datetime(values, unit="s"), name=self.name)
         if self.format_ is None:
-            return stamps
+            zone = getattr(pd.api.types.pandas_dtype(self.dtype_), "tz", None)
+            return stamps if zone is None else stamps.dt.tz_localize("UTC").dt.tz_convert(zone)
         text = stamps.dt.strftime(self.format_)
         return text.where(stamps.notna(), None).astype(object)
 

@@ -241,6 +241,15 @@ def test_round_trip_gives_datetime64_back_as_datetime64():
     pd.testing.assert_series_equal(back["visit"], df["visit"])
 
 
+def test_round_trip_keeps_the_time_zone_of_aware_datetime64():
+    stamps = pd.Series(day_stamps(80)).dt.tz_localize("Europe/Paris")
+    stamps[::7] = pd.NaT
+    df = pd.DataFrame({"visit": stamps, "x": np.linspace(0.0, 1.0, 80)})
+    back = round_trip(df)
+    pd.testing.assert_series_equal(back["visit"], df["visit"], check_dtype=False)
+    assert str(back["visit"].dtype) == str(df["visit"].dtype)
+
+
 @pytest.mark.parametrize("fmt", ["%Y-%m-%d %H:%M:%S", None], ids=["text", "datetime64"])
 def test_round_trip_keeps_timestamps_to_the_second(fmt):
     seconds = np.random.default_rng(0).integers(0, 86400, 200)

@@ -43,6 +43,11 @@ class Config:
         passes even when that takes more than ``steps`` steps).
     batch_size : int
         Rows per optimizer step (capped at the number of rows).
+    max_training_rows : int
+        A larger table is learnt from a uniform random sample of this many rows
+        (drawn in one streamed pass when fitting from a file, by the engine in
+        :mod:`toolkit.spark` and :mod:`toolkit.dask`), which bounds fit memory;
+        column statistics still cover every row.
     learning_rate, weight_decay : float
         Adam settings.
     lr_schedule : {"cosine", "constant"}
@@ -108,6 +113,7 @@ class Config:
     min_epochs: int = 10
     max_epochs: int = 500
     batch_size: int = 512
+    max_training_rows: int = 500_000
     learning_rate: float = 5e-3
     weight_decay: float = 1e-5
     lr_schedule: str = "cosine"
@@ -137,8 +143,9 @@ class Config:
         _check_choice("numeric_encoding", self.numeric_encoding, tuple(SCALERS))
         _check_choice("device", self.device, DEVICES)
         _check_choice("lr_schedule", self.lr_schedule, ("cosine", "constant"))
-        for name in ("steps", "min_epochs", "max_epochs", "batch_size", "latent_dim",
-                     "prior_components", "max_levels", "pac", "discriminator_steps"):
+        for name in ("steps", "min_epochs", "max_epochs", "batch_size", "max_training_rows",
+                     "latent_dim", "prior_components", "max_levels", "pac",
+                     "discriminator_steps"):
             _check_positive(name, getattr(self, name))
         for name in ("epochs", "early_stopping_patience"):
             if getattr(self, name) is not None:
