@@ -127,8 +127,11 @@ class Adapter(Protocol):
     row_conditions: bool
 
     @classmethod
-    def read(cls, source: Any) -> Any:
-        """The records of ``source`` (a path or in-memory data) in this domain's form."""
+    def read(cls, source: Any, max_rows: int | None = None,
+             random_state: int | None = None) -> Any:
+        """The records of ``source`` (a path or in-memory data) in this domain's form; with
+        ``max_rows``, a uniform random sample of at most that many, where the domain
+        supports it (tables do, image sets are read whole)."""
         ...
 
     @staticmethod

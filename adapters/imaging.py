@@ -25,7 +25,7 @@ import numpy as np
 
 from toolkit.adapters.base import Block, TensorSpec
 from toolkit.exceptions import DataError, NotFittedError, UsageError
-from toolkit.io import atomic_write, check_writable
+from toolkit.io import atomic_write, check_writable, parquet_parts
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif")
 ARRAY_SUFFIXES = (".npy", ".npz")
@@ -226,12 +226,16 @@ class ImageAdapter:
             return source.ndim in (3, 4)
         if isinstance(source, (str, Path)):
             path = Path(source)
-            return path.is_dir() or path.suffix.lower() in ALL_SUFFIXES
+            if path.is_dir():  # a folder of images, not one of Parquet parts
+                return not parquet_parts(path)
+            return path.suffix.lower() in ALL_SUFFIXES
         return False
 
     @classmethod
-    def read(cls, source: Any) -> ImageSet:
-        """``source`` as an :class:`ImageSet` (the same object when it is one).
+    def read(cls, source: Any, max_rows: int | None = None,
+             random_state: int | None = None) -> ImageSet:
+        """``source`` as an :class:`ImageSet` (the same object when it is one); image sets
+        are read whole (``max_rows`` and ``random_state`` do not apply).
 
         Raises
         ------

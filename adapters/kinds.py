@@ -152,14 +152,16 @@ def parse_dates(series: pd.Series) -> tuple[pd.Series, str | None, bool] | None:
     head = observed.iloc[:100]
     if observed.empty or not all(isinstance(v, str) and _DATE_LIKE.match(v) for v in head):
         return None
-    counts = {}
+    # a format must read the first values before the whole column is parsed with it
     for fmt in DATE_FORMATS:
-        parsed = pd.to_datetime(series, format=fmt, errors="coerce")
-        counts[fmt] = int(parsed.notna().sum())
-        if counts[fmt] == len(observed):
-            return parsed, fmt, False
+        if pd.to_datetime(head, format=fmt, errors="coerce").notna().all():
+            parsed = pd.to_datetime(series, format=fmt, errors="coerce")
+            if parsed.notna().sum() == len(observed):
+                return parsed, fmt, False
     if not all(isinstance(v, str) and _DATE_LIKE.match(v) for v in observed):
         return None
+    counts = {fmt: int(pd.to_datetime(observed, format=fmt, errors="coerce").notna().sum())
+              for fmt in DATE_FORMATS}
     parsed = pd.to_datetime(series, format="mixed", errors="coerce")
     if parsed.notna().sum() != len(observed):
         return None

@@ -29,7 +29,7 @@ from toolkit.adapters.columns import (
 from toolkit.adapters.kinds import MAX_NUMERIC_CATEGORIES, infer_kind, infer_kinds
 from toolkit.adapters.scalers import SCALERS
 from toolkit.exceptions import DataError, InferenceWarning, NotFittedError, UsageError
-from toolkit.io import TABLE_SUFFIXES, check_writable, read_table, write_table
+from toolkit.io import TABLE_SUFFIXES, check_writable, read_table, sample_table, write_table
 
 __all__ = ["MAX_NUMERIC_CATEGORIES", "TabularAdapter", "check_table", "infer_kind",
            "load_column_metadata", "load_metadata"]
@@ -195,19 +195,37 @@ class TabularAdapter:
                    random_state=random_state)
 
     @classmethod
-    def read(cls, source: Any) -> pd.DataFrame:
-        """``source`` as a DataFrame: a CSV or Parquet path is read
-        (:func:`toolkit.io.read_table`), a DataFrame is returned as it is (never changed
-        later), a 2-D array gets ``x0, x1, ...`` columns.
+    def read(cls, source: Any, max_rows: int | None = None,
+             random_state: int | None = None) -> pd.DataFrame:
+        """``source`` as a DataFrame: a CSV or Parquet path (a file or a folder of Parquet
+        parts) is read (:func:`toolkit.io.read_table`), a DataFrame is returned as it is
+        (never changed later), a 2-D array gets ``x0, x1, ...`` columns.
+
+        With ``max_rows``, a larger table becomes a uniform random sample of ``max_rows``
+        rows (seeded by ``random_state``, in the table's row order); a file is then read
+        in one streamed pass that never holds more than a few times ``max_rows`` rows
+        (:func:`toolkit.io.sample_table`). ``attrs["rows_read"]`` holds the number of
+        rows the source had.
 
         Raises
         ------
         DataError
             For a missing or unreadable file, or data that is not a 2-D table.
         """
+        seed = 0 if random_state is None else random_state
         if isinstance(source, (str, Path)):
-            return read_table(source)
-        return as_table(source)
+            if max_rows is None:
+                table, rows = read_table(source), None
+            else:
+                table, rows = sample_table(source, max_rows, seed)
+        else:
+            table, rows = as_table(source), None
+            if max_rows is not None and len(table) > max_rows:
+                chosen = np.random.default_rng(seed).choice(len(table), max_rows, replace=False)
+                table, rows = table.iloc[np.sort(chosen)], len(table)
+        if rows is not None:
+            table.attrs = {**table.attrs, "rows_read": rows}
+        return table
 
     @staticmethod
     def summary(records: pd.DataFrame) -> str:

@@ -162,10 +162,12 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         AnomalyDetector
             ``self``, fitted.
         """
-        self.model_config()
+        config = self.model_config()
         model = self._new_model()
         kind = adapter_type(X)
-        records = kind.unlabelled(kind.read(X))  # detection is unsupervised: labels unused
+        # a table larger than max_training_rows is learnt and scored from a uniform sample
+        records = kind.read(X, max_rows=config.max_training_rows, random_state=model.random_state)
+        records = kind.unlabelled(records)  # detection is unsupervised: labels unused
         if isinstance(records, pd.DataFrame):  # scikit-learn input: feature names and count
             validate_data(self, X, skip_check_array=True, reset=True)
         self.model_ = model.fit(records)

@@ -133,6 +133,11 @@ class Synthesizer(BaseEstimator):
         Per-epoch mean losses.
     fit_seconds_ : float
         Wall time of ``fit``.
+    n_rows_ : int
+        Rows the model learnt from: at most ``max_training_rows`` (see
+        :class:`~toolkit.config.Config`), a uniform sample of a larger table.
+    n_rows_seen_ : int
+        Rows of the table given to ``fit`` (more than ``n_rows_`` when it was sampled).
     privacy_ : dict or None
         For a private fit: ε spent (``epsilon``), ``delta``, noise multipliers,
         sampling rate, steps and the mechanism; ``None`` otherwise.
@@ -228,7 +233,7 @@ class Synthesizer(BaseEstimator):
                                          pac=1, discriminator_steps=1)
         seed = _seed_from(self.random_state)
         kind = adapter_type(X)
-        records = kind.read(X)
+        records = kind.read(X, max_rows=config.max_training_rows, random_state=seed)
         privacy = marginals = None
         if self.epsilon is not None and not kind.supports_privacy:
             raise UsageError("epsilon (differential privacy) applies to tables so far, "
@@ -261,6 +266,7 @@ class Synthesizer(BaseEstimator):
         self.n_epochs_ = privacy.epochs if privacy is not None else history.epochs
         self.seed_ = seed
         self.n_rows_ = n_rows
+        self.n_rows_seen_ = int(getattr(records, "attrs", {}).get("rows_read", n_rows))
         self.fit_seconds_ = time.perf_counter() - started
         self._sampling_rng = np.random.default_rng(seed)
         self._ids_issued = 0
@@ -433,6 +439,7 @@ class Synthesizer(BaseEstimator):
                           for k, values in dict(document["history"]).items()}
         model.seed_ = int(document["seed"])
         model.n_rows_ = int(document["n_rows"])
+        model.n_rows_seen_ = int(document.get("n_rows_seen", model.n_rows_))
         model.fit_seconds_ = float(document["fit_seconds"])
         model.privacy_ = document.get("privacy")
         model.n_epochs_ = trained_epochs(document)
@@ -456,6 +463,7 @@ class Synthesizer(BaseEstimator):
             "history": self.history_,
             "seed": self.seed_,
             "n_rows": self.n_rows_,
+            "n_rows_seen": self.n_rows_seen_,
             "fit_seconds": self.fit_seconds_,
             "privacy": self.privacy_,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from toolkit.csvfiles import Dialect, iter_csv, read_csv
@@ -191,15 +192,45 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
         temporary.unlink(missing_ok=True)
 
 
-def _readable(path: str | Path) -> tuple[Path, str]:
-    """``path`` and its table format, after checking that the file exists."""
+def parquet_parts(path: str | Path) -> list[Path]:
+    """The Parquet files of a folder (a table written in parts, as Spark and Dask do),
+    in name order; empty when ``path`` is not a folder or holds no Parquet file."""
     path = Path(path)
-    suffix = _suffix(path)
+    if not path.is_dir():
+        return []
+    return sorted(part for part in path.rglob("*") if part.is_file()
+                  and part.suffix.lower() in (".parquet", ".pq")
+                  and not part.name.startswith((".", "_")))
+
+
+def _readable(path: str | Path) -> tuple[Path, str]:
+    """``path`` and its table format, after checking that the file (or a folder of
+    Parquet parts) exists."""
+    path = Path(path)
     if path.is_dir():
-        raise DataError(f"{path} is a folder, not a table file")
+        if not parquet_parts(path):
+            raise DataError(f"{path} is a folder without Parquet files, not a table")
+        return path, ".parquet"
+    suffix = _suffix(path)
     if not path.is_file():
         raise DataError(f"input file not found: {path}")
     return path, suffix
+
+
+def _parquet_files(path: Path) -> list[Path]:
+    return parquet_parts(path) or [path]
+
+
+def count_rows(path: str | Path) -> int | None:
+    """Rows of a Parquet file or folder, read from its metadata (``None`` for CSV,
+    whose rows are only known once read)."""
+    path, suffix = _readable(path)
+    if suffix == ".csv":
+        return None
+    import pyarrow.parquet as pq
+
+    with _reading(path):
+        return sum(pq.ParquetFile(part).metadata.num_rows for part in _parquet_files(path))
 
 
 @contextmanager
@@ -283,9 +314,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
     with _reading(path):
         if suffix == ".csv":
             return read_csv(path)
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        return _parquet_frame(pq.read_table(path), path)
+        parts = [pq.read_table(part) for part in _parquet_files(path)]
+        return _parquet_frame(pa.concat_tables(parts, promote_options="default"), path)
 
 
 def write_table(data: pd.DataFrame, path: str | Path, dialect: Dialect | None = None) -> None:
@@ -358,8 +391,68 @@ def iter_table(path: str | Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
         else:
             import pyarrow.parquet as pq
 
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
-                yield _parquet_frame(batch, path)
+            for part in _parquet_files(path):
+                for batch in pq.ParquetFile(part).iter_batches(batch_size=chunk_rows):
+                    yield _parquet_frame(batch, path)
+
+
+def sample_table(path: str | Path, max_rows: int, seed: int,
+                 chunk_rows: int = 1 << 18) -> tuple[pd.DataFrame, int]:
+    """A uniform random sample of at most ``max_rows`` rows of a table file, read in one
+    streamed pass, and the number of rows the file holds.
+
+    Memory is bounded by about ``3 * max(max_rows, chunk_rows)`` rows whatever the size
+    of the file: every row gets a random key and the ``max_rows`` smallest keys are kept
+    (a bottom-k sample, uniform without replacement). A file of at most ``max_rows``
+    rows is read whole. The sample keeps the file's row order and, for CSV, its
+    dialect in ``attrs["csv"]``; a CSV file's column types are read from its first
+    ``max(max_rows, chunk_rows)`` rows.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from toolkit.io import sample_table, write_table
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = Path(folder.name) / "counts.parquet"
+    >>> write_table(pd.DataFrame({"x": range(1000)}), path)
+    >>> sample, rows = sample_table(path, 10, seed=0, chunk_rows=64)
+    >>> len(sample), rows, sample["x"].is_monotonic_increasing
+    (10, 1000, True)
+    >>> folder.cleanup()
+    """
+    rows = count_rows(path)
+    if rows is not None and rows <= max_rows:
+        table = read_table(path)
+        return table, len(table)
+    rng = np.random.default_rng(seed)
+    kept: list[pd.DataFrame] = []
+    keys: list[np.ndarray] = []
+    threshold, seen, attrs = np.inf, 0, {}
+
+    def compact() -> float:
+        nonlocal kept, keys
+        frame, key = pd.concat(kept), np.concatenate(keys)
+        order = np.argsort(key, kind="stable")[:max_rows]
+        kept, keys = [frame.iloc[np.sort(order)]], [key[np.sort(order)]]
+        return float(key[order[-1]]) if len(order) == max_rows else np.inf
+
+    for chunk in iter_table(path, max(chunk_rows, max_rows)):
+        attrs = chunk.attrs
+        chunk_keys = rng.random(len(chunk))
+        chunk.index = pd.RangeIndex(seen, seen + len(chunk))
+        seen += len(chunk)
+        chosen = chunk_keys < threshold
+        kept.append(chunk[chosen])
+        keys.append(chunk_keys[chosen])
+        if sum(len(key) for key in keys) >= 2 * max_rows:
+            threshold = compact()
+    if not kept:
+        return read_table(path), 0
+    compact()
+    sample = kept[0].reset_index(drop=True)
+    sample.attrs = dict(attrs)
+    return sample, seen
 
 
 def _arrow_chunk(chunk: pd.DataFrame, schema):

@@ -1,0 +1,115 @@
+"""Big tables in one process: streamed uniform samples, Parquet folders, bounded fits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import FAST
+
+from toolkit import AnomalyDetector, Synthesizer
+from toolkit.adapters import TabularAdapter
+from toolkit.adapters.domains import adapter_type
+from toolkit.exceptions import DataError
+from toolkit.io import count_rows, read_table, sample_table, write_table
+
+
+@pytest.fixture
+def counts(tmp_path: Path) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({"row": np.arange(5000), "code": rng.choice(["01", "02", "10"], 5000),
+                         "value": rng.normal(size=5000).round(3)})
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_streamed_sample_is_uniform_bounded_and_in_file_order(tmp_path, counts, suffix):
+    path = tmp_path / f"counts{suffix}"
+    write_table(counts, path)
+    sample, rows = sample_table(path, 500, seed=3, chunk_rows=256)
+    assert rows == 5000 and len(sample) == 500
+    assert sample["row"].is_monotonic_increasing and sample["row"].is_unique
+    assert sample["code"].tolist()[:5] == counts.set_index("row").loc[sample["row"][:5], "code"
+                                                                     ].tolist()
+    # uniform: each tenth of the file holds about a tenth of the sample
+    per_tenth = np.bincount(sample["row"].to_numpy() // 500, minlength=10)
+    assert per_tenth.min() > 25 and per_tenth.max() < 80
+    again, _ = sample_table(path, 500, seed=3, chunk_rows=256)
+    pd.testing.assert_frame_equal(sample, again)
+    other, _ = sample_table(path, 500, seed=4, chunk_rows=256)
+    assert not other["row"].equals(sample["row"])
+
+
+def test_a_streamed_csv_sample_keeps_the_dialect_and_leading_zeros(tmp_path, counts):
+    path = tmp_path / "counts.csv"
+    path.write_text(counts.to_csv(index=False, sep=";", decimal=","))
+    sample, _ = sample_table(path, 100, seed=0, chunk_rows=64)
+    assert sample.attrs["csv"]["delimiter"] == ";" and sample.attrs["csv"]["decimal"] == ","
+    assert set(sample["code"]) <= {"01", "02", "10"} and sample["value"].dtype == float
+
+
+def test_a_table_within_the_bound_is_read_whole(tmp_path, counts):
+    path = tmp_path / "counts.parquet"
+    write_table(counts, path)
+    sample, rows = sample_table(path, 5000, seed=0)
+    pd.testing.assert_frame_equal(sample, counts)
+    assert rows == 5000
+
+
+def test_a_folder_of_parquet_parts_is_one_table(tmp_path, counts):
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for i, part in enumerate(np.array_split(counts, 3)):
+        write_table(part, folder / f"part-{i:05d}.parquet")
+    (folder / "_SUCCESS").write_text("")  # what Spark leaves beside its parts
+    assert adapter_type(folder) is TabularAdapter
+    assert count_rows(folder) == 5000
+    pd.testing.assert_frame_equal(read_table(folder), counts)
+    sample, rows = sample_table(folder, 300, seed=0, chunk_rows=128)
+    assert rows == 5000 and len(sample) == 300
+
+
+def test_a_folder_without_parquet_files_is_refused_in_one_line(tmp_path):
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(DataError, match="without Parquet files|holds no images"):
+        TabularAdapter.read(tmp_path)
+
+
+def test_a_dataframe_larger_than_the_bound_is_sampled(counts):
+    table = TabularAdapter.read(counts, max_rows=200, random_state=1)
+    assert len(table) == 200 and table.attrs["rows_read"] == 5000
+    assert table["row"].is_monotonic_increasing
+    assert "rows_read" not in counts.attrs  # the caller's frame is untouched
+
+
+@pytest.fixture
+def small_bound(tmp_path: Path) -> Path:
+    """A preset that learns from at most 150 rows."""
+    preset = tmp_path / "bounded.yaml"
+    preset.write_text("steps: 20\nmin_epochs: 1\nhidden_dims: [32]\nlatent_dim: 4\n"
+                      "prior_components: 2\nmax_training_rows: 150\n")
+    return preset
+
+
+def test_a_synthesizer_learns_a_big_file_from_a_bounded_sample(patients_csv, small_bound):
+    model = Synthesizer(config=small_bound, epochs=2, random_state=0).fit(patients_csv)
+    assert model.n_rows_ == 150 and model.n_rows_seen_ == 418
+    assert model.sample(20).shape == (20, 20)
+
+
+def test_a_detector_learns_a_big_file_from_a_bounded_sample(patients_csv, small_bound):
+    detector = AnomalyDetector(config=small_bound, epochs=2, random_state=0).fit(patients_csv)
+    assert detector.model_.n_rows_ == 150 and len(detector.decision_scores_) == 150
+    assert len(detector.decision_function(read_table(patients_csv))) == 418
+
+
+def test_rows_seen_survive_a_model_file(tmp_path, patients_csv, small_bound):
+    model = Synthesizer(config=small_bound, epochs=1, random_state=0).fit(patients_csv)
+    model.save(tmp_path / "m.model")
+    assert Synthesizer.load(tmp_path / "m.model").n_rows_seen_ == 418
+
+
+def test_a_small_table_is_learnt_whole(patients):
+    model = Synthesizer(**FAST, random_state=0).fit(patients)
+    assert model.n_rows_ == model.n_rows_seen_ == 418
