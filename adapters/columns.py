@@ -78,6 +78,12 @@ def _level_array(levels: list[Any]) -> np.ndarray:
     return array
 
 
+def _entropy(counts: np.ndarray) -> float:
+    """Entropy (nats) of the distribution given by ``counts``."""
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log(p)).sum())
+
+
 def _same_number(a: Any, b: Any) -> bool:
     """Whether ``a`` and ``b`` are the same number (``3``, ``3.0`` and ``"3"`` are)."""
     try:
@@ -338,8 +344,11 @@ class CategoricalEncoder(ColumnEncoder):
     observed rate. Only the ``max_levels`` most frequent levels get a one-hot
     slot; the rest share one "other" slot, which is decoded by drawing from the
     rare levels' observed frequencies. Memory and time stay bounded for columns
-    with thousands of levels. A pandas ``category`` column comes back with all its
-    categories (unused ones too) and its order.
+    with thousands of levels, and the rare levels keep their strongest dependency:
+    :meth:`link_parent` makes them drawn given the generated level of the fully
+    modelled categorical column that tells most about them (a tail number given
+    its airline, a ward given its hospital). A pandas ``category`` column comes
+    back with all its categories (unused ones too) and its order.
 
     Values are looked up by number in a column of numbers (``"3"`` finds the level
     ``3.0``) and by text in a column of text (``12`` finds ``"12"``), so a chunk read
@@ -377,7 +386,63 @@ class CategoricalEncoder(ColumnEncoder):
         other_counts = counts.to_numpy()[self.max_levels :].astype(float)
         total = other_counts.sum()
         self.other_probs_ = (other_counts / total).tolist() if len(other_counts) else []
+        self.parent_, self.rare_given_parent_ = None, []
         return self
+
+    def rare_codes(self, series: pd.Series) -> np.ndarray:
+        """Index of each value among :attr:`other_levels_` (-1 for the other values)."""
+        lookup = {self._key(level): i for i, level in enumerate(self.other_levels_)}
+        codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=False)
+        return np.array([lookup.get(self._key(v), -1) for v in uniques], dtype=np.int64)[codes]
+
+    def link_parent(self, series: pd.Series, candidates: dict[str, np.ndarray],
+                    min_gain: float = 0.05) -> None:
+        """Draw the rare levels given one other column's slot (see the class notes).
+
+        Parameters
+        ----------
+        series : pandas.Series
+            This column's training values.
+        candidates : dict of str to ndarray
+            The slot index of every training row in each fully modelled categorical
+            column (one without rare levels), by column name.
+        min_gain : float
+            Share of the rare levels' entropy a parent must explain to be used.
+        """
+        rare = self.rare_codes(series)
+        rows = rare >= 0
+        if not rows.any() or not candidates:
+            return
+        child, n_rare = rare[rows], len(self.other_levels_)
+        best, best_entropy = None, _entropy(np.bincount(child)) * (1 - min_gain)
+        for name, slots in candidates.items():
+            pairs = pd.Series(slots[rows] * n_rare + child).value_counts()
+            parent = pairs.index.to_numpy() // n_rare
+            conditional = _entropy(pairs.to_numpy()) - _entropy(np.bincount(parent))
+            if conditional < best_entropy:
+                best, best_entropy = name, conditional
+        if best is None:
+            return
+        parent_slots = candidates[best][rows]
+        self.parent_, self.rare_given_parent_ = best, []
+        for slot in range(int(candidates[best].max()) + 1):
+            found, counts = np.unique(child[parent_slots == slot], return_counts=True)
+            self.rare_given_parent_.append(
+                [found.tolist(), (counts / counts.sum()).tolist()] if len(found) else None)
+
+    def _draw_rare(self, n: int, rng: np.random.Generator,
+                   parent_slots: np.ndarray | None) -> np.ndarray:
+        """Indexes into :attr:`other_levels_` for ``n`` rows decoded as "other"."""
+        drawn = rng.choice(len(self.other_levels_), n, p=self.other_probs_)
+        if parent_slots is None or self.parent_ is None:
+            return drawn
+        for slot in np.unique(parent_slots):
+            given = (self.rare_given_parent_[slot]
+                     if 0 <= slot < len(self.rare_given_parent_) else None)
+            if given is not None:
+                where = parent_slots == slot
+                drawn[where] = rng.choice(given[0], int(where.sum()), p=given[1])
+        return drawn
 
     def match_level(self, value: Any) -> Any:
         """The seen level equal to ``value`` (text such as ``"3"`` matches the level 3.0).
@@ -430,16 +495,20 @@ class CategoricalEncoder(ColumnEncoder):
 
     def transform(self, series: pd.Series, rng: np.random.Generator,
                   clip: bool = True) -> np.ndarray:
-        return np.eye(self.width)[self._slot_index(series)]
+        return np.eye(self.width, dtype=np.float32)[self._slot_index(series)]
 
-    def inverse(self, encoded: np.ndarray, rng: np.random.Generator) -> pd.Series:
+    def inverse(self, encoded: np.ndarray, rng: np.random.Generator,
+                parent_slots: np.ndarray | None = None) -> pd.Series:
+        """Decode one-hot scores; ``parent_slots`` (the decoded slot of :attr:`parent_`
+        in each row) makes rare levels drawn given the parent's level."""
         index = encoded.argmax(axis=1)
         levels = _level_array([*self.slots_, None])
         values = levels[np.minimum(index, len(self.slots_))]
         is_other = index == len(self.slots_)
         if is_other.any():
             rare = _level_array(self.other_levels_)
-            values[is_other] = rare[rng.choice(len(rare), is_other.sum(), p=self.other_probs_)]
+            given = None if parent_slots is None else parent_slots[is_other]
+            values[is_other] = rare[self._draw_rare(int(is_other.sum()), rng, given)]
         if self.categories_ is not None:
             return pd.Series(pd.Categorical(values, categories=self.categories_,
                                             ordered=self.ordered_), name=self.name)
@@ -457,6 +526,8 @@ class CategoricalEncoder(ColumnEncoder):
             "slots": self.slots_,
             "other_levels": self.other_levels_,
             "other_probs": self.other_probs_,
+            "parent": self.parent_,
+            "rare_given_parent": self.rare_given_parent_,
             "categories": self.categories_,
             "ordered": self.ordered_,
         }
@@ -468,6 +539,8 @@ class CategoricalEncoder(ColumnEncoder):
         encoder.slots_ = state["slots"]
         encoder.other_levels_ = state["other_levels"]
         encoder.other_probs_ = state["other_probs"]
+        encoder.parent_ = state.get("parent")
+        encoder.rare_given_parent_ = state.get("rare_given_parent", [])
         encoder.categories_ = state.get("categories")
         encoder.ordered_ = bool(state.get("ordered", False))
         return encoder

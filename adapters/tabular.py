@@ -297,9 +297,24 @@ class TabularAdapter:
                     f"column {column!r} cannot be used as {self.kinds_[column]}: {error}"
                 ) from None
             self.encoders_.append(encoder)
+        self._link_rare_levels(data)
         self.spec = TensorSpec(tuple(b for enc in self.encoders_ for b in enc.blocks))
         self.csv_dialect_ = dict(data.attrs.get("csv", {}))
         return self
+
+    def _link_rare_levels(self, data: pd.DataFrame) -> None:
+        """Let each categorical column with rare levels draw them given the fully modelled
+        categorical column that tells most about them (see :class:`CategoricalEncoder`)."""
+        categorical = [(enc, original) for enc, original in zip(self.encoders_, data.columns,
+                                                               strict=True)
+                       if isinstance(enc, CategoricalEncoder)]
+        with_rare = [(enc, original) for enc, original in categorical if enc.other_levels_]
+        if not with_rare:
+            return
+        parents = {enc.name: enc._slot_index(data[original]) for enc, original in categorical
+                   if not enc.other_levels_ and len(enc.slots_) > 1}
+        for encoder, original in with_rare:
+            encoder.link_parent(data[original], parents)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "encoders_"):
@@ -436,8 +451,15 @@ class TabularAdapter:
         """
         data = self.check_columns(data)
         rng = np.random.default_rng(random_state)
-        parts = [enc.transform(data[enc.name], rng, clip) for enc in self.encoders_]
-        return np.column_stack([np.zeros((len(data), 0))] + parts).astype(np.float32)
+        encoded = np.empty((len(data), self.spec.width), dtype=np.float32)
+        start = 0
+        for encoder in self.encoders_:  # one column at a time: memory of one float32 table
+            width = encoder.width
+            if width:
+                encoded[:, start : start + width] = encoder.transform(data[encoder.name], rng,
+                                                                      clip)
+            start += width
+        return encoded
 
     def inverse_transform(self, array: np.ndarray, random_state: int | None = None) -> pd.DataFrame:
         """Decode an array laid out by :attr:`spec` into a DataFrame of the training columns.
@@ -457,13 +479,22 @@ class TabularAdapter:
         self._check_fitted()
         array = np.asarray(array)
         rng = np.random.default_rng(random_state)
-        columns, start = {}, 0
+        parts, start = {}, 0
         for encoder in self.encoders_:
             width = encoder.width
-            part = array[:, start : start + width] if width else np.zeros((len(array), 0))
-            columns[encoder.name] = encoder.inverse(part, rng).reset_index(drop=True)
+            parts[encoder.name] = (array[:, start : start + width] if width
+                                   else np.zeros((len(array), 0)))
             start += width
-        frame = pd.DataFrame(columns)
+        columns = {}
+        for encoder in self.encoders_:
+            parent = getattr(encoder, "parent_", None)
+            if parent is None:
+                columns[encoder.name] = encoder.inverse(parts[encoder.name], rng)
+            else:  # rare levels drawn given the parent column's generated level
+                columns[encoder.name] = encoder.inverse(parts[encoder.name], rng,
+                                                        parts[parent].argmax(axis=1))
+        frame = pd.DataFrame({encoder.name: columns[encoder.name].reset_index(drop=True)
+                              for encoder in self.encoders_})
         if self.csv_dialect_:  # written back as the training CSV was (delimiter, decimals)
             frame.attrs["csv"] = dict(self.csv_dialect_)
         return frame

@@ -483,3 +483,26 @@ def test_adapter_json_round_trip_gives_identical_inverse_transform(patients, enc
     pd.testing.assert_frame_equal(reloaded.inverse_transform(codes, random_state=3), expected)
     np.testing.assert_array_equal(reloaded.transform(patients, random_state=0),
                                   adapter.transform(patients, random_state=0))
+
+
+def test_rare_levels_are_drawn_given_the_column_that_tells_most_about_them():
+    rng = np.random.default_rng(0)
+    carrier = rng.choice(list("ABCDEFGH"), 6000)
+    tail = np.array([f"{c}{rng.integers(0, 150)}" for c in carrier])  # ~1,200 tail numbers
+    df = pd.DataFrame({"carrier": carrier, "tailnum": tail, "x": rng.normal(size=6000)})
+    adapter = TabularAdapter(max_levels=40, random_state=0).fit(df)
+    encoder = adapter.encoders_[1]
+    assert encoder.parent_ == "carrier" and len(encoder.other_levels_) > 1000
+    back = adapter.inverse_transform(adapter.transform(df), random_state=0)
+    assert (back["tailnum"].str[0] == back["carrier"]).all()  # every tail fits its airline
+    rebuilt = TabularAdapter.from_dict(adapter.to_dict())
+    again = rebuilt.inverse_transform(adapter.transform(df), random_state=0)
+    pd.testing.assert_frame_equal(again, back)
+
+
+def test_rare_levels_independent_of_every_column_keep_their_frequencies():
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"group": rng.choice(["a", "b"], 4000),
+                       "code": rng.integers(0, 500, 4000).astype(str)})
+    adapter = TabularAdapter(max_levels=20, random_state=0).fit(df)
+    assert adapter.encoders_[1].parent_ is None
