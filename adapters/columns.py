@@ -317,12 +317,15 @@ class DatetimeEncoder(NumericEncoder):
         return values
 
     def _from_float(self, values: np.ndarray) -> pd.Series:
-        stamps = pd.Series(pd.to_datetime(values, unit="s"), name=self.name)
         if self.format_ is None:
+            stamps = pd.Series(pd.to_datetime(values, unit="s"), name=self.name)
             zone = getattr(pd.api.types.pandas_dtype(self.dtype_), "tz", None)
             return stamps if zone is None else stamps.dt.tz_localize("UTC").dt.tz_convert(zone)
-        text = stamps.dt.strftime(self.format_)
-        return text.where(stamps.notna(), None).astype(object)
+        # format each distinct stamp once (rounded stamps repeat: hours, days)
+        codes, distinct = pd.factorize(values, use_na_sentinel=True)
+        text = pd.to_datetime(distinct, unit="s").strftime(self.format_).to_numpy(dtype=object)
+        text = np.append(text, None)  # code -1 (missing) picks the last entry
+        return pd.Series(text[codes], name=self.name, dtype=object)
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "format": self.format_, "mixed": self.mixed_,
