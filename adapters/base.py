@@ -194,6 +194,11 @@ class Adapter(Protocol):
         """Store ``records`` at ``path`` (atomically where it is one file)."""
         ...
 
+    def write_chunks(self, chunks: Any, path: Any) -> int:
+        """Store records that arrive as an iterable of chunks at ``path``, as :meth:`write`
+        does (tables hold one chunk in memory at a time); return how many were written."""
+        ...
+
     def describe(self) -> dict[str, Any]:
         """What the fitted adapter encodes, as JSON-ready data (``toolkit info``)."""
         ...

@@ -16,7 +16,7 @@ toolkit[dicom]``). A file that cannot be read fails naming the file.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -395,6 +395,18 @@ class ImageAdapter:
             n = len(records.images)
             image_grid(records.images, columns=n if n <= 16 else 8,
                        scale=4).save(temporary, format="PNG")
+
+    def write_chunks(self, chunks: Iterable[ImageSet], path: str | Path) -> int:
+        """Write images that arrive in chunks as one set (see :meth:`write`); return their
+        number."""
+        sets = list(chunks)
+        labelled = all(part.labels is not None for part in sets)
+        images = np.concatenate([part.images for part in sets])
+        joined = ImageSet(images,
+                          [label for part in sets for label in part.labels] if labelled else None,
+                          [f"image_{i:05d}.png" for i in range(len(images))])
+        self.write(joined, path)
+        return len(joined)
 
     def describe(self) -> dict[str, Any]:
         """``{"domain": "images", "shape": [C, H, W], "labels": [...] or None}``."""

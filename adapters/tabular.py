@@ -8,7 +8,7 @@ dict or as a YAML file with that mapping under ``columns:`` or at its top level.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,7 +29,15 @@ from toolkit.adapters.columns import (
 from toolkit.adapters.kinds import MAX_NUMERIC_CATEGORIES, infer_kind, infer_kinds
 from toolkit.adapters.scalers import SCALERS
 from toolkit.exceptions import DataError, InferenceWarning, NotFittedError, UsageError
-from toolkit.io import TABLE_SUFFIXES, check_writable, read_table, sample_table, write_table
+from toolkit.io import (
+    TABLE_SUFFIXES,
+    check_parts_folder,
+    check_writable,
+    parts_writer,
+    read_table,
+    sample_table,
+    table_writer,
+)
 
 __all__ = ["MAX_NUMERIC_CATEGORIES", "TabularAdapter", "check_table", "infer_kind",
            "load_column_metadata", "load_metadata"]
@@ -535,7 +543,8 @@ class TabularAdapter:
         return pd.DataFrame(values, columns=columns, index=records.index)
 
     def check_output(self, path: str | Path, what: str = "output") -> None:
-        """A table goes to a ``.csv`` or ``.parquet`` file.
+        """A table goes to a ``.csv`` or ``.parquet`` file, or to a folder of Parquet parts
+        (a path without a suffix).
 
         Raises
         ------
@@ -543,14 +552,31 @@ class TabularAdapter:
             For another suffix, or a path where nothing can be written.
         """
         path = Path(path)
+        if not path.suffix:
+            check_parts_folder(path, what)
+            return
         if path.suffix.lower() not in TABLE_SUFFIXES:
             raise UsageError(f"{what} {path}: a table model writes a "
-                             f"{'/'.join(TABLE_SUFFIXES)} file")
+                             f"{'/'.join(TABLE_SUFFIXES)} file or a folder of Parquet parts "
+                             "(a path without a suffix)")
         check_writable(path, what)
 
     def write(self, records: pd.DataFrame, path: str | Path) -> None:
         """Write the table atomically, a CSV in the training file's dialect."""
-        write_table(records, path)
+        self.write_chunks([records], path)
+
+    def write_chunks(self, chunks: Iterable[pd.DataFrame], path: str | Path) -> int:
+        """Write a table that arrives in chunks, holding one chunk at a time, and return
+        its rows: a ``.csv`` file (in the training file's dialect) or a ``.parquet``
+        file, or, for a path without a suffix, a folder of Parquet parts (one per
+        chunk). Nothing is left at ``path`` unless every chunk was written."""
+        rows = 0
+        opened = parts_writer(path) if not Path(path).suffix else table_writer(path)
+        with opened as write:
+            for chunk in chunks:
+                write(chunk)
+                rows += len(chunk)
+        return rows
 
     def describe(self) -> dict[str, Any]:
         """``{"domain": "tables", "columns": {name: kind}}``."""

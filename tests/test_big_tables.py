@@ -12,7 +12,7 @@ from conftest import FAST
 from toolkit import AnomalyDetector, Synthesizer
 from toolkit.adapters import TabularAdapter
 from toolkit.adapters.domains import adapter_type
-from toolkit.exceptions import DataError
+from toolkit.exceptions import DataError, UsageError
 from toolkit.io import count_rows, read_table, sample_table, write_table
 
 
@@ -113,3 +113,58 @@ def test_rows_seen_survive_a_model_file(tmp_path, patients_csv, small_bound):
 def test_a_small_table_is_learnt_whole(patients):
     model = Synthesizer(**FAST, random_state=0).fit(patients)
     assert model.n_rows_ == model.n_rows_seen_ == 418
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory, _patients_frame) -> Path:
+    path = tmp_path_factory.mktemp("model") / "patients.tkm"
+    Synthesizer(**FAST, random_state=0).fit(_patients_frame).save(path)
+    return path
+
+
+def test_chunks_continue_one_sequence_and_number_ids_across_chunks(saved_model):
+    model = Synthesizer.load(saved_model)
+    chunks = list(model.sample_chunks(250, chunk_rows=100, random_state=5))
+    assert [len(chunk) for chunk in chunks] == [100, 100, 50]
+    again = Synthesizer.load(saved_model)
+    pd.testing.assert_frame_equal(pd.concat(chunks, ignore_index=True),
+                                  pd.concat(again.sample_chunks(250, 100, random_state=5),
+                                            ignore_index=True))
+    one = Synthesizer.load(saved_model)
+    pd.testing.assert_frame_equal(next(one.sample_chunks(80, 100, random_state=5)),
+                                  Synthesizer.load(saved_model).sample(80, random_state=5))
+    with pytest.raises(UsageError, match="chunk_rows must be a positive integer"):
+        next(model.sample_chunks(10, chunk_rows=0))
+
+
+@pytest.mark.parametrize("out", ["synthetic.csv", "synthetic.parquet", "synthetic"])
+def test_sample_streams_chunks_to_a_file_or_a_folder_of_parts(tmp_path, saved_model, monkeypatch,
+                                                               out):
+    from click.testing import CliRunner
+
+    import toolkit.cli.synthesis as synthesis
+    from toolkit.cli import cli
+
+    monkeypatch.setattr(synthesis, "CLI_CHUNK_ROWS", 100)
+    target = tmp_path / out
+    result = CliRunner().invoke(cli, ["sample", str(saved_model), "--rows", "250", "--out",
+                                      str(target), "--seed", "3", "--quiet"])
+    assert result.exit_code == 0, result.output
+    table = read_table(target)
+    assert table.shape == (250, 20)
+    if not target.suffix:
+        assert sorted(p.name for p in target.iterdir()) == [
+            "part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
+    assert [p.name for p in tmp_path.iterdir()] == [out]  # no staging left behind
+
+
+def test_a_folder_holding_other_files_is_refused_before_sampling(tmp_path, saved_model):
+    from click.testing import CliRunner
+
+    from toolkit.cli import cli
+
+    (tmp_path / "notes.txt").write_text("keep me")
+    result = CliRunner().invoke(cli, ["sample", str(saved_model), "--rows", "10", "--out",
+                                      str(tmp_path)])
+    assert result.exit_code != 0 and "other files than Parquet parts" in result.output
+    assert (tmp_path / "notes.txt").read_text() == "keep me"

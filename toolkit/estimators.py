@@ -78,6 +78,12 @@ def _seed_from(random_state: int | np.random.Generator | None) -> int:
     raise UsageError(f"random_state must be an int or None, got {random_state!r}")
 
 
+def _check_rows(value: Any, name: str = "num_rows") -> None:
+    is_int = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    if not is_int or value < 1:
+        raise UsageError(f"{name} must be a positive integer, got {value!r}")
+
+
 def trained_epochs(document: dict) -> int:
     """Epochs a model file's model was trained for: from its privacy plan (a private fit
     records no losses) or from its loss history."""
@@ -343,20 +349,48 @@ class Synthesizer(BaseEstimator):
             cannot be met within the budget.
         """
         self.check_fitted()
-        is_int = isinstance(num_rows, (int, np.integer)) and not isinstance(num_rows, bool)
-        if not is_int or num_rows < 1:
-            raise UsageError(f"num_rows must be a positive integer, got {num_rows!r}")
+        _check_rows(num_rows)
+        return self._sample_from(int(num_rows), conditions, self._rng_for(random_state))
+
+    def _rng_for(self, random_state: int | None) -> np.random.Generator:
+        """The model's own sampling sequence, or a fresh one for ``random_state``."""
         if random_state is None:
-            rng = self._sampling_rng
-        else:
-            rng = np.random.default_rng(_seed_from(random_state))
+            return self._sampling_rng
+        return np.random.default_rng(_seed_from(random_state))
+
+    def _sample_from(self, num_rows: int, conditions: dict[str, Any] | pd.DataFrame | None,
+                     rng: np.random.Generator) -> pd.DataFrame:
         generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
         self.backend_.eval()
-        rows = self._sample_conditions(int(num_rows), conditions, rng, generator)
+        rows = self._sample_conditions(num_rows, conditions, rng, generator)
         # IDs are numbered across every call of this model, so no two rows share one
         rows = self.adapter_.renumber_ids(rows, self._ids_issued)
-        self._ids_issued += int(num_rows)
+        self._ids_issued += num_rows
         return rows
+
+    def sample_chunks(self, num_rows: int, chunk_rows: int = SAMPLE_CHUNK,
+                      conditions: dict[str, Any] | None = None,
+                      random_state: int | None = None) -> Iterator[pd.DataFrame]:
+        """Generate ``num_rows`` rows as consecutive chunks of at most ``chunk_rows``, so
+        that any number of rows can be written with the memory of one chunk.
+
+        The chunks continue one random sequence (the same ``random_state`` gives the
+        same chunks; a single chunk is what :meth:`sample` gives) and IDs are numbered
+        across them; see :meth:`sample` for ``conditions`` and ``random_state``.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"x": [0.5, 1.5, 2.5, 3.5] * 10, "g": ["a", "b"] * 20})
+        >>> model = Synthesizer(config="fast", epochs=1, random_state=0).fit(df)
+        >>> [len(chunk) for chunk in model.sample_chunks(250, chunk_rows=100, random_state=1)]
+        [100, 100, 50]
+        """
+        self.check_fitted()
+        _check_rows(num_rows)
+        _check_rows(chunk_rows, "chunk_rows")
+        rng = self._rng_for(random_state)
+        for start in range(0, num_rows, chunk_rows):
+            yield self._sample_from(min(chunk_rows, num_rows - start), conditions, rng)
 
     def _sample_conditions(self, num_rows: int, conditions: dict | pd.DataFrame | None,
                            rng: np.random.Generator, generator: torch.Generator) -> pd.DataFrame:

@@ -528,6 +528,82 @@ def table_writer(path: str | Path, dialect: Dialect | None = None
                 parquet_writer.close()
 
 
+@contextmanager
+def parts_writer(folder: str | Path) -> Iterator[Callable[[pd.DataFrame], None]]:
+    """Write a table as a folder of Parquet parts (``part-00000.parquet``, ...), one per
+    chunk: yields ``write(chunk)``. The parts go to a hidden folder beside ``folder``
+    that takes its place only when the block ends without an error (a folder of parts
+    already there is replaced; any other folder is refused first, see
+    :func:`check_parts_folder`). Every part has the first chunk's schema.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from toolkit.io import parts_writer, read_table
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> with parts_writer(folder / "synthetic") as write:
+    ...     write(pd.DataFrame({"x": [1, 2]}))
+    ...     write(pd.DataFrame({"x": [3]}))
+    >>> sorted(p.name for p in (folder / "synthetic").iterdir())
+    ['part-00000.parquet', 'part-00001.parquet']
+    >>> read_table(folder / "synthetic")["x"].tolist()
+    [1, 2, 3]
+    >>> import shutil; shutil.rmtree(folder)
+    """
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    target = check_parts_folder(folder)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    schema = None
+
+    def write(chunk: pd.DataFrame) -> None:
+        nonlocal schema
+        batch = _arrow_chunk(chunk, schema)
+        schema = batch.schema
+        part = staging / f"part-{len(list(staging.iterdir())):05d}.parquet"
+        pq.write_table(batch, part)
+
+    try:
+        yield write
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    except OSError as error:
+        raise DataError(f"cannot write {target}: {error.strerror or error}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def check_parts_folder(folder: str | Path, what: str = "output") -> Path:
+    """Fail before any work when ``folder`` cannot take a table written in Parquet parts:
+    it must be new, empty, or a folder of Parquet parts (which is replaced).
+
+    Raises
+    ------
+    UsageError
+        For a file there, a folder holding other files, or a parent folder that is
+        missing or not writable.
+    """
+    target = Path(folder)
+    if target.is_file():
+        raise UsageError(f"{what} {target} is a file; a table in parts is written to a folder")
+    if target.is_dir():
+        others = [p for p in target.iterdir() if p.suffix.lower() not in (".parquet", ".pq")
+                  and p.name != "_SUCCESS"]
+        if others:
+            raise UsageError(f"{what} {target} is a folder holding other files than Parquet "
+                             "parts; give a new or empty folder")
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"output folder does not exist: {parent}")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{what} {target}: the folder {parent} is not writable")
+    return target
+
+
 def write_text(path: str | Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically: no partial file on failure.
 

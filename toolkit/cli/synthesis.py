@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,9 @@ from toolkit.cli.common import (
 from toolkit.csvfiles import Dialect
 from toolkit.exceptions import DataError, UsageError
 from toolkit.io import TABLE_SUFFIXES, check_distinct, read_table, write_table
+
+#: rows ``toolkit sample`` generates and writes at a time (its memory bound)
+CLI_CHUNK_ROWS = 100_000
 
 
 @cli.command()
@@ -150,7 +155,9 @@ def _synth_images(data: Path, out: Path, rows: int | None, model_out: Path | Non
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--rows", type=click.IntRange(min=1), required=True, help="Rows to generate.")
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True,
-              help="Synthetic table to write (.csv or .parquet).")
+              help="Synthetic table to write: .csv or .parquet, or a folder of Parquet parts "
+                   "(a path without a suffix). Rows are generated and written "
+                   f"{CLI_CHUNK_ROWS:,} at a time, so memory stays bounded for any --rows.")
 @click.option("--seed", type=SEED, default=None,
               help="Random seed for this sample [default: a fresh one, printed].")
 @condition_option
@@ -165,9 +172,21 @@ def sample(model: Path, rows: int, out: Path, seed: int | None, conditions: tupl
     check_distinct({"MODEL": model}, {"--out": out})
     synthesizer = Synthesizer.load(model)
     synthesizer.adapter_.check_output(out, "--out")
-    synthetic = synthesizer.sample(rows, conditions=wanted, random_state=seed_or_fresh(seed, quiet))
-    synthesizer.adapter_.write(synthetic, out)
-    say(quiet, f"wrote {synthesizer.adapter_.summary(synthetic)} to {out}")
+    from tqdm.auto import tqdm
+
+    chunks = synthesizer.sample_chunks(rows, CLI_CHUNK_ROWS, conditions=wanted,
+                                       random_state=seed_or_fresh(seed, quiet))
+    with tqdm(total=rows, unit="row", unit_scale=True, desc="sampling", file=sys.stderr,
+              disable=quiet or rows <= CLI_CHUNK_ROWS, leave=False) as bar:
+        written = synthesizer.adapter_.write_chunks(_counted(chunks, bar), out)
+    say(quiet, f"wrote {written} synthetic rows to {out}")
+
+
+def _counted(chunks: Iterator[Any], bar: Any) -> Iterator[Any]:
+    """``chunks``, moving the progress ``bar`` by each chunk's length."""
+    for chunk in chunks:
+        yield chunk
+        bar.update(len(chunk))
 
 
 @cli.command()
