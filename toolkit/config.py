@@ -8,6 +8,7 @@ YAML file. Keys the preset does not set keep the defaults of :class:`Config`.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
@@ -18,6 +19,8 @@ import yaml
 from toolkit.adapters.scalers import SCALERS
 from toolkit.exceptions import UsageError
 
+#: a big table's batches hold about this share of its rows (see Config.for_rows)
+ROWS_PER_BATCH = 50
 BACKENDS = ("vae", "gan", "vaegan")
 #: the anomaly scores an AnomalyDetector reads off a model (see toolkit.detector)
 ANOMALY_SCORES = ("combined", "reconstruction", "latent")
@@ -37,12 +40,20 @@ class Config:
         Passes over the data; ``None`` chooses enough epochs for ``steps``
         optimizer steps, at least ``min_epochs`` and at most ``max_epochs``.
     steps : int
-        Optimizer steps aimed at when ``epochs`` is ``None``.
+        Optimizer steps aimed at when ``epochs`` is ``None`` (at least; see
+        ``steps_per_sqrt_row``).
+    steps_per_sqrt_row : float
+        Larger tables get ``steps_per_sqrt_row * sqrt(rows)`` steps when that is
+        more than ``steps``: the training budget grows with the square root of
+        the rows, not linearly (see :meth:`for_rows`).
     min_epochs, max_epochs : int
-        Bounds on automatically chosen epochs (large tables get ``min_epochs``
-        passes even when that takes more than ``steps`` steps).
+        Bounds on automatically chosen epochs.
     batch_size : int
         Rows per optimizer step (capped at the number of rows).
+    max_batch_size : int
+        Larger tables train on batches of about ``rows / 50`` rows (a power of two),
+        from ``batch_size`` up to this: big batches cost less per row on a CPU.
+        Giving ``batch_size`` explicitly (estimator or CLI) fixes the batch size.
     max_training_rows : int
         A larger table is learnt from a uniform random sample of this many rows
         (drawn in one streamed pass when fitting from a file, by the engine in
@@ -110,9 +121,11 @@ class Config:
     backend: str = "vae"
     epochs: int | None = None
     steps: int = 200
-    min_epochs: int = 10
+    steps_per_sqrt_row: float = 2.0
+    min_epochs: int = 1
     max_epochs: int = 500
     batch_size: int = 512
+    max_batch_size: int = 4096
     max_training_rows: int = 500_000
     learning_rate: float = 5e-3
     weight_decay: float = 1e-5
@@ -143,7 +156,8 @@ class Config:
         _check_choice("numeric_encoding", self.numeric_encoding, tuple(SCALERS))
         _check_choice("device", self.device, DEVICES)
         _check_choice("lr_schedule", self.lr_schedule, ("cosine", "constant"))
-        for name in ("steps", "min_epochs", "max_epochs", "batch_size", "max_training_rows",
+        for name in ("steps", "min_epochs", "max_epochs", "batch_size", "max_batch_size",
+                     "max_training_rows",
                      "latent_dim", "prior_components", "max_levels", "pac",
                      "discriminator_steps"):
             _check_positive(name, getattr(self, name))
@@ -157,6 +171,8 @@ class Config:
             self.cpu_threads < 0
         ):
             raise UsageError(f"cpu_threads must be an integer >= 0, got {self.cpu_threads!r}")
+        if not self.steps_per_sqrt_row >= 0:
+            raise UsageError(f"steps_per_sqrt_row must be >= 0, got {self.steps_per_sqrt_row!r}")
         for name in ("weight_decay", "beta", "gp_weight", "adversarial_weight", "feature_weight"):
             if not getattr(self, name) >= 0:
                 raise UsageError(f"{name} must be >= 0, got {getattr(self, name)!r}")
@@ -167,6 +183,20 @@ class Config:
             if not dims or any(int(h) < 1 for h in dims):
                 raise UsageError(f"{name} must be a list of positive ints, got {dims}")
         return self
+
+    def for_rows(self, n_rows: int) -> Config:
+        """These settings with the batch size and step budget of a table of ``n_rows`` rows.
+
+        Examples
+        --------
+        >>> from toolkit.config import Config
+        >>> [(c.batch_size, c.steps) for c in map(Config().for_rows, (1_000, 100_000, 500_000))]
+        [(512, 200), (2048, 632), (4096, 1414)]
+        """
+        grown = 2 ** round(math.log2(max(1.0, n_rows / ROWS_PER_BATCH)))
+        batch_size = min(max(self.batch_size, grown), max(self.batch_size, self.max_batch_size))
+        steps = max(self.steps, round(self.steps_per_sqrt_row * math.sqrt(n_rows)))
+        return dataclasses.replace(self, batch_size=batch_size, steps=steps)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the settings as a plain dict."""
@@ -274,6 +304,8 @@ def load_config(config: str | Path | Config | None = "default", **overrides: Any
     is_config = isinstance(config, Config)
     settings = config.to_dict() if is_config else _read_preset(config or "default")
     settings.update({k: v for k, v in overrides.items() if v is not None})
+    if overrides.get("batch_size") is not None and overrides.get("max_batch_size") is None:
+        settings["max_batch_size"] = overrides["batch_size"]  # an explicit batch size is kept
     valid = [f.name for f in fields(Config)]
     unknown = sorted(set(settings) - set(valid))
     if unknown:

