@@ -28,7 +28,7 @@ from toolkit.modelfile import load_model, save_model
 from toolkit.privacy import PrivacyPlan, plan_privacy
 from toolkit.training import Callback, EarlyStopping, History, ProgressBar, choose_epochs
 
-SAMPLE_CHUNK = 65536
+SAMPLE_CHUNK = 16384
 #: draws allowed per requested row when a condition must be met by checking
 REJECTION_BUDGET = 100
 
@@ -416,12 +416,16 @@ class Synthesizer(BaseEstimator):
 
     def _draw(self, n: int, fixed: dict[int, int], rng: np.random.Generator,
               generator: torch.Generator) -> pd.DataFrame:
-        chunks = [
-            self.backend_.sample(min(SAMPLE_CHUNK, n - start), generator, fixed).cpu().numpy()
+        # drawn and decoded a chunk at a time: no (n, width) array, and each chunk's
+        # arrays stay small enough for the CPU caches
+        seed = int(rng.integers(2**31 - 1))
+        frames = [
+            self.adapter_.inverse_transform(
+                self.backend_.sample(min(SAMPLE_CHUNK, n - start), generator, fixed).cpu().numpy(),
+                random_state=seed + start)
             for start in range(0, n, SAMPLE_CHUNK)
         ]
-        return self.adapter_.inverse_transform(np.concatenate(chunks),
-                                               random_state=int(rng.integers(2**31 - 1)))
+        return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
     def _sample_with(self, n: int, conditions: dict[str, Any], rng: np.random.Generator,
                      generator: torch.Generator) -> pd.DataFrame:
