@@ -79,9 +79,11 @@ def _level_array(levels: list[Any]) -> np.ndarray:
 
 
 def _entropy(counts: np.ndarray) -> float:
-    """Entropy (nats) of the distribution given by ``counts``."""
-    p = counts[counts > 0] / counts.sum()
-    return float(-(p * np.log(p)).sum())
+    """Entropy (nats) of the distribution given by ``counts``, with the Miller-Madow
+    correction ``(cells - 1) / 2n`` that keeps sparse tables from looking informative."""
+    counts = counts[counts > 0]
+    p = counts / counts.sum()
+    return float(-(p * np.log(p)).sum() + (len(counts) - 1) / (2 * counts.sum()))
 
 
 def _same_number(a: Any, b: Any) -> bool:
@@ -359,9 +361,9 @@ class CategoricalEncoder(ColumnEncoder):
     slot; the rest share one "other" slot, which is decoded by drawing from the
     rare levels' observed frequencies. Memory and time stay bounded for columns
     with thousands of levels, and the rare levels keep their strongest dependency:
-    :meth:`link_parent` makes them drawn given the generated level of the fully
-    modelled categorical column that tells most about them (a tail number given
-    its airline, a ward given its hospital). A pandas ``category`` column comes
+    :meth:`link_parent` makes them drawn given the generated slot of the other
+    categorical column that tells most about them (a tail number given its
+    airline, a ward given its hospital). A pandas ``category`` column comes
     back with all its categories (unused ones too) and its order.
 
     Values are looked up by number in a column of numbers (``"3"`` finds the level
@@ -418,8 +420,8 @@ class CategoricalEncoder(ColumnEncoder):
         series : pandas.Series
             This column's training values.
         candidates : dict of str to ndarray
-            The slot index of every training row in each fully modelled categorical
-            column (one without rare levels), by column name.
+            The one-hot slot of every training row in each other categorical column,
+            by column name (what decoding reads off the generated array).
         min_gain : float
             Share of the rare levels' entropy a parent must explain to be used.
         """

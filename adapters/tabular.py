@@ -311,18 +311,20 @@ class TabularAdapter:
         return self
 
     def _link_rare_levels(self, data: pd.DataFrame) -> None:
-        """Let each categorical column with rare levels draw them given the fully modelled
-        categorical column that tells most about them (see :class:`CategoricalEncoder`)."""
+        """Let each categorical column with rare levels draw them given the generated slot of
+        the other categorical column that tells most about them (see
+        :class:`CategoricalEncoder`)."""
         categorical = [(enc, original) for enc, original in zip(self.encoders_, data.columns,
                                                                strict=True)
                        if isinstance(enc, CategoricalEncoder)]
         with_rare = [(enc, original) for enc, original in categorical if enc.other_levels_]
         if not with_rare:
             return
-        parents = {enc.name: enc._slot_index(data[original]) for enc, original in categorical
-                   if not enc.other_levels_ and len(enc.slots_) > 1}
+        slots = {enc.name: enc._slot_index(data[original]) for enc, original in categorical
+                 if enc.width > 1}
         for encoder, original in with_rare:
-            encoder.link_parent(data[original], parents)
+            encoder.link_parent(data[original],
+                                {name: s for name, s in slots.items() if name != encoder.name})
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "encoders_"):
