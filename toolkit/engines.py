@@ -44,7 +44,7 @@ import pandas as pd
 
 from toolkit.config import Config
 from toolkit.detector import AnomalyDetector
-from toolkit.estimators import MAX_SEED, SAMPLE_CHUNK, Synthesizer, _seed_from
+from toolkit.estimators import MAX_SEED, SAMPLE_CHUNK, Synthesizer, resolve_seed
 from toolkit.exceptions import DataError, UsageError
 
 #: the engines and the package each needs (what ``pip install 'toolkit[extra]'`` brings)
@@ -302,7 +302,7 @@ def plan_sample(model: Any, num_rows: int, num_partitions: int, seed: int | None
     """
     num_rows = check_count("num_rows", num_rows)
     num_partitions = check_count("num_partitions", num_partitions)
-    seed = _seed_from(seed)
+    seed = resolve_seed(seed)
     if conditions is not None and not isinstance(conditions, (dict, pd.DataFrame)):
         raise UsageError("conditions must be a dict or a DataFrame with num_rows rows")
     if isinstance(conditions, pd.DataFrame) and len(conditions) != num_rows:
@@ -333,7 +333,7 @@ def new_estimator(task: str, random_state: int | None, params: dict[str, Any]
     if unknown:
         raise UsageError(f"unknown parameter(s) {unknown} of {estimator.__name__}; "
                          f"valid: random_state, {', '.join(valid)}")
-    _seed_from(random_state)  # a bad seed fails before the engine works
+    resolve_seed(random_state)  # a bad seed fails before the engine works
     model = estimator(random_state=random_state, **params)
     return model, resolve(model).max_training_rows
 
@@ -363,7 +363,7 @@ def fit_on_engine(task: str, random_state: int | None, params: dict[str, Any],
         of the rows (``None``: every row) as pandas, in the dtypes of an in-process read.
     """
     model, limit = new_estimator(task, random_state, params)
-    engine_seed, trim_seed = np.random.SeedSequence(_seed_from(random_state)).generate_state(2)
+    engine_seed, trim_seed = np.random.SeedSequence(resolve_seed(random_state)).generate_state(2)
     n_rows = int(count())
     sample = draw(sample_fraction(limit, n_rows), int(engine_seed))
     if len(sample) > limit:  # trimmed to the bound with a seeded choice, in table order

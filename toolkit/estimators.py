@@ -65,7 +65,20 @@ def fresh_seed() -> int:
     return int(np.random.SeedSequence().generate_state(1)[0])
 
 
-def _seed_from(random_state: int | np.random.Generator | None) -> int:
+def resolve_seed(random_state: int | np.random.Generator | None) -> int:
+    """The seed ``random_state`` stands for: itself (checked to lie in ``[0, MAX_SEED]``),
+    one drawn from a numpy Generator, or a fresh one for ``None``.
+
+    Raises
+    ------
+    UsageError
+        For a seed out of range or a value that is no seed.
+
+    Examples
+    --------
+    >>> resolve_seed(7)
+    7
+    """
     if random_state is None:
         return fresh_seed()
     if isinstance(random_state, np.random.Generator):
@@ -237,7 +250,7 @@ class Synthesizer(BaseEstimator):
             # time, once per step (each critic step is a DP-SGD step)
             config = dataclasses.replace(config, prior="standard", early_stopping_patience=None,
                                          pac=1, discriminator_steps=1)
-        seed = _seed_from(self.random_state)
+        seed = resolve_seed(self.random_state)
         kind = adapter_type(X)
         records = kind.read(X, max_rows=config.max_training_rows, random_state=seed)
         privacy = marginals = None
@@ -358,7 +371,7 @@ class Synthesizer(BaseEstimator):
         """The model's own sampling sequence, or a fresh one for ``random_state``."""
         if random_state is None:
             return self._sampling_rng
-        return np.random.default_rng(_seed_from(random_state))
+        return np.random.default_rng(resolve_seed(random_state))
 
     def _sample_from(self, num_rows: int, conditions: dict[str, Any] | pd.DataFrame | None,
                      rng: np.random.Generator) -> pd.DataFrame:
