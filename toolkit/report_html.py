@@ -158,6 +158,32 @@ def _badge(verdict: str) -> str:
     return f'<span class="badge {verdict.replace(" ", "-")}">{html.escape(verdict)}</span>'
 
 
+def sample_text(summary: dict[str, Any]) -> str:
+    """``"; measured on a seeded uniform sample of ..."`` when a table was subsampled (the
+    summary's ``*_rows_measured`` below its ``*_rows``), else ``""``.
+
+    Examples
+    --------
+    >>> print(sample_text({"real_rows": 90_000, "real_rows_measured": 50_000,
+    ...                    "synthetic_rows": 10_000, "synthetic_rows_measured": 10_000,
+    ...                    "max_rows": 50_000}))
+    ; measured on a seeded uniform sample of 50,000 real rows and all 10,000
+    synthetic rows (at most 50,000 per table)
+    >>> sample_text({"real_rows": 10, "real_rows_measured": 10})
+    ''
+    """
+    measured = [(name, summary[f"{name}_rows_measured"], summary[f"{name}_rows"])
+                for name in ("real", "synthetic", "holdout")
+                if summary.get(f"{name}_rows_measured") is not None]
+    if not any(used < total for _, used, total in measured):
+        return ""
+    parts = [f"{used:,} {name} rows" if used < total else f"all {total:,} {name} rows"
+             for name, used, total in measured]
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return (f"; measured on a seeded uniform sample of {listed} "
+            f"(at most {summary['max_rows']:,} per table)")
+
+
 def render(report: ReportData) -> str:
     """The whole page as a string."""
     s, f, u, p = report.summary, report.fidelity, report.utility, report.privacy
@@ -167,7 +193,7 @@ def render(report: ReportData) -> str:
         "<h1>Synthetic data report</h1>",
         f"<p class='muted'>{s['real_rows']:,} real rows, {s['synthetic_rows']:,} synthetic rows"
         + (f", {s['holdout_rows']:,} holdout rows" if s.get("holdout_rows") else "")
-        + f"; measured in {s['seconds']} s.</p>",
+        + sample_text(s) + f"; measured in {s['seconds']} s.</p>",
         "<section id='summary'><h2>Summary</h2><table>",
         "<tr><th>question</th><th>verdict</th><th>why</th></tr>",
         *[f"<tr><td>{q}</td><td>{_badge(s[key])}</td><td>{html.escape(s[key + '_reason'])}</td>"

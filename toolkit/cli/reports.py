@@ -14,8 +14,11 @@ from toolkit.cli.common import (
     quiet_warnings,
     say,
 )
-from toolkit.exceptions import DataError
-from toolkit.io import check_distinct, read_table
+
+#: rows of each table ``report`` measures at most (toolkit.report.MAX_ROWS, repeated here so
+#: that the help is shown without importing the report; tests/test_report_subsample.py
+#: checks that the two agree)
+MAX_ROWS = 50_000
 
 
 @cli.command()
@@ -34,12 +37,26 @@ from toolkit.io import check_distinct, read_table
               help="Exit with 1 when the overall quality is below this (the report is written).")
 @click.option("--seed", type=SEED, default=0, show_default=True,
               help="Seed of the samples, splits and models.")
+@click.option("--max-rows", type=click.IntRange(min=1), default=MAX_ROWS, show_default=True,
+              help="Rows of each table (REAL, SYNTHETIC, --holdout) measured at most: a larger "
+                   "table is measured on a uniform random sample of this many rows, drawn "
+                   "with --seed while the file is read (memory stays bounded); the report "
+                   "states the sample.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def report(real: Path, synthetic: Path, out: Path, json_out: Path | None, holdout: Path | None,
            target: str | None, metadata: Path | None, fail_under: float | None, seed: int,
-           quiet: bool) -> None:
-    """Measure how faithful, useful and private SYNTHETIC is against REAL."""
+           max_rows: int, quiet: bool) -> None:
+    """Measure how faithful, useful and private SYNTHETIC is against REAL.
+
+    Tables of millions of rows are measured on a seeded uniform sample of at most
+    --max-rows rows each (50,000 by default, a couple of minutes at most), read in one
+    streamed pass; the page, the JSON and the summary line state how many rows were
+    measured of how many.
+    """
+    from toolkit.exceptions import DataError
+    from toolkit.io import check_distinct
     from toolkit.report import evaluate
+    from toolkit.report_html import sample_text
 
     quiet_warnings(quiet)
     check_distinct({"REAL": real, "SYNTHETIC": synthetic, "--holdout": holdout,
@@ -47,18 +64,17 @@ def report(real: Path, synthetic: Path, out: Path, json_out: Path | None, holdou
     check_output(out, (".html",), "--out")
     if json_out is not None:
         check_output(json_out, (".json",), "--json")
-    result = evaluate(read_table(real), read_table(synthetic),
-                      holdout=None if holdout is None else read_table(holdout), target=target,
-                      metadata=metadata, random_state=seed,
-                      progress=None if quiet else progress_line)
+    result = evaluate(real, synthetic, holdout=holdout, target=target, metadata=metadata,
+                      random_state=seed, progress=None if quiet else progress_line,
+                      max_rows=max_rows)
     result.to_html(out)
     if json_out is not None:
         result.to_json(json_out)
     summary = result.summary
     quality = "not measured" if summary["quality"] is None else f"{summary['quality']:.3f}"
     say(quiet, f"fidelity {summary['fidelity']} (quality {quality}), utility "
-               f"{summary['utility']}, privacy {summary['privacy']}; wrote {out} in "
-               f"{summary['seconds']:.1f}s")
+               f"{summary['utility']}, privacy {summary['privacy']}{sample_text(summary)}; "
+               f"wrote {out} in {summary['seconds']:.1f}s")
     if fail_under is not None and (summary["quality"] or 0.0) < fail_under:
         raise DataError(f"overall quality {summary['quality']:.3f} is below --fail-under "
                         f"{fail_under}")
@@ -83,6 +99,7 @@ def compare(data: Path, backends: str, out: Path, json_out: Path | None, target:
             holdout_frac: float, epochs: int | None, seed: int, quiet: bool) -> None:
     """Train each backend on the same split of DATA and compare them side by side."""
     from toolkit import compare as comparison
+    from toolkit.io import check_distinct, read_table
 
     quiet_warnings(quiet)
     check_distinct({"DATA": data}, {"--out": out, "--json": json_out})
