@@ -479,6 +479,8 @@ class Synthesizer(BaseEstimator):
         config = Config(**document["config"]).validate()
         adapter = adapter_from_dict(document["adapter"])
         backend: Backend = BACKENDS[config.backend](adapter.spec, config)
+        # files written before the level calibration have no level_bias: no shift
+        tensors.setdefault("heads.level_bias", backend.heads.level_bias)
         backend.load_state_dict(tensors)
         if adapter.spec != TensorSpec.from_dict(document["spec"]):
             raise ModelFileError("its adapter does not match its spec")

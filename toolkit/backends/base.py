@@ -35,6 +35,13 @@ from toolkit.training import (
     train,
 )
 
+#: rounds and prior rows of the level calibration after training (Backend.calibrate_levels)
+CALIBRATION_ROUNDS = 8
+CALIBRATION_DRAWS = 40_000
+CALIBRATION_CHUNK = 4096
+#: largest shift of a level's sampling logit
+BIAS_LIMIT = 5.0
+
 
 class Backend(nn.Module):
     """A generative model over tensors laid out by a :class:`TensorSpec`.
@@ -204,7 +211,35 @@ class Backend(nn.Module):
         if privacy is None:
             with torch.no_grad():
                 self.after_fit(data, generator)
+                self.calibrate_levels(data, generator)
         return history
+
+    @torch.no_grad()
+    def calibrate_levels(self, data: torch.Tensor, generator: torch.Generator,
+                         rounds: int = CALIBRATION_ROUNDS, draws: int = CALIBRATION_DRAWS
+                         ) -> None:
+        """Shift the sampling logits of every categorical level (and numeric mode) so that
+        rows drawn from the prior have the training data's level frequencies.
+
+        A latent prior fitted after training (a Gaussian mixture over the codes) does
+        not cover the codes exactly, so its rows can over- or under-represent levels
+        (measured on 100k flights rows: an airline's share off by 7 % total variation
+        from the prior, 0.6 % from the codes themselves). Each round compares the mean
+        sampling probabilities of ``draws`` prior rows with the data's frequencies and
+        adds the log ratio to ``heads.level_bias``, which only sampling reads (scores,
+        reconstructions and training losses do not).
+        """
+        target = self.heads.level_frequencies(data).clamp_min(1e-6)
+        if not len(target):
+            return
+        draws = min(draws, max(CALIBRATION_CHUNK, len(data)))
+        for _ in range(rounds):
+            sizes = [min(CALIBRATION_CHUNK, draws - start)
+                     for start in range(0, draws, CALIBRATION_CHUNK)]
+            generated = sum(size * self.heads.level_probabilities(
+                self._raw_samples(size, generator, {})) for size in sizes) / draws
+            bias = self.heads.level_bias + torch.log(target / generated.clamp_min(1e-6))
+            self.heads.level_bias.copy_(bias.clamp(-BIAS_LIMIT, BIAS_LIMIT))
 
     def _learning_rate_schedule(self, optimizers: list[torch.optim.Optimizer], n_rows: int,
                                 epochs: int) -> Callable[[], None] | None:
@@ -261,9 +296,14 @@ class Backend(nn.Module):
             rows are generated conditionally on them.
         """
         fixed = fixed or {}
-        z = self.sample_latent(n, generator, fixed)
-        raw = self.decode(z, self.condition_vector(fixed, n, generator))
+        raw = self._raw_samples(n, generator, fixed)
         return self.force(self.heads.sample(raw, generator, self.scalar_noise), fixed)
+
+    def _raw_samples(self, n: int, generator: torch.Generator | None,
+                     fixed: dict[int, int]) -> torch.Tensor:
+        """The decoder's raw output for ``n`` rows drawn from the prior."""
+        z = self.sample_latent(n, generator, fixed)
+        return self.decode(z, self.condition_vector(fixed, n, generator))
 
     def fit_prior(self, codes: torch.Tensor, generator: torch.Generator) -> None:
         """Fit the latent Gaussian-mixture prior on ``codes`` when the config asks for it."""

@@ -301,6 +301,9 @@ class OutputHeads(nn.Module):
         self.register_buffer("_inverse", inverse, persistent=False)
         blocks = torch.tensor(part_blocks, dtype=torch.long)
         self.register_buffer("_part_blocks", blocks, persistent=False)
+        # added to the one-hot logits when sampling only (see calibrate_levels)
+        n_levels = sum(count * width for _, count, width in self.groups)
+        self.register_buffer("level_bias", torch.zeros(n_levels))
 
     def _scalar_means(self, raw: torch.Tensor) -> torch.Tensor:
         scalars = raw[:, : self.n_scalars]
@@ -310,6 +313,26 @@ class OutputHeads(nn.Module):
         """Each width group of the raw output as ``(n, groups, width)``."""
         return [raw[:, start : start + count * width].reshape(-1, count, width)
                 for start, count, width in self.groups]
+
+    def _sampling_logits(self, raw: torch.Tensor) -> list[torch.Tensor]:
+        """:meth:`_one_hot_logits` shifted by :attr:`level_bias`."""
+        logits, start = [], 0
+        for (_, count, width), group in zip(self.groups, self._one_hot_logits(raw), strict=True):
+            bias = self.level_bias[start : start + count * width].reshape(count, width)
+            logits.append(group + bias)
+            start += count * width
+        return logits
+
+    def level_frequencies(self, rows: torch.Tensor) -> torch.Tensor:
+        """Mean of every one-hot column of data-space ``rows``, in :attr:`level_bias` order."""
+        target = rows[:, self._order]
+        return torch.cat([target[:, start : start + count * width].mean(0)
+                          for start, count, width in self.groups] or [rows.new_zeros(0)])
+
+    def level_probabilities(self, raw: torch.Tensor) -> torch.Tensor:
+        """Mean sampling probability of every one-hot level over the rows of ``raw``."""
+        return torch.cat([F.softmax(logits, dim=-1).mean(0).flatten()
+                          for logits in self._sampling_logits(raw)] or [raw.new_zeros(0)])
 
     def _flag_logits(self, raw: torch.Tensor) -> torch.Tensor:
         end = raw.shape[1] - self.n_pixels
@@ -414,7 +437,7 @@ class OutputHeads(nn.Module):
             values = values + noise * self.log_sigma.exp()
         parts = [torch.where(self._bounded, values.clamp(-1.0, 1.0), values)]
         parts += [_categorical_draw(logits, generator).flatten(1)
-                  for logits in self._one_hot_logits(raw)]
+                  for logits in self._sampling_logits(raw)]
         probs = torch.sigmoid(self._flag_logits(raw))
         parts.append((random_like(probs.shape, generator, raw.device) < probs).to(raw.dtype))
         parts.append(torch.sigmoid(self._pixel_logits(raw)))
