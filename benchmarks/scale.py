@@ -194,6 +194,67 @@ def conditional(paths: dict[str, Path], workdir: Path, force: bool) -> None:
     cached("conditional", force, measure)
 
 
+def engines(paths: dict[str, Path], workdir: Path, force: bool) -> None:
+    """Spark (local[2]) and Dask (threads) against in-process: scores, seeded samples and
+    a fit, on the 269k training rows."""
+    from toolkit import AnomalyDetector, Synthesizer
+
+    train = pd.read_parquet(paths["train"])
+    model_path = workdir / f"model_{len(train)}.tkm"
+    detector_path = workdir / "detector.tkm"
+
+    def measure() -> dict[str, Any]:
+        import dask
+        import dask.dataframe as dd
+        from pyspark.sql import SparkSession
+
+        from toolkit import dask as on_dask
+        from toolkit import spark as on_spark
+
+        record: dict[str, Any] = {"rows": len(train)}
+        started = time.perf_counter()
+        expected = AnomalyDetector.load(detector_path).decision_function(train)
+        record["score_inprocess_rows_per_s"] = len(train) / (time.perf_counter() - started)
+        session = (SparkSession.builder.master("local[2]")
+                   .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+                   .config("spark.driver.memory", "6g").getOrCreate())
+        sdf = session.createDataFrame(train).cache()
+        sdf.count()
+        ddf = dd.from_pandas(train, npartitions=4)
+        with dask.config.set(scheduler="threads"):
+            for name, run in (("spark", lambda: on_spark.score(str(detector_path), sdf)
+                               .select("anomaly_score").toPandas()["anomaly_score"]),
+                              ("dask", lambda: on_dask.score(str(detector_path), ddf)
+                               ["anomaly_score"].compute())):
+                run()  # workers load the model once
+                started = time.perf_counter()
+                scores = run().to_numpy()
+                record[f"score_{name}_rows_per_s"] = len(train) / (time.perf_counter() - started)
+                record[f"score_{name}_max_diff"] = float(np.max(np.abs(scores - expected)))
+            own = Synthesizer.load(model_path).sample(len(train), random_state=0)
+            record["sample_inprocess_quality"] = quality(train, own)
+            for name, draw in (("spark", lambda seed: on_spark.sample(
+                                    str(model_path), len(train), session, 4, seed).toPandas()),
+                               ("dask", lambda seed: on_dask.sample(
+                                    str(model_path), len(train), 4, seed).compute())):
+                started = time.perf_counter()
+                rows = draw(0)
+                record[f"sample_{name}_rows_per_s"] = len(train) / (time.perf_counter() - started)
+                record[f"sample_{name}_reproducible"] = bool(draw(0).equals(rows))
+                record[f"sample_{name}_quality"] = quality(train, rows)
+            big = session.read.parquet(str(paths["big"]))
+            started = time.perf_counter()
+            fitted = on_spark.fit(big, random_state=0)
+            record["fit_spark_seconds"] = time.perf_counter() - started
+            record["fit_spark_rows_seen"] = fitted.n_rows_seen_
+            synthetic = fitted.sample(QUALITY_ROWS, random_state=0)
+            record["fit_spark_quality"] = quality(train, synthetic)
+        session.stop()
+        return record
+
+    cached("engines", force, measure)
+
+
 def write_report(sizes: list[int]) -> None:
     results = load_json(RESULTS)["results"]
     get = results.get
@@ -235,6 +296,23 @@ def write_report(sizes: list[int]) -> None:
                                fmt(record["peak_gb"], 2)])
     lines += ["Throughput end to end (start-up included):", "",
               md_table(["step", "rows/s", "s", "peak GB"], throughput), ""]
+    record = get("engines")
+    if record:
+        rows = [[name, f"{record[f'score_{name}_rows_per_s']:,.0f}",
+                 fmt(record.get(f"score_{name}_max_diff"), 7),
+                 f"{record[f'sample_{name}_rows_per_s']:,.0f}",
+                 fmt(record[f"sample_{name}_quality"]),
+                 str(record[f"sample_{name}_reproducible"])] for name in ("spark", "dask")]
+        rows.append(["in-process", f"{record['score_inprocess_rows_per_s']:,.0f}", "-", "-",
+                     fmt(record["sample_inprocess_quality"]), "-"])
+        lines += ["Engines on the 269k training rows (Spark `local[2]`, Dask threads, 4 "
+                  "partitions; in-process beside them, same model files):", "",
+                  md_table(["engine", "score rows/s", "max |score diff|", "sample rows/s",
+                            "sample quality", "same seed, same rows"], rows), "",
+                  f"`toolkit.spark.fit` on the 2.69M-row replicate (a uniform sample of "
+                  f"{500_000:,} rows trained on the driver): {fmt(record['fit_spark_seconds'], 0)}"
+                  f" s, quality {fmt(record['fit_spark_quality'])} (fitted in process from the "
+                  f"file: {fmt(get(f'sample_quality_{sizes[-1]}', {}).get('quality'))}).", ""]
     write_section(DEFAULT_OUT, "\n".join(lines) + "\n", *MARKS)
 
 
@@ -255,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         conditional(paths, args.workdir, args.force)
         scoring(paths, args.workdir, args.force)
         gaussian_copula(paths, args.force)
+        engines(paths, args.workdir, args.force)
     write_report(sizes)
     return 0
 
