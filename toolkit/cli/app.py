@@ -14,7 +14,10 @@ from typing import Any
 import click
 
 import toolkit
-from toolkit.exceptions import InferenceWarning, ToolkitError
+
+# Nothing heavy is imported here or by the command modules at import time: `toolkit
+# --version` and `--help` start in a fraction of a second, and each command imports what it
+# uses (torch, pandas, sdmetrics ...) when it runs (tests/test_startup.py).
 
 
 def show_warning(message: Warning | str, category: type[Warning], *args: Any,
@@ -42,6 +45,8 @@ class ToolkitGroup(click.Group):
             sys.exit(1)
 
     def invoke(self, ctx: click.Context) -> Any:
+        from toolkit.exceptions import InferenceWarning, ToolkitError
+
         try:
             with warnings.catch_warnings():
                 # what the toolkit guessed is the user's business; libraries' chatter is not

@@ -3,23 +3,24 @@ the command's options."""
 
 from __future__ import annotations
 
+import queue
 import sys
+import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
-from toolkit.adapters.domains import adapter_type
 from toolkit.config import ANOMALY_SCORES as SCORES
 from toolkit.config import BACKENDS as BACKEND_NAMES
 from toolkit.config import preset_names
-from toolkit.exceptions import InferenceWarning, UsageError
-from toolkit.io import check_writable
 
 #: seeds are integers in [0, 2**32 - 1] (numpy's and scikit-learn's range)
 SEED = click.IntRange(0, 2**32 - 1)
+T = TypeVar("T")
 
 
 def say(ctx_quiet: bool, message: str) -> None:
@@ -30,6 +31,8 @@ def say(ctx_quiet: bool, message: str) -> None:
 def quiet_warnings(quiet: bool) -> None:
     """With --quiet, warnings are not printed either."""
     if quiet:
+        from toolkit.exceptions import InferenceWarning
+
         warnings.simplefilter("ignore", InferenceWarning)
 
 
@@ -45,6 +48,9 @@ def seed_or_fresh(seed: int | None, quiet: bool) -> int:
 
 def check_output(path: Path, suffixes: tuple[str, ...], what: str) -> None:
     """Fail before any work when an output path cannot be written."""
+    from toolkit.exceptions import UsageError
+    from toolkit.io import check_writable
+
     if path.suffix.lower() not in suffixes:
         raise UsageError(f"{what} {path} must end in {', '.join(suffixes)}")
     check_writable(path, what)
@@ -52,6 +58,8 @@ def check_output(path: Path, suffixes: tuple[str, ...], what: str) -> None:
 
 def parse_conditions(pairs: tuple[str, ...]) -> dict[str, str] | None:
     """Turn ``("sex=F", "stage=3")`` into ``{"sex": "F", "stage": "3"}``."""
+    from toolkit.exceptions import UsageError
+
     conditions = {}
     for pair in pairs:
         column, sep, value = pair.partition("=")
@@ -117,6 +125,8 @@ def privacy_options(command: Callable) -> Callable:
 
 def privacy_params(options: dict[str, Any]) -> dict[str, Any]:
     """The privacy options as Synthesizer parameters, refusing --delta/--max-grad-norm alone."""
+    from toolkit.exceptions import UsageError
+
     if options.get("epsilon") is None:
         if options.get("delta") is not None:
             raise UsageError("--delta needs --epsilon")
@@ -147,6 +157,7 @@ def fit_synthesizer(data_path: Path, options: dict[str, Any],
                     records: Any = None) -> tuple[Any, Any]:
     """Train a Synthesizer with the command's options on ``records`` (default: DATA read by
     the adapter of its domain); returns the model and the records."""
+    from toolkit.adapters.domains import adapter_type
     from toolkit.estimators import Synthesizer
 
     synthesizer = Synthesizer(**training_params(options, "default"), **privacy_params(options))
@@ -164,6 +175,7 @@ def fit_synthesizer(data_path: Path, options: dict[str, Any],
 def fit_detector(data_path: Path, options: dict[str, Any], score: str,
                  contamination: float) -> Any:
     """Train an AnomalyDetector with the command's options on DATA."""
+    from toolkit.adapters.domains import adapter_type
     from toolkit.detector import AnomalyDetector
 
     detector = AnomalyDetector(anomaly_score=score, contamination=contamination,
@@ -187,6 +199,114 @@ def inputs_of(data: Path | None, options: dict[str, Any], **more: Path | None
     config_file = Path(config) if config and Path(config).suffix in (".yaml", ".yml") else None
     return {"DATA": data, "--metadata": options.get("metadata"), "--config": config_file,
             **more}
+
+
+_DONE = object()
+
+
+def read_ahead(chunks: Iterable[T], depth: int = 1) -> Iterator[T]:
+    """Iterate ``chunks`` in a background thread, ``depth`` items ahead of the consumer.
+
+    Reading a file (pyarrow's readers release the GIL) then overlaps the work done on
+    the previous chunk; memory holds at most ``depth + 2`` chunks. An error of the
+    reader is raised here, in the consumer, when it reaches that item.
+
+    Examples
+    --------
+    >>> list(read_ahead(iter(range(5))))
+    [0, 1, 2, 3, 4]
+    """
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def hand_over(item: tuple[Any, BaseException | None]) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                if not hand_over((chunk, None)):
+                    return
+        except BaseException as error:  # noqa: BLE001 - handed to the consumer
+            hand_over((_DONE, error))
+            return
+        hand_over((_DONE, None))
+
+    worker = threading.Thread(target=produce, name="toolkit-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            chunk, error = ready.get()
+            if error is not None:
+                raise error
+            if chunk is _DONE:
+                return
+            yield chunk
+    finally:
+        stop.set()
+        worker.join()
+
+
+@contextmanager
+def write_behind(write: Callable[[T], None], depth: int = 1) -> Iterator[Callable[[T], None]]:
+    """Yield ``later(chunk)``, which queues ``chunk`` for ``write`` in a background thread.
+
+    Writing (Arrow conversion and Parquet encoding release the GIL) then overlaps the
+    work on the next chunk; at most ``depth`` chunks wait. Every queued chunk is
+    written before the block ends; an error of ``write`` is raised by the next
+    ``later`` or at the end of the block, and an error in the block stops the writer
+    (after the chunk it is writing) before it propagates, so that the caller can
+    remove the half-written file.
+
+    Examples
+    --------
+    >>> written = []
+    >>> with write_behind(written.append) as later:
+    ...     for chunk in ("a", "b", "c"):
+    ...         later(chunk)
+    >>> written
+    ['a', 'b', 'c']
+    """
+    waiting: queue.Queue = queue.Queue(maxsize=depth)
+    failed: list[BaseException] = []
+
+    def consume() -> None:
+        while True:
+            chunk = waiting.get()
+            if chunk is _DONE:
+                return
+            if failed:
+                continue  # drain: the error is reported once, by the producer
+            try:
+                write(chunk)
+            except BaseException as error:  # noqa: BLE001 - handed to the producer
+                failed.append(error)
+
+    worker = threading.Thread(target=consume, name="toolkit-write-behind", daemon=True)
+    worker.start()
+
+    def later(chunk: T) -> None:
+        if failed:
+            raise failed[0]
+        waiting.put(chunk)
+
+    try:
+        yield later
+    except BaseException:
+        failed.append(RuntimeError("stopped"))  # skip what is still queued
+        waiting.put(_DONE)
+        worker.join()
+        raise
+    waiting.put(_DONE)
+    worker.join()
+    if failed:
+        raise failed[0]
 
 
 def progress_line(message: str) -> None:

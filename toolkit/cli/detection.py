@@ -14,12 +14,12 @@ from toolkit.cli.common import (
     fit_detector,
     inputs_of,
     quiet_warnings,
+    read_ahead,
     say,
     score_option,
     training_options,
+    write_behind,
 )
-from toolkit.exceptions import DataError, UsageError
-from toolkit.io import TABLE_SUFFIXES, check_distinct, write_table
 
 
 def _top_columns(contributions: Any, n: int) -> list[str]:
@@ -53,7 +53,8 @@ def score(data: Path, out: Path, model: Path | None, fit_on: Path | None,
           score: str | None, **options: Any) -> None:
     """Score every row of DATA for how anomalous it is (streamed in chunks)."""
     from toolkit.detector import AnomalyDetector
-    from toolkit.io import iter_table, table_writer
+    from toolkit.exceptions import DataError, UsageError
+    from toolkit.io import TABLE_SUFFIXES, check_distinct, iter_table, table_writer
 
     quiet_warnings(options["quiet"])
     if (model is None) == (fit_on is None):
@@ -71,19 +72,22 @@ def score(data: Path, out: Path, model: Path | None, fit_on: Path | None,
     if data.is_dir():
         _score_images(detector, data, out, explain, options["quiet"])
         return
-    columns = detector.model_.adapter_.columns_
+    adapter = detector.model_.adapter_
     rows = flagged = 0
-    with table_writer(out) as write:
-        for chunk in iter_table(data, chunk_size):
-            features = detector.model_.adapter_.check_columns(chunk)
-            scores = detector.decision_function(features[columns].reset_index(drop=True))
-            result = chunk.reset_index(drop=True).assign(
-                anomaly_score=scores, is_outlier=(scores > detector.threshold_).astype(int))
+    # three stages at once: the next chunk is read and the last one written in
+    # background threads while this one is encoded and scored
+    with table_writer(out) as write, write_behind(write) as write_later:
+        for chunk in read_ahead(iter_table(data, chunk_size)):
+            chunk = chunk.reset_index(drop=True)
+            features = adapter.check_columns(chunk)
+            scores = detector.decision_function(features)
+            outliers = (scores > detector.threshold_).astype(int)
+            result = chunk.assign(anomaly_score=scores, is_outlier=outliers)
             if explain:
                 result["top_columns"] = _top_columns(detector.explain(features), top)
-            write(result)
+            write_later(result)
             rows += len(result)
-            flagged += int(result["is_outlier"].sum())
+            flagged += int(outliers.sum())
         if rows == 0:
             raise DataError(f"{data} has no rows to score")
     say(options["quiet"], f"scored {rows} rows: {flagged} above the threshold "
@@ -96,6 +100,7 @@ def _score_images(detector: Any, folder: Path, out: Path, explain: bool, quiet: 
     import numpy as np
     import pandas as pd
 
+    from toolkit.io import write_table
     from toolkit.report_html import canvas
 
     images = detector.model_.adapter_.read(folder)

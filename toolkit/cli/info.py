@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from toolkit.cli.app import cli
-from toolkit.exceptions import ModelFileError
 
 
 def _history_line(values: list[float], points: int = 8) -> str:
@@ -39,6 +38,7 @@ def _privacy_lines(privacy: dict | None) -> list[str]:
 def info(model: Path, as_json: bool) -> None:
     """Describe a saved MODEL: backend, columns, settings, training history."""
     from toolkit.estimators import Synthesizer
+    from toolkit.exceptions import ModelFileError
     from toolkit.modelfile import load_model
     from toolkit.report import guarantee_text
 
