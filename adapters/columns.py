@@ -140,6 +140,11 @@ class ColumnEncoder:
         """Decode an ``(n, width)`` array into a Series of the original kind."""
         raise NotImplementedError
 
+    def adopt_statistics(self, missing: int, value_range: tuple[float, float] | None,
+                         levels: dict[Any, int] | None) -> None:
+        """Widen an encoding fitted on a sample to the whole table (its ``missing`` count,
+        numeric ``value_range`` and level counts); kinds with nothing to widen ignore it."""
+
     def to_dict(self) -> dict[str, Any]:
         """Return the fitted state as JSON-ready data."""
         return {"kind": self.kind, "name": self.name, "dtype": self.dtype_}
@@ -204,6 +209,14 @@ class NumericEncoder(ColumnEncoder):
         self.fill_ = float(np.median(observed))
         self.decimals_ = decimals_of(observed)
         return self
+
+    def adopt_statistics(self, missing: int, value_range: tuple[float, float] | None,
+                         levels: dict[Any, int] | None) -> None:
+        """Widen what was learnt from a sample to the whole table's missing values and range
+        (see :mod:`toolkit.adapters.statistics`)."""
+        self.has_missing_ = self.has_missing_ or missing > 0
+        if value_range is not None and not isinstance(self, DatetimeEncoder):
+            self.min_, self.max_ = min(self.min_, value_range[0]), max(self.max_, value_range[1])
 
     def match_value(self, value: Any) -> float:
         """``value`` (a number, or text such as ``"50"``) on this column's float scale.
@@ -405,6 +418,30 @@ class CategoricalEncoder(ColumnEncoder):
         self.parent_, self.rare_given_parent_ = None, []
         return self
 
+    def adopt_statistics(self, missing: int, value_range: tuple[float, float] | None,
+                         levels: dict[Any, int] | None) -> None:
+        """Learn the whole table's levels when fitted on a sample: levels (or missing values)
+        the sample lacks join the rare levels, and the rare levels' frequencies become the
+        whole table's (see :mod:`toolkit.adapters.statistics`)."""
+        if levels is None:
+            return
+        counts = {self._key(level): n for level, n in levels.items()}
+        if missing:
+            counts[None] = missing
+        in_slots = {self._key(level) for level in self.slots_}
+        known = {self._key(level): level for level in self.other_levels_}
+        for key, level in ((self._key(level), level) for level in levels):
+            if key not in in_slots and key not in known:
+                known[key] = _to_json_value(level)
+        if missing and None not in in_slots:
+            known.setdefault(None, None)
+        if not known:
+            return
+        self.other_levels_ = list(known.values())
+        weights = np.array([counts.get(key, 0) for key in known], dtype=float) + 1e-12
+        self.other_probs_ = (weights / weights.sum()).tolist()
+        self.__dict__.pop("_numeric_levels", None)  # the cached level type may change
+
     def rare_codes(self, series: pd.Series) -> np.ndarray:
         """Index of each value among :attr:`other_levels_` (-1 for the other values)."""
         lookup = {self._key(level): i for i, level in enumerate(self.other_levels_)}
@@ -571,6 +608,10 @@ class BooleanEncoder(CategoricalEncoder):
     """
 
     kind = "boolean"
+
+    def adopt_statistics(self, missing: int, value_range: tuple[float, float] | None,
+                         levels: dict[Any, int] | None) -> None:
+        """Two values (and missing) are always in a sample: nothing to widen."""
 
     def _key(self, value: Any) -> Any:
         value = _to_json_value(value)

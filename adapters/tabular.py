@@ -28,6 +28,7 @@ from toolkit.adapters.columns import (
 )
 from toolkit.adapters.kinds import MAX_NUMERIC_CATEGORIES, infer_kind, infer_kinds
 from toolkit.adapters.scalers import SCALERS
+from toolkit.adapters.statistics import ColumnStatistics
 from toolkit.exceptions import DataError, InferenceWarning, NotFittedError, UsageError
 from toolkit.io import (
     TABLE_SUFFIXES,
@@ -213,7 +214,8 @@ class TabularAdapter:
         rows (seeded by ``random_state``, in the table's row order); a file is then read
         in one streamed pass that never holds more than a few times ``max_rows`` rows
         (:func:`toolkit.io.sample_table`). ``attrs["rows_read"]`` holds the number of
-        rows the source had.
+        rows the source had and ``attrs["column_statistics"]`` the whole table's
+        :class:`~toolkit.adapters.statistics.ColumnStatistics`, which :meth:`fit` adopts.
 
         Raises
         ------
@@ -221,18 +223,24 @@ class TabularAdapter:
             For a missing or unreadable file, or data that is not a 2-D table.
         """
         seed = 0 if random_state is None else random_state
+        statistics = ColumnStatistics()
         if isinstance(source, (str, Path)):
             if max_rows is None:
                 table, rows = read_table(source), None
             else:
-                table, rows = sample_table(source, max_rows, seed)
+                table, rows = sample_table(source, max_rows, seed,
+                                           observe=lambda chunk: statistics.merge(
+                                               ColumnStatistics.of(chunk)))
         else:
             table, rows = as_table(source), None
             if max_rows is not None and len(table) > max_rows:
+                statistics = ColumnStatistics.of(table)
                 chosen = np.random.default_rng(seed).choice(len(table), max_rows, replace=False)
                 table, rows = table.iloc[np.sort(chosen)], len(table)
         if rows is not None:
             table.attrs = {**table.attrs, "rows_read": rows}
+            if statistics.rows > len(table):
+                table.attrs["column_statistics"] = statistics
         return table
 
     @staticmethod
@@ -305,6 +313,12 @@ class TabularAdapter:
                     f"column {column!r} cannot be used as {self.kinds_[column]}: {error}"
                 ) from None
             self.encoders_.append(encoder)
+        statistics = data.attrs.get("column_statistics")
+        if statistics is not None:  # fitted on a sample: adopt the whole table's levels
+            for encoder in self.encoders_:
+                encoder.adopt_statistics(statistics.missing.get(encoder.name, 0),
+                                             statistics.ranges.get(encoder.name),
+                                             statistics.levels.get(encoder.name))
         self._link_rare_levels(data)
         self.spec = TensorSpec(tuple(b for enc in self.encoders_ for b in enc.blocks))
         self.csv_dialect_ = dict(data.attrs.get("csv", {}))

@@ -168,3 +168,43 @@ def test_a_folder_holding_other_files_is_refused_before_sampling(tmp_path, saved
                                       str(tmp_path)])
     assert result.exit_code != 0 and "other files than Parquet parts" in result.output
     assert (tmp_path / "notes.txt").read_text() == "keep me"
+
+
+@pytest.fixture
+def rare_rows(tmp_path: Path) -> Path:
+    """2,000 rows whose last 10 hold a level and missing values nowhere else."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"ward": rng.choice(["A", "B", "C"], 2000),
+                          "dose": rng.normal(5, 1, 2000).round(2),
+                          "age": rng.integers(20, 90, 2000)})
+    table.loc[1990:, "ward"] = "Z"
+    table.loc[1995:, "dose"] = np.nan
+    table.loc[1999, "age"] = 130
+    path = tmp_path / "rare.parquet"
+    write_table(table, path)
+    return path
+
+
+def test_a_sampled_fit_still_knows_every_level_missing_value_and_range(rare_rows, small_bound):
+    detector = AnomalyDetector(config=small_bound, epochs=2, random_state=0).fit(rare_rows)
+    assert detector.model_.n_rows_ == 150
+    table = read_table(rare_rows)
+    scores = detector.decision_function(table)  # no "never seen in training" error
+    assert len(scores) == 2000 and np.isfinite(scores).all()
+    encoders = {e.name: e for e in detector.model_.adapter_.encoders_}
+    assert "Z" in encoders["ward"].slots_ + encoders["ward"].other_levels_
+    assert encoders["dose"].has_missing_
+    assert encoders["age"].max_ == 130
+
+
+def test_statistics_merge_over_chunks_like_the_whole_table(rare_rows):
+    from toolkit.adapters.statistics import ColumnStatistics
+
+    table = read_table(rare_rows)
+    merged = ColumnStatistics()
+    for chunk in np.array_split(table, 7):
+        merged.merge(ColumnStatistics.of(chunk))
+    whole = ColumnStatistics.of(table)
+    assert (merged.rows, merged.missing, merged.ranges) == (whole.rows, whole.missing,
+                                                            whole.ranges)
+    assert merged.levels["ward"] == whole.levels["ward"]

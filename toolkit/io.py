@@ -396,8 +396,9 @@ def iter_table(path: str | Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
                     yield _parquet_frame(batch, path)
 
 
-def sample_table(path: str | Path, max_rows: int, seed: int,
-                 chunk_rows: int = 1 << 18) -> tuple[pd.DataFrame, int]:
+def sample_table(path: str | Path, max_rows: int, seed: int, chunk_rows: int = 1 << 18,
+                 observe: Callable[[pd.DataFrame], None] | None = None
+                 ) -> tuple[pd.DataFrame, int]:
     """A uniform random sample of at most ``max_rows`` rows of a table file, read in one
     streamed pass, and the number of rows the file holds.
 
@@ -406,7 +407,8 @@ def sample_table(path: str | Path, max_rows: int, seed: int,
     (a bottom-k sample, uniform without replacement). A file of at most ``max_rows``
     rows is read whole. The sample keeps the file's row order and, for CSV, its
     dialect in ``attrs["csv"]``; a CSV file's column types are read from its first
-    ``max(max_rows, chunk_rows)`` rows.
+    ``max(max_rows, chunk_rows)`` rows. ``observe`` is called with every chunk of a
+    sampled file (to gather whole-table statistics in the same pass).
 
     Examples
     --------
@@ -439,6 +441,8 @@ def sample_table(path: str | Path, max_rows: int, seed: int,
 
     for chunk in iter_table(path, max(chunk_rows, max_rows)):
         attrs = chunk.attrs
+        if observe is not None:
+            observe(chunk)
         chunk_keys = rng.random(len(chunk))
         chunk.index = pd.RangeIndex(seen, seen + len(chunk))
         seen += len(chunk)
