@@ -269,6 +269,18 @@ def test_fit_detects_on_a_sample_capped_by_max_training_rows(engine, table):
     assert synthesizer.n_rows_ == 50 and synthesizer.n_rows_seen_ == 418
 
 
+def test_a_fit_on_a_sample_knows_the_whole_tables_levels(engine, table):
+    config = load_config("fast", epochs=2, max_training_rows=50)
+    detector = engine.module.fit(table, task="detect", random_state=4, config=config)
+    rows = read_table(PATIENTS_CSV)
+    scores = detector.decision_function(rows)  # every level of the table is known
+    assert len(scores) == 418 and np.isfinite(scores).all()
+    for encoder in detector.model_.adapter_.encoders_:
+        if encoder.kind == "categorical":
+            known = {str(level) for level in [*encoder.slots_, *encoder.other_levels_]}
+            assert {str(v) for v in rows[encoder.name].dropna().unique()} <= known
+
+
 def test_fit_refuses_unknown_tasks_and_parameters(engine, table):
     with pytest.raises(UsageError, match="unknown task 'generate'; valid: synthesize, detect"):
         engine.module.fit(table, task="generate")

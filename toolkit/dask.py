@@ -22,12 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from toolkit.adapters.statistics import ColumnStatistics
 from toolkit.engines import (
     PROBE_ROWS,
     SamplePlan,
     cached_model,
     check_count,
     fit_on_engine,
+    merged_statistics,
+    partition_statistics,
     plan_sample,
     prepare_scoring,
     require,
@@ -184,7 +187,16 @@ def fit(ddf: DataFrame, task: str = "synthesize", random_state: int | None = Non
         For a table the estimator cannot learn from (as in-process).
     """
     require("dask")
-    return fit_on_engine(task, random_state, params, partial(len, ddf), partial(_draw, ddf))
+    return fit_on_engine(task, random_state, params, partial(_statistics, ddf),
+                         partial(_draw, ddf))
+
+
+def _statistics(ddf: DataFrame) -> ColumnStatistics:
+    """Column statistics of every partition, merged."""
+    import dask
+
+    parts = [dask.delayed(partition_statistics)(part) for part in ddf.to_delayed()]
+    return merged_statistics(dask.compute(*parts))
 
 
 def _draw(ddf: DataFrame, fraction: float | None, seed: int) -> pd.DataFrame:

@@ -32,7 +32,7 @@ import math
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from toolkit.adapters.statistics import ColumnStatistics
 from toolkit.config import Config
 from toolkit.detector import AnomalyDetector
 from toolkit.estimators import MAX_SEED, SAMPLE_CHUNK, Synthesizer, resolve_seed
@@ -348,7 +349,7 @@ def sample_fraction(limit: int, n_rows: int) -> float | None:
 
 
 def fit_on_engine(task: str, random_state: int | None, params: dict[str, Any],
-                  count: Callable[[], int],
+                  statistics: Callable[[], ColumnStatistics],
                   draw: Callable[[float | None, int], pd.DataFrame]) -> Any:
     """Fit ``task``'s estimator on a bounded uniform sample drawn by an engine.
 
@@ -356,30 +357,47 @@ def fit_on_engine(task: str, random_state: int | None, params: dict[str, Any],
     ----------
     task, random_state, params
         As for :func:`toolkit.spark.fit`.
-    count : callable
-        The table's number of rows (a job on the engine).
+    statistics : callable
+        The whole table's column statistics (rows, missing counts, ranges, level counts),
+        aggregated over the partitions by the engine (one job).
     draw : callable
         ``draw(fraction, seed)``: the engine's seeded Bernoulli sample of that fraction
         of the rows (``None``: every row) as pandas, in the dtypes of an in-process read.
     """
     model, limit = new_estimator(task, random_state, params)
     engine_seed, trim_seed = np.random.SeedSequence(resolve_seed(random_state)).generate_state(2)
-    n_rows = int(count())
-    sample = draw(sample_fraction(limit, n_rows), int(engine_seed))
+    whole = statistics()
+    sample = draw(sample_fraction(limit, whole.rows), int(engine_seed))
     if len(sample) > limit:  # trimmed to the bound with a seeded choice, in table order
         chosen = np.random.default_rng(trim_seed).choice(len(sample), limit, replace=False)
         sample = sample.iloc[np.sort(chosen)]
-    return fit_on_sample(model, as_read(sample.reset_index(drop=True)), n_rows)
+    return fit_on_sample(model, as_read(sample.reset_index(drop=True)), whole)
 
 
-def fit_on_sample(model: Any, sample: pd.DataFrame, n_rows: int) -> Any:
-    """Fit ``model`` on an engine's ``sample`` of a table of ``n_rows`` rows; return it
-    with ``n_rows_seen_ = n_rows``.
+def fit_on_sample(model: Any, sample: pd.DataFrame, whole: ColumnStatistics) -> Any:
+    """Fit ``model`` on an engine's ``sample`` of a table whose column statistics are
+    ``whole``; return it with ``n_rows_seen_`` the table's rows.
 
-    The one place where the in-process fit meets the engine's table: a pass that learns
-    whole-table column statistics on the partitions would hand them to the model here.
+    The one place where the in-process fit meets the engine's table: a sampled fit adopts
+    the whole table's levels, missing values and ranges, as an in-process fit from a big
+    file does (:mod:`toolkit.adapters.statistics`).
     """
-    sample.attrs = {**sample.attrs, "rows_read": n_rows}  # the adapters' "rows the source had"
+    sample.attrs = {**sample.attrs, "rows_read": whole.rows}  # "rows the source had"
+    if whole.rows > len(sample):
+        sample.attrs["column_statistics"] = whole
     model.fit(sample)
-    model.n_rows_seen_ = n_rows
+    model.n_rows_seen_ = whole.rows
     return model
+
+
+def partition_statistics(partition: pd.DataFrame) -> ColumnStatistics:
+    """One partition's column statistics, in the dtypes an in-process read gives."""
+    return ColumnStatistics.of(as_read(partition))
+
+
+def merged_statistics(parts: Iterable[ColumnStatistics]) -> ColumnStatistics:
+    """The statistics of a table from those of its partitions."""
+    whole = ColumnStatistics()
+    for part in parts:
+        whole.merge(part)
+    return whole

@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -22,11 +23,14 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from toolkit.adapters.statistics import ColumnStatistics
 from toolkit.engines import (
     PROBE_ROWS,
     SamplePlan,
     cached_model,
     fit_on_engine,
+    merged_statistics,
+    partition_statistics,
     plan_sample,
     prepare_scoring,
     require,
@@ -240,8 +244,25 @@ def fit(sdf: DataFrame, task: str = "synthesize", random_state: int | None = Non
         For a table the estimator cannot learn from (as in-process).
     """
     require("spark")
-    return fit_on_engine(task, random_state, params, sdf.count,
+    return fit_on_engine(task, random_state, params, partial(_statistics, sdf),
                          partial(_draw, sdf))
+
+
+def _statistics(sdf: DataFrame) -> ColumnStatistics:
+    """Column statistics of every partition (one job), merged on the driver."""
+    names = list(sdf.columns)
+    safe = sdf.toDF(*(f"_{index}" for index in range(len(names))))
+    parts = safe.mapInPandas(partial(_partition_statistics, names), "statistics binary")
+    return merged_statistics(pickle.loads(row.statistics) for row in parts.collect())
+
+
+def _partition_statistics(names: list[str], batches: Iterator[pd.DataFrame]
+                          ) -> Iterator[pd.DataFrame]:
+    whole = ColumnStatistics()
+    for batch in batches:
+        batch.columns = names
+        whole.merge(partition_statistics(batch))
+    yield pd.DataFrame({"statistics": [pickle.dumps(whole)]})
 
 
 def _draw(sdf: DataFrame, fraction: float | None, seed: int) -> pd.DataFrame:
