@@ -22,8 +22,8 @@ from conftest import PATIENTS_CSV
 from test_readme import readme_blocks
 
 from toolkit import AnomalyDetector, Synthesizer
-from toolkit.cli.detection import _top_columns
 from toolkit.config import load_config
+from toolkit.detector import top_columns
 from toolkit.engines import SamplePlan
 from toolkit.estimators import MAX_SEED
 from toolkit.exceptions import DataError, ModelFileError, UsageError
@@ -93,7 +93,7 @@ def test_a_fitted_detector_explains_its_top_columns(engine, table, detector):
     scored = engine.collect(engine.module.score(detector, table, explain=True, top=2))
     rows = engine.collect(table)
     # what `toolkit score --explain` writes (tests may read the CLI; the library may not)
-    assert scored["top_columns"].tolist() == _top_columns(detector.explain(rows), 2)
+    assert scored["top_columns"].tolist() == top_columns(detector.explain(rows), 2)
     assert re.fullmatch(r"[\w.]+ \(-?\d+\.\d\); [\w.]+ \(-?\d+\.\d\)", scored["top_columns"][0])
     assert np.abs(scored["anomaly_score"].to_numpy()
                   - detector.decision_function(rows)).max() <= 1e-4

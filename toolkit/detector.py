@@ -49,6 +49,24 @@ FORWARD_ROWS = 8192
 QUANTILES = 1001
 
 
+
+def top_columns(contributions: pd.DataFrame, n: int) -> list[str]:
+    """``"col (nats); col (nats)"`` of each row's ``n`` largest contributions (a table from
+    :meth:`AnomalyDetector.explain`): the ``top_columns`` that ``toolkit score --explain``
+    and the Spark and Dask engines write.
+
+    Examples
+    --------
+    >>> top_columns(pd.DataFrame({"chol": [9.12, 0.1], "age": [4.0, 2.5]}), 1)
+    ['chol (9.1)', 'age (2.5)']
+    """
+    names = contributions.columns.to_numpy()
+    values = contributions.to_numpy()
+    order = (-values).argsort(axis=1)[:, :n]
+    return ["; ".join(f"{names[j]} ({row[j]:.1f})" for j in picks)
+            for row, picks in zip(values, order, strict=True)]
+
+
 class AnomalyDetector(OutlierMixin, BaseEstimator):
     """Score how anomalous records are with a VAE (or VAE-GAN) trained on the data.
 
@@ -98,6 +116,10 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         is positive for outliers here (PyOD's sign).
     n_features_in_ : int
         Number of columns seen in ``fit``.
+    n_rows_seen_ : int
+        Rows of the table given to ``fit``; a table of more than ``max_training_rows``
+        is learnt, scored for ``decision_scores_`` and thresholded from a uniform sample
+        of that many rows (``model_.n_rows_``), knowing every level of the whole table.
     feature_names_in_ : ndarray of str
         Column names seen in ``fit`` when ``X`` was a DataFrame.
 
@@ -176,6 +198,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             validate_data(self, X, skip_check_array=True, reset=True)
         self.model_ = model.fit(records)
         self.n_features_in_ = kind.n_features(records)
+        self.n_rows_seen_ = self.model_.n_rows_seen_
         self.decision_scores_ = self._scores(records, self.anomaly_score)
         self._set_threshold()
         return self
@@ -427,5 +450,6 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             detector.feature_names_in_ = np.asarray(names, dtype=object)
         detector._apply_contamination()
         detector.model_ = model
+        detector.n_rows_seen_ = model.n_rows_seen_
         return detector
 

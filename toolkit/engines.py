@@ -44,7 +44,7 @@ import pandas as pd
 
 from toolkit.adapters.statistics import ColumnStatistics
 from toolkit.config import Config
-from toolkit.detector import AnomalyDetector
+from toolkit.detector import AnomalyDetector, top_columns
 from toolkit.estimators import MAX_SEED, SAMPLE_CHUNK, Synthesizer, resolve_seed
 from toolkit.exceptions import DataError, UsageError
 
@@ -167,16 +167,6 @@ def as_read(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 # scoring ------------------------------------------------------------------------------------
-def top_columns(contributions: pd.DataFrame, n: int) -> list[str]:
-    """``"col (nats); col (nats)"`` of each row's ``n`` largest contributions: the
-    ``top_columns`` of ``toolkit score --explain`` (see :meth:`AnomalyDetector.explain`)."""
-    names = contributions.columns.to_numpy()
-    values = contributions.to_numpy()
-    order = (-values).argsort(axis=1)[:, :n]
-    return ["; ".join(f"{names[j]} ({row[j]:.1f})" for j in picks)
-            for row, picks in zip(values, order, strict=True)]
-
-
 def score_columns(explain: bool) -> pd.DataFrame:
     """The columns :func:`score_batch` adds, as an empty frame of their dtypes."""
     dtypes = {**SCORE_COLUMNS, **({EXPLAIN_COLUMN: "object"} if explain else {})}
@@ -385,9 +375,7 @@ def fit_on_sample(model: Any, sample: pd.DataFrame, whole: ColumnStatistics) -> 
     sample.attrs = {**sample.attrs, "rows_read": whole.rows}  # "rows the source had"
     if whole.rows > len(sample):
         sample.attrs["column_statistics"] = whole
-    model.fit(sample)
-    model.n_rows_seen_ = whole.rows
-    return model
+    return model.fit(sample)  # n_rows_seen_ from the sample's rows_read
 
 
 def partition_statistics(partition: pd.DataFrame) -> ColumnStatistics:

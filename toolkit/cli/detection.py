@@ -22,15 +22,6 @@ from toolkit.cli.common import (
 )
 
 
-def _top_columns(contributions: Any, n: int) -> list[str]:
-    """``"col (nats); col (nats)"`` of each row's ``n`` largest contributions."""
-    names = contributions.columns.to_numpy()
-    values = contributions.to_numpy()
-    order = (-values).argsort(axis=1)[:, :n]
-    return ["; ".join(f"{names[j]} ({row[j]:.1f})" for j in picks)
-            for row, picks in zip(values, order, strict=True)]
-
-
 @cli.command()
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True,
@@ -52,7 +43,7 @@ def score(data: Path, out: Path, model: Path | None, fit_on: Path | None,
           contamination: float | None, explain: bool, top: int, chunk_size: int,
           score: str | None, **options: Any) -> None:
     """Score every row of DATA for how anomalous it is (streamed in chunks)."""
-    from toolkit.detector import AnomalyDetector
+    from toolkit.detector import AnomalyDetector, top_columns
     from toolkit.exceptions import DataError, UsageError
     from toolkit.io import TABLE_SUFFIXES, check_distinct, iter_table, table_writer
 
@@ -84,7 +75,7 @@ def score(data: Path, out: Path, model: Path | None, fit_on: Path | None,
             outliers = (scores > detector.threshold_).astype(int)
             result = chunk.assign(anomaly_score=scores, is_outlier=outliers)
             if explain:
-                result["top_columns"] = _top_columns(detector.explain(features), top)
+                result["top_columns"] = top_columns(detector.explain(features), top)
             write_later(result)
             rows += len(result)
             flagged += int(outliers.sum())
