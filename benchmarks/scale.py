@@ -336,7 +336,7 @@ def write_report(sizes: list[int]) -> None:
                      fmt(record["sample_inprocess_quality"]), "-"])
         lines += ["Engines on the 269k training rows (Spark `local[2]`, Dask threads, 4 "
                   "partitions; in-process beside them, same model files):", "",
-                  md_table(["engine", "score rows/s", "max |score diff|", "sample rows/s",
+                  md_table(["engine", "score rows/s", "max score difference", "sample rows/s",
                             "sample quality", "same seed, same rows"], rows), "",
                   f"`toolkit.spark.fit` on the 2.69M-row replicate (a uniform sample of "
                   f"{500_000:,} rows trained on the driver): {fmt(record['fit_spark_seconds'], 0)}"

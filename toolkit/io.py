@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from toolkit.csvfiles import Dialect, iter_csv, read_csv
+from toolkit.csvfiles import Dialect, iter_csv, read_csv, write_csv
 from toolkit.exceptions import DataError, UsageError
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -362,8 +362,7 @@ def write_table(data: pd.DataFrame, path: str | Path, dialect: Dialect | None = 
 
 def _write_csv(chunk: pd.DataFrame, path: Path, dialect: Dialect, header: bool = True,
                mode: str = "w") -> None:
-    chunk.to_csv(path, index=False, header=header, mode=mode, sep=dialect.delimiter,
-                 decimal=dialect.decimal, encoding=dialect.encoding)
+    write_csv(chunk, path, dialect, header=header, mode=mode)  # DataFrame.to_csv's bytes
 
 
 def iter_table(path: str | Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
