@@ -289,3 +289,13 @@ def test_whole_numbers_keep_their_values_with_signs_and_blanks():
     assert values.tolist() == [0, 7, 2, pd.NA] and str(values.dtype) == "Int64"
     text = convert_column(pa.chunked_array([["a", None], ["b"]]), "text")
     assert text.dtype == object and text.iloc[0] == "a" and np.isnan(text.iloc[1])
+
+
+@pytest.mark.parametrize("scale", [1e-6, 1e-4, 1e-2, 1.0, 1e3, 1e8, 1e9, 1e12, 1e17])
+def test_write_csv_spells_floats_of_every_size_as_pandas(tmp_path, scale):
+    rng = np.random.default_rng(0)
+    values = np.r_[rng.normal(size=2000) * scale, np.round(rng.normal(size=200) * scale),
+                   [scale, -scale, np.nextafter(scale, 0), np.nextafter(scale, np.inf)]]
+    frame = pd.DataFrame({"x": values, "y": -values})
+    write_csv(frame, tmp_path / "o.csv")
+    assert (tmp_path / "o.csv").read_bytes() == pandas_csv(frame, tmp_path / "p.csv", Dialect())
