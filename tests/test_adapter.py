@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from toolkit.adapters import Block, TabularAdapter, TensorSpec
+from toolkit.adapters.kinds import DATE_FORMATS as KNOWN_DATE_FORMATS
 from toolkit.adapters.tabular import infer_kind
 from toolkit.exceptions import DataError, NotFittedError, UsageError
 
@@ -231,6 +232,20 @@ def test_round_trip_gives_text_dates_back_in_the_same_format(fmt):
     back = round_trip(df)
     assert back["visit"].isna().tolist() == dates.isna().tolist()
     assert back["visit"].dropna().tolist() == dates.dropna().tolist()
+
+
+@pytest.mark.parametrize("fmt", sorted(set(KNOWN_DATE_FORMATS)))
+def test_text_dates_are_read_as_pandas_reads_them(fmt):
+    stamps = pd.Timestamp("1990-01-01") + pd.to_timedelta(
+        np.random.default_rng(1).integers(0, 10**9, 300), unit="s")
+    text = pd.Series(stamps.strftime(fmt), dtype=object)
+    text[::7] = np.nan
+    text[3], text[5] = f" {text[4]} ", "not a date"
+    encoder = fit(pd.DataFrame({"when": text.iloc[6:100]}))
+    when = encoder.encoders_[0]
+    assert when.format_ == fmt and not when.mixed_
+    expected = when._seconds(pd.to_datetime(text, format=fmt, errors="coerce"))
+    np.testing.assert_array_equal(when.to_float(text), expected)
 
 
 def test_round_trip_gives_datetime64_back_as_datetime64():
