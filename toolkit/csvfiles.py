@@ -20,6 +20,7 @@ is refused naming the candidates.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import re
 from collections.abc import Iterator
@@ -288,10 +289,9 @@ def convert_column(values, plan: str, decimal: str = ".") -> pd.Series:
         raise ValueError("values that are not numbers")
     numbers = None
     if decimal == ".":
-        try:  # no spaces around the numbers (the usual case): no trimmed copy
+        # no spaces around the numbers (the usual case): no trimmed copy
+        with contextlib.suppress(pa.ArrowInvalid):
             numbers = pc.cast(values, pa.float64())
-        except pa.ArrowInvalid:
-            pass
     if numbers is None:
         trimmed = pc.utf8_trim_whitespace(values)
         if decimal == ",":
