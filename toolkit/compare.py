@@ -116,6 +116,9 @@ def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append({
             "backend": name, "diverged": False,
             "quality": summary["quality"],
+            "detection_auroc": summary["detection_auroc"],
+            "alpha_precision": summary["alpha_precision"],
+            "beta_recall": summary["beta_recall"],
             "utility_ratio": None if utility is None else utility["ratio"],
             "membership_auc": privacy["membership_auc"],
             "exact_copies": privacy["exact_copies"],
@@ -139,14 +142,17 @@ def write_html(result: dict[str, Any], path: str | Path) -> None:
     from toolkit.report_html import STYLE, fmt
 
     rows = table_rows(result)
-    headers = ["backend", "quality", "utility (TSTR/TRTR)", "membership AUC", "exact copies",
+    headers = ["backend", "quality", "detection AUROC (0.5 best)", "α-precision", "β-recall",
+               "utility (TSTR/TRTR)", "membership AUC", "exact copies",
                "fit s", "sampling rows/s", "loss spread (last 20 %)"]
     body = []
     for row in rows:
         if row["diverged"]:
-            body.append(f"<tr><td>{row['backend']}</td><td colspan='7'>training diverged</td></tr>")
+            body.append(f"<tr><td>{row['backend']}</td><td colspan='{len(headers) - 1}'>"
+                        "training diverged</td></tr>")
             continue
-        cells = [row["backend"], fmt(row["quality"]), fmt(row["utility_ratio"]),
+        cells = [row["backend"], fmt(row["quality"]), fmt(row["detection_auroc"]),
+                 fmt(row["alpha_precision"]), fmt(row["beta_recall"]), fmt(row["utility_ratio"]),
                  fmt(row["membership_auc"]), fmt(row["exact_copies"], percent=True),
                  f"{row['fit_seconds']:.1f}", f"{row['sample_rows_per_s']:,.0f}",
                  fmt(row["loss_tail_cv"])]

@@ -35,6 +35,8 @@ import pandas as pd
 
 from toolkit.adapters.tabular import infer_kind, load_metadata
 from toolkit.exceptions import DataError
+from toolkit.features import model_frame
+from toolkit.realism import DETECTION_FOLDS, MAX_SUPPORT_ROWS, realism
 
 #: sdmetrics sdtype of each of our column kinds
 SDTYPES = {"continuous": "numerical", "integer": "numerical", "categorical": "categorical",
@@ -280,38 +282,6 @@ def _mean(values: Any) -> float | None:
 
 
 # utility --------------------------------------------------------------------------------
-#: categories a utility model's feature keeps at most (gradient boosting bins a categorical
-#: feature into at most 255 levels); the rarer levels share one "other" category
-MAX_FEATURE_LEVELS = 255
-OTHER_LEVEL = "<other>"
-
-
-def _model_frame(tables: list[pd.DataFrame], kinds: dict[str, str],
-                 features: list[str]) -> list[pd.DataFrame]:
-    """Features as numbers and pandas categories with one shared category list per column:
-    the :data:`MAX_FEATURE_LEVELS` - 1 most frequent levels of the tables together, the
-    rarer ones as one :data:`OTHER_LEVEL` category (a tail number among thousands)."""
-    out = [t[features].copy() for t in tables]
-    for column in features:
-        if kinds[column] in ("continuous", "integer"):
-            for frame in out:
-                frame[column] = pd.to_numeric(frame[column], errors="coerce")
-        else:
-            texts = [frame[column].astype(str).where(frame[column].notna()) for frame in out]
-            counts = pd.concat(texts).value_counts()
-            levels = sorted(counts.index)
-            if len(levels) > MAX_FEATURE_LEVELS:
-                order = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-                levels = sorted(level for level, _ in order[: MAX_FEATURE_LEVELS - 1])
-                known = set(levels)
-                texts = [text.where(text.isin(known) | text.isna(), OTHER_LEVEL)
-                         for text in texts]
-                levels.append(OTHER_LEVEL)
-            for frame, values in zip(out, texts, strict=True):
-                frame[column] = pd.Categorical(values, categories=levels)
-    return out
-
-
 def _fit_score(task: str, x: pd.DataFrame, y: pd.Series, x_test: pd.DataFrame,
                y_test: pd.Series, random_state: int) -> tuple[float | None, str | None]:
     """Train a gradient-boosting model on ``(x, y)``, score it on the test rows; or say
@@ -360,7 +330,7 @@ def utility(train: pd.DataFrame, synthetic: pd.DataFrame, test: pd.DataFrame,
     if not features:
         raise DataError(f"no feature columns besides the target {target!r}")
     scores, reasons = {}, {}
-    x_real, x_synthetic, x_test = _model_frame([train, synthetic, test], kinds, features)
+    x_real, x_synthetic, x_test = model_frame([train, synthetic, test], kinds, features)
     test_keep = test[target].notna().to_numpy()
     for name, x, rows in (("trtr", x_real, train), ("tstr", x_synthetic, synthetic)):
         keep = rows[target].notna().to_numpy()
@@ -552,6 +522,16 @@ def privacy(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame,
     }, (synthetic_dcr, holdout_dcr)
 
 
+def copied_rows(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, str]) -> int:
+    """How many synthetic rows equal a real row on every modelled column (IDs and
+    constants aside), values compared as text. The toolkit redraws such rows when it
+    samples (``avoid_copies``), so anything but 0 comes from elsewhere."""
+    modelled = [c for c, k in kinds.items() if k not in ("id", "constant")]
+    if not modelled:
+        return 0
+    return int(_row_keys(synthetic[modelled]).isin(set(_row_keys(real[modelled]))).sum())
+
+
 def real_identifiers(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, str],
                      holdout: pd.DataFrame | None = None) -> dict[str, int]:
     """For every ID column: how many synthetic rows carry an identifier of a real row
@@ -617,19 +597,27 @@ def verdicts(fidelity_part: dict, utility_part: dict | None, privacy_part: dict 
     quality = fidelity_part["quality"]
     reason = (f"overall quality {quality:.3f} (good ≥ {t['quality_good']}, fair ≥ "
               f"{t['quality_fair']})" if quality is not None else "no column could be compared")
+    auroc = fidelity_part.get("detection_auroc")
+    if auroc is not None:
+        floor = fidelity_part.get("holdout_detection_auroc")
+        reason += (f"; a classifier tells synthetic from real rows with AUROC {auroc:.2f} (0.5: "
+                   "it cannot" + (f"; unseen real rows: {floor:.2f})" if floor is not None
+                                  else ")"))
     if fidelity_part.get("empty_columns"):
         reason += f"; empty in the synthetic table: {fidelity_part['empty_columns']}"
     if fidelity_part.get("constant_columns"):
         reason += f"; a single value in the synthetic table: {fidelity_part['constant_columns']}"
     summary: dict[str, Any] = {
         "quality": quality,
+        **{key: fidelity_part.get(key) for key in ("detection_auroc", "detection_score",
+                                                   "alpha_precision", "beta_recall")},
         "fidelity": _grade(quality, t["quality_good"], t["quality_fair"]),
         "fidelity_reason": reason,
     }
     if utility_part is None:
         summary["utility"], summary["utility_reason"] = "not measured", "no --target given"
     else:
-        ratio = utility_part["ratio"]
+        ratio = summary["utility_ratio"] = utility_part["ratio"]
         summary["utility"] = _grade(ratio, t["utility_good"], t["utility_fair"])
         summary["utility_reason"] = (
             f"{utility_part['metric']} of a model trained on synthetic rows is "
@@ -831,6 +819,12 @@ def evaluate(real: pd.DataFrame | str | Path, synthetic: pd.DataFrame | str | Pa
         f"{len(fidelity_synthetic):,} synthetic rows")
     fidelity_part = fidelity(fidelity_real, fidelity_synthetic, kinds)
     notes += fidelity_part.pop("notes")
+    say("detection: can a gradient-boosted classifier tell synthetic rows from real ones? "
+        "(and α-precision / β-recall)")
+    fidelity_part.update(realism(real, synthetic, kinds, holdout, random_state))
+    notes.append(f"detection used {fidelity_part['detection_rows']:,} rows of each side "
+                 f"({DETECTION_FOLDS}-fold cross-validated gradient boosting); α-precision "
+                 f"and β-recall at most {MAX_SUPPORT_ROWS:,} rows of each")
     utility_part = None
     if target is not None:
         if holdout is not None:
@@ -860,6 +854,7 @@ def evaluate(real: pd.DataFrame | str | Path, synthetic: pd.DataFrame | str | Pa
         notes.append("privacy not measured: it needs a holdout of real rows the model never saw")
     summary = verdicts(fidelity_part, utility_part, privacy_part, identifiers)
     summary["identifiers"] = identifiers
+    summary["copied_rows"] = copied_rows(real, synthetic, kinds)
     summary["guarantee"] = guarantee_text(guarantee)
     summary.update(real_rows=sizes["real"][1], synthetic_rows=sizes["synthetic"][1],
                    holdout_rows=sizes["holdout"][1] if "holdout" in sizes else None,

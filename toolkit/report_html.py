@@ -184,6 +184,31 @@ def sample_text(summary: dict[str, Any]) -> str:
             f"(at most {summary['max_rows']:,} per table)")
 
 
+def realism_section(f: dict[str, Any]) -> list[str]:
+    """The detection and α-precision / β-recall table with its plain-language reading."""
+    auroc = f.get("detection_auroc")
+    if auroc is None:
+        return ["<p>Detection not measured: too few rows.</p>"]
+    floor = f.get("holdout_detection_auroc")
+    reading = (f"A gradient-boosted classifier trained to tell synthetic rows from real ones "
+               f"reaches AUROC {auroc:.2f}: 0.5 means it cannot tell them apart at all, 1 that "
+               "it always can.")
+    if floor is not None:
+        reading += (f" Real rows the model never saw score {floor:.2f} against the training "
+                    "rows, which is what indistinguishable rows look like.")
+    reading += (" α-precision (1: no synthetic row lies where real rows never are) and "
+                "β-recall (1: every kind of real row is generated) are 1 at best.")
+    rows = [("detection AUROC (classifier two-sample test; 0.5 is best)", fmt(auroc)),
+            ("detection score (1 − 2 × (AUROC − 0.5); 1 is best)", fmt(f["detection_score"])),
+            ("α-precision", fmt(f["alpha_precision"])), ("β-recall", fmt(f["beta_recall"]))]
+    if floor is not None:
+        rows += [("holdout (unseen real rows): detection AUROC / α-precision / β-recall",
+                  f"{fmt(floor)} / {fmt(f.get('holdout_alpha_precision'))} / "
+                  f"{fmt(f.get('holdout_beta_recall'))}")]
+    return ["<h3>Can synthetic rows be told from real ones?</h3>",
+            f"<p>{html.escape(reading)}</p><table>", _rows(rows), "</table>"]
+
+
 def render(report: ReportData) -> str:
     """The whole page as a string."""
     s, f, u, p = report.summary, report.fidelity, report.utility, report.privacy
@@ -207,8 +232,9 @@ def render(report: ReportData) -> str:
                ("column-pair trends", fmt(f["column_pair_trends"])),
                ("diagnostic (sdmetrics DiagnosticReport)", fmt(f["diagnostic"])),
                ("data validity", fmt(f["validity"])), ("data structure", fmt(f["structure"]))]),
-        "</table><h3>Per column</h3><table><tr><th>column</th><th>shape metric</th>"
-        "<th>shape score</th><th>validity (diagnostic)</th></tr>",
+        "</table>", *realism_section(f),
+        "<h3>Per column</h3><table><tr><th>column</th><th>shape metric</th><th>shape score</th>"
+        "<th>validity (diagnostic)</th></tr>",
         *[f"<tr><td>{html.escape(c)}</td><td>{html.escape(v['metric'])}</td>"
           f"<td>{fmt(v['score'])}</td><td>{fmt(v.get('validity'))}</td></tr>"
           for c, v in f["per_column"].items()],

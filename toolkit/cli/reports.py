@@ -8,7 +8,9 @@ import click
 
 from toolkit.cli.app import cli
 from toolkit.cli.common import (
+    GATES,
     SEED,
+    QualityBar,
     check_output,
     progress_line,
     quiet_warnings,
@@ -33,8 +35,10 @@ MAX_ROWS = 50_000
 @click.option("--target", default=None, help="Column to predict in the utility section.")
 @click.option("--metadata", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="YAML file of column kinds that override inference.")
-@click.option("--fail-under", type=click.FloatRange(0.0, 1.0), default=None,
-              help="Exit with 1 when the overall quality is below this (the report is written).")
+@click.option("--fail-under", "fail_under", type=QualityBar(), multiple=True,
+              help="Exit with 1 when the overall quality is below Q (the report is written); "
+                   "METRIC=Q gates on another measurement instead, higher being better: "
+                   f"{', '.join(GATES)} (detection: 1 - 2 x (AUROC - 0.5)). Repeatable.")
 @click.option("--seed", type=SEED, default=0, show_default=True,
               help="Seed of the samples, splits and models.")
 @click.option("--max-rows", type=click.IntRange(min=1), default=MAX_ROWS, show_default=True,
@@ -44,7 +48,8 @@ MAX_ROWS = 50_000
                    "states the sample.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def report(real: Path, synthetic: Path, out: Path, json_out: Path | None, holdout: Path | None,
-           target: str | None, metadata: Path | None, fail_under: float | None, seed: int,
+           target: str | None, metadata: Path | None,
+           fail_under: tuple[tuple[str, float], ...], seed: int,
            max_rows: int, quiet: bool) -> None:
     """Measure how faithful, useful and private SYNTHETIC is against REAL.
 
@@ -75,9 +80,14 @@ def report(real: Path, synthetic: Path, out: Path, json_out: Path | None, holdou
     say(quiet, f"fidelity {summary['fidelity']} (quality {quality}), utility "
                f"{summary['utility']}, privacy {summary['privacy']}{sample_text(summary)}; "
                f"wrote {out} in {summary['seconds']:.1f}s")
-    if fail_under is not None and (summary["quality"] or 0.0) < fail_under:
-        raise DataError(f"overall quality {summary['quality']:.3f} is below --fail-under "
-                        f"{fail_under}")
+    failed = [(metric, bar, summary.get(GATES[metric])) for metric, bar in fail_under
+              if (summary.get(GATES[metric]) or 0.0) < bar]
+    if failed:
+        raise DataError("; ".join(
+            f"{'overall quality' if metric == 'quality' else metric} "
+            f"{'not measured' if value is None else f'{value:.3f}'} is below --fail-under "
+            f"{'' if metric == 'quality' else metric + '='}{bar}"
+            for metric, bar, value in failed))
 
 
 @cli.command()
@@ -116,6 +126,9 @@ def compare(data: Path, backends: str, out: Path, json_out: Path | None, target:
         if row["diverged"]:
             say(quiet, f"{row['backend']}: training diverged")
         else:
-            say(quiet, f"{row['backend']}: quality {row['quality']:.3f}, fit "
+            detection = ("not measured" if row["detection_auroc"] is None
+                         else f"{row['detection_auroc']:.3f}")
+            say(quiet, f"{row['backend']}: quality {row['quality']:.3f}, detection AUROC "
+                       f"{detection}, fit "
                        f"{row['fit_seconds']:.1f}s, {row['sample_rows_per_s']:,.0f} rows/s")
     say(quiet, f"wrote {out}")
