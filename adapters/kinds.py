@@ -36,7 +36,7 @@ MOSTLY_NUMERIC = 0.9
 
 #: words that make a column an identifier wherever they stand in its name
 _ID_WORDS = {"id", "ids", "uuid", "guid", "identifier", "mrn", "ssn", "nhs", "npi",
-             "accession"}
+             "accession", "pid"}
 #: "<owner> no / number / code" names: the owners whose numbers identify someone
 _ID_OWNERS = {"record", "patient", "subject", "case", "encounter", "admission", "member",
               "account", "policy", "chart", "specimen", "participant", "person", "medical"}

@@ -220,7 +220,8 @@ def test_saved_file_is_safetensors_with_the_json_document(model_file, fitted):
     with safe_open(str(model_file), framework="pt") as handle:
         metadata = handle.metadata()
         names = set(handle.keys())
-    assert names == set(fitted.backend_.state_dict())
+    assert names == set(fitted.tensors()) == set(fitted.backend_.state_dict()) | {
+        "copy_guard.fingerprints"}
     document = json.loads(metadata["toolkit"])
     assert document["format"] == "toolkit-model"
     assert document["config"] == fitted.config_.to_dict()

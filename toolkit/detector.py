@@ -204,11 +204,12 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         return self
 
     def _new_model(self) -> Synthesizer:
-        """The unfitted latent model these parameters describe."""
+        """The unfitted latent model these parameters describe (keeping no fingerprints of
+        the training rows: a detector's file should not identify them)."""
         return Synthesizer(backend=self.backend, config=self.config, epochs=self.epochs,
                            batch_size=self.batch_size, metadata=self.metadata,
                            device=self.device, random_state=self.random_state,
-                           verbose=self.verbose)
+                           verbose=self.verbose, avoid_copies=False)
 
     def model_config(self) -> Config:
         """The resolved training settings; fails on a backend that cannot score.
@@ -421,7 +422,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             "feature_names_in": (list(map(str, self.feature_names_in_))
                                  if hasattr(self, "feature_names_in_") else None),
         }}
-        save_model(path, self.model_.backend_.state_dict(), document)
+        save_model(path, self.model_.tensors(), document)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> AnomalyDetector:

@@ -23,12 +23,15 @@ from toolkit.adapters.dp_statistics import check_private_schema, private_surroga
 from toolkit.adapters.tabular import TabularAdapter, check_table, load_column_metadata
 from toolkit.backends import BACKENDS, Backend
 from toolkit.config import Config, load_config, params_from_json, params_to_json
+from toolkit.copies import MAX_REDRAWS, CopyGuard, modelled_columns
 from toolkit.exceptions import DataError, ModelFileError, NotFittedError, UsageError
 from toolkit.modelfile import load_model, save_model
 from toolkit.privacy import PrivacyPlan, plan_privacy
 from toolkit.training import Callback, EarlyStopping, History, ProgressBar, choose_epochs
 
 SAMPLE_CHUNK = 16384
+#: the model file's tensor of training-row fingerprints (see :mod:`toolkit.copies`)
+COPY_GUARD_TENSOR = "copy_guard.fingerprints"
 #: draws allowed per requested row when a condition must be met by checking
 REJECTION_BUDGET = 100
 
@@ -138,6 +141,13 @@ class Synthesizer(BaseEstimator):
         δ of the guarantee; ``None`` uses ``1 / n^1.1`` for ``n`` rows. Must be below ``1/n``.
     max_grad_norm : float, default 1.0
         Per-row gradient clipping bound of DP-SGD (only with ``epsilon``).
+    avoid_copies : bool, default True
+        Never return a generated row that equals a unique training row (one that occurs
+        once) on every modelled column (IDs and constants aside): such rows are redrawn
+        (see :mod:`toolkit.copies`). The model then keeps a 64-bit fingerprint of each
+        unique training row, so its file is as sensitive as the training data. Tables
+        only; a private fit (``epsilon``) keeps none (nothing may read the rows outside
+        DP-SGD), nor does an :class:`~toolkit.AnomalyDetector`.
 
     Attributes
     ----------
@@ -160,6 +170,11 @@ class Synthesizer(BaseEstimator):
     privacy_ : dict or None
         For a private fit: ε spent (``epsilon``), ``delta``, noise multipliers,
         sampling rate, steps and the mechanism; ``None`` otherwise.
+    copy_guard_ : CopyGuard or None
+        The unique training rows' fingerprints that sampling redraws copies of (``None``
+        without ``avoid_copies``, for a private fit or for images).
+    n_copies_redrawn_ : int
+        Generated rows redrawn so far because they copied a training row.
 
     Examples
     --------
@@ -184,6 +199,7 @@ class Synthesizer(BaseEstimator):
         epsilon: float | None = None,
         delta: float | None = None,
         max_grad_norm: float = 1.0,
+        avoid_copies: bool = True,
     ) -> None:
         self.backend = backend
         self.config = config
@@ -196,6 +212,7 @@ class Synthesizer(BaseEstimator):
         self.epsilon = epsilon
         self.delta = delta
         self.max_grad_norm = max_grad_norm
+        self.avoid_copies = avoid_copies
 
     # fitting ---------------------------------------------------------------------------
     def resolve_config(self) -> Config:
@@ -288,10 +305,19 @@ class Synthesizer(BaseEstimator):
         self.seed_ = seed
         self.n_rows_ = n_rows
         self.n_rows_seen_ = int(getattr(records, "attrs", {}).get("rows_read", n_rows))
+        self.copy_guard_ = self._copy_guard(records, adapter)
+        self.n_copies_redrawn_ = 0
         self.fit_seconds_ = time.perf_counter() - started
         self._sampling_rng = np.random.default_rng(seed)
         self._ids_issued = 0
         return self
+
+    def _copy_guard(self, records: Any, adapter: Any) -> CopyGuard | None:
+        """The fingerprints of the training rows when copies are to be avoided."""
+        if not self.avoid_copies or self.epsilon is not None or not isinstance(
+                adapter, TabularAdapter):
+            return None
+        return CopyGuard.from_rows(records, modelled_columns(adapter))
 
     def _fit_private_adapter(self, data: pd.DataFrame, config: Config, seed: int
                              ) -> tuple[TabularAdapter, PrivacyPlan, np.ndarray]:
@@ -432,13 +458,31 @@ class Synthesizer(BaseEstimator):
         # drawn and decoded a chunk at a time: no (n, width) array, and each chunk's
         # arrays stay small enough for the CPU caches
         seed = int(rng.integers(2**31 - 1))
-        frames = [
-            self.adapter_.inverse_transform(
-                self.backend_.sample(min(SAMPLE_CHUNK, n - start), generator, fixed).cpu().numpy(),
-                random_state=seed + start)
-            for start in range(0, n, SAMPLE_CHUNK)
-        ]
-        return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        frames = [self._decoded(min(SAMPLE_CHUNK, n - start), fixed, generator, seed + start)
+                  for start in range(0, n, SAMPLE_CHUNK)]
+        rows = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        return self._without_copies(rows, fixed, generator, seed + n)
+
+    def _decoded(self, n: int, fixed: dict[int, int], generator: torch.Generator,
+                 seed: int) -> pd.DataFrame:
+        raw = self.backend_.sample(n, generator, fixed).cpu().numpy()
+        return self.adapter_.inverse_transform(raw, random_state=seed)
+
+    def _without_copies(self, rows: pd.DataFrame, fixed: dict[int, int],
+                        generator: torch.Generator, seed: int) -> pd.DataFrame:
+        """``rows`` with every row that copies a training row redrawn (up to
+        :data:`~toolkit.copies.MAX_REDRAWS` rounds; what still copies then is kept)."""
+        if self.copy_guard_ is None:
+            return rows
+        copies = np.flatnonzero(self.copy_guard_.copies(rows))
+        for round_ in range(MAX_REDRAWS):
+            if not copies.size:
+                break
+            self.n_copies_redrawn_ += len(copies)
+            redrawn = self._decoded(len(copies), fixed, generator, seed + round_)
+            rows = pd.concat([rows.drop(index=rows.index[copies]), redrawn], ignore_index=True)
+            copies = len(rows) - len(redrawn) + np.flatnonzero(self.copy_guard_.copies(redrawn))
+        return rows
 
     def _sample_with(self, n: int, conditions: dict[str, Any], rng: np.random.Generator,
                      generator: torch.Generator) -> pd.DataFrame:
@@ -479,6 +523,7 @@ class Synthesizer(BaseEstimator):
         config = Config(**document["config"]).validate()
         adapter = adapter_from_dict(document["adapter"])
         backend: Backend = BACKENDS[config.backend](adapter.spec, config)
+        fingerprints = tensors.pop(COPY_GUARD_TENSOR, None)
         # files written before the level calibration have no level_bias: no shift
         tensors.setdefault("heads.level_bias", backend.heads.level_bias)
         backend.load_state_dict(tensors)
@@ -498,6 +543,9 @@ class Synthesizer(BaseEstimator):
         model.fit_seconds_ = float(document["fit_seconds"])
         model.privacy_ = document.get("privacy")
         model.n_epochs_ = trained_epochs(document)
+        model.copy_guard_ = None if fingerprints is None else CopyGuard.from_tensor(
+            document["copy_guard_columns"], fingerprints)
+        model.n_copies_redrawn_ = 0
         model._sampling_rng = np.random.default_rng(model.seed_)
         model._ids_issued = 0
         with torch.no_grad():
@@ -521,6 +569,7 @@ class Synthesizer(BaseEstimator):
             "n_rows_seen": self.n_rows_seen_,
             "fit_seconds": self.fit_seconds_,
             "privacy": self.privacy_,
+            "copy_guard_columns": None if self.copy_guard_ is None else self.copy_guard_.columns,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "versions": {"toolkit": toolkit.__version__, "torch": torch.__version__,
                          "python": platform.python_version()},
@@ -535,7 +584,15 @@ class Synthesizer(BaseEstimator):
             Target file, conventionally ending in ``.tkm``; written atomically.
         """
         self.check_fitted()
-        save_model(path, self.backend_.state_dict(), self.document())
+        save_model(path, self.tensors(), self.document())
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """Everything a model file stores as tensors: the weights, and the training rows'
+        fingerprints when copies are avoided."""
+        tensors = dict(self.backend_.state_dict())
+        if self.copy_guard_ is not None:
+            tensors[COPY_GUARD_TENSOR] = self.copy_guard_.to_tensor()
+        return tensors
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> Synthesizer:

@@ -23,6 +23,35 @@ SEED = click.IntRange(0, 2**32 - 1)
 T = TypeVar("T")
 
 
+#: what ``--fail-under`` can gate on: summary key of the report, higher is better
+GATES = {"quality": "quality", "detection": "detection_score",
+         "alpha_precision": "alpha_precision", "beta_recall": "beta_recall",
+         "utility": "utility_ratio"}
+
+
+class QualityBar(click.ParamType):
+    """``--fail-under``: ``Q`` (the overall quality) or ``METRIC=Q`` for a metric of
+    :data:`GATES`, Q between 0 and 1."""
+
+    name = "[METRIC=]Q"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> tuple[str, float]:
+        if isinstance(value, tuple):
+            return value
+        metric, _, bar = str(value).rpartition("=")
+        metric = metric.strip() or "quality"
+        if metric not in GATES:
+            self.fail(f"unknown metric {metric!r}; choose from {', '.join(GATES)}", param, ctx)
+        try:
+            number = float(bar)
+        except ValueError:
+            self.fail(f"{bar!r} is not a number", param, ctx)
+        if not 0.0 <= number <= 1.0:
+            self.fail(f"{number} is not between 0 and 1", param, ctx)
+        return metric, number
+
+
 def say(ctx_quiet: bool, message: str) -> None:
     if not ctx_quiet:
         click.echo(message, err=True)
@@ -117,6 +146,10 @@ def privacy_options(command: Callable) -> Callable:
                      help="Delta of the guarantee [default: 1/n^1.1 for n rows]."),
         click.option("--max-grad-norm", type=float, default=1.0, show_default=True,
                      help="Per-row gradient clipping bound of DP-SGD."),
+        click.option("--allow-copies", is_flag=True,
+                     help="Keep generated rows that equal a unique training row (by default "
+                          "they are redrawn, and the model file keeps fingerprints of the "
+                          "training rows to find them)."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -124,15 +157,16 @@ def privacy_options(command: Callable) -> Callable:
 
 
 def privacy_params(options: dict[str, Any]) -> dict[str, Any]:
-    """The privacy options as Synthesizer parameters, refusing --delta/--max-grad-norm alone."""
+    """The privacy options as Synthesizer parameters, refusing --delta alone."""
     from toolkit.exceptions import UsageError
 
+    copies = {"avoid_copies": not options.get("allow_copies", False)}
     if options.get("epsilon") is None:
         if options.get("delta") is not None:
             raise UsageError("--delta needs --epsilon")
-        return {}
+        return copies
     return {"epsilon": options["epsilon"], "delta": options["delta"],
-            "max_grad_norm": options["max_grad_norm"]}
+            "max_grad_norm": options["max_grad_norm"], **copies}
 
 
 def training_params(options: dict[str, Any], default_config: str) -> dict[str, Any]:
@@ -142,6 +176,12 @@ def training_params(options: dict[str, Any], default_config: str) -> dict[str, A
         metadata=options["metadata"], device=options["device"], random_state=options["seed"],
         verbose=show_progress(options["quiet"], options["progress"]),
     )
+
+
+def copies_text(model: Any) -> str:
+    """``" (12 rows that copied a training row were redrawn)"``, or ``""`` when none were."""
+    redrawn = getattr(model, "n_copies_redrawn_", 0)
+    return f" ({redrawn} rows that copied a training row were redrawn)" if redrawn else ""
 
 
 def report_training(quiet: bool, model: Any) -> None:

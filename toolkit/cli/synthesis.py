@@ -15,6 +15,7 @@ from toolkit.cli.common import (
     check_output,
     condition_option,
     contamination_option,
+    copies_text,
     fit_detector,
     fit_synthesizer,
     inputs_of,
@@ -114,7 +115,8 @@ def synth(data: Path, out: Path, rows: int | None, model_out: Path | None,
     write_table(synthetic, out, dialect)
     if model_out is not None:
         synthesizer.save(model_out)
-    say(options["quiet"], f"wrote {len(synthetic)} synthetic rows to {out}")
+    say(options["quiet"], f"wrote {len(synthetic)} synthetic rows to {out}"
+        + copies_text(synthesizer))
     if holdout_out is not None:
         write_table(holdout, holdout_out, dialect)
     if result is not None:
@@ -179,7 +181,7 @@ def sample(model: Path, rows: int, out: Path, seed: int | None, conditions: tupl
     with tqdm(total=rows, unit="row", unit_scale=True, desc="sampling", file=sys.stderr,
               disable=quiet or rows <= CLI_CHUNK_ROWS, leave=False) as bar:
         written = synthesizer.adapter_.write_chunks(_counted(chunks, bar), out)
-    say(quiet, f"wrote {written} synthetic rows to {out}")
+    say(quiet, f"wrote {written} synthetic rows to {out}" + copies_text(synthesizer))
 
 
 def _counted(chunks: Iterator[Any], bar: Any) -> Iterator[Any]:
