@@ -53,18 +53,32 @@ SPECS: dict[str, TableSpec] = {
         target="outcome",
         description="Mortality outcomes for females suffering myocardial infarction.",
     ),
-}
-
-TABLES: list[str] = list(SPECS)
-
-#: larger tables for the differential-privacy benchmark (DP needs thousands of rows)
-DP_SPECS: dict[str, TableSpec] = {
     "flchain": TableSpec(
         package="survival",
         item="flchain",
         target="death",
         description="7,874 residents of Olmsted County: serum free light chains and mortality.",
     ),
+    "covid_testing": TableSpec(
+        package="medicaldata",
+        item="covid_testing",
+        target="result",
+        drop=("subject_id", "fake_first_name", "fake_last_name"),
+        description="15,524 SARS-CoV-2 tests at a children's hospital (2020): patients, "
+        "clinics, turnaround times, result.",
+    ),
+    "yrbss": TableSpec(
+        package="openintro",
+        item="yrbss",
+        target="helmet_12m",
+        description="13,583 US high-school students (Youth Risk Behavior Surveillance).",
+    ),
+}
+
+TABLES: list[str] = list(SPECS)
+
+#: larger tables for the differential-privacy benchmark (DP needs thousands of rows)
+DP_SPECS: dict[str, TableSpec] = {
     "slid": TableSpec(
         package="carData",
         item="SLID",

@@ -195,6 +195,22 @@ def quality_scores(
     }
 
 
+def realism_scores(train: pd.DataFrame, synthetic: pd.DataFrame, test: pd.DataFrame,
+                   seed: int) -> dict[str, float | None]:
+    """Detection AUROC (C2ST), α-precision, β-recall and the membership-inference AUROC
+    (training rows vs the unseen test rows, by closeness to the synthetic rows), all by the
+    toolkit's report code, the same for every model."""
+    from toolkit.realism import alpha_precision_beta_recall, detection_auroc
+    from toolkit.report import column_kinds, privacy
+
+    kinds = column_kinds(train, None)
+    return {
+        "detection_auroc": detection_auroc(train, synthetic, kinds, seed),
+        **alpha_precision_beta_recall(train, synthetic, kinds, seed),
+        "membership_auc": privacy(train, synthetic, test, kinds, seed)[0]["membership_auc"],
+    }
+
+
 def exact_copy_share(real: pd.DataFrame, synthetic: pd.DataFrame) -> float:
     """Share of synthetic rows identical to some real row (a memorisation red flag)."""
 
@@ -312,7 +328,10 @@ def run_model(
     fit_s, fit_cpu_s = time.perf_counter() - t0, time.process_time() - c0
     load = max(load, loadavg())
 
-    synth, dtype_fixes = match_dtypes(as_frame(fitted.sample(len(train)), train.columns), train)
+    t0 = time.perf_counter()
+    sampled = fitted.sample(len(train))
+    sample_train_s = time.perf_counter() - t0
+    synth, dtype_fixes = match_dtypes(as_frame(sampled, train.columns), train)
     t0 = time.perf_counter()
     big = fitted.sample(speed_rows)
     sample_s = time.perf_counter() - t0
@@ -329,6 +348,8 @@ def run_model(
         "sample_rows_per_s": n_big / sample_s if sample_s > 0 else math.inf,
         "synthetic_missing_share": float(synth.isna().to_numpy().mean()),
         "exact_copy_share": exact_copy_share(train, synth),
+        "fit_sample_s": fit_s + sample_train_s,
+        **realism_scores(train, synth, test, seed),
     }
     if dtype_fixes:
         result["dtype_fixes"] = dtype_fixes
@@ -369,6 +390,11 @@ METRICS: tuple[str, ...] = (
     "fit_cpu_s",
     "sample_rows_per_s",
     "exact_copy_share",
+    "fit_sample_s",
+    "detection_auroc",
+    "alpha_precision",
+    "beta_recall",
+    "membership_auc",
 )
 
 
@@ -1165,7 +1191,17 @@ def table_info(table: str, train: pd.DataFrame, test: pd.DataFrame, target: str)
         "n_cols": train.shape[1],
         "missing_share": float(full.isna().to_numpy().mean()),
         "f1_trtr": {},
+        "detection_floor": {},
     }
+
+
+def holdout_detection(train: pd.DataFrame, test: pd.DataFrame, seed: int) -> float | None:
+    """The detection AUROC of the real test rows against the training rows: what rows
+    indistinguishable from real ones score."""
+    from toolkit.realism import detection_auroc
+    from toolkit.report import column_kinds
+
+    return detection_auroc(train, test, column_kinds(train, None), seed)
 
 
 def run_table_seed(
@@ -1184,7 +1220,9 @@ def run_table_seed(
         encoder.transform(test),
         test[target],
     )
-    info.setdefault(table, table_info(table, train, test, target))["f1_trtr"][seed] = f1_trtr
+    meta = info.setdefault(table, table_info(table, train, test, target))
+    meta["f1_trtr"][seed] = f1_trtr
+    meta["detection_floor"][seed] = holdout_detection(train, test, seed)
     tag = f"[{table} seed={seed}]"
     print(
         f"\n{tag} {len(train)} train / {len(test)} test, target {target!r}, TRTR F1 {f1_trtr:.3f}",
@@ -1210,6 +1248,8 @@ def run_table_seed(
             cached = ours_cache.get(key)
             wanted = model in args.models and config in args.configs
             refresh = args.refresh_ours or (cached is not None and "error" in cached)
+        # records from before the detection metrics are measured again
+        refresh = refresh or (cached is not None and "detection_auroc" not in cached)
         if cached is not None and not (wanted and refresh):
             records[name] = cached
             if wanted:
@@ -1336,6 +1376,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote section {BACKENDS_START} to {args.out}")
         else:
             print(f"no results for {others}: section {BACKENDS_START} left as it is")
+        from benchmarks import fidelity_report
+
+        labels = [config_label(c) for c in configs] + list(SDV_MODELS)
+        body = fidelity_report.build_fidelity_report(args.tables, results, info, args.seeds,
+                                                     command, labels)
+        write_section(args.out, body, fidelity_report.MARK_START, fidelity_report.MARK_END)
+        print(f"wrote section {fidelity_report.MARK_START} to {args.out}")
     return 1 if failures else 0
 
 
