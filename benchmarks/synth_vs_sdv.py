@@ -301,8 +301,10 @@ def macro_f1(
         clf.fit(train_x, train_y.astype(str))
         lookup = {str(c): c for c in present}
         pred = np.array([lookup[p] for p in clf.predict(test_x)], dtype=object)
+    # compared as text: a 0/1 target read as integers works like one of words
     score = f1_score(
-        test_y.astype(object).to_numpy(), pred, labels=labels, average="macro", zero_division=0
+        test_y.astype(str).to_numpy(), pred.astype(str), labels=[str(c) for c in labels],
+        average="macro", zero_division=0,
     )
     return float(score), note
 
