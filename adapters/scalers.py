@@ -39,8 +39,9 @@ class QuantileScaler:
     ----------
     discrete : bool, default False
         Treat the column as discrete: the inverse returns only values seen in
-        training, with their observed frequencies (used for integer columns with
-        at most ``MAX_QUANTILES`` distinct values). Otherwise the inverse
+        training, with their observed frequencies (used for integer columns and
+        columns of few repeated values, see :func:`toolkit.adapters.columns.on_a_grid`,
+        with at most ``MAX_QUANTILES`` distinct values). Otherwise the inverse
         interpolates linearly between quantiles.
 
     Examples

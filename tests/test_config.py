@@ -136,7 +136,7 @@ def test_yaml_that_is_not_a_mapping_raises(tmp_path):
         ({"beta": -1.0}, "beta must be >= 0"),
         ({"hidden_dims": []}, "hidden_dims"),
         ({"hidden_dims": [64, 0]}, "hidden_dims"),
-        ({"prior": "uniform"}, "unknown prior 'uniform'; valid: gmm, standard"),
+        ({"prior": "uniform"}, "unknown prior 'uniform'; valid: gmm, diffusion, standard"),
         ({"backend": "diffusion"}, "unknown backend 'diffusion'; valid: vae, gan, vaegan"),
         ({"lr_schedule": "step"}, "unknown lr_schedule 'step'; valid: cosine, constant"),
         ({"cpu_threads": -1}, "cpu_threads must be an integer >= 0"),

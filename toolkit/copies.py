@@ -1,12 +1,12 @@
 """Synthetic rows that copy a training row: fingerprinted at fit, redrawn when sampled.
 
 A row copies a training row when every modelled column (IDs and constants aside) holds
-the same value. :class:`CopyGuard` keeps one 64-bit fingerprint per training row that
-occurs once in the training rows (pandas' ``hash_pandas_object`` of the row's typed
-values; decoded rows have the training dtypes, so equal rows hash equal) and tells which
-generated rows match one. A row that occurs once can single out a person; a combination
-that several training rows share (common on tables of a few categorical columns) is a
-pattern, not a person, and is left alone so that its frequency stays right.
+the same value. :class:`CopyGuard` keeps one 64-bit fingerprint per distinct training
+row (pandas' ``hash_pandas_object`` of the row's typed values; decoded rows have the
+training dtypes, so equal rows hash equal) and tells which generated rows match one.
+Rows that several training rows share are guarded too: each is still a real person's
+record. On a table of a few categorical columns, whose every combination may occur in
+training, what still copies after :data:`MAX_REDRAWS` rounds is kept (and counted).
 The fingerprints identify training rows to whoever holds the model file (anyone can
 check whether a row they know was in the training data), so a model file is as
 sensitive as its training data: share synthetic rows, not model files.
@@ -49,23 +49,24 @@ def row_fingerprints(rows: pd.DataFrame, columns: list[Any]) -> np.ndarray:
 
 
 class CopyGuard:
-    """The fingerprints of a table's unique training rows, and a test against them.
+    """The fingerprints of a table's distinct training rows, and a test against them.
 
     Parameters
     ----------
     columns : list
         The modelled columns rows are compared on.
     fingerprints : numpy.ndarray of uint64
-        Sorted fingerprints of the training rows that occur once.
+        Sorted fingerprints of the distinct training rows.
 
     Examples
     --------
     >>> train = pd.DataFrame({"x": [1.5, 2.5, 3.5, 3.5], "g": ["a", "b", "a", "a"]})
     >>> guard = CopyGuard.from_rows(train, ["x", "g"])
     >>> guard.copies(pd.DataFrame({"x": [2.5, 2.5, 3.5], "g": ["b", "a", "a"]})).tolist()
-    [True, False, False]
-    >>> CopyGuard.from_tensor(["x", "g"], guard.to_tensor()).copies(train).tolist()
-    [True, True, False, False]
+    [True, False, True]
+    >>> len(guard.fingerprints), CopyGuard.from_tensor(["x", "g"], guard.to_tensor()).copies(
+    ...     train).tolist()
+    (3, [True, True, True, True])
     """
 
     def __init__(self, columns: list[Any], fingerprints: np.ndarray) -> None:
@@ -74,9 +75,8 @@ class CopyGuard:
 
     @classmethod
     def from_rows(cls, rows: pd.DataFrame, columns: list[Any]) -> CopyGuard:
-        """The guard of the training rows ``rows``: their rows that occur once."""
-        prints, counts = np.unique(row_fingerprints(rows, columns), return_counts=True)
-        return cls(columns, prints[counts == 1])
+        """The guard of the training rows ``rows``."""
+        return cls(columns, np.unique(row_fingerprints(rows, columns)))
 
     def copies(self, rows: pd.DataFrame) -> np.ndarray:
         """Which of ``rows`` equal a training row on every guarded column."""

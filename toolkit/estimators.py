@@ -142,10 +142,10 @@ class Synthesizer(BaseEstimator):
     max_grad_norm : float, default 1.0
         Per-row gradient clipping bound of DP-SGD (only with ``epsilon``).
     avoid_copies : bool, default True
-        Never return a generated row that equals a unique training row (one that occurs
-        once) on every modelled column (IDs and constants aside): such rows are redrawn
-        (see :mod:`toolkit.copies`). The model then keeps a 64-bit fingerprint of each
-        unique training row, so its file is as sensitive as the training data. Tables
+        Never return a generated row that equals a training row on every modelled
+        column (IDs and constants aside): such rows are redrawn (see
+        :mod:`toolkit.copies`). The model then keeps a 64-bit fingerprint of each
+        distinct training row, so its file is as sensitive as the training data. Tables
         only; a private fit (``epsilon``) keeps none (nothing may read the rows outside
         DP-SGD), nor does an :class:`~toolkit.AnomalyDetector`.
 

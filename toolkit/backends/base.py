@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from toolkit.adapters.base import TensorSpec
+from toolkit.backends.diffusion import DiffusionPrior
 from toolkit.backends.layers import OutputHeads
 from toolkit.backends.prior import LatentPrior
 from toolkit.config import Config
@@ -41,6 +42,9 @@ CALIBRATION_DRAWS = 40_000
 CALIBRATION_CHUNK = 4096
 #: largest shift of a level's sampling logit
 BIAS_LIMIT = 5.0
+#: batch size (at least) and learning rate of a diffusion prior's training
+DIFFUSION_BATCH = 1024
+DIFFUSION_LEARNING_RATE = 1e-3
 
 
 class Backend(nn.Module):
@@ -73,12 +77,20 @@ class Backend(nn.Module):
         "it does not implement per-row losses; use the vae or gan backend"
     )
 
+    #: whether the backend has codes of the training rows to fit a latent prior on (an
+    #: encoder); the others sample N(0, I) whatever ``prior`` says
+    fits_prior: ClassVar[bool] = False
+
     def __init__(self, spec: TensorSpec, config: Config) -> None:
         super().__init__()
         self.spec = spec
         self.config = config
         self.heads = OutputHeads(spec)
         self.prior = LatentPrior(config.latent_dim, config.prior_components)
+        self.diffusion = None
+        if self.fits_prior and config.prior == "diffusion":
+            self.diffusion = DiffusionPrior(config.latent_dim, config.diffusion_dims,
+                                            config.diffusion_sampling_steps)
         slices = spec.slices()
         self.categorical_blocks = [i for i, b in enumerate(spec.blocks) if b.kind == "categorical"]
         self.condition_columns = [c for i in self.categorical_blocks
@@ -147,6 +159,13 @@ class Backend(nn.Module):
     def sample_latent(self, n: int, generator: torch.Generator | None,
                       fixed: dict[int, int]) -> torch.Tensor:
         """Latent codes to decode; the default draws from the prior."""
+        return self.draw_prior(n, generator)
+
+    def draw_prior(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
+        """``n`` codes from the latent prior: the diffusion model's when the config has one,
+        else the Gaussian mixture (N(0, I) until fitted)."""
+        if self.diffusion is not None:
+            return self.diffusion.sample(n, generator)
         return self.prior.sample(n, generator)
 
     # shared machinery ---------------------------------------------------------------
@@ -233,11 +252,14 @@ class Backend(nn.Module):
         if not len(target):
             return
         draws = min(draws, max(CALIBRATION_CHUNK, len(data)))
+        # the codes are drawn once (a diffusion prior's are the costly part) and decoded
+        # again each round, a chunk at a time
+        codes = [self.sample_latent(min(CALIBRATION_CHUNK, draws - start), generator, {})
+                 for start in range(0, draws, CALIBRATION_CHUNK)]
+        condition = self.condition_vector({}, CALIBRATION_CHUNK)
         for _ in range(rounds):
-            sizes = [min(CALIBRATION_CHUNK, draws - start)
-                     for start in range(0, draws, CALIBRATION_CHUNK)]
-            generated = sum(size * self.heads.level_probabilities(
-                self._raw_samples(size, generator, {})) for size in sizes) / draws
+            generated = sum(len(z) * self.heads.level_probabilities(
+                self.decode(z, condition[:len(z)])) for z in codes) / draws
             bias = self.heads.level_bias + torch.log(target / generated.clamp_min(1e-6))
             self.heads.level_bias.copy_(bias.clamp(-BIAS_LIMIT, BIAS_LIMIT))
 
@@ -305,7 +327,17 @@ class Backend(nn.Module):
         z = self.sample_latent(n, generator, fixed)
         return self.decode(z, self.condition_vector(fixed, n, generator))
 
-    def fit_prior(self, codes: torch.Tensor, generator: torch.Generator) -> None:
-        """Fit the latent Gaussian-mixture prior on ``codes`` when the config asks for it."""
-        if self.config.prior == "gmm":
-            self.prior.fit(codes, generator)
+    def fit_prior(self, means: torch.Tensor, stds: torch.Tensor,
+                  generator: torch.Generator) -> None:
+        """Fit the latent prior the config asks for on the posteriors ``N(means, stds^2)`` of
+        the training rows: the Gaussian mixture (also kept beside a diffusion prior, whose
+        density it stands for in anomaly scores) and the diffusion model."""
+        if self.config.prior == "standard":
+            return
+        noise = torch.randn(means.shape, generator=generator).to(means.device)
+        self.prior.fit(means + stds * noise.to(means.dtype), generator)
+        if self.diffusion is not None:
+            config = self.config
+            batch_size = max(config.batch_size, DIFFUSION_BATCH)
+            self.diffusion.fit(means, stds, config.diffusion_steps, batch_size,
+                               DIFFUSION_LEARNING_RATE, generator)

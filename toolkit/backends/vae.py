@@ -27,6 +27,7 @@ class VAEBackend(Backend):
     """
 
     name = "vae"
+    fits_prior = True
     cannot_score = ""
     cannot_privatize = ""
 
@@ -144,15 +145,17 @@ class VAEBackend(Backend):
         return self.heads.part_losses(self.reconstruction(x)[2], x)
 
     def after_fit(self, data: torch.Tensor, generator: torch.Generator) -> None:
-        codes = torch.cat([self.reparameterize(*self.encode(chunk))
-                           for chunk in data.split(8192)])
-        self.fit_prior(codes, generator)
+        means, logvars = map(torch.cat, zip(*(self.encode(chunk) for chunk in data.split(8192)),
+                                             strict=True))
+        stds = torch.exp(0.5 * logvars)
+        self.fit_prior(means, stds, generator)
+        codes = self.reparameterize(means, logvars)
         if self.condition_dim:
             self.level_latents.fit(codes, data[:, self.condition_columns])
 
     def sample_latent(self, n: int, generator: torch.Generator | None,
                       fixed: dict[int, int]) -> torch.Tensor:
         if not fixed:
-            return self.prior.sample(n, generator)
+            return self.draw_prior(n, generator)
         levels = [self.condition_offsets[block] + slot for block, slot in fixed.items()]
         return self.level_latents.sample(n, levels, generator)
