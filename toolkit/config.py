@@ -180,8 +180,8 @@ class Config:
         _check_choice("numeric_encoding", self.numeric_encoding, tuple(SCALERS))
         _check_choice("device", self.device, DEVICES)
         _check_choice("lr_schedule", self.lr_schedule, ("cosine", "constant"))
-        for name in ("steps", "max_steps", "min_epochs", "max_epochs", "batch_size", "max_batch_size",
-                     "max_training_rows",
+        for name in ("steps", "max_steps", "min_epochs", "max_epochs", "batch_size",
+                     "max_batch_size", "max_training_rows",
                      "latent_dim", "prior_components", "max_levels", "pac",
                      "diffusion_steps", "diffusion_sampling_steps",
                      "discriminator_steps"):
