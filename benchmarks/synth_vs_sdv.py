@@ -290,6 +290,14 @@ def macro_f1(
     keep = train_y.notna().to_numpy()
     train_x, train_y = train_x[keep], train_y[keep]
     note = "" if keep.all() else f"dropped {int((~keep).sum())} rows with invalid target"
+    # a class of one row cannot be split for the classifier's early stopping (above 10,000
+    # rows): such a stray row is dropped
+    counts = train_y.astype(str).value_counts()
+    single = train_y.astype(str).isin(counts.index[counts < 2]).to_numpy()
+    if single.any() and len(counts) > 2:
+        train_x, train_y = train_x[~single], train_y[~single]
+        dropped = f"dropped {int(single.sum())} rows of one-row classes"
+        note = "; ".join(filter(None, [note, dropped]))
     if len(train_y) == 0:
         return 0.0, "no usable synthetic rows"
     present = pd.unique(train_y)
