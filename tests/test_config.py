@@ -141,6 +141,7 @@ def test_yaml_that_is_not_a_mapping_raises(tmp_path):
         ({"lr_schedule": "step"}, "unknown lr_schedule 'step'; valid: cosine, constant"),
         ({"cpu_threads": -1}, "cpu_threads must be an integer >= 0"),
         ({"pac": 0}, "pac must be a positive integer"),
+        ({"max_steps": 0}, "max_steps must be a positive integer"),
         ({"gp_weight": -1.0}, "gp_weight must be >= 0"),
         ({"discriminator_dims": []}, "discriminator_dims must be a list of positive ints"),
         ({"device": "tpu"}, "unknown device 'tpu'; valid: auto, cpu, cuda"),

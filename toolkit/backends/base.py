@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from toolkit.adapters.base import TensorSpec
-from toolkit.backends.diffusion import DiffusionPrior
+from toolkit.backends.diffusion import LEARNING_RATE, MIN_BATCH, DiffusionPrior
 from toolkit.backends.layers import OutputHeads
 from toolkit.backends.prior import LatentPrior
 from toolkit.config import Config
@@ -42,9 +42,6 @@ CALIBRATION_DRAWS = 40_000
 CALIBRATION_CHUNK = 4096
 #: largest shift of a level's sampling logit
 BIAS_LIMIT = 5.0
-#: batch size (at least) and learning rate of a diffusion prior's training
-DIFFUSION_BATCH = 1024
-DIFFUSION_LEARNING_RATE = 1e-3
 
 
 class Backend(nn.Module):
@@ -327,17 +324,15 @@ class Backend(nn.Module):
         z = self.sample_latent(n, generator, fixed)
         return self.decode(z, self.condition_vector(fixed, n, generator))
 
-    def fit_prior(self, means: torch.Tensor, stds: torch.Tensor,
+    def fit_prior(self, codes: torch.Tensor, means: torch.Tensor, stds: torch.Tensor,
                   generator: torch.Generator) -> None:
-        """Fit the latent prior the config asks for on the posteriors ``N(means, stds^2)`` of
-        the training rows: the Gaussian mixture (also kept beside a diffusion prior, whose
-        density it stands for in anomaly scores) and the diffusion model."""
+        """Fit the latent prior the config asks for on the training rows' ``codes``, draws
+        from their posteriors ``N(means, stds^2)``: the Gaussian mixture (also kept beside a
+        diffusion prior, whose density it stands for in anomaly scores) and the diffusion
+        model, which draws fresh codes from the posteriors as it trains."""
         if self.config.prior == "standard":
             return
-        noise = torch.randn(means.shape, generator=generator).to(means.device)
-        self.prior.fit(means + stds * noise.to(means.dtype), generator)
+        self.prior.fit(codes, generator)
         if self.diffusion is not None:
-            config = self.config
-            batch_size = max(config.batch_size, DIFFUSION_BATCH)
-            self.diffusion.fit(means, stds, config.diffusion_steps, batch_size,
-                               DIFFUSION_LEARNING_RATE, generator)
+            self.diffusion.fit(means, stds, self.config.diffusion_steps,
+                               max(self.config.batch_size, MIN_BATCH), LEARNING_RATE, generator)

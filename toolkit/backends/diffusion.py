@@ -28,6 +28,9 @@ SIGMA_MIN, SIGMA_MAX, RHO = 0.002, 80.0, 7.0
 EMBEDDING_DIM = 64
 #: codes denoised at once when sampling (bounds the activations' memory)
 SAMPLE_CHUNK = 16_384
+#: a backend trains the prior on batches of at least this many codes, at this learning rate
+MIN_BATCH = 1024
+LEARNING_RATE = 1e-3
 
 
 class DiffusionPrior(nn.Module):

@@ -147,9 +147,8 @@ class VAEBackend(Backend):
     def after_fit(self, data: torch.Tensor, generator: torch.Generator) -> None:
         means, logvars = map(torch.cat, zip(*(self.encode(chunk) for chunk in data.split(8192)),
                                              strict=True))
-        stds = torch.exp(0.5 * logvars)
-        self.fit_prior(means, stds, generator)
         codes = self.reparameterize(means, logvars)
+        self.fit_prior(codes, means, torch.exp(0.5 * logvars), generator)
         if self.condition_dim:
             self.level_latents.fit(codes, data[:, self.condition_columns])
 
