@@ -172,6 +172,11 @@ class Adapter(Protocol):
         (missing training columns, unseen levels, another image shape)."""
         ...
 
+    def novel_cells(self, records: Any) -> Any:
+        """Booleans (a DataFrame, one column per column that can hold them) marking what
+        training never had: unseen levels, missing values where there were none."""
+        ...
+
     def renumber_ids(self, records: Any, first: int) -> Any:
         """Decoded ``records`` with identifiers numbered from ``first`` (if it has any)."""
         ...

@@ -557,8 +557,14 @@ class CategoricalEncoder(ColumnEncoder):
 
     def unseen(self, series: pd.Series) -> list[Any]:
         """The distinct values of ``series`` that this column never had in training."""
-        values = {_to_json_value(v) for v in series.astype(object).unique()}
-        return sorted((v for v in values if self._key(v) not in self._known_keys), key=repr)
+        values = {_to_json_value(v) for v in series[self.is_unseen(series)].astype(object)}
+        return sorted(values, key=repr)
+
+    def is_unseen(self, series: pd.Series) -> np.ndarray:
+        """Which values of ``series`` this column never had in training (a boolean mask)."""
+        codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=False)
+        known = np.array([self._key(v) in self._known_keys for v in uniques], dtype=bool)
+        return ~known[codes]
 
     @cached_property
     def _known_keys(self) -> set[Any]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 
 from toolkit.adapters.base import Block, TensorSpec
 from toolkit.exceptions import DataError, NotFittedError, UsageError
@@ -342,6 +343,18 @@ class ImageAdapter:
         if (channels, height, width) != self.shape_:
             raise DataError(f"images are {channels}×{height}×{width} (C×H×W) but the model "
                             f"was trained on {'×'.join(map(str, self.shape_))}")
+
+    def novel_cells(self, images: ImageSet) -> pd.DataFrame:
+        """Pixels have no levels to be new: an empty ``(N, 0)`` table, after
+        :meth:`check_known` (the tabular adapter's hook).
+
+        Raises
+        ------
+        DataError
+            For images of another shape.
+        """
+        self.check_known(images)
+        return pd.DataFrame(index=range(len(images.images)))
 
     def renumber_ids(self, images: ImageSet, first: int) -> ImageSet:
         """Images carry no identifiers: ``images`` unchanged (the tabular adapter's hook)."""

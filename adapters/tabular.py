@@ -427,6 +427,39 @@ class TabularAdapter:
             )
         return data[self.columns_]
 
+    def novel_cells(self, data: pd.DataFrame) -> pd.DataFrame:
+        """Which cells of ``data`` hold what training never had: a level a categorical
+        column never had, a missing (or non-numeric) value in a numeric column that had
+        none, or, under the quantile encoding (whose map is flat past the observed range),
+        a number outside the training range. The model has no likelihood for them, or none
+        that tells them apart (an anomaly detector scores them).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Booleans, one column per such categorical or numeric column, ``data``'s index.
+
+        Raises
+        ------
+        DataError
+            When a training column is missing.
+        """
+        data = self.check_columns(data)
+        novel = {}
+        for encoder in self.encoders_:
+            series = data[encoder.name]
+            if isinstance(encoder, NumericEncoder):
+                values = encoder.to_float(series)
+                cells = np.isnan(values) if not encoder.has_missing_ else np.zeros(len(values),
+                                                                                   bool)
+                if encoder.encoding == "quantile":  # flat past the observed range
+                    with np.errstate(invalid="ignore"):
+                        cells |= (values < encoder.min_) | (values > encoder.max_)
+                novel[encoder.name] = cells
+            elif isinstance(encoder, CategoricalEncoder):
+                novel[encoder.name] = encoder.is_unseen(series)
+        return pd.DataFrame(novel, index=data.index, dtype=bool)
+
     def check_known(self, data: pd.DataFrame) -> None:
         """Check that ``data`` holds only what the fitted model has a likelihood for.
 
@@ -434,26 +467,29 @@ class TabularAdapter:
         ------
         DataError
             When a numeric column without missing values in training has some
-            (or has text that is not a number), or a categorical column has a
-            level it never had.
+            (or has text that is not a number), a categorical column has a level it
+            never had, or a quantile-encoded number is outside the training range
+            (see :meth:`novel_cells`).
         """
-        data = self.check_columns(data)
-        for encoder in self.encoders_:
-            series = data[encoder.name]
-            if isinstance(encoder, NumericEncoder) and not encoder.has_missing_:
-                bad = int(np.isnan(encoder.to_float(series)).sum())
-                if bad:
-                    raise DataError(
-                        f"column {encoder.name!r} has {bad} missing or non-numeric value(s) "
-                        "but had none in training; impute them or refit on such data"
-                    )
-            elif isinstance(encoder, CategoricalEncoder):
-                unseen = encoder.unseen(series)
-                if unseen:
-                    raise DataError(
-                        f"column {encoder.name!r} has value(s) never seen in training: "
-                        f"{unseen[:5]}; refit on data that has them"
-                    )
+        novel = self.novel_cells(data)
+        for name in novel.columns[novel.any().to_numpy()]:
+            encoder = next(e for e in self.encoders_ if e.name == name)
+            if isinstance(encoder, CategoricalEncoder):
+                raise DataError(
+                    f"column {name!r} has value(s) never seen in training: "
+                    f"{encoder.unseen(data[name])[:5]}; refit on data that has them"
+                )
+            values = encoder.to_float(data[name])
+            missing = int(np.isnan(values).sum())
+            if missing and not encoder.has_missing_:
+                raise DataError(
+                    f"column {name!r} has {missing} missing or non-numeric value(s) but had "
+                    "none in training; impute them or refit on such data"
+                )
+            raise DataError(
+                f"column {name!r} has {int(novel[name].sum())} value(s) outside the training "
+                f"range [{encoder.min_:g}, {encoder.max_:g}]; refit on data that has them"
+            )
 
     def transform(self, data: pd.DataFrame, random_state: int | None = None,
                   clip: bool = True) -> np.ndarray:

@@ -239,7 +239,8 @@ def pyod_detector(name: str, n_features: int, seed: int) -> Any:
     Parameters
     ----------
     name : str
-        ``iforest``, ``ecod``, ``knn``, ``vae``, ``autoencoder``; anything else is DeepSVDD.
+        ``iforest``, ``ecod``, ``knn``, ``lof``, ``vae``, ``autoencoder``; anything else is
+        DeepSVDD.
     n_features : int
         Number of input columns (DeepSVDD needs it).
     seed : int
@@ -262,6 +263,10 @@ def pyod_detector(name: str, n_features: int, seed: int) -> Any:
         from pyod.models.knn import KNN
 
         return KNN()
+    if name == "lof":
+        from pyod.models.lof import LOF
+
+        return LOF()
     if name == "vae":
         from pyod.models.vae import VAE
 

@@ -273,25 +273,89 @@ def test_missing_column_at_score_time_is_named(patients_detector, patients):
         patients_detector.decision_function(patients.drop(columns=["chol"]))
 
 
-def test_nan_where_training_had_none_is_refused(patients_detector, patients):
+def test_nan_where_training_had_none_is_refused_on_request(patients_detector, patients):
     assert not patients["age"].isna().any()
     bad = patients.head(4).copy()
     bad.loc[1, "age"] = np.nan
+    refusing = copy.deepcopy(patients_detector).set_params(unseen="refuse")
     with pytest.raises(DataError, match="column 'age' has 1 missing or non-numeric value"):
-        patients_detector.decision_function(bad)
+        refusing.decision_function(bad)
 
 
-def test_unseen_category_is_refused(patients_detector, patients):
+def test_unseen_category_is_refused_on_request(patients_detector, patients):
     bad = patients.head(4).copy()
     bad.loc[0, "sex"] = "x"
+    refusing = copy.deepcopy(patients_detector).set_params(unseen="refuse")
     with pytest.raises(DataError, match="column 'sex' has value\\(s\\) never seen"):
-        patients_detector.decision_function(bad)
+        refusing.decision_function(bad)
+    with pytest.raises(DataError, match="column 'sex'"):
+        refusing.explain(bad)
+
+
+@pytest.mark.parametrize("column, value", [("sex", "x"), ("age", np.nan), ("age", "old")])
+def test_never_seen_values_are_scored_above_every_training_row(patients_detector, patients,
+                                                               column, value):
+    rows = patients.head(20).copy()
+    before = patients_detector.decision_function(rows)
+    rows[column] = rows[column].astype(object)
+    rows.loc[3, column] = value
+    after = patients_detector.decision_function(rows)
+    typical = np.median(patients_detector.decision_scores_)
+    assert after[3] - before[3] == pytest.approx(patients_detector.novelty_score_, abs=50)
+    assert patients_detector.novelty_score_ > (patients_detector.decision_scores_.max()
+                                               - typical)
+    assert patients_detector.predict(rows)[3] == 1
+    others = np.arange(len(rows)) != 3
+    np.testing.assert_allclose(after[others], before[others])
+    shares = patients_detector.explain(rows)
+    assert shares.iloc[3].idxmax() == column
+    assert shares.loc[3, column] >= patients_detector.novelty_score_
+
+
+def test_novelty_score_survives_the_model_file(patients_detector, patients, tmp_path):
+    patients_detector.save(tmp_path / "det.toolkit")
+    loaded = AnomalyDetector.load(tmp_path / "det.toolkit")
+    assert loaded.novelty_score_ == pytest.approx(patients_detector.novelty_score_)
+    rows = patients.head(5).copy()
+    rows.loc[0, "sex"] = "x"
+    np.testing.assert_allclose(loaded.decision_function(rows),
+                               patients_detector.decision_function(rows), rtol=1e-6)
+
+
+def test_numeric_array_columns_are_numeric_and_new_values_scored():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=300), rng.integers(0, 3, 300),  # noqa: N806
+                         np.ones(300)]).astype(float)
+    detector = AnomalyDetector(random_state=0, epochs=3).fit(X)
+    kinds = detector.model_.adapter_.describe()["columns"]
+    assert [kinds[name] for name in ("x0", "x1", "x2")] == \
+        ["continuous", "continuous", "constant"]
+    new = X[:3].copy()
+    new[0, 1] = 2.5  # between levels: a number, not an unknown category
+    new[1, 1] = 30.0  # far outside the training range
+    scores = detector.decision_function(new)
+    assert np.isfinite(scores).all()
+    assert scores[1] > detector.decision_scores_.max()
+    assert scores[1] > scores[0]
+
+
+def test_out_of_range_under_the_quantile_map_is_novel():
+    X = np.random.default_rng(0).normal(size=(200, 2))  # noqa: N806
+    detector = AnomalyDetector(random_state=0, **FAST).fit(X)  # fast: quantile-mapped
+    new = X[:2].copy()
+    new[0, 0] = 40.0
+    scores = detector.decision_function(new)
+    assert scores[0] > detector.decision_scores_.max()
+    assert detector.explain(new).iloc[0].idxmax() == "x0"
+    with pytest.raises(DataError, match="column 'x0' has 1 value\\(s\\) outside the training"):
+        detector.set_params(unseen="refuse").decision_function(new)
 
 
 @pytest.mark.parametrize("params, message", [
     ({"anomaly_score": "likelihood"}, "unknown anomaly score 'likelihood'"),
     ({"contamination": 0.7}, "contamination must be a float in \\(0, 0.5\\]"),
     ({"contamination": 0.0}, "contamination must be a float"),
+    ({"unseen": "ignore"}, "unknown unseen 'ignore'; valid: score, refuse"),
     ({"config": "turbo"}, "unknown config 'turbo'"),
 ])
 def test_bad_parameters_raise_usage_error(blob, params, message):

@@ -18,6 +18,15 @@ it, all negative log-likelihoods in nats (higher = more anomalous):
     and latent evidence in the one unit the model was trained on. It bounds
     ``-log p(x)`` from above (up to the point estimate of the reconstruction
     term).
+
+What training never had is scored, not refused (``unseen="score"``): a level a
+categorical column never had, or a missing value in a column that had none, has no
+likelihood under the model, so each such cell adds :attr:`AnomalyDetector.novelty_score_`
+nats — ``log(n + 1)`` (the rule-of-succession probability of an event not seen in ``n``
+training rows) plus the spread between the median and the highest training score — so a
+typical row with one never-seen value scores above every training row. ``explain`` puts
+that share on the column. Numbers outside the training range are scored where they are
+(the Gaussian head's distance, never clipped).
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils.validation import validate_data
 
 from toolkit.adapters.domains import adapter_type
+from toolkit.adapters.tabular import load_column_metadata
 from toolkit.backends import BACKENDS
 from toolkit.config import ANOMALY_SCORES as SCORES
 from toolkit.config import Config, params_from_json, params_to_json
@@ -47,7 +57,8 @@ SCORE_CHUNK = 65536
 #: for bit, since every row is computed on its own)
 FORWARD_ROWS = 8192
 QUANTILES = 1001
-
+#: what scoring does with values training never had
+UNSEEN = ("score", "refuse")
 
 
 def top_columns(contributions: pd.DataFrame, n: int) -> list[str]:
@@ -67,6 +78,30 @@ def top_columns(contributions: pd.DataFrame, n: int) -> list[str]:
             for row, picks in zip(values, order, strict=True)]
 
 
+def numbers_as_numbers(records: Any, metadata: dict[str, Any] | str | Path | None
+                       ) -> dict[str, Any] | str | Path | None:
+    """``metadata`` with every non-constant column of numbers ``"continuous"`` (where
+    ``metadata`` does not say otherwise): for a detector a column of a few distinct numbers
+    is still a number, whose new values are scored by their distance (synthesis keeps them
+    categorical). Text, boolean and date columns are inferred as usual.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"stage": [1, 2, 3, 2], "sex": ["f", "m", "f", "f"]})
+    >>> numbers_as_numbers(table, None)
+    {'stage': 'continuous'}
+    >>> numbers_as_numbers(table, {"stage": "categorical"})
+    {'stage': {'kind': 'categorical'}}
+    """
+    if not isinstance(records, pd.DataFrame):
+        return metadata
+    given = load_column_metadata(metadata)
+    numeric = {str(column): "continuous" for column, series in records.items()
+               if pd.api.types.is_numeric_dtype(series.dtype)
+               and not pd.api.types.is_bool_dtype(series.dtype) and series.nunique() > 1}
+    return {**numeric, **given} if numeric else metadata
+
+
 class AnomalyDetector(OutlierMixin, BaseEstimator):
     """Score how anomalous records are with a VAE (or VAE-GAN) trained on the data.
 
@@ -84,7 +119,14 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         searches call.)
     contamination : float in (0, 0.5], default 0.1
         Expected share of outliers in the training data; sets ``threshold_``
-        at that upper quantile of the training scores.
+        at that upper quantile of the training scores. Fitted on known-normal rows
+        (a clean reference), it is the share of normal rows to flag: the threshold is
+        then that quantile of the reference's scores.
+    unseen : {"score", "refuse"}, default "score"
+        What scoring does with a categorical level never seen in training or a missing
+        value in a column that had none: add :attr:`novelty_score_` per such cell
+        (``"score"``), or raise :class:`~toolkit.exceptions.DataError` naming the column
+        (``"refuse"``).
     backend : {"vae", "vaegan"} or None, default None
         The latent model; ``None`` takes the preset's. The GAN has no encoder
         and is refused.
@@ -93,7 +135,8 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
     epochs, batch_size : int or None, default None
         Override the preset.
     metadata : dict, str, Path or None, default None
-        Column kinds that override inference, as for :class:`Synthesizer`.
+        Column kinds that override inference, as for :class:`Synthesizer`. Columns of
+        numbers are numeric even with few distinct values (:func:`numbers_as_numbers`).
     device : {"auto", "cpu", "cuda"} or None, default None
         Overrides the preset's device.
     random_state : int or None, default None
@@ -111,6 +154,9 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         Scores above it are outliers.
     labels_ : ndarray of shape (n_samples,)
         0/1 outlier labels of the training rows.
+    novelty_score_ : float
+        What each never-seen level or unexpected missing value adds to a row's score,
+        in nats (see the module docstring).
     offset_ : float
         ``-threshold_``, scikit-learn's offset: ``score_samples - offset_``
         is positive for outliers here (PyOD's sign).
@@ -137,6 +183,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         self,
         anomaly_score: str = "combined",
         contamination: float = 0.1,
+        unseen: str = "score",
         backend: str | None = None,
         config: str | Path | Config = "detect",
         epochs: int | None = None,
@@ -148,6 +195,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
     ) -> None:
         self.anomaly_score = anomaly_score
         self.contamination = contamination
+        self.unseen = unseen
         self.backend = backend
         self.config = config
         self.epochs = epochs
@@ -173,6 +221,8 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         if isinstance(contamination, bool) or not isinstance(contamination, (int, float)) \
                 or not 0.0 < contamination <= 0.5:
             raise UsageError(f"contamination must be a float in (0, 0.5], got {contamination!r}")
+        if self.unseen not in UNSEEN:
+            raise UsageError(f"unknown unseen {self.unseen!r}; valid: {', '.join(UNSEEN)}")
 
     def fit(self, X: Any, y: Any = None) -> AnomalyDetector:  # noqa: N803
         """Train the latent model on ``X`` (no labels) and score its rows.
@@ -189,11 +239,12 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             ``self``, fitted.
         """
         config = self.model_config()
-        model = self._new_model()
         kind = adapter_type(X)
         # a table larger than max_training_rows is learnt and scored from a uniform sample
-        records = kind.read(X, max_rows=config.max_training_rows, random_state=model.random_state)
+        records = kind.read(X, max_rows=config.max_training_rows,
+                            random_state=self._new_model().random_state)
         records = kind.unlabelled(records)  # detection is unsupervised: labels unused
+        model = self._new_model(numbers_as_numbers(records, self.metadata))
         if isinstance(records, pd.DataFrame):  # scikit-learn input: feature names and count
             validate_data(self, X, skip_check_array=True, reset=True)
         self.model_ = model.fit(records)
@@ -203,11 +254,12 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         self._set_threshold()
         return self
 
-    def _new_model(self) -> Synthesizer:
+    def _new_model(self, metadata: dict[str, Any] | str | Path | None = None) -> Synthesizer:
         """The unfitted latent model these parameters describe (keeping no fingerprints of
-        the training rows: a detector's file should not identify them)."""
+        the training rows: a detector's file should not identify them); ``metadata``
+        defaults to the parameter's."""
         return Synthesizer(backend=self.backend, config=self.config, epochs=self.epochs,
-                           batch_size=self.batch_size, metadata=self.metadata,
+                           batch_size=self.batch_size, metadata=metadata or self.metadata,
                            device=self.device, random_state=self.random_state,
                            verbose=self.verbose, avoid_copies=False)
 
@@ -234,6 +286,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         # later (set_contamination) without keeping every training score
         self._score_quantiles = np.quantile(scores, np.linspace(0.0, 1.0, QUANTILES))
         self._apply_contamination()
+        self._set_novelty_score()
         self.labels_ = (scores > self.threshold_).astype(int)
 
     def _apply_contamination(self) -> None:
@@ -241,6 +294,11 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         self.threshold_ = float(np.interp(1.0 - self.contamination, grid, self._score_quantiles))
         self.offset_ = -self.threshold_
         self._score_range = (float(self._score_quantiles[0]), float(self._score_quantiles[-1]))
+
+    def _set_novelty_score(self) -> None:
+        median = float(np.interp(0.5, np.linspace(0.0, 1.0, QUANTILES), self._score_quantiles))
+        self.novelty_score_ = float(np.log1p(self.n_rows_seen_)
+                                    + self._score_quantiles[-1] - median)
 
     def set_contamination(self, contamination: float) -> AnomalyDetector:
         """Move the threshold of a fitted detector to a new expected outlier share.
@@ -296,14 +354,22 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         """
         backend = self.model_.backend_.eval()
         device = next(backend.parameters()).device
-        self.model_.adapter_.check_known(records)
         with torch_threads(self.model_.config_.cpu_threads, device), torch.inference_mode():
             for x in self._chunks(records):
                 parts = [backend.anomaly_parts(x[start : start + FORWARD_ROWS])
                          for start in range(0, len(x), FORWARD_ROWS)]
                 yield tuple(torch.cat(part).cpu() for part in zip(*parts, strict=True))
 
+    def _novel_cells(self, records: Any) -> pd.DataFrame:
+        """The cells of ``records`` training never had (:meth:`TabularAdapter.novel_cells`);
+        with ``unseen="refuse"`` a :class:`DataError` naming the first such column instead."""
+        if self.unseen == "refuse":
+            self.model_.adapter_.check_known(records)
+        return self.model_.adapter_.novel_cells(records)
+
     def _scores(self, records: Any, score: str) -> np.ndarray:
+        self._check_params()
+        novel_counts = self._novel_cells(records).sum(axis=1).to_numpy()
         scores = []
         for block_nll, kl, latent_nll in self._chunk_parts(records):
             if score == "reconstruction":
@@ -313,6 +379,8 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             else:
                 scores.append(block_nll.sum(dim=1) + kl)
         values = torch.cat(scores).double().numpy()
+        if novel_counts.any():  # never the training rows: fit has no novelty_score_ yet
+            values = values + novel_counts * self.novelty_score_
         if not np.isfinite(values).all():
             raise DataError("scores are not finite: the table holds values too extreme to score")
         return values
@@ -332,8 +400,8 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         Raises
         ------
         DataError
-            For missing columns, NaN in a column that had none in training, or a
-            categorical level never seen.
+            For missing training columns, or (``unseen="refuse"``) NaN in a column that
+            had none in training or a categorical level never seen.
         """
         return self._scores(self._records(X), self.anomaly_score)
 
@@ -397,19 +465,24 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             One row per input row, one column per modelled column (ID and
             constant columns have no likelihood and are left out), in nats.
             A column's value is the negative log-likelihood of its blocks (its
-            value and, when it has one, its missing flag); each row sums to the
-            ``"reconstruction"`` score. For images: an ``(N, H, W)`` array of
+            value and, when it has one, its missing flag), plus
+            :attr:`novelty_score_` where it holds what training never had; each row
+            sums to the ``"reconstruction"`` score. For images: an ``(N, H, W)`` array of
             per-pixel negative log-likelihoods (channels summed), each map
             summing to the image's reconstruction score.
         """
         records = self._records(X)
         adapter, backend = self.model_.adapter_, self.model_.backend_.eval()
-        self.model_.adapter_.check_known(records)
+        novel = self._novel_cells(records)
         device = next(backend.parameters()).device
         with torch_threads(self.model_.config_.cpu_threads, device):
             parts = torch.cat([backend.part_nll(x).cpu() for x in self._chunks(records)])
-        return adapter.explain(parts.double().numpy(), backend.heads.part_blocks.cpu().numpy(),
-                               records)
+        shares = adapter.explain(parts.double().numpy(),
+                                 backend.heads.part_blocks.cpu().numpy(), records)
+        if novel.to_numpy().any():
+            novelty = novel.set_axis(shares.index) * self.novelty_score_
+            shares[novel.columns] = shares[novel.columns] + novelty
+        return shares
 
     # model files -----------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
@@ -452,5 +525,6 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         detector._apply_contamination()
         detector.model_ = model
         detector.n_rows_seen_ = model.n_rows_seen_
+        detector._set_novelty_score()
         return detector
 
