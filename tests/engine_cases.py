@@ -7,6 +7,7 @@ tests, so both engines pass the same checks against the in-process API.
 
 from __future__ import annotations
 
+import copy
 import re
 import sys
 from collections.abc import Callable
@@ -115,16 +116,34 @@ def _with_unseen_status(frame: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.mark.parametrize(("change", "error", "message"), [
     (lambda f: f.drop(columns="chol"), DataError, r"table lacks column\(s\) \['chol'\]"),
-    (_with_bad_age, DataError, r"column 'age' has 1 missing or non-numeric value"),
-    (_with_unseen_status, DataError, r"column 'status' has value\(s\) never seen in training: "
-                                     r"\['unknown'\]"),
     (lambda f: f.assign(anomaly_score=1.0), DataError, r"already has column\(s\) "
                                                        r"\['anomaly_score'\]"),
-], ids=["missing column", "text in a number column", "unseen level", "output column taken"])
+], ids=["missing column", "output column taken"])
 def test_bad_tables_fail_on_the_driver_with_one_line(engine, patients, files, change, error,
                                                      message):
     with pytest.raises(error, match=message) as raised:
         engine.module.score(files["detector"], engine.table(change(patients)))
+    assert "\n" not in str(raised.value)
+
+
+def test_values_training_never_had_are_scored_as_in_memory(engine, patients, detector):
+    changed = _with_unseen_status(_with_bad_age(patients))
+    scored = engine.collect(engine.module.score(detector, engine.table(changed)))
+    expected = detector.decision_function(changed)
+    assert np.abs(scored["anomaly_score"].to_numpy() - expected).max() <= 1e-4
+    assert scored["anomaly_score"][0] > detector.decision_scores_.max() + detector.novelty_score_
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (_with_bad_age, r"column 'age' has 1 missing or non-numeric value"),
+    (_with_unseen_status, r"column 'status' has value\(s\) never seen in training: "
+                          r"\['unknown'\]"),
+], ids=["text in a number column", "unseen level"])
+def test_a_refusing_detector_fails_on_the_driver_with_one_line(engine, patients, detector,
+                                                               change, message):
+    refusing = copy.deepcopy(detector).set_params(unseen="refuse")
+    with pytest.raises(DataError, match=message) as raised:
+        engine.module.score(refusing, engine.table(change(patients)))
     assert "\n" not in str(raised.value)
 
 
