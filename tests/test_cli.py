@@ -238,6 +238,19 @@ def test_score_fit_on_trains_then_scores(data_csv, patients):
     assert len(pd.read_csv("s.csv")) == len(patients)
 
 
+def test_score_flags_a_missing_value_training_never_had(detector_model, patients):
+    column = patients.select_dtypes("number").columns[0]
+    _table("gaps.csv", patients.head(20).assign(**{column: float("nan")}))
+    ok("score", "gaps.csv", "--model", detector_model, "--out", "s.csv", "-q")
+    assert pd.read_csv("s.csv")["is_outlier"].eq(1).all()
+
+
+def test_fit_keeps_unseen_refuse_in_the_model_file(data_csv):
+    ok("fit", data_csv, "--task", "detect", "--unseen", "refuse", "--model-out", "d.tkm", *TRAIN,
+       "-q")
+    assert toolkit.AnomalyDetector.load("d.tkm").unseen == "refuse"
+
+
 def test_score_keeps_extra_columns_of_the_scored_table(detector_model, patients):
     _table("extra.csv", patients.assign(label=1))
     ok("score", "extra.csv", "--model", detector_model, "--out", "s.csv", "-q")
@@ -328,9 +341,12 @@ ERROR_CASES = {
     "score-wrong-columns": (lambda: ["score", _table("u.csv", _small().rename(columns={"a": "z"})),
                                      "--fit-on", _table("t.csv", _small()), "--out", "s.csv",
                                      *TRAIN, "-q"], 1),
-    "score-nan-never-seen": (lambda: ["score", _table("u.csv", _small().assign(a=float("nan"))),
-                                      "--fit-on", _table("t.csv", _small()), "--out", "s.csv",
-                                      *TRAIN, "-q"], 1),
+    "score-nan-never-seen-refused": (lambda: ["score",
+                                              _table("u.csv", _small().assign(a=float("nan"))),
+                                              "--fit-on", _table("t.csv", _small()), "--out",
+                                              "s.csv", "--unseen", "refuse", *TRAIN, "-q"], 1),
+    "score-unknown-unseen": (lambda: ["score", _table("t.csv", _small()), "--fit-on", "t.csv",
+                                      "--out", "s.csv", "--unseen", "ignore"], 2),
     "score-bad-contamination": (lambda: ["score", _table("t.csv", _small()), "--fit-on", "t.csv",
                                          "--out", "s.csv", "--contamination", "0.9"], 2),
     "score-gan-backend": (lambda: ["score", _table("t.csv", _small()), "--fit-on", "t.csv",

@@ -213,12 +213,12 @@ def fit_synthesizer(data_path: Path, options: dict[str, Any],
 
 
 def fit_detector(data_path: Path, options: dict[str, Any], score: str,
-                 contamination: float) -> Any:
+                 contamination: float, unseen: str) -> Any:
     """Train an AnomalyDetector with the command's options on DATA."""
     from toolkit.adapters.domains import adapter_type
     from toolkit.detector import AnomalyDetector
 
-    detector = AnomalyDetector(anomaly_score=score, contamination=contamination,
+    detector = AnomalyDetector(anomaly_score=score, contamination=contamination, unseen=unseen,
                                **training_params(options, "detect"))
     config = detector.model_config()  # a bad preset or option fails before any work
     kind = adapter_type(data_path)
@@ -367,6 +367,17 @@ def score_option(default: str | None) -> Callable:
         show_default=default is not None,
         help="Anomaly score: negative ELBO (combined), reconstruction or latent NLL"
              + ("" if default is not None else " [default: the model's; combined with --fit-on]")
+             + ".")
+
+
+def unseen_option(default: str | None) -> Callable:
+    """The ``--unseen`` option (score or refuse what training never had)."""
+    return click.option(
+        "--unseen", type=click.Choice(["score", "refuse"]), default=default,
+        show_default=default is not None,
+        help="A level, missing value or out-of-range number training never had: score it as "
+             "novel, or refuse the table with an error"
+             + ("" if default is not None else " [default: the model's; score with --fit-on]")
              + ".")
 
 

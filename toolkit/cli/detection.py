@@ -18,6 +18,7 @@ from toolkit.cli.common import (
     say,
     score_option,
     training_options,
+    unseen_option,
     write_behind,
 )
 
@@ -38,10 +39,11 @@ from toolkit.cli.common import (
 @click.option("--chunk-size", type=click.IntRange(min=1), default=65536, show_default=True,
               help="Rows read, scored and written at a time (bounds memory).")
 @score_option(None)
+@unseen_option(None)
 @training_options
 def score(data: Path, out: Path, model: Path | None, fit_on: Path | None,
           contamination: float | None, explain: bool, top: int, chunk_size: int,
-          score: str | None, **options: Any) -> None:
+          score: str | None, unseen: str | None, **options: Any) -> None:
     """Score every row of DATA for how anomalous it is (streamed in chunks)."""
     from toolkit.detector import AnomalyDetector, top_columns
     from toolkit.exceptions import DataError, UsageError
@@ -56,8 +58,10 @@ def score(data: Path, out: Path, model: Path | None, fit_on: Path | None,
     if model is not None:
         detector = AnomalyDetector.load(model)
         detector.anomaly_score = score or detector.anomaly_score
+        detector.unseen = unseen or detector.unseen
     else:
-        detector = fit_detector(fit_on, options, score or "combined", contamination or 0.1)
+        detector = fit_detector(fit_on, options, score or "combined", contamination or 0.1,
+                                unseen or "score")
     if contamination is not None:
         detector.set_contamination(contamination)
     if data.is_dir():

@@ -29,6 +29,7 @@ from toolkit.cli.common import (
     seed_or_fresh,
     training_options,
     training_params,
+    unseen_option,
 )
 from toolkit.csvfiles import Dialect
 from toolkit.exceptions import DataError, UsageError
@@ -199,9 +200,10 @@ def _counted(chunks: Iterator[Any], bar: Any) -> Iterator[Any]:
               show_default=True, help="Train a synthesizer or an anomaly detector.")
 @score_option("combined")
 @contamination_option(0.1)
+@unseen_option("score")
 @training_options
 @privacy_options
-def fit(data: Path, model_out: Path, task: str, score: str, contamination: float,
+def fit(data: Path, model_out: Path, task: str, score: str, contamination: float, unseen: str,
         **options: Any) -> None:
     """Train a model on DATA and save it to --model-out."""
     quiet_warnings(options["quiet"])
@@ -211,7 +213,7 @@ def fit(data: Path, model_out: Path, task: str, score: str, contamination: float
         if options["epsilon"] is not None:
             raise UsageError("--epsilon applies to --task synthesize; anomaly detectors are "
                              "not trained with differential privacy")
-        model = fit_detector(data, options, score, contamination)
+        model = fit_detector(data, options, score, contamination, unseen)
     else:
         model, _ = fit_synthesizer(data, options)
     model.save(model_out)
