@@ -24,6 +24,8 @@ ROWS_PER_BATCH = 50
 BACKENDS = ("vae", "gan", "vaegan")
 #: the anomaly scores an AnomalyDetector reads off a model (see toolkit.detector)
 ANOMALY_SCORES = ("combined", "reconstruction", "latent")
+#: what an AnomalyDetector does with values training never had
+UNSEEN = ("score", "refuse")
 PRIORS = ("gmm", "diffusion", "standard")
 DEVICES = ("auto", "cpu", "cuda")
 

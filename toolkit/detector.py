@@ -45,7 +45,7 @@ from toolkit.adapters.domains import adapter_type
 from toolkit.adapters.tabular import load_column_metadata
 from toolkit.backends import BACKENDS
 from toolkit.config import ANOMALY_SCORES as SCORES
-from toolkit.config import Config, params_from_json, params_to_json
+from toolkit.config import UNSEEN, Config, params_from_json, params_to_json
 from toolkit.estimators import Synthesizer, torch_threads
 from toolkit.exceptions import DataError, ModelFileError, NotFittedError, UsageError
 from toolkit.modelfile import save_model
@@ -57,8 +57,6 @@ SCORE_CHUNK = 65536
 #: for bit, since every row is computed on its own)
 FORWARD_ROWS = 8192
 QUANTILES = 1001
-#: what scoring does with values training never had
-UNSEEN = ("score", "refuse")
 
 
 def top_columns(contributions: pd.DataFrame, n: int) -> list[str]:

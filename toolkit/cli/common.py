@@ -16,7 +16,7 @@ import click
 
 from toolkit.config import ANOMALY_SCORES as SCORES
 from toolkit.config import BACKENDS as BACKEND_NAMES
-from toolkit.config import preset_names
+from toolkit.config import UNSEEN, preset_names
 
 #: seeds are integers in [0, 2**32 - 1] (numpy's and scikit-learn's range)
 SEED = click.IntRange(0, 2**32 - 1)
@@ -373,7 +373,7 @@ def score_option(default: str | None) -> Callable:
 def unseen_option(default: str | None) -> Callable:
     """The ``--unseen`` option (score or refuse what training never had)."""
     return click.option(
-        "--unseen", type=click.Choice(["score", "refuse"]), default=default,
+        "--unseen", type=click.Choice(UNSEEN), default=default,
         show_default=default is not None,
         help="A level, missing value or out-of-range number training never had: score it as "
              "novel, or refuse the table with an error"
