@@ -388,6 +388,8 @@ ERROR_CASES = {
                                "-1", *TRAIN], 2),
     "sample-seed-too-big": (lambda: ["sample", _write("m.tkm", b"x"), "--rows", "5", "--out",
                                      "o.csv", "--seed", str(2**40)], 2),
+    "synthesize-with-detector-option": (lambda: ["fit", _table("t.csv", _small()), "--model-out",
+                                                 "m.tkm", "--contamination", "0.2", *TRAIN], 2),
     "holdout-out-without-report": (lambda: ["synth", _table("t.csv", _small()), "--out", "o.csv",
                                             "--holdout-out", "h.csv", *TRAIN], 2),
     "decode-text-codes": (lambda: ["decode", _table("codes.csv", _small()), "--model",
@@ -447,6 +449,15 @@ def test_error_is_one_line_without_traceback_and_leaves_no_files(workdir, case):
 def test_error_message_names_the_column_at_fault(workdir):
     result = run(*ERROR_CASES["inf"][0]())
     assert "'a'" in result.output and "inf" in result.output
+
+
+def test_synthesizer_fit_refuses_detector_options_by_name(workdir):
+    data = _table("t.csv", _small())
+    result = run("fit", data, "--model-out", "m.tkm", "--score", "latent", "--unseen", "refuse",
+                 *TRAIN)
+    assert result.exit_code == 2
+    assert "--score, --unseen apply to --task detect" in result.output
+    assert not os.path.exists("m.tkm")
 
 
 def test_unknown_config_key_error_lists_valid_keys(workdir):

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from toolkit.cli.app import cli
 from toolkit.cli.common import (
@@ -215,9 +216,22 @@ def fit(data: Path, model_out: Path, task: str, score: str, contamination: float
                              "not trained with differential privacy")
         model = fit_detector(data, options, score, contamination, unseen)
     else:
+        refuse_detector_options()
         model, _ = fit_synthesizer(data, options)
     model.save(model_out)
     say(options["quiet"], f"saved model to {model_out}")
+
+
+def refuse_detector_options() -> None:
+    """Refuse ``--score``, ``--contamination`` and ``--unseen`` given to a synthesizer fit, which
+    would otherwise be ignored without a word."""
+    context = click.get_current_context()
+    given = [f"--{name}" for name in ("score", "contamination", "unseen")
+             if context.get_parameter_source(name) not in (ParameterSource.DEFAULT,
+                                                           ParameterSource.DEFAULT_MAP)]
+    if given:
+        raise UsageError(f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} to "
+                         "--task detect; a synthesizer has no anomaly score")
 
 
 @cli.command(name="metadata")
