@@ -210,28 +210,43 @@ def fit(data: Path, model_out: Path, task: str, score: str, contamination: float
     quiet_warnings(options["quiet"])
     check_distinct(inputs_of(data, options), {"--model-out": model_out})
     check_output(model_out, (".tkm",), "--model-out")
+    refuse_options_of_other_task(task)
     if task == "detect":
-        if options["epsilon"] is not None:
-            raise UsageError("--epsilon applies to --task synthesize; anomaly detectors are "
-                             "not trained with differential privacy")
         model = fit_detector(data, options, score, contamination, unseen)
     else:
-        refuse_detector_options()
         model, _ = fit_synthesizer(data, options)
     model.save(model_out)
     say(options["quiet"], f"saved model to {model_out}")
 
 
-def refuse_detector_options() -> None:
-    """Refuse ``--score``, ``--contamination`` and ``--unseen`` given to a synthesizer fit, which
-    would otherwise be ignored without a word."""
+# Options that only one --task uses, and why the other task refuses them instead of ignoring them.
+TASK_ONLY_OPTIONS = {
+    "synthesize": (("epsilon",), "anomaly detectors are not trained with differential privacy"),
+    "detect": (("score", "contamination", "unseen"), "a synthesizer has no anomaly score"),
+}
+
+
+def refuse_options_of_other_task(task: str) -> None:
+    """Refuse options given on the command line that only the other ``--task`` uses.
+
+    Parameters
+    ----------
+    task : str
+        The ``--task`` being fitted (``"synthesize"`` or ``"detect"``).
+
+    Raises
+    ------
+    UsageError
+        Naming the options and the task they apply to.
+    """
     context = click.get_current_context()
-    given = [f"--{name}" for name in ("score", "contamination", "unseen")
-             if context.get_parameter_source(name) not in (ParameterSource.DEFAULT,
-                                                           ParameterSource.DEFAULT_MAP)]
-    if given:
-        raise UsageError(f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} to "
-                         "--task detect; a synthesizer has no anomaly score")
+    for owner, (names, reason) in TASK_ONLY_OPTIONS.items():
+        given = [f"--{name}" for name in names
+                 if context.get_parameter_source(name) not in (ParameterSource.DEFAULT,
+                                                               ParameterSource.DEFAULT_MAP)]
+        if owner != task and given:
+            verb = "applies" if len(given) == 1 else "apply"
+            raise UsageError(f"{', '.join(given)} {verb} to --task {owner}; {reason}")
 
 
 @cli.command(name="metadata")
