@@ -16,9 +16,9 @@ streamed through ``decision_function``. The average rank is over data sets of th
 seed-mean AUROC, among our default and the PyOD detectors (1 = best).
 
 Ours: ``AnomalyDetector(random_state=seed)`` (default preset ``detect``, anomaly_score
-``combined``), fitted once per seed and protocol; the ``reconstruction`` and ``latent``
-scores come from the same fitted model. PyOD (anchors, default parameters,
-``random_state=seed`` where the detector has one): IForest, ECOD, KNN, LOF, VAE,
+``ensemble``), fitted once per seed and protocol; the ``combined``, ``reconstruction``,
+``latent`` and ``isolation`` scores come from the same fitted model. PyOD (anchors, default
+parameters, ``random_state=seed`` where the detector has one): IForest, ECOD, KNN, LOF, VAE,
 AutoEncoder, DeepSVDD. PyOD needs numbers without NaN: its input is the table with
 categorical columns one-hot encoded, missing values imputed by the column median and every
 column z-scored with the training rows' mean and deviation (ours gets the raw table).
@@ -57,6 +57,7 @@ from benchmarks.common import (
     module_command,
     pkg_version,
     pyod_detector,
+    reference_split,
     save_result,
     set_threads,
     timed,
@@ -68,11 +69,9 @@ START, END = "<!-- ad_vs_pyod:start -->", "<!-- ad_vs_pyod:end -->"
 ANCHORS_FILE = RESULTS_DIR / "ad_anchors.json"
 OURS_FILE = RESULTS_DIR / "ad_toolkit.json"
 OURS = [f"toolkit-{score}" for score in OUR_SCORES]
-DEFAULT_MODEL = "toolkit-combined"
+DEFAULT_MODEL = "toolkit-ensemble"
 PYOD_MODELS = ["iforest", "ecod", "knn", "lof", "vae", "autoencoder", "deepsvdd"]
 PROTOCOLS = ["unsupervised", "clean"]
-#: share of the inliers a clean-reference detector is fitted on
-REFERENCE_SHARE = 0.6
 #: what PyOD's input was built with; part of the cache key, so a change recomputes anchors
 PYOD_INPUT = "onehot-median-zscore"
 
@@ -88,21 +87,10 @@ def metrics(y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
             "auprc": float(average_precision_score(y, scores))}
 
 
-def split(y: np.ndarray, protocol: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices to fit on and to score: all and all (``unsupervised``), or
-    :data:`REFERENCE_SHARE` of the inliers and the rest (``clean``)."""
-    rows = np.arange(len(y))
-    if protocol == "unsupervised":
-        return rows, rows
-    inliers = np.random.default_rng(seed + 1000).permutation(np.flatnonzero(y == 0))
-    reference = np.sort(inliers[: int(REFERENCE_SHARE * len(inliers))])
-    return reference, np.setdiff1d(rows, reference)
-
-
 def task(name: str, protocol: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     """The rows to fit on, the rows to score and their labels."""
     table, y = DATASETS[name].load(seed)
-    fit_rows, score_rows = split(y, protocol, seed)
+    fit_rows, score_rows = reference_split(y, protocol, seed)
     return (table.iloc[fit_rows].reset_index(drop=True),
             table.iloc[score_rows].reset_index(drop=True), y[score_rows])
 
@@ -267,8 +255,9 @@ def report(results: dict[str, Results], seeds: list[int], speed: dict[str, float
         "(model seed, the anomaly down-sample and the reference split); means over seeds.",
         f"- Machine: {machine_desc(machine)}. toolkit commit {git_revision()}, "
         f"PyOD {pkg_version('pyod')} (anchors computed {anchors_date}, same machine).",
-        "- Ours: `AnomalyDetector(random_state=seed)` (preset `detect`); the reconstruction and "
-        "latent rows are the other scores of the same fitted model. PyOD: default parameters; "
+        "- Ours: `AnomalyDetector(random_state=seed)` (preset `detect`, score `ensemble`); the "
+        "combined, reconstruction, latent and isolation rows are the other scores of the same "
+        "fitted model. PyOD: default parameters; "
         "its input is one-hot encoded, NaN imputed by the training median and z-scored by the "
         "training rows (ours reads the raw table).",
         "- Data sets: " + "; ".join(f"`{n}`: {DATASETS[n].description}" for n in names) + ".",

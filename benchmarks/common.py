@@ -233,6 +233,22 @@ class SDVModel:
         return out[self._table] if isinstance(out, dict) else out
 
 
+#: share of the inliers a clean-reference detector is fitted on (detection benchmarks)
+REFERENCE_SHARE = 0.6
+
+
+def reference_split(y: np.ndarray, protocol: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices to fit on and to score for the labels ``y`` (1 = anomaly): all and all
+    (``unsupervised``), or a seeded :data:`REFERENCE_SHARE` of the inliers and the rest
+    (``clean``)."""
+    rows = np.arange(len(y))
+    if protocol == "unsupervised":
+        return rows, rows
+    inliers = np.random.default_rng(seed + 1000).permutation(np.flatnonzero(y == 0))
+    reference = np.sort(inliers[: int(REFERENCE_SHARE * len(inliers))])
+    return reference, np.setdiff1d(rows, reference)
+
+
 def pyod_detector(name: str, n_features: int, seed: int) -> Any:
     """A PyOD detector with its default parameters (quiet, seeded where it can be).
 

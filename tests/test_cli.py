@@ -193,7 +193,7 @@ def detector_model(data_csv) -> Path:
 
 def test_fit_task_detect_saves_a_detector(detector_model):
     detector = toolkit.AnomalyDetector.load(detector_model)
-    assert detector.contamination == 0.1 and detector.anomaly_score == "combined"
+    assert detector.contamination == 0.1 and detector.anomaly_score == "ensemble"
 
 
 def test_score_with_a_model_writes_rows_scores_and_flags(detector_model, data_csv, patients):

@@ -16,6 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from toolkit import AnomalyDetector
+from toolkit.config import ANOMALY_SCORES as SCORES
 from toolkit.exceptions import DataError, ModelFileError, NotFittedError, UsageError
 
 FAST = {"config": "fast", "epochs": 3}
@@ -80,16 +81,40 @@ def test_far_rows_score_higher(fitted, blob):
     assert roc_auc_score(blob[1], fitted.decision_scores_) > 0.95
 
 
-@pytest.mark.parametrize("score", ["combined", "reconstruction", "latent"])
+@pytest.mark.parametrize("score", SCORES)
 def test_every_score_finds_the_shifted_rows(blob, score):
     detector = AnomalyDetector(anomaly_score=score, random_state=0, epochs=30).fit(blob[0])
     assert roc_auc_score(blob[1], detector.decision_scores_) > 0.9
 
 
+def score_of(detector: AnomalyDetector, score: str, X) -> np.ndarray:  # noqa: N803
+    """``detector``'s ``score`` of ``X`` (the detector itself unchanged)."""
+    return copy.copy(detector).set_params(anomaly_score=score).decision_function(X)
+
+
 def test_combined_is_reconstruction_plus_kl(fitted, blob):
-    parts = copy.copy(fitted).set_params(anomaly_score="reconstruction")
-    reconstruction = parts.decision_function(blob[0])
-    assert np.all(fitted.decision_scores_ > reconstruction)  # KL > 0
+    reconstruction = score_of(fitted, "reconstruction", blob[0])
+    assert np.all(score_of(fitted, "combined", blob[0]) > reconstruction)  # KL > 0
+
+
+def test_ensemble_is_the_standardised_sum_of_its_parts(fitted, blob):
+    combined, isolation = (score_of(fitted, part, blob[0]) for part in ("combined", "isolation"))
+    assert fitted.anomaly_score == "ensemble"
+    assert fitted.part_scales_["combined"] == pytest.approx((combined.mean(), combined.std()))
+    assert fitted.part_scales_["isolation"] == pytest.approx((isolation.mean(), isolation.std()))
+    expected = ((combined - combined.mean()) / combined.std()
+                + (isolation - isolation.mean()) / isolation.std())
+    assert fitted.decision_scores_ == pytest.approx(expected)
+    assert np.all((isolation > 0) & (isolation <= 1))
+
+
+def test_isolation_is_scikit_learns_forest_on_the_encoded_rows(fitted, blob):
+    from sklearn.ensemble import IsolationForest
+
+    adapter = fitted.model_.adapter_
+    encoded = adapter.transform(adapter.read(blob[0]), clip=False)
+    forest = IsolationForest(random_state=fitted.model_.seed_).fit(encoded)
+    assert score_of(fitted, "isolation", blob[0]) == pytest.approx(-forest.score_samples(encoded))
 
 
 def test_predict_uses_the_threshold(fitted, blob):
@@ -213,8 +238,10 @@ def test_grid_search_with_an_auroc_scorer(blob):
 
 def test_score_is_the_mean_log_likelihood_bound(fitted, blob):
     normal = blob[0][15:]
-    assert fitted.score(normal) == pytest.approx(np.mean(fitted.score_samples(normal)))
+    assert fitted.score(normal) == pytest.approx(-np.mean(score_of(fitted, "combined", normal)))
     assert fitted.score(normal) > fitted.score(blob[0][:15])  # outliers are less likely
+    latent = copy.copy(fitted).set_params(anomaly_score="latent")
+    assert latent.score(normal) == pytest.approx(np.mean(latent.score_samples(normal)))
 
 
 def test_pipeline_score_and_a_grid_search_without_a_scorer(blob):
@@ -236,6 +263,9 @@ def test_save_and_load_round_trip(patients_detector, patients, tmp_path):
                           patients_detector.decision_function(patients))
     assert loaded.threshold_ == pytest.approx(patients_detector.threshold_)
     assert loaded.get_params() == patients_detector.get_params()
+    assert loaded.part_scales_ == patients_detector.part_scales_
+    assert np.array_equal(score_of(loaded, "isolation", patients),
+                          score_of(patients_detector, "isolation", patients))
 
 
 def test_synthesizer_file_is_not_a_detector(tmp_path, patients):

@@ -270,3 +270,38 @@ def test_detector_file_from_before_the_anomaly_score_rename_loads(tmp_path, pati
 
     old = AnomalyDetector.load(_rehashed(path, tmp_path / "old.tkm", edit_document=old_name))
     assert old.anomaly_score == "latent"
+
+
+def _without_forest(tensors):
+    for name in [n for n in tensors if n.startswith("detector.isolation.")]:
+        del tensors[name]
+
+
+def test_detector_file_from_before_the_isolation_forest_loads(tmp_path, patients):
+    from toolkit import AnomalyDetector
+    from toolkit.exceptions import UsageError
+
+    path = tmp_path / "detector.tkm"
+    fitted = AnomalyDetector(config="fast", epochs=2, random_state=0).fit(patients)
+    fitted.save(path)
+
+    def old_document(document):
+        del document["detector"]["part_scales"]
+        document["detector"]["params"]["anomaly_score"] = "combined"  # the default then
+
+    old = AnomalyDetector.load(_rehashed(path, tmp_path / "old.tkm", old_document,
+                                         _without_forest))
+    expected = fitted.set_params(anomaly_score="combined").decision_function(patients)
+    assert old.decision_function(patients) == pytest.approx(expected)
+    with pytest.raises(UsageError, match="'ensemble' needs an isolation forest"):
+        old.set_params(anomaly_score="ensemble").decision_function(patients)
+
+
+def test_detector_file_with_half_a_forest_is_refused(tmp_path, patients):
+    from toolkit import AnomalyDetector
+
+    path = tmp_path / "detector.tkm"
+    AnomalyDetector(config="fast", epochs=2, random_state=0).fit(patients).save(path)
+    half = _rehashed(path, tmp_path / "half.tkm", edit_tensors=_without_forest)
+    with pytest.raises(ModelFileError, match="not a valid detector file"):
+        AnomalyDetector.load(half)

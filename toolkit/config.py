@@ -23,7 +23,7 @@ from toolkit.exceptions import UsageError
 ROWS_PER_BATCH = 50
 BACKENDS = ("vae", "gan", "vaegan")
 #: the anomaly scores an AnomalyDetector reads off a model (see toolkit.detector)
-ANOMALY_SCORES = ("combined", "reconstruction", "latent")
+ANOMALY_SCORES = ("ensemble", "combined", "reconstruction", "latent", "isolation")
 #: what an AnomalyDetector does with values training never had
 UNSEEN = ("score", "refuse")
 PRIORS = ("gmm", "diffusion", "standard")

@@ -613,13 +613,18 @@ class Synthesizer(BaseEstimator):
         return cls.restore(path, device, kind="synthesizer")[0]
 
     @classmethod
-    def restore(cls, path: str | Path, device: str, kind: str) -> tuple[Synthesizer, dict]:
-        """Rebuild the fitted model of a file of ``kind``; return it and the file's document.
+    def restore(cls, path: str | Path, device: str, kind: str
+                ) -> tuple[Synthesizer, dict, dict[str, torch.Tensor]]:
+        """Rebuild the fitted model of a file of ``kind``; return it, the file's document and
+        the tensors named ``"<kind>.…"``: the wrapping estimator's, not the model's.
 
         Shared by :meth:`load` and the estimators that wrap a synthesizer (the
-        anomaly detector), whose files hold the same model plus their own fields.
+        anomaly detector), whose files hold the same model plus their own fields and
+        tensors.
         """
         tensors, document = load_model(path)
+        extra = {name: tensors.pop(name) for name in list(tensors)
+                 if name.startswith(f"{kind}.")}
         if document.get("kind") != kind:
             found = document.get("kind")
             raise ModelFileError(f"{path} holds a {found!r} model, not a {kind}")
@@ -628,4 +633,4 @@ class Synthesizer(BaseEstimator):
         except Exception as error:  # noqa: BLE001 - a well-hashed file that makes no sense
             reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
             raise ModelFileError(f"{path} is not a usable {kind} model file: {reason}") from None
-        return model, document
+        return model, document, extra

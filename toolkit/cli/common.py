@@ -365,8 +365,9 @@ def score_option(default: str | None) -> Callable:
     return click.option(
         "--score", type=click.Choice(SCORES), default=default,
         show_default=default is not None,
-        help="Anomaly score: negative ELBO (combined), reconstruction or latent NLL"
-             + ("" if default is not None else " [default: the model's; combined with --fit-on]")
+        help="Anomaly score: negative ELBO + isolation forest, each standardised (ensemble); "
+             "negative ELBO (combined); reconstruction or latent NLL; isolation forest"
+             + ("" if default is not None else " [default: the model's; ensemble with --fit-on]")
              + ".")
 
 

@@ -60,7 +60,7 @@ def score(data: Path, out: Path, model: Path | None, fit_on: Path | None,
         detector.anomaly_score = score or detector.anomaly_score
         detector.unseen = unseen or detector.unseen
     else:
-        detector = fit_detector(fit_on, options, score or "combined", contamination or 0.1,
+        detector = fit_detector(fit_on, options, score or "ensemble", contamination or 0.1,
                                 unseen or "score")
     if contamination is not None:
         detector.set_contamination(contamination)

@@ -46,7 +46,7 @@ def info(model: Path, as_json: bool) -> None:
     kind = document.get("kind")
     if kind not in ("synthesizer", "detector"):
         raise ModelFileError(f"{model} holds a {kind!r} model, not a synthesizer or detector")
-    restored, _ = Synthesizer.restore(model, "cpu", kind=kind)  # refuses a nonsensical file
+    restored = Synthesizer.restore(model, "cpu", kind=kind)[0]  # refuses a nonsensical file
     if as_json:
         click.echo(json.dumps(document, indent=2))
         return

@@ -199,7 +199,7 @@ def _counted(chunks: Iterator[Any], bar: Any) -> Iterator[Any]:
               help="Where to save the trained model (.tkm).")
 @click.option("--task", type=click.Choice(["synthesize", "detect"]), default="synthesize",
               show_default=True, help="Train a synthesizer or an anomaly detector.")
-@score_option("combined")
+@score_option("ensemble")
 @contamination_option(0.1)
 @unseen_option("score")
 @training_options
