@@ -12,7 +12,6 @@ more anomalous):
     the structure the model learnt, the forest one that sits apart on a few columns (on
     the 13-task benchmark suite the sum's mean AUROC is above either part's and above
     every PyOD detector's; see BENCHMARKS.md).
-
 ``"reconstruction"``
     ``-log p(x | z = mu(x))``: the record's likelihood under the decoder's
     per-block heads (Gaussian for numbers, categorical for one-hots, Bernoulli
@@ -30,17 +29,17 @@ more anomalous):
     an isolation forest's score in (0, 1] (:class:`~toolkit.isolation.IsolationForestScore`:
     100 trees grown by scikit-learn on the encoded training rows, 256 rows each).
 
-The first four are in nats except ``"ensemble"``, which is in training standard deviations.
+``"combined"``, ``"reconstruction"`` and ``"latent"`` are in nats, ``"isolation"`` in (0, 1],
+``"ensemble"`` in training standard deviations.
 
 What training never had is scored, not refused (``unseen="score"``): a level a
 categorical column never had, or a missing value in a column that had none, has no
 likelihood under the model, so each such cell adds :attr:`AnomalyDetector.novelty_score_`
 — ``log(n + 1)`` (the rule-of-succession probability of an event not seen in ``n``
 training rows, in nats) plus the spread between the median and the highest training score,
-in the score's unit — so a
-typical row with one never-seen value scores above every training row. ``explain`` puts
-that share on the column. Numbers outside the training range are scored where they are
-(the Gaussian head's distance, never clipped).
+in the score's unit — so a typical row with one never-seen value scores above every
+training row. ``explain`` puts that share on the column. Numbers outside the training
+range are scored where they are (the Gaussian head's distance, never clipped).
 """
 
 from __future__ import annotations
