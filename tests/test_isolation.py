@@ -26,11 +26,18 @@ def test_scores_equal_scikit_learns(rows, n_trees):
         assert np.abs(ours.score(x) + theirs.score_samples(x)).max() < 1e-12
 
 
-def test_a_tiny_table_grows_shallow_trees():
-    x = np.arange(10, dtype=np.float32).reshape(5, 2)
+@pytest.mark.parametrize("n_rows", [1, 5])
+def test_a_tiny_table_grows_shallow_trees(n_rows):
+    x = np.arange(2 * n_rows, dtype=np.float32).reshape(n_rows, 2)
     forest = IsolationForestScore.fit(x, 10, random_state=0)
-    assert forest.depth <= 3 and forest.sample_size.tolist() == [5.0]
+    assert forest.depth <= 3 and forest.sample_size.tolist() == [float(n_rows)]
     assert np.all((forest.score(x) > 0) & (forest.score(x) <= 1))
+
+
+def test_rows_with_fewer_columns_than_the_forest_cuts_are_refused(rows):
+    forest = IsolationForestScore.fit(rows[0], 10, random_state=0)
+    with pytest.raises(ValueError, match="rows of 2 columns"):
+        forest.score(rows[1][:, :2])
 
 
 def test_tensors_round_trip(rows):
@@ -38,21 +45,23 @@ def test_tensors_round_trip(rows):
     forest = IsolationForestScore.fit(train, 10, random_state=0)
     tensors = forest.to_tensors("p.")
     assert sorted(tensors) == sorted(f"p.{name}" for name in
-                                     ("feature", "threshold", "children", "path_length",
-                                      "roots", "sample_size"))
+                                     ("feature", "threshold", "path_length", "sample_size"))
     again = IsolationForestScore.from_tensors(tensors, "p.")
     assert np.array_equal(again.score(new), forest.score(new))
 
 
-@pytest.mark.parametrize(("edit", "message"), [
-    (lambda t: t["p.children"].fill_(10**9), "malformed"),
-    (lambda t: t["p.roots"].fill_(-1), "malformed"),
-    (lambda t: t["p.children"][:, 0].copy_(t["p.children"][:, 1].roll(1)), "cycle|malformed"),
-])
-def test_a_malformed_forest_is_refused(rows, edit, message):
+@pytest.mark.parametrize("edit", [
+    lambda t: t.update({"p.threshold": t["p.threshold"][:, :-1]}),
+    lambda t: t.update({"p.path_length": t["p.path_length"][:, :-1]}),
+    lambda t: t.update({"p.feature": t["p.feature"][:1]}),
+    lambda t: t["p.feature"].fill_(-1),
+    lambda t: t.update({"p.sample_size": t["p.sample_size"].repeat(2)}),
+], ids=["threshold-short", "leaves-not-a-power-of-two", "trees-disagree", "negative-column",
+        "two-sample-sizes"])
+def test_a_malformed_forest_is_refused(rows, edit):
     tensors = IsolationForestScore.fit(rows[0], 3, random_state=0).to_tensors("p.")
     edit(tensors)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match="malformed"):
         IsolationForestScore.from_tensors(tensors, "p.")
 
 
