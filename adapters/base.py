@@ -125,6 +125,8 @@ class Adapter(Protocol):
     supports_privacy: bool
     #: whether sampling takes one condition per row (a DataFrame of conditions)
     row_conditions: bool
+    #: the preset an AnomalyDetector trains with on this domain when none is given
+    detect_preset: str
 
     @classmethod
     def read(cls, source: Any, max_rows: int | None = None,

@@ -210,6 +210,7 @@ class ImageAdapter:
 
     supports_privacy: ClassVar[bool] = False
     row_conditions: ClassVar[bool] = False
+    detect_preset: ClassVar[str] = "detect-images"
 
     @classmethod
     def from_config(cls, config: Any, metadata: Any = None,

@@ -194,6 +194,7 @@ class TabularAdapter:
 
     supports_privacy: ClassVar[bool] = True
     row_conditions: ClassVar[bool] = True
+    detect_preset: ClassVar[str] = "detect"
 
     @classmethod
     def from_config(cls, config: Any, metadata: dict[str, Any] | str | Path | None = None,

@@ -9,7 +9,8 @@ from conftest import REPO
 from toolkit.config import Config, load_config, preset_names
 from toolkit.exceptions import UsageError
 
-PRESETS = ["default", "detect", "fast", "gan", "gan-images", "private", "vae", "vaegan"]
+PRESETS = ["default", "detect", "detect-images", "fast", "gan", "gan-images", "private", "vae",
+           "vaegan"]
 
 
 def test_preset_names_lists_the_shipped_presets():
@@ -97,8 +98,8 @@ def test_unknown_key_in_yaml_file_raises(tmp_path):
 
 
 def test_unknown_preset_raises_listing_presets():
-    expected = (r"unknown config 'turbo'; valid presets: default, detect, fast, gan, gan-images, "
-                "private, vae, vaegan")
+    expected = (r"unknown config 'turbo'; valid presets: default, detect, detect-images, fast, "
+                "gan, gan-images, private, vae, vaegan")
     with pytest.raises(UsageError, match=expected):
         load_config("turbo")
 

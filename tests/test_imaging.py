@@ -324,6 +324,18 @@ def test_detector_scores_images_and_explains_pixels(digits):
                        atol=1e-3)
     with pytest.raises(DataError, match="trained on images"):
         detector.decision_function(pd.DataFrame({"a": [1.0, 2.0]}))
+    config = detector.model_.config_  # the image preset: no trimming, beta 1
+    assert detector.config is None and (config.trim_fraction, config.beta) == (0.0, 1.0)
+
+
+def test_detector_presets_follow_the_domain_unless_one_is_given(digits):
+    from toolkit import AnomalyDetector
+
+    table = pd.DataFrame({"a": np.arange(40.0), "b": np.arange(40.0) % 7})
+    on_table = AnomalyDetector(epochs=1, random_state=0).fit(table).model_.config_
+    assert (on_table.trim_fraction, on_table.beta) == (0.3, 4.0)  # the detect preset
+    given = AnomalyDetector(config="detect", epochs=1, random_state=0).fit(digits.images[:40])
+    assert given.model_.config_.trim_fraction == 0.3
 
 
 def test_cli_score_on_an_image_folder_writes_scores_and_maps(tmp_path, monkeypatch):

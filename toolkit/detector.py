@@ -55,7 +55,7 @@ from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils.validation import validate_data
 
 from toolkit.adapters.domains import adapter_type
-from toolkit.adapters.tabular import load_column_metadata
+from toolkit.adapters.tabular import TabularAdapter, load_column_metadata
 from toolkit.backends import BACKENDS
 from toolkit.config import ANOMALY_SCORES as SCORES
 from toolkit.config import UNSEEN, Config, params_from_json, params_to_json
@@ -151,8 +151,10 @@ default "ensemble"
     backend : {"vae", "vaegan"} or None, default None
         The latent model; ``None`` takes the preset's. The GAN has no encoder
         and is refused.
-    config : str, Path or Config, default "detect"
-        A preset name, YAML path or :class:`~toolkit.config.Config`.
+    config : str, Path, Config or None, default None
+        A preset name, YAML path or :class:`~toolkit.config.Config`; ``None`` takes
+        ``"detect"`` for tables and ``"detect-images"`` for images (the adapter's
+        ``detect_preset``).
     epochs, batch_size : int or None, default None
         Override the preset.
     metadata : dict, str, Path or None, default None
@@ -211,7 +213,7 @@ default "ensemble"
         contamination: float = 0.1,
         unseen: str = "score",
         backend: str | None = None,
-        config: str | Path | Config = "detect",
+        config: str | Path | Config | None = None,
         epochs: int | None = None,
         batch_size: int | None = None,
         metadata: dict[str, Any] | str | Path | None = None,
@@ -264,13 +266,13 @@ default "ensemble"
         AnomalyDetector
             ``self``, fitted.
         """
-        config = self.model_config()
         kind = adapter_type(X)
+        config = self.model_config(kind)
         # a table larger than max_training_rows is learnt and scored from a uniform sample
         records = kind.read(X, max_rows=config.max_training_rows,
-                            random_state=self._new_model().random_state)
+                            random_state=self._new_model(kind).random_state)
         records = kind.unlabelled(records)  # detection is unsupervised: labels unused
-        model = self._new_model(numbers_as_numbers(records, self.metadata))
+        model = self._new_model(kind, numbers_as_numbers(records, self.metadata))
         if isinstance(records, pd.DataFrame):  # scikit-learn input: feature names and count
             validate_data(self, X, skip_check_array=True, reset=True)
         self.model_ = model.fit(records)
@@ -304,17 +306,21 @@ default "ensemble"
             total = total + (values - mean) / (std if std > 0 else 1.0)
         return total
 
-    def _new_model(self, metadata: dict[str, Any] | str | Path | None = None) -> Synthesizer:
-        """The unfitted latent model these parameters describe (keeping no fingerprints of
-        the training rows: a detector's file should not identify them); ``metadata``
-        defaults to the parameter's."""
-        return Synthesizer(backend=self.backend, config=self.config, epochs=self.epochs,
+    def _new_model(self, domain: type = TabularAdapter,
+                   metadata: dict[str, Any] | str | Path | None = None) -> Synthesizer:
+        """The unfitted latent model these parameters describe for data of the adapter class
+        ``domain`` (keeping no fingerprints of the training rows: a detector's file should
+        not identify them); ``config=None`` takes the domain's ``detect_preset``, and
+        ``metadata`` defaults to the parameter's."""
+        config = domain.detect_preset if self.config is None else self.config
+        return Synthesizer(backend=self.backend, config=config, epochs=self.epochs,
                            batch_size=self.batch_size, metadata=metadata or self.metadata,
                            device=self.device, random_state=self.random_state,
                            verbose=self.verbose, avoid_copies=False)
 
-    def model_config(self) -> Config:
-        """The resolved training settings; fails on a backend that cannot score.
+    def model_config(self, domain: type = TabularAdapter) -> Config:
+        """The resolved training settings for data of the adapter class ``domain`` (tables
+        unless said); fails on a backend that cannot score.
 
         Raises
         ------
@@ -323,7 +329,7 @@ default "ensemble"
             backend.
         """
         self._check_params()
-        config = self._new_model().resolve_config()
+        config = self._new_model(domain).resolve_config()
         reason = BACKENDS[config.backend].cannot_score
         if reason:
             raise UsageError(f"the {config.backend} backend cannot score anomalies: {reason}; "

@@ -113,7 +113,8 @@ def training_options(command: Callable) -> Callable:
     options = [
         click.option("--config", "config", default=None,
                      help=f"Preset name ({', '.join(preset_names())}) "
-                          "or a YAML file [default: 'default'; 'detect' for detection]."),
+                          "or a YAML file [default: 'default'; for detection 'detect', "
+                          "'detect-images' on images]."),
         click.option("--backend", type=click.Choice(BACKEND_NAMES), default=None,
                      help="Generative model (default: the preset's)."),
         click.option("--epochs", type=click.IntRange(min=1), default=None,
@@ -169,7 +170,7 @@ def privacy_params(options: dict[str, Any]) -> dict[str, Any]:
             "max_grad_norm": options["max_grad_norm"], **copies}
 
 
-def training_params(options: dict[str, Any], default_config: str) -> dict[str, Any]:
+def training_params(options: dict[str, Any], default_config: str | None) -> dict[str, Any]:
     return dict(
         backend=options["backend"], config=options["config"] or default_config,
         epochs=options["epochs"], batch_size=options["batch_size"],
@@ -219,9 +220,9 @@ def fit_detector(data_path: Path, options: dict[str, Any], score: str,
     from toolkit.detector import AnomalyDetector
 
     detector = AnomalyDetector(anomaly_score=score, contamination=contamination, unseen=unseen,
-                               **training_params(options, "detect"))
-    config = detector.model_config()  # a bad preset or option fails before any work
+                               **training_params(options, None))  # the domain's preset
     kind = adapter_type(data_path)
+    config = detector.model_config(kind)  # a bad preset or option fails before any work
     records = kind.read(data_path)
     detector.set_params(random_state=seed_or_fresh(options["seed"], options["quiet"]))
     say(options["quiet"], f"training a {config.backend} detector on {kind.summary(records)} "
