@@ -276,8 +276,8 @@ def test_unknown_backend_raises_usage_error(mixed):
 
 
 def test_unknown_preset_raises_usage_error_listing_presets(mixed):
-    expected = ("unknown config 'turbo'.*default, detect, fast, gan, gan-images, private, vae, "
-                "vaegan")
+    expected = ("unknown config 'turbo'.*default, detect, detect-images, fast, gan, gan-images, "
+                "private, vae, vaegan")
     with pytest.raises(UsageError, match=expected):
         Synthesizer(config="turbo").fit(mixed)
 
