@@ -403,3 +403,12 @@ def test_inf_in_training_data_is_refused(blob):
     X[0, 0] = np.inf
     with pytest.raises(DataError, match="inf"):
         AnomalyDetector(**FAST).fit(X)
+
+
+def test_identifier_columns_stay_identifiers_and_are_not_scored(_patients_frame):
+    detector = AnomalyDetector(random_state=0, **FAST).fit(_patients_frame)
+    assert detector.model_.adapter_.kinds_["id"] == "id"
+    assert detector.model_.adapter_.kinds_["stage"] == "continuous"
+    renumbered = _patients_frame.assign(id=_patients_frame["id"] + 10**6)
+    assert np.array_equal(detector.decision_function(renumbered),
+                          detector.decision_function(_patients_frame))

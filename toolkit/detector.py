@@ -55,6 +55,7 @@ from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils.validation import validate_data
 
 from toolkit.adapters.domains import adapter_type
+from toolkit.adapters.kinds import infer_kind
 from toolkit.adapters.tabular import TabularAdapter, load_column_metadata
 from toolkit.backends import BACKENDS
 from toolkit.config import ANOMALY_SCORES as SCORES
@@ -103,11 +104,14 @@ def numbers_as_numbers(records: Any, metadata: dict[str, Any] | str | Path | Non
     """``metadata`` with every non-constant column of numbers ``"continuous"`` (where
     ``metadata`` does not say otherwise): for a detector a column of a few distinct numbers
     is still a number, whose new values are scored by their distance (synthesis keeps them
-    categorical). Text, boolean and date columns are inferred as usual.
+    categorical). Identifiers (``patient_id``: see :func:`~toolkit.adapters.kinds.infer_kind`)
+    stay identifiers, which no score reads; text, boolean and date columns are inferred as
+    usual.
 
     Examples
     --------
-    >>> table = pd.DataFrame({"stage": [1, 2, 3, 2], "sex": ["f", "m", "f", "f"]})
+    >>> table = pd.DataFrame({"id": [1, 2, 3, 4], "stage": [1, 2, 3, 2],
+    ...                       "sex": ["f", "m", "f", "f"]})
     >>> numbers_as_numbers(table, None)
     {'stage': 'continuous'}
     >>> numbers_as_numbers(table, {"stage": "categorical"})
@@ -118,7 +122,8 @@ def numbers_as_numbers(records: Any, metadata: dict[str, Any] | str | Path | Non
     given = load_column_metadata(metadata)
     numeric = {str(column): "continuous" for column, series in records.items()
                if pd.api.types.is_numeric_dtype(series.dtype)
-               and not pd.api.types.is_bool_dtype(series.dtype) and series.nunique() > 1}
+               and not pd.api.types.is_bool_dtype(series.dtype) and series.nunique() > 1
+               and infer_kind(series) != "id"}
     return {**numeric, **given} if numeric else metadata
 
 
