@@ -142,6 +142,14 @@ def load_attrition(seed: int) -> tuple[pd.DataFrame, np.ndarray]:
     return _minority(_rdataset("modeldata", "attrition"), "Attrition", "Yes", seed)
 
 
+def load_lending(seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Every row of modeldata's Lending Club sample (9,857 loans), the bad loans (5.3 %)
+    as the anomalies: a realistic-size table at its natural anomaly rate (``seed`` unused)."""
+    frame = _rdataset("modeldata", "lending_club")
+    anomalous = frame.pop("Class").eq("bad").to_numpy().astype(int)
+    return frame, anomalous
+
+
 def load_penguins(seed: int) -> tuple[pd.DataFrame, np.ndarray]:
     frame = _rdataset("palmerpenguins", "penguins")
     return _minority(frame, "species", "Chinstrap", seed)
@@ -179,4 +187,7 @@ DATASETS: dict[str, ADDataset] = {
         "anomaly)"),
     "penguins": ADDataset(
         load_penguins, "palmerpenguins::penguins, NaN in five columns (Chinstrap = anomaly)"),
+    "lending": ADDataset(
+        load_lending, "modeldata::lending_club, all 9,857 loans, 50-level state column "
+        "(bad loan = anomaly, natural 5.3 %)"),
 }

@@ -10,8 +10,8 @@ more anomalous):
     ``"combined"`` and ``"isolation"``, each standardised by the mean and standard
     deviation of the training rows' scores, summed: the likelihood catches a record unlike
     the structure the model learnt, the forest one that sits apart on a few columns (on
-    the 13-task benchmark suite the sum's mean AUROC is above either part's and above
-    every PyOD detector's; see BENCHMARKS.md).
+    the 14-task benchmark suite the sum's mean AUROC is above either part's, and unsupervised
+    above every PyOD detector's; see BENCHMARKS.md).
 ``"reconstruction"``
     ``-log p(x | z = mu(x))``: the record's likelihood under the decoder's
     per-block heads (Gaussian for numbers, categorical for one-hots, Bernoulli
