@@ -286,15 +286,14 @@ default "ensemble"
         self.forest_ = IsolationForestScore.fit(
             np.concatenate([self._flat(x) for x in self._chunks(records)]), FOREST_TREES,
             self.model_.seed_)
-        parts = {part: self._scores(records, part) for part in ENSEMBLE_PARTS}
-        self.part_scales_ = {part: (float(values.mean()), float(values.std()))
-                             for part, values in parts.items()}
-        if self.anomaly_score == "ensemble":
-            self.decision_scores_ = self._ensemble(parts["combined"], parts["isolation"])
-        elif self.anomaly_score in parts:
-            self.decision_scores_ = parts[self.anomaly_score]
-        else:
-            self.decision_scores_ = self._scores(records, self.anomaly_score)
+        # one pass over the training rows: the ensemble's parts (and a likelihood asked for)
+        wanted = dict.fromkeys(score for score in (*ENSEMBLE_PARTS, self.anomaly_score)
+                               if score != "ensemble")
+        parts = self._score_table(records, tuple(wanted))
+        self.part_scales_ = {part: (float(parts[part].mean()), float(parts[part].std()))
+                             for part in ENSEMBLE_PARTS}
+        self.decision_scores_ = (self._ensemble(parts) if self.anomaly_score == "ensemble"
+                                 else parts[self.anomaly_score])
         self._set_threshold()
         return self
 
@@ -303,12 +302,13 @@ default "ensemble"
         """Encoded rows (or images, flattened) as the forest reads them."""
         return x.reshape(len(x), -1).cpu().numpy()
 
-    def _ensemble(self, combined: Any, isolation: Any) -> Any:
-        """``"ensemble"``: the two parts standardised by :attr:`part_scales_` and summed."""
-        total = 0.0
-        for part, values in (("combined", combined), ("isolation", isolation)):
+    def _ensemble(self, parts: dict[str, np.ndarray]) -> np.ndarray:
+        """``"ensemble"``: the :data:`ENSEMBLE_PARTS` of ``parts`` standardised by
+        :attr:`part_scales_` and summed."""
+        total = np.zeros_like(parts[ENSEMBLE_PARTS[0]])
+        for part in ENSEMBLE_PARTS:
             mean, std = self.part_scales_[part]
-            total = total + (values - mean) / (std if std > 0 else 1.0)
+            total += (parts[part] - mean) / (std if std > 0 else 1.0)
         return total
 
     def _new_model(self, domain: type = TabularAdapter,
@@ -405,8 +405,9 @@ default "ensemble"
         for chunk in adapter.chunks(records, SCORE_CHUNK):
             yield torch.from_numpy(adapter.transform(chunk, clip=False)).to(device)
 
-    def _chunk_scores(self, records: Any, score: str) -> Iterator[np.ndarray]:
-        """``score`` of every chunk, float64 on CPU.
+    def _chunk_scores(self, records: Any, scores: tuple[str, ...]
+                      ) -> Iterator[dict[str, np.ndarray]]:
+        """The ``scores`` of every chunk, float64 on CPU, from one pass.
 
         The model and the forest run on :data:`FORWARD_ROWS` rows at a time, the model with
         the preset's ``cpu_threads`` (1): on a shared machine one thread per process is
@@ -418,24 +419,27 @@ default "ensemble"
         device = next(backend.parameters()).device
         with torch_threads(self.model_.config_.cpu_threads, device), torch.inference_mode():
             for x in self._chunks(records):
-                yield np.concatenate([self._score_rows(backend, x[start : start + FORWARD_ROWS],
-                                                       score)
-                                      for start in range(0, len(x), FORWARD_ROWS)])
+                batches = [self._score_rows(backend, x[start : start + FORWARD_ROWS], scores)
+                           for start in range(0, len(x), FORWARD_ROWS)]
+                yield {score: np.concatenate([batch[score] for batch in batches])
+                       for score in scores}
 
-    def _score_rows(self, backend: Any, x: torch.Tensor, score: str) -> np.ndarray:
-        """``score`` of the encoded rows ``x``."""
-        if score == "isolation":
-            return self.forest_.score(self._flat(x))
-        block_nll, kl, latent_nll = (part.cpu().double().numpy()
-                                     for part in backend.anomaly_parts(x))
-        if score == "reconstruction":
-            return block_nll.sum(axis=1)
-        if score == "latent":
-            return latent_nll
-        combined = block_nll.sum(axis=1) + kl
-        if score == "combined":
-            return combined
-        return self._ensemble(combined, self.forest_.score(self._flat(x)))
+    def _score_rows(self, backend: Any, x: torch.Tensor, scores: tuple[str, ...]
+                    ) -> dict[str, np.ndarray]:
+        """The ``scores`` of the encoded rows ``x``: the forest and the model run only
+        where one of them is needed."""
+        parts = {}
+        if {"isolation", "ensemble"} & set(scores):
+            parts["isolation"] = self.forest_.score(self._flat(x))
+        if set(scores) - {"isolation"}:
+            block_nll, kl, latent_nll = (part.cpu().double().numpy()
+                                         for part in backend.anomaly_parts(x))
+            parts["reconstruction"] = block_nll.sum(axis=1)
+            parts["combined"] = parts["reconstruction"] + kl
+            parts["latent"] = latent_nll
+        if "ensemble" in scores:
+            parts["ensemble"] = self._ensemble(parts)
+        return {score: parts[score] for score in scores}
 
     def _novel_cells(self, records: Any) -> pd.DataFrame:
         """The cells of ``records`` training never had (:meth:`TabularAdapter.novel_cells`);
@@ -445,18 +449,30 @@ default "ensemble"
         return self.model_.adapter_.novel_cells(records)
 
     def _scores(self, records: Any, score: str) -> np.ndarray:
+        """``score`` of every row of ``records``."""
+        return self._score_table(records, (score,))[score]
+
+    def _score_table(self, records: Any, scores: tuple[str, ...]) -> dict[str, np.ndarray]:
+        """Each of ``scores`` for every row of ``records``, from one pass over them, with
+        :attr:`novelty_score_` per never-seen cell."""
         self._check_params()
-        if score in ("ensemble", "isolation") and getattr(self, "forest_", None) is None:
-            raise UsageError(f"anomaly score {score!r} needs an isolation forest, which this "
-                             "detector's file (saved before there was one) lacks; refit it, "
-                             "or use 'combined', 'reconstruction' or 'latent'")
+        lacking = [score for score in scores if score in ("ensemble", "isolation")]
+        if lacking and self.forest_ is None:
+            raise UsageError(f"anomaly score {lacking[0]!r} needs an isolation forest, which "
+                             "this detector's file (saved before there was one) lacks; refit "
+                             "it, or use 'combined', 'reconstruction' or 'latent'")
         novel_counts = self._novel_cells(records).sum(axis=1).to_numpy()
-        values = np.concatenate(list(self._chunk_scores(records, score)))
-        if novel_counts.any():  # never the training rows: fit has no novelty_score_ yet
-            values = values + novel_counts * self.novelty_score_
-        if not np.isfinite(values).all():
-            raise DataError("scores are not finite: the table holds values too extreme to score")
-        return values
+        chunks = list(self._chunk_scores(records, scores))
+        table = {}
+        for score in scores:
+            values = np.concatenate([chunk[score] for chunk in chunks])
+            if novel_counts.any():  # never the training rows: fit has no novelty_score_ yet
+                values = values + novel_counts * self.novelty_score_
+            if not np.isfinite(values).all():
+                raise DataError("scores are not finite: the table holds values too extreme "
+                                "to score")
+            table[score] = values
+        return table
 
     def decision_function(self, X: Any) -> np.ndarray:  # noqa: N803
         """Anomaly scores of ``X``; higher is more anomalous (PyOD's sign).
