@@ -25,6 +25,7 @@ def test_every_preset_loads_and_validates(name):
 @pytest.mark.parametrize("name", PRESETS)
 def test_preset_by_name_sets_the_values_in_its_file(name):
     settings = yaml.safe_load((REPO / "configs" / f"{name}.yaml").read_text()) or {}
+    settings.pop("extends", None)
     config = load_config(name).to_dict()
     assert {key: config[key] for key in settings} == settings
 
@@ -50,6 +51,35 @@ def test_preset_by_path(tmp_path):
     path.write_text("epochs: 7\nlatent_dim: 4\nhidden_dims: [32]\n")
     for config in (load_config(path), load_config(str(path))):
         assert (config.epochs, config.latent_dim, config.hidden_dims) == (7, 4, [32])
+
+
+def test_a_preset_extends_another_and_replaces_its_values():
+    images, tables = load_config("detect-images").to_dict(), load_config("detect").to_dict()
+    assert (images["beta"], images["trim_fraction"]) == (1.0, 0.0)
+    assert {k: v for k, v in images.items() if k not in ("beta", "trim_fraction")} == {
+        k: v for k, v in tables.items() if k not in ("beta", "trim_fraction")}
+
+
+def test_a_yaml_file_extends_a_file_beside_it_and_a_preset(tmp_path):
+    (tmp_path / "base.yaml").write_text("extends: fast\nlatent_dim: 3\nbeta: 2.0\n")
+    (tmp_path / "mine.yaml").write_text("extends: base.yaml\nbeta: 0.5\n")
+    config = load_config(tmp_path / "mine.yaml")
+    assert (config.beta, config.latent_dim, config.steps) == (0.5, 3, load_config("fast").steps)
+
+
+def test_a_preset_that_extends_itself_raises(tmp_path):
+    (tmp_path / "a.yaml").write_text("extends: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("extends: a.yaml\n")
+    with pytest.raises(UsageError, match="extends itself"):
+        load_config(tmp_path / "a.yaml")
+
+
+@pytest.mark.parametrize("base, message", [("[fast]", "must be a preset name"),
+                                           ("nope", "unknown config 'nope'")])
+def test_a_bad_extends_raises(tmp_path, base, message):
+    (tmp_path / "mine.yaml").write_text(f"extends: {base}\n")
+    with pytest.raises(UsageError, match=message):
+        load_config(tmp_path / "mine.yaml")
 
 
 def test_empty_yaml_file_gives_the_defaults(tmp_path):

@@ -276,12 +276,36 @@ def preset_names() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-def _read_preset(config: str | Path) -> dict[str, Any]:
+#: the preset key naming the preset (or YAML file) whose settings a preset starts from
+EXTENDS = "extends"
+
+
+def _read_preset(config: str | Path, extended: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The settings of the preset name or YAML file ``config``, with those of the preset
+    it ``extends`` (a name, or a path relative to the file) underneath; ``extended`` holds
+    the presets already being read, so that a cycle is refused."""
+    if str(config) in extended:
+        raise UsageError(f"config {config} extends itself (through {' -> '.join(extended)})")
+    data, folder = _read_yaml(config)
+    base = data.pop(EXTENDS, None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise UsageError(f"config {config}: {EXTENDS} must be a preset name or a YAML path")
+    if folder is not None and Path(base).suffix in (".yaml", ".yml"):
+        base = str(folder / base)
+    return {**_read_preset(base, (*extended, str(config))), **data}
+
+
+def _read_yaml(config: str | Path) -> tuple[dict[str, Any], Path | None]:
+    """The mapping in the preset name or YAML file ``config``, and the folder of the file
+    (``None`` for a shipped preset)."""
     path = Path(config)
+    folder = None
     if path.suffix in (".yaml", ".yml") or path.exists():
         if not path.is_file():
             raise UsageError(f"config file not found: {path}")
-        text = path.read_text()
+        text, folder = path.read_text(), path.parent
     else:
         preset = resources.files("toolkit.presets") / f"{config}.yaml"
         if not preset.is_file():
@@ -296,7 +320,7 @@ def _read_preset(config: str | Path) -> dict[str, Any]:
         raise UsageError(f"config {config} is not valid YAML: {error}") from None
     if not isinstance(data, dict):
         raise UsageError(f"config {config} must be a mapping of settings")
-    return data
+    return data, folder
 
 
 def load_config(config: str | Path | Config | None = "default", **overrides: Any) -> Config:
@@ -305,7 +329,9 @@ def load_config(config: str | Path | Config | None = "default", **overrides: Any
     Parameters
     ----------
     config : str, Path, Config or None, default "default"
-        A preset name from ``configs/``, the path of a YAML file, or a Config.
+        A preset name from ``configs/``, the path of a YAML file, or a Config. A preset
+        may start from another: ``extends: detect`` (a preset name, or a YAML path relative
+        to the file) takes that preset's settings, which the file's own replace.
     **overrides
         Settings that replace the preset's; ``None`` values are ignored.
 

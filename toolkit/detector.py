@@ -44,7 +44,7 @@ range are scored where they are (the Gaussian head's distance, never clipped).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -283,13 +283,13 @@ default "ensemble"
         self.model_ = model.fit(records)
         self.n_features_in_ = kind.n_features(records)
         self.n_rows_seen_ = self.model_.n_rows_seen_
+        encoded = list(self._chunks(records))  # once, for the forest and the scores
         self.forest_ = IsolationForestScore.fit(
-            np.concatenate([self._flat(x) for x in self._chunks(records)]), FOREST_TREES,
-            self.model_.seed_)
+            np.concatenate([self._flat(x) for x in encoded]), FOREST_TREES, self.model_.seed_)
         # one pass over the training rows: the ensemble's parts (and a likelihood asked for)
         wanted = dict.fromkeys(score for score in (*ENSEMBLE_PARTS, self.anomaly_score)
                                if score != "ensemble")
-        parts = self._score_table(records, tuple(wanted))
+        parts = self._score_table(records, tuple(wanted), encoded)
         self.part_scales_ = {part: (float(parts[part].mean()), float(parts[part].std()))
                              for part in ENSEMBLE_PARTS}
         self.decision_scores_ = (self._ensemble(parts) if self.anomaly_score == "ensemble"
@@ -405,9 +405,9 @@ default "ensemble"
         for chunk in adapter.chunks(records, SCORE_CHUNK):
             yield torch.from_numpy(adapter.transform(chunk, clip=False)).to(device)
 
-    def _chunk_scores(self, records: Any, scores: tuple[str, ...]
+    def _chunk_scores(self, chunks: Iterable[torch.Tensor], scores: tuple[str, ...]
                       ) -> Iterator[dict[str, np.ndarray]]:
-        """The ``scores`` of every chunk, float64 on CPU, from one pass.
+        """The ``scores`` of every encoded chunk, float64 on CPU, from one pass.
 
         The model and the forest run on :data:`FORWARD_ROWS` rows at a time, the model with
         the preset's ``cpu_threads`` (1): on a shared machine one thread per process is
@@ -418,7 +418,7 @@ default "ensemble"
         backend = self.model_.backend_.eval()
         device = next(backend.parameters()).device
         with torch_threads(self.model_.config_.cpu_threads, device), torch.inference_mode():
-            for x in self._chunks(records):
+            for x in chunks:
                 batches = [self._score_rows(backend, x[start : start + FORWARD_ROWS], scores)
                            for start in range(0, len(x), FORWARD_ROWS)]
                 yield {score: np.concatenate([batch[score] for batch in batches])
@@ -452,9 +452,11 @@ default "ensemble"
         """``score`` of every row of ``records``."""
         return self._score_table(records, (score,))[score]
 
-    def _score_table(self, records: Any, scores: tuple[str, ...]) -> dict[str, np.ndarray]:
+    def _score_table(self, records: Any, scores: tuple[str, ...],
+                     encoded: Iterable[torch.Tensor] | None = None) -> dict[str, np.ndarray]:
         """Each of ``scores`` for every row of ``records``, from one pass over them, with
-        :attr:`novelty_score_` per never-seen cell."""
+        :attr:`novelty_score_` per never-seen cell; ``encoded`` are the rows' chunks
+        already encoded (:meth:`_chunks`), if at hand."""
         self._check_params()
         lacking = [score for score in scores if score in ("ensemble", "isolation")]
         if lacking and self.forest_ is None:
@@ -462,7 +464,8 @@ default "ensemble"
                              "this detector's file (saved before there was one) lacks; refit "
                              "it, or use 'combined', 'reconstruction' or 'latent'")
         novel_counts = self._novel_cells(records).sum(axis=1).to_numpy()
-        chunks = list(self._chunk_scores(records, scores))
+        chunks = list(self._chunk_scores(self._chunks(records) if encoded is None
+                                         else encoded, scores))
         table = {}
         for score in scores:
             values = np.concatenate([chunk[score] for chunk in chunks])
