@@ -283,13 +283,13 @@ default "ensemble"
         self.model_ = model.fit(records)
         self.n_features_in_ = kind.n_features(records)
         self.n_rows_seen_ = self.model_.n_rows_seen_
-        encoded = list(self._chunks(records))  # once, for the forest and the scores
-        self.forest_ = IsolationForestScore.fit(
-            np.concatenate([self._flat(x) for x in encoded]), FOREST_TREES, self.model_.seed_)
+        encoded = torch.cat(list(self._chunks(records)))  # once: the forest's and the scores'
+        self.forest_ = IsolationForestScore.fit(self._flat(encoded), FOREST_TREES,
+                                                self.model_.seed_)
         # one pass over the training rows: the ensemble's parts (and a likelihood asked for)
         wanted = dict.fromkeys(score for score in (*ENSEMBLE_PARTS, self.anomaly_score)
                                if score != "ensemble")
-        parts = self._score_table(records, tuple(wanted), encoded)
+        parts = self._score_table(records, tuple(wanted), [encoded])
         self.part_scales_ = {part: (float(parts[part].mean()), float(parts[part].std()))
                              for part in ENSEMBLE_PARTS}
         self.decision_scores_ = (self._ensemble(parts) if self.anomaly_score == "ensemble"
