@@ -276,6 +276,8 @@ def preset_names() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
+#: the suffixes that make a config a YAML file rather than a preset name
+YAML_SUFFIXES = (".yaml", ".yml")
 #: the preset key naming the preset (or YAML file) whose settings a preset starts from
 EXTENDS = "extends"
 
@@ -292,7 +294,7 @@ def _read_preset(config: str | Path, extended: tuple[str, ...] = ()) -> dict[str
         return data
     if not isinstance(base, str):
         raise UsageError(f"config {config}: {EXTENDS} must be a preset name or a YAML path")
-    if folder is not None and Path(base).suffix in (".yaml", ".yml"):
+    if folder is not None and Path(base).suffix in YAML_SUFFIXES:
         base = str(folder / base)
     return {**_read_preset(base, (*extended, str(config))), **data}
 
@@ -302,7 +304,7 @@ def _read_yaml(config: str | Path) -> tuple[dict[str, Any], Path | None]:
     (``None`` for a shipped preset)."""
     path = Path(config)
     folder = None
-    if path.suffix in (".yaml", ".yml") or path.exists():
+    if path.suffix in YAML_SUFFIXES or path.exists():
         if not path.is_file():
             raise UsageError(f"config file not found: {path}")
         text, folder = path.read_text(), path.parent

@@ -78,6 +78,8 @@ FOREST_TREES = 100
 FOREST_PREFIX = "detector.isolation."
 #: the scores ``"ensemble"`` standardises and sums
 ENSEMBLE_PARTS = ("combined", "isolation")
+#: the scores that need the isolation forest
+FOREST_SCORES = ("ensemble", "isolation")
 #: the scores that are negative log-likelihoods (in nats), comparable between fits
 LIKELIHOODS = ("combined", "reconstruction", "latent")
 
@@ -429,7 +431,7 @@ default "ensemble"
         """The ``scores`` of the encoded rows ``x``: the forest and the model run only
         where one of them is needed."""
         parts = {}
-        if {"isolation", "ensemble"} & set(scores):
+        if set(FOREST_SCORES) & set(scores):
             parts["isolation"] = self.forest_.score(self._flat(x))
         if set(scores) - {"isolation"}:
             block_nll, kl, latent_nll = (part.cpu().double().numpy()
@@ -458,7 +460,7 @@ default "ensemble"
         :attr:`novelty_score_` per never-seen cell; ``encoded`` are the rows' chunks
         already encoded (:meth:`_chunks`), if at hand."""
         self._check_params()
-        lacking = [score for score in scores if score in ("ensemble", "isolation")]
+        lacking = [score for score in scores if score in FOREST_SCORES]
         if lacking and self.forest_ is None:
             raise UsageError(f"anomaly score {lacking[0]!r} needs an isolation forest, which "
                              "this detector's file (saved before there was one) lacks; refit "

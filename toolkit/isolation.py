@@ -98,17 +98,18 @@ class IsolationForestScore:
                 forest.estimators_, forest.estimators_features_, feature, threshold,
                 path_length, strict=True):
             nodes = tree.tree_
+            node_cuts = float32_below(nodes.threshold)
+            leaf_lengths = average_path_length(nodes.n_node_samples)
             stack = [(0, 0, 0)]  # (node, heap slot, depth)
             while stack:
                 node, slot, level = stack.pop()
                 left = nodes.children_left[node]
                 if left < 0:  # a leaf: records go left from here down to the bottom
                     bottom = (slot + 1) * 2 ** (depth - level) - 1
-                    lengths[bottom - inner] = level + average_path_length(
-                        np.array([nodes.n_node_samples[node]]))[0]
+                    lengths[bottom - inner] = level + leaf_lengths[node]
                     continue
                 cuts[slot] = columns[nodes.feature[node]]
-                cut_values[slot] = float32_below(np.array([nodes.threshold[node]]))[0]
+                cut_values[slot] = node_cuts[node]
                 stack += [(left, 2 * slot + 1, level + 1),
                           (nodes.children_right[node], 2 * slot + 2, level + 1)]
         return cls(feature, threshold, path_length,
@@ -135,14 +136,11 @@ class IsolationForestScore:
         norm = float(average_path_length(self.sample_size)[0]) or 1.0  # trees of one row
         return np.power(2.0, -mean_length / norm)
 
-    def arrays(self) -> tuple[np.ndarray, ...]:
-        """The stored arrays, in :data:`FIELDS` order."""
-        return self.feature, self.threshold, self.path_length, self.sample_size
-
     def to_tensors(self, prefix: str) -> dict[str, torch.Tensor]:
         """The forest as named tensors for a model file (``prefix`` + field name)."""
         return {prefix + name: torch.from_numpy(np.ascontiguousarray(array))
-                for name, array in zip(FIELDS, self.arrays(), strict=True)}
+                for name, array in zip(FIELDS, (self.feature, self.threshold, self.path_length,
+                                                self.sample_size), strict=True)}
 
     @classmethod
     def from_tensors(cls, tensors: dict[str, torch.Tensor], prefix: str
