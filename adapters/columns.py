@@ -22,7 +22,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from toolkit.adapters.base import Block
-from toolkit.adapters.kinds import parse_dates
+from toolkit.adapters.kinds import (
+    PERSONAL_KINDS,
+    DateStyle,
+    date_style,
+    offset_text,
+    parse_dates,
+    read_dates,
+)
+from toolkit.adapters.personal import PersonalFormat
 from toolkit.adapters.scalers import SCALERS, QuantileScaler, scaler_from_dict
 from toolkit.exceptions import DataError
 
@@ -96,12 +104,24 @@ def _same_number(a: Any, b: Any) -> bool:
         return False
 
 
-def decimals_of(values: np.ndarray, most: int = 8) -> int:
-    """Fewest decimals that represent every value (at most ``most``), as a rounding scheme."""
+def decimals_of(values: np.ndarray, most: int = 17) -> int:
+    """Fewest decimals that represent every value (at most ``most``), as a rounding scheme:
+    rounded to them, each value is itself up to floating-point noise (4 units in its last
+    place, so that ``0.1 + 0.2`` has one decimal).
+
+    Examples
+    --------
+    >>> decimals_of(np.array([1.25, 0.1 + 0.2, 7.0])), decimals_of(np.array([0.12345678901234]))
+    (2, 14)
+    >>> decimals_of(np.array([np.pi])), repr(np.pi)  # as many as the shortest text of a float
+    (15, '3.141592653589793')
+    """
     sample = values[:10000]
-    for decimals in range(most):
-        if np.all(np.abs(np.round(sample, decimals) - sample) <= 1e-9 * (1 + np.abs(sample))):
-            return decimals
+    noise = 4 * np.spacing(np.abs(sample))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for decimals in range(most):
+            if np.all(np.abs(np.round(sample, decimals) - sample) <= noise):
+                return decimals
     return most
 
 
@@ -311,6 +331,28 @@ class IntegerEncoder(NumericEncoder):
 
 #: formatted date texts a DatetimeEncoder keeps between decodes
 FORMAT_CACHE = 1_000_000
+#: seconds in a day
+DAY = 86400
+#: the resolutions (seconds) a date column is rounded to, coarsest first: the first that
+#: every training value is a multiple of (in the column's written offset)
+DATE_RESOLUTIONS = (DAY, 3600, 60, 1, 0.1, 0.01, 0.001, 1e-4, 1e-5, 1e-6)
+
+
+def _stamps(seconds: np.ndarray, step: int = 1) -> pd.DatetimeIndex:
+    """Seconds since the epoch as datetimes, rounded to ``step`` microseconds (NaN: NaT).
+
+    Exact where ``pd.to_datetime(seconds, unit="s")`` is not: 0.123 s would print as .122999.
+    """
+    missing = np.isnan(seconds)
+    micros = np.round(np.where(missing, 0.0, seconds) * 1e6 / step).astype("int64") * step
+    return pd.DatetimeIndex(pd.to_datetime(micros, unit="us")).where(~missing)
+
+
+def _resolution(nanoseconds: np.ndarray) -> float:
+    """The coarsest of :data:`DATE_RESOLUTIONS` that all ``nanoseconds`` are multiples of
+    (0: none, nanoseconds)."""
+    return next((unit for unit in DATE_RESOLUTIONS
+                 if np.all(nanoseconds % round(unit * 1e9) == 0)), 0)
 
 
 class DatetimeEncoder(NumericEncoder):
@@ -318,9 +360,16 @@ class DatetimeEncoder(NumericEncoder):
 
     Values come back as dates in the original text format (or as datetime64
     when the input column was datetime64), rounded to the coarsest resolution
-    (day, hour, minute or second) that every training value has. A column that
-    mixes formats is read value by value and written in the format most of its
-    values have.
+    (day, hour, minute, second, or a tenth down to a millionth of a second) that every
+    training value has. Texts keep their time of day, ``T`` or space, the digits of their
+    seconds' fraction and their UTC offset as written (``Z``, ``+02:00``, ``+0200``); a
+    column whose offsets differ is read as UTC instants and written in UTC, in its
+    offset style. A column that mixes formats is read value by value and written in the
+    format most of its values have.
+
+    A column with times has a second scalar besides the instant, its time of day (in the
+    written offset), which decoding puts on the generated instant's day: the instant alone
+    would put a clinic's visits between two knots of its quantiles, at night.
     """
 
     kind = "datetime"
@@ -328,22 +377,51 @@ class DatetimeEncoder(NumericEncoder):
 
     def fit(self, series: pd.Series, rng: np.random.Generator) -> DatetimeEncoder:
         parsed, self.format_, self.mixed_ = parse_dates(series) or (series, None, False)
-        seconds = self._seconds(parsed)
-        observed = seconds[~np.isnan(seconds)]
-        self.resolution_ = next(
-            (unit for unit in (86400, 3600, 60, 1) if np.all(observed % unit == 0)), 0
-        )
+        style = date_style(series, self.format_) if self.format_ else DateStyle()
+        self.digits_, self.offset_style_ = style.digits, style.offset_style
+        self.offset_ = style.offset
+        stamps = self._utc(parsed)
+        nanoseconds = stamps.dropna().astype("int64").to_numpy() + self.offset_ * 60 * 10**9
+        self.resolution_ = _resolution(nanoseconds)
+        seconds = self._seconds(stamps)
         super().fit(pd.Series(seconds), rng)
         self.dtype_ = str(series.dtype)
+        self.clock_ = None
+        if self.resolution_ != DAY:
+            observed = seconds[~np.isnan(seconds)]
+            self.clock_ = IntegerEncoder(self.name, self.encoding).fit(
+                pd.Series(self._clock(observed), dtype="int64"), rng)
         return self
 
+    @property
+    def blocks(self) -> list[Block]:
+        blocks = super().blocks
+        if self.clock_ is not None:
+            blocks[1:1] = self.clock_.blocks
+        return blocks
+
     @staticmethod
-    def _seconds(parsed: pd.Series) -> np.ndarray:
+    def _utc(parsed: pd.Series) -> pd.Series:
         parsed = pd.to_datetime(parsed)
-        if getattr(parsed.dt, "tz", None) is not None:  # time-zone aware: UTC seconds
+        if getattr(parsed.dt, "tz", None) is not None:  # time-zone aware: UTC
             parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-        seconds = parsed.astype("datetime64[ns]").astype("int64").to_numpy() / 1e9
-        return np.where(parsed.isna().to_numpy(), np.nan, seconds)
+        return parsed.astype("datetime64[ns]")
+
+    @classmethod
+    def _seconds(cls, parsed: pd.Series) -> np.ndarray:
+        stamps = cls._utc(parsed)
+        seconds = stamps.astype("int64").to_numpy() / 1e9
+        return np.where(stamps.isna().to_numpy(), np.nan, seconds)
+
+    @property
+    def _tick(self) -> float:
+        """The clock's unit (seconds): the resolution, microseconds when there is none."""
+        return self.resolution_ or 1e-6
+
+    def _clock(self, seconds: np.ndarray) -> np.ndarray:
+        """The time of day of UTC ``seconds`` in the written offset, in whole ticks: whole
+        numbers, which a quantile scaler gives back exactly (up to 1,000 distinct)."""
+        return np.round(np.mod(seconds + self.offset_ * 60, DAY) / self._tick)
 
     def to_float(self, series: pd.Series) -> np.ndarray:
         if pd.api.types.is_numeric_dtype(series):
@@ -351,34 +429,62 @@ class DatetimeEncoder(NumericEncoder):
         if self.format_ is not None and not self.mixed_:
             return self._seconds_of_text(series)
         if self.format_ is not None:
-            return self._seconds(pd.to_datetime(series, format="mixed", errors="coerce"))
+            return self._seconds(read_dates(series, "mixed"))
         return self._seconds(series)
 
     def _seconds_of_text(self, series: pd.Series) -> np.ndarray:
         """Text in the column's one date format as seconds: Arrow's vectorised parser (about
-        30x pandas') for the values it reads, pandas' for the rest (spaces around, odd spellings),
-        so the result is pandas' either way."""
+        30x pandas') for the values it reads, pandas' for the rest (spaces around, odd spellings,
+        fractions of seconds, which Arrow does not read), so the result is pandas' either way."""
         try:
+            if "%f" in self.format_:
+                raise TypeError("Arrow reads no fractions of seconds")
             text = pa.array(series, type=pa.string(), from_pandas=True)
-        except (pa.ArrowException, TypeError, ValueError):  # not all text: pandas reads it
-            return self._seconds(pd.to_datetime(series, format=self.format_, errors="coerce"))
+        except (pa.ArrowException, TypeError, ValueError):  # pandas reads it
+            return self._seconds(read_dates(series, self.format_))
         stamps = pc.strptime(text, format=self.format_, unit="s", error_is_null=True)
         seconds = stamps.cast(pa.int64()).to_numpy(zero_copy_only=False).astype(float)
         unread = np.flatnonzero(pc.and_(stamps.is_null(), text.is_valid()).to_numpy(
             zero_copy_only=False))
         if unread.size:
-            seconds[unread] = self._seconds(pd.to_datetime(
-                series.iloc[unread], format=self.format_, errors="coerce"))
+            seconds[unread] = self._seconds(read_dates(series.iloc[unread], self.format_))
         return seconds
+
+    def transform(self, series: pd.Series, rng: np.random.Generator,
+                  clip: bool = True) -> np.ndarray:
+        values = self.to_float(series)
+        encoded = super().transform(pd.Series(values), rng, clip)  # floats: not read again
+        if self.clock_ is None:
+            return encoded
+        width = 1 + self.scaler_.n_modes
+        clock = self.clock_.transform(pd.Series(self._clock(values)), rng, clip)
+        return np.column_stack([encoded[:, :width], clock, encoded[:, width:]])
+
+    def inverse(self, encoded: np.ndarray, rng: np.random.Generator) -> pd.Series:
+        if self.clock_ is None:
+            return super().inverse(encoded, rng)
+        width = 1 + self.scaler_.n_modes
+        end = width + self.clock_.width
+        shift = self.offset_ * 60
+        clock = self.clock_.inverse(encoded[:, width:end], rng).to_numpy(dtype=float)
+        clock *= self._tick
+        # the instant nearest the generated one that has the generated time of day
+        local = self.scaler_.inverse(encoded[:, :width]) + shift
+        values = np.round((local - clock) / DAY) * DAY + clock - shift
+        values = np.clip(self._round(values), self.min_, self.max_)
+        if self.has_missing_:
+            values = np.where(encoded[:, end] > 0.5, np.nan, values)
+        return self._from_float(values)
 
     def _round(self, values: np.ndarray) -> np.ndarray:
         if self.resolution_:
-            return np.round(values / self.resolution_) * self.resolution_
+            shift = self.offset_ * 60
+            return np.round((values + shift) / self.resolution_) * self.resolution_ - shift
         return values
 
     def _from_float(self, values: np.ndarray) -> pd.Series:
         if self.format_ is None:
-            stamps = pd.Series(pd.to_datetime(values, unit="s"), name=self.name)
+            stamps = pd.Series(_stamps(values), name=self.name)
             zone = getattr(pd.api.types.pandas_dtype(self.dtype_), "tz", None)
             return stamps if zone is None else stamps.dt.tz_localize("UTC").dt.tz_convert(zone)
         # format each distinct stamp once, also across calls (rounded stamps repeat:
@@ -389,14 +495,29 @@ class DatetimeEncoder(NumericEncoder):
         if new:
             if len(cache) + len(new) > FORMAT_CACHE:
                 cache.clear()
-            texts = pd.to_datetime(np.array(new), unit="s").strftime(self.format_)
-            cache.update(zip(new, texts, strict=True))
+            cache.update(zip(new, self._texts(np.array(new)), strict=True))
         text = np.array([cache[stamp] for stamp in distinct.tolist()] + [None], dtype=object)
         return pd.Series(text[codes], name=self.name, dtype=object)  # code -1: the None
 
+    def _texts(self, seconds: np.ndarray) -> list[str]:
+        """UTC ``seconds`` written in the column's format, fraction digits and offset."""
+        fmt = self.format_.replace("%z", offset_text(self.offset_, self.offset_style_))
+        shown = min(self.digits_, 6)  # digits past microseconds are zeros
+        stamps = _stamps(seconds + self.offset_ * 60, 10 ** (6 - shown) if "%f" in fmt else 1)
+        if "%f" not in fmt:
+            return stamps.strftime(fmt).tolist()
+        head, tail = fmt.split("%f", 1)
+        fractions = [f"{micros:06d}"[:shown].ljust(self.digits_, "0")
+                     for micros in stamps.microsecond]
+        tails = stamps.strftime(tail) if "%" in tail else [tail] * len(stamps)
+        return [f"{a}{b}{c}" for a, b, c in zip(stamps.strftime(head), fractions, tails,
+                                                 strict=True)]
+
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "format": self.format_, "mixed": self.mixed_,
-                "resolution": self.resolution_}
+                "resolution": self.resolution_, "digits": self.digits_,
+                "offset_style": self.offset_style_, "offset": self.offset_,
+                "clock": None if self.clock_ is None else self.clock_.to_dict()}
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> DatetimeEncoder:
@@ -404,6 +525,12 @@ class DatetimeEncoder(NumericEncoder):
         encoder.format_ = state["format"]
         encoder.mixed_ = bool(state.get("mixed", False))
         encoder.resolution_ = state["resolution"]
+        # files written before times of day, fractions and offsets were kept have none
+        encoder.digits_ = state.get("digits", 0)
+        encoder.offset_style_ = state.get("offset_style")
+        encoder.offset_ = state.get("offset", 0)
+        clock = state.get("clock")
+        encoder.clock_ = None if clock is None else IntegerEncoder.from_dict(clock)
         return encoder
 
 
@@ -828,6 +955,41 @@ class IdEncoder(ColumnEncoder):
         return encoder
 
 
+class PersonalEncoder(ColumnEncoder):
+    """Personal data (a person's names, e-mail address, phone number, street address): not
+    modelled; generated rows get fresh values in the column's format, never a real one (see
+    :mod:`toolkit.adapters.personal`). Subclasses, one per kind of
+    :data:`~toolkit.adapters.kinds.PERSONAL_KINDS`, set ``kind``.
+
+    Columns of one table draw their values from the same generated people when given
+    generators in the same state, so a row's first name, last name and e-mail agree.
+    """
+
+    def fit(self, series: pd.Series, rng: np.random.Generator) -> PersonalEncoder:
+        super().fit(series, rng)
+        self.format_ = PersonalFormat(self.kind).fit(series, rng)
+        return self
+
+    def inverse(self, encoded: np.ndarray, rng: np.random.Generator) -> pd.Series:
+        return pd.Series(self.format_.generate(len(encoded), rng), dtype=object, name=self.name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "format": self.format_.to_dict()}
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> PersonalEncoder:
+        encoder = super().from_dict(state)
+        encoder.format_ = PersonalFormat.from_dict(cls.kind, state["format"])
+        return encoder
+
+
+PERSONAL_ENCODERS: dict[str, type[PersonalEncoder]] = {
+    kind: type(f"{kind.title().replace('_', '')}Encoder", (PersonalEncoder,),
+               {"kind": kind, "__doc__": f"Personal data of kind {kind!r} (see PersonalEncoder)."})
+    for kind in PERSONAL_KINDS
+}
+
+
 class ConstantEncoder(ColumnEncoder):
     """Column with one value in every row: not modelled, repeated on output."""
 
@@ -854,6 +1016,6 @@ class ConstantEncoder(ColumnEncoder):
 ENCODERS: dict[str, type[ColumnEncoder]] = {
     encoder.kind: encoder
     for encoder in (NumericEncoder, IntegerEncoder, DatetimeEncoder, CategoricalEncoder,
-                    BooleanEncoder, IdEncoder, ConstantEncoder)
+                    BooleanEncoder, IdEncoder, *PERSONAL_ENCODERS.values(), ConstantEncoder)
 }
 COLUMN_KINDS = tuple(ENCODERS)

@@ -33,6 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from toolkit.adapters.kinds import IDENTIFYING_KINDS, PERSONAL_KINDS
+from toolkit.adapters.personal import PersonalFormat
 from toolkit.exceptions import DataError, UsageError
 
 #: equal-width bins per bounded numeric column: as many as keep ``ROWS_PER_NOISE`` noise
@@ -135,7 +137,7 @@ def check_private_schema(columns: list[str], described: dict[str, dict]) -> dict
             if not isinstance(values, list) or not values:
                 raise UsageError(f"with epsilon set, {kind} column {column!r} needs its "
                                  "'values' listed in the metadata")
-        elif kind != "id":
+        elif kind not in IDENTIFYING_KINDS:
             raise UsageError(f"with epsilon set, {kind} column {column!r} is not supported; "
                              "describe it as continuous or integer with bounds, or drop it")
         schema[column] = entry
@@ -232,7 +234,7 @@ def private_surrogate(data: pd.DataFrame, schema: dict[str, dict], noise_multipl
         ``SURROGATE_ROWS`` rows with the table's columns; ID columns hold fresh
         sequential IDs (their format is not learned from the data).
     """
-    histogrammed = [c for c in data.columns if schema[str(c)]["kind"] != "id"]
+    histogrammed = [c for c in data.columns if schema[str(c)]["kind"] not in IDENTIFYING_KINDS]
     scale = noise_multiplier * math.sqrt(max(1, len(histogrammed)))
     n_bins = numeric_bins(len(data), scale)
     surrogate = {}
@@ -241,6 +243,10 @@ def private_surrogate(data: pd.DataFrame, schema: dict[str, dict], noise_multipl
         entry = schema[column]
         if entry["kind"] == "id":
             surrogate[column] = pd.Series(np.arange(SURROGATE_ROWS))
+            continue
+        if entry["kind"] in PERSONAL_KINDS:  # generated in a default format: nothing read
+            people = PersonalFormat(entry["kind"]).fit(pd.Series([], dtype=object), rng)
+            surrogate[column] = pd.Series(people.generate(SURROGATE_ROWS, rng), dtype=object)
             continue
         how, bins = _bins(entry, n_bins)
         counts = _counts(data[original], how, bins, column)

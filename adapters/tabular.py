@@ -7,6 +7,7 @@ dict or as a YAML file with that mapping under ``columns:`` or at its top level.
 
 from __future__ import annotations
 
+import reprlib
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from toolkit.adapters.columns import (
     ColumnEncoder,
     IdEncoder,
     NumericEncoder,
+    PersonalEncoder,
     nullable_integer,
 )
 from toolkit.adapters.kinds import MAX_NUMERIC_CATEGORIES, infer_kind, infer_kinds
@@ -93,17 +95,90 @@ def load_metadata(metadata: dict[str, Any] | str | Path | None) -> dict[str, str
     return {column: entry["kind"] for column, entry in load_column_metadata(metadata).items()}
 
 
+#: cell values no column kind can hold, refused by :func:`check_table`
+UNMODELLABLE = (dict, list, tuple, set, frozenset, np.ndarray, bytes, bytearray, complex,
+                np.complexfloating)
+
+
+def _plain_label(label: Any) -> Any:
+    """A numpy scalar (a column label, a cell) as the Python value it holds."""
+    return label.item() if isinstance(label, np.generic) else label
+
+
+def check_labels(columns: pd.Index, what: str = "table") -> list[Any]:
+    """The column labels of a table as plain Python values, when a model file can keep them.
+
+    Text, whole numbers, finite floats and booleans are kept; the model works on their
+    text (``str(label)``) and gives the labels themselves back (integers stay integers).
+
+    Raises
+    ------
+    DataError
+        For MultiIndex columns, another kind of label (a tuple, a date, ``None``, NaN),
+        or two labels with the same text (``1`` and ``"1"``).
+
+    Examples
+    --------
+    >>> check_labels(pd.Index([0, 1, "sex"]))
+    [0, 1, 'sex']
+    """
+    if isinstance(columns, pd.MultiIndex):
+        raise DataError(f"{what} has MultiIndex columns; flatten them, e.g. "
+                        "df.columns = ['_'.join(map(str, c)) for c in df.columns]")
+    duplicated = columns[columns.duplicated()].tolist()
+    if duplicated:
+        raise DataError(f"{what} has duplicate column names: {duplicated}")
+    labels = [_plain_label(label) for label in columns]
+    named: dict[str, Any] = {}
+    for label in labels:
+        if not isinstance(label, (str, int, float)) or (
+                isinstance(label, float) and not np.isfinite(label)):
+            raise DataError(f"{what} has column label {label!r} ({type(label).__name__}); "
+                            "column labels must be text or numbers")
+        other = named.setdefault(str(label), label)
+        if other is not label:
+            raise DataError(f"{what} has columns {other!r} and {label!r}, both named "
+                            f"{str(label)!r}; rename one")
+    return labels
+
+
+def _check_cells(data: pd.DataFrame) -> None:
+    """Fail on the first column holding values no column kind can model (dicts, lists,
+    sets, bytes, complex numbers)."""
+    for column, series in data.items():
+        scalar = getattr(series.dtype, "type", None)  # complex128; Arrow list, struct, binary
+        if isinstance(scalar, type) and issubclass(scalar, UNMODELLABLE):
+            example = series.dropna().iloc[0] if series.notna().any() else None
+        elif series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) in (
+                "mixed", "mixed-integer", "bytes", "complex"):
+            example = next((v for v in series if isinstance(v, UNMODELLABLE)), None)
+        else:
+            continue
+        if example is not None:
+            example = _plain_label(example)
+            shown = reprlib.repr(example).replace("\n", " ")
+            advice = ("split it into its real and imaginary parts (.real, .imag)"
+                      if isinstance(example, complex)
+                      else "convert it to text or split it into such columns, or drop it")
+            raise DataError(f"column {column!r} holds {type(example).__name__} values (e.g. "
+                            f"{shown}); a column must hold numbers, text, dates or booleans: "
+                            + advice)
+
+
 def check_table(data: Any, what: str = "table", min_rows: int = 1) -> pd.DataFrame:
     """Check that ``data`` is a usable table of at least ``min_rows`` rows without infinities.
 
     Raises
     ------
     DataError
-        For a non-DataFrame, a table with no columns or too few rows, or a numeric
-        column holding ``inf``.
+        For a non-DataFrame, a table with no columns or too few rows, column labels
+        that cannot be kept (see :func:`check_labels`), a numeric column holding
+        ``inf``, or a column of values no column kind can model (dicts, lists, sets,
+        bytes, complex numbers).
     """
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"{what} must be a pandas DataFrame, got {type(data).__name__}")
+    check_labels(data.columns, what)
     if data.shape[1] == 0:
         raise DataError(f"{what} has no columns")
     if data.shape[0] == 0:
@@ -111,9 +186,7 @@ def check_table(data: Any, what: str = "table", min_rows: int = 1) -> pd.DataFra
     if data.shape[0] < min_rows:
         raise DataError(f"{what} has {len(data)} row(s) (n_samples = {len(data)}); at least "
                         f"{min_rows} rows are needed to learn from")
-    duplicated = data.columns[data.columns.duplicated()].tolist()
-    if duplicated:
-        raise DataError(f"{what} has duplicate column names: {duplicated}")
+    _check_cells(data)
     for column in data.columns:
         series = data[column]
         if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
@@ -128,13 +201,24 @@ def check_table(data: Any, what: str = "table", min_rows: int = 1) -> pd.DataFra
 def as_table(X: Any) -> pd.DataFrame:  # noqa: N803
     """A DataFrame view of ``X`` (DataFrame or 2-D array); arrays get ``x0, x1, ...`` columns.
 
+    A DataFrame whose column labels are not all text comes back as a shallow copy named
+    by their text, the labels themselves in ``attrs["labels"]`` (which
+    :meth:`TabularAdapter.fit` keeps, so that samples have them again).
+
     Raises
     ------
     DataError
-        For sparse matrices, complex numbers, or anything that is not 2-D.
+        For sparse matrices, complex numbers, anything that is not 2-D, or column labels
+        that cannot be kept (see :func:`check_labels`).
     """
     if isinstance(X, pd.DataFrame):
-        return X
+        labels = check_labels(X.columns)
+        if all(isinstance(label, str) for label in labels):
+            return X
+        table = X.copy(deep=False)
+        table.columns = [str(label) for label in labels]
+        table.attrs = {**X.attrs, "labels": labels}
+        return table
     if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
         raise DataError("sparse input is not supported; pass a dense array or a DataFrame")
     array = np.asarray(X)
@@ -301,6 +385,10 @@ class TabularAdapter:
             raise DataError(f"column(s) {empty} have no values (all missing); drop them first")
         rng = np.random.default_rng(self.random_state)
         self.columns_ = [str(c) for c in data.columns]
+        given = data.attrs.get("labels")  # the caller's own labels (see as_table)
+        self.labels_ = (list(given) if given is not None
+                        and [str(label) for label in given] == self.columns_
+                        else check_labels(data.columns))
         self.kinds_, self.notes_ = infer_kinds(data, overrides)
         for note in self.notes_:
             warnings.warn(note, InferenceWarning, stacklevel=2)
@@ -381,7 +469,7 @@ class TabularAdapter:
             encoder = encoders.get(str(column))
             if encoder is None:
                 raise DataError(
-                    f"condition names unknown column {column!r}; columns: {self.columns_}"
+                    f"condition names unknown column {column!r}; columns: {self.labels_}"
                 )
             if isinstance(encoder, CategoricalEncoder):
                 level = encoder.match_level(value)
@@ -420,20 +508,22 @@ class TabularAdapter:
         self._check_fitted()
         data = check_table(data)
         data = data.rename(columns=str)
-        missing = [c for c in self.columns_ if c not in data.columns]
+        missing = [label for label, name in zip(self.labels_, self.columns_, strict=True)
+                   if name not in data.columns]
         if missing:
             raise DataError(
                 f"table lacks column(s) {missing} that the model was trained on; "
-                f"expected columns: {self.columns_}"
+                f"expected columns: {self.labels_}"
             )
         return data[self.columns_]
 
     def novel_cells(self, data: pd.DataFrame) -> pd.DataFrame:
         """Which cells of ``data`` hold what training never had: a level a categorical
-        column never had, a missing (or non-numeric) value in a numeric column that had
-        none, or, under the quantile encoding (whose map is flat past the observed range),
-        a number outside the training range. The model has no likelihood for them, or none
-        that tells them apart (an anomaly detector scores them).
+        column never had, a text that is not a number (or date) in a numeric (or date)
+        column (``<5``; a missing-value marker is read as missing), a missing value in a
+        numeric column that had none, or, under the quantile encoding (whose map is flat
+        past the observed range), a number outside the training range. The model has no
+        likelihood for them, or none that tells them apart (an anomaly detector scores them).
 
         Returns
         -------
@@ -451,8 +541,10 @@ class TabularAdapter:
             series = data[encoder.name]
             if isinstance(encoder, NumericEncoder):
                 values = encoder.to_float(series)
-                cells = np.isnan(values) if not encoder.has_missing_ else np.zeros(len(values),
-                                                                                   bool)
+                missing = np.isnan(values)
+                cells = missing & series.notna().to_numpy()  # text that is not a number
+                if not encoder.has_missing_:
+                    cells |= missing
                 if encoder.encoding == "quantile":  # flat past the observed range
                     with np.errstate(invalid="ignore"):
                         cells |= (values < encoder.min_) | (values > encoder.max_)
@@ -467,30 +559,42 @@ class TabularAdapter:
         Raises
         ------
         DataError
-            When a numeric column without missing values in training has some
-            (or has text that is not a number), a categorical column has a level it
-            never had, or a quantile-encoded number is outside the training range
-            (see :meth:`novel_cells`).
+            For the first row's first cell that :meth:`novel_cells` finds (so that the
+            error does not depend on how a table is cut into chunks): text that is not a
+            number (or date) in a numeric (or date) column, naming the value; a missing
+            value in a numeric column without missing values in training; a level a
+            categorical column never had; or a quantile-encoded number outside the training
+            range.
         """
+        data = self.check_columns(data)
         novel = self.novel_cells(data)
-        for name in novel.columns[novel.any().to_numpy()]:
-            encoder = next(e for e in self.encoders_ if e.name == name)
-            if isinstance(encoder, CategoricalEncoder):
-                raise DataError(
-                    f"column {name!r} has value(s) never seen in training: "
-                    f"{encoder.unseen(data[name])[:5]}; refit on data that has them"
-                )
-            values = encoder.to_float(data[name])
-            missing = int(np.isnan(values).sum())
-            if missing and not encoder.has_missing_:
-                raise DataError(
-                    f"column {name!r} has {missing} missing or non-numeric value(s) but had "
-                    "none in training; impute them or refit on such data"
-                )
+        cells = np.argwhere(novel.to_numpy())  # row by row
+        if not len(cells):
+            return
+        row, column = cells[0]
+        name = novel.columns[column]
+        encoder = next(e for e in self.encoders_ if e.name == name)
+        if isinstance(encoder, CategoricalEncoder):
             raise DataError(
-                f"column {name!r} has {int(novel[name].sum())} value(s) outside the training "
-                f"range [{encoder.min_:g}, {encoder.max_:g}]; refit on data that has them"
+                f"column {name!r} has value(s) never seen in training: "
+                f"{encoder.unseen(data[name])[:5]}; refit on data that has them"
             )
+        cell = data[name].iloc[row]
+        values = encoder.to_float(data[name])
+        if np.isnan(values[row]) and not pd.isna(cell):
+            kind = "date" if encoder.kind == "datetime" else "number"
+            raise DataError(f"column {name!r} holds {cell!r}, which is not a {kind}; correct "
+                            "or remove it, or score it as never seen (unseen 'score')")
+        missing = int(np.isnan(values).sum())
+        if missing and not encoder.has_missing_:
+            raise DataError(
+                f"column {name!r} has {missing} missing or non-numeric value(s) but had "
+                "none in training; impute them or refit on such data"
+            )
+        raise DataError(
+            f"column {name!r} has {int(novel[name].sum())} value(s) outside the training "
+            f"range [{encoder.min_:g}, {encoder.max_:g}]; refit on data that has them"
+        )
 
     def transform(self, data: pd.DataFrame, random_state: int | None = None,
                   clip: bool = True) -> np.ndarray:
@@ -547,9 +651,16 @@ class TabularAdapter:
                                    else np.zeros((len(array), 0)))
             start += width
         columns = {}
+        # the personal-data columns of a row describe one generated person: each draws from
+        # a generator in the same state
+        people = (int(rng.integers(2**63)) if any(isinstance(e, PersonalEncoder)
+                                                  for e in self.encoders_) else None)
         for encoder in self.encoders_:
             parent = getattr(encoder, "parent_", None)
-            if parent is None:
+            if isinstance(encoder, PersonalEncoder):
+                columns[encoder.name] = encoder.inverse(parts[encoder.name],
+                                                        np.random.default_rng(people))
+            elif parent is None:
                 columns[encoder.name] = encoder.inverse(parts[encoder.name], rng)
             else:  # rare levels drawn given the parent column's generated level
                 columns[encoder.name] = encoder.inverse(parts[encoder.name], rng,
@@ -559,6 +670,26 @@ class TabularAdapter:
         if self.csv_dialect_:  # written back as the training CSV was (delimiter, decimals)
             frame.attrs["csv"] = dict(self.csv_dialect_)
         return frame
+
+    def labelled(self, data: pd.DataFrame) -> pd.DataFrame:
+        """``data`` (decoded rows, or any of the training columns, named by their text as in
+        :attr:`columns_`) with the training table's own column labels: integer labels come
+        back as integers. The columns are renamed in place.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({0: np.linspace(20, 80, 30), 1: ["F", "M", "F"] * 10})
+        >>> adapter = TabularAdapter(random_state=0).fit(df)
+        >>> adapter.columns_, adapter.labels_
+        (['0', '1'], [0, 1])
+        >>> adapter.labelled(adapter.inverse_transform(adapter.transform(df))).columns.tolist()
+        [0, 1]
+        """
+        self._check_fitted()
+        if self.labels_ != self.columns_:
+            label = dict(zip(self.columns_, self.labels_, strict=True))
+            data.columns = [label[name] for name in data.columns]
+        return data
 
     def adopt_dtypes(self, dtypes: dict[str, str]) -> TabularAdapter:
         """Decode into these dtypes (the real table's) instead of the fitted table's.
@@ -644,6 +775,7 @@ class TabularAdapter:
             "numeric_encoding": self.numeric_encoding,
             "max_levels": self.max_levels,
             "columns": self.columns_,
+            "labels": self.labels_,
             "kinds": self.kinds_,
             "csv_dialect": self.csv_dialect_,
             "encoders": [encoder.to_dict() for encoder in self.encoders_],
@@ -654,6 +786,7 @@ class TabularAdapter:
         """Rebuild a fitted adapter written by :meth:`to_dict`."""
         adapter = cls(numeric_encoding=data["numeric_encoding"], max_levels=data["max_levels"])
         adapter.columns_ = list(data["columns"])
+        adapter.labels_ = list(data.get("labels", adapter.columns_))  # files before labels
         adapter.kinds_ = dict(data["kinds"])
         adapter.csv_dialect_ = dict(data.get("csv_dialect") or {})
         adapter.encoders_ = [ENCODERS[state["kind"]].from_dict(state) for state in data["encoders"]]

@@ -105,7 +105,13 @@ def test_infers_id_from_integer_column_with_camel_case_id_name(name):
 
 @pytest.mark.parametrize("name", ["kid", "paid", "valid", "width", "idx", "days"])
 def test_unique_integers_not_named_like_an_id_stay_integer(name):
-    assert infer_kind(pd.Series(np.arange(1000, 1040), name=name)) == "integer"
+    # distinct measurements (not running numbers) are quantities whatever the name
+    values = np.random.default_rng(0).choice(np.arange(1000, 5000), 40, replace=False)
+    assert infer_kind(pd.Series(values, name=name)) == "integer"
+
+
+def test_running_numbers_are_identifiers_by_their_values_alone():
+    assert infer_kind(pd.Series(np.arange(1000, 1040), name="days")) == "id"
 
 
 @pytest.mark.parametrize("values", [[7, 7, 7], ["x", "x"], [2.5] * 4])

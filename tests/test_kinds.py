@@ -26,7 +26,10 @@ from toolkit.exceptions import DataError
 @pytest.mark.parametrize("name, tokens", [
     ("visit_date", ["visit", "date"]),
     ("  Patient  Number ", ["patient", "number"]),
-    ("HbA1cLevel", ["hb", "a1c", "level"]),
+    ("HbA1cLevel", ["hb", "a", "1", "c", "level"]),
+    ("MRNNumber", ["mrn", "number"]),
+    ("patientID2", ["patient", "id", "2"]),
+    ("patient_id2", ["patient", "id", "2"]),
     ("Subject-No", ["subject", "no"]),
     (42, ["42"]),
     ("", []),
@@ -37,13 +40,14 @@ def test_name_tokens_split_on_separators_and_camel_case(name, tokens):
 
 
 @pytest.mark.parametrize("name", ["id", "grid_id", "uuid", "Accession", "nhs number", "record",
-                                  "Subject-No", "case code", "member_nr", "ChartNum"])
+                                  "Subject-No", "case code", "member_nr", "ChartNum", "MRNNumber",
+                                  "NHSNumber", "patientID2", "patient_id2", "Subject", "patient"])
 def test_names_that_say_identifier(name):
     assert named_like_id(name)
 
 
 @pytest.mark.parametrize("name", ["paid", "valid", "recorded", "zip_code", "visit_no",
-                                  "code", "number", "patient", "idle_time", ""])
+                                  "code", "number", "patient_age", "idle_time", ""])
 def test_names_that_do_not(name):
     # an "id" inside a word, or a number / code whose owner is not a person or record
     assert not named_like_id(name)
@@ -53,10 +57,15 @@ def test_names_that_do_not(name):
 @pytest.mark.parametrize("values", [
     ["123e4567-e89b-12d3-a456-426614174000", "00000000-0000-4000-8000-000000000000"],
     ["123-45-6789", "987-65-4321"],
-    ["a.b@clinic.example.org", "x+y@lab.org"],
 ])
-def test_uuids_social_security_numbers_and_emails_are_identifier_formats(values):
+def test_uuids_and_social_security_numbers_are_identifier_formats(values):
     assert has_id_format(pd.Series(values))
+
+
+def test_emails_are_personal_data_not_identifier_codes():
+    emails = pd.Series(["a.b@clinic.example.org", "x+y@lab.org"] * 10, name="contact")
+    assert not has_id_format(emails)
+    assert infer_kind(emails) == "email"
 
 
 def test_one_value_in_another_format_breaks_the_pattern():

@@ -20,13 +20,15 @@ import numpy as np
 import pandas as pd
 import torch
 
+from toolkit.adapters.kinds import UNMODELLED_KINDS
+
 #: rounds of redrawing the rows that still copy a training row, at most
 MAX_REDRAWS = 10
 
 
 def modelled_columns(adapter: Any) -> list[Any]:
     """The columns a tabular adapter models (rows are compared on these)."""
-    return [column for column, kind in adapter.kinds_.items() if kind not in ("id", "constant")]
+    return [column for column, kind in adapter.kinds_.items() if kind not in UNMODELLED_KINDS]
 
 
 def row_fingerprints(rows: pd.DataFrame, columns: list[Any]) -> np.ndarray:

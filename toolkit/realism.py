@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from toolkit.adapters.kinds import UNMODELLED_KINDS
 from toolkit.features import model_frame
 
 #: rows of each side given to the detection classifier at most (a random sample beyond)
@@ -41,7 +42,7 @@ SUPPORT_LEVELS = np.linspace(0.0, 1.0, 21)
 
 
 def _features(kinds: dict[str, str]) -> list[str]:
-    return [column for column, kind in kinds.items() if kind not in ("id", "constant")]
+    return [column for column, kind in kinds.items() if kind not in UNMODELLED_KINDS]
 
 
 def _sample(table: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
