@@ -104,16 +104,18 @@ def _same_number(a: Any, b: Any) -> bool:
         return False
 
 
-def decimals_of(values: np.ndarray, most: int = 17) -> int:
+def decimals_of(values: np.ndarray, most: int = 8) -> int:
     """Fewest decimals that represent every value (at most ``most``), as a rounding scheme:
     rounded to them, each value is itself up to floating-point noise (4 units in its last
     place, so that ``0.1 + 0.2`` has one decimal).
 
     Examples
     --------
-    >>> decimals_of(np.array([1.25, 0.1 + 0.2, 7.0])), decimals_of(np.array([0.12345678901234]))
-    (2, 14)
-    >>> decimals_of(np.array([np.pi])), repr(np.pi)  # as many as the shortest text of a float
+    >>> decimals_of(np.array([1.25, 0.1 + 0.2, 7.0]))
+    2
+    >>> decimals_of(np.array([0.12345678901234])), decimals_of(np.array([0.12345678901234]), 17)
+    (8, 14)
+    >>> decimals_of(np.array([np.pi]), 17), repr(np.pi)  # the digits of a float's shortest text
     (15, '3.141592653589793')
     """
     sample = values[:10000]
@@ -212,6 +214,8 @@ class NumericEncoder(ColumnEncoder):
 
     kind = "continuous"
     integer = False
+    #: decode only values seen in training (else only a grid's values are, see on_a_grid)
+    seen_values_only: ClassVar[bool] = False
 
     def __init__(self, name: str, encoding: str = "quantile") -> None:
         super().__init__(name)
@@ -245,12 +249,14 @@ class NumericEncoder(ColumnEncoder):
         self.has_missing_ = bool(missing.any())
         self.min_, self.max_ = float(observed.min()), float(observed.max())
         if self.encoding == "quantile":
-            self.scaler_ = QuantileScaler(discrete=self.integer or on_a_grid(observed)).fit(
-                observed, rng)
+            # only a grid's values are drawn as seen; others (integers too) are interpolated
+            # between quantiles, so a value that one patient holds is not handed out again
+            discrete = self.seen_values_only or on_a_grid(observed)
+            self.scaler_ = QuantileScaler(discrete=discrete).fit(observed, rng)
         else:
             self.scaler_ = SCALERS[self.encoding]().fit(observed, rng)
         self.fill_ = float(np.median(observed))
-        self.decimals_ = decimals_of(observed)
+        self.decimals_ = decimals_of(observed, most=17)  # every digit a float's text has
         return self
 
     def adopt_statistics(self, missing: int, value_range: tuple[float, float] | None,
@@ -355,6 +361,14 @@ def _resolution(nanoseconds: np.ndarray) -> float:
                  if np.all(nanoseconds % round(unit * 1e9) == 0)), 0)
 
 
+class ClockEncoder(IntegerEncoder):
+    """The time of day of a date-time column, in whole ticks: decoded as the times of day
+    seen in training (with their frequencies), which the float32 tensor cannot round-trip
+    to the millisecond otherwise; the day they are put on is generated."""
+
+    seen_values_only = True
+
+
 class DatetimeEncoder(NumericEncoder):
     """Date or timestamp column, modelled as seconds since the epoch.
 
@@ -389,7 +403,7 @@ class DatetimeEncoder(NumericEncoder):
         self.clock_ = None
         if self.resolution_ != DAY:
             observed = seconds[~np.isnan(seconds)]
-            self.clock_ = IntegerEncoder(self.name, self.encoding).fit(
+            self.clock_ = ClockEncoder(self.name, self.encoding).fit(
                 pd.Series(self._clock(observed), dtype="int64"), rng)
         return self
 
@@ -530,7 +544,7 @@ class DatetimeEncoder(NumericEncoder):
         encoder.offset_style_ = state.get("offset_style")
         encoder.offset_ = state.get("offset", 0)
         clock = state.get("clock")
-        encoder.clock_ = None if clock is None else IntegerEncoder.from_dict(clock)
+        encoder.clock_ = None if clock is None else ClockEncoder.from_dict(clock)
         return encoder
 
 

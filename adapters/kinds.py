@@ -58,7 +58,8 @@ _ID_SUFFIXES = {"no", "nr", "num", "number", "code"}
 #: (``test_id``, ``site_id``) must have many values for its rows (see :func:`_id_by_name`)
 _PERSON_WORDS = {"patient", "subject", "participant", "person", "member", "client",
                  "resident", "donor", "proband", "mrn", "nhs", "ssn", "record", "chart",
-                 "medical", "encounter", "admission", "account", "ehr", "emr", "mrno"}
+                 "medical", "encounter", "admission", "account", "ehr", "emr", "mrno",
+                 "accession", "specimen"}
 #: identifiers that name no owner at all: ``id``, ``uuid``
 _BARE_ID_WORDS = {"id", "ids", "uuid", "guid", "identifier", "pid"}
 
@@ -251,6 +252,23 @@ def parse_dates(series: pd.Series) -> tuple[pd.Series, str | None, bool] | None:
     if parsed.notna().sum() != len(observed):
         return None
     return parsed, max(counts, key=counts.get), True
+
+
+def utc_instants(series: pd.Series) -> pd.Series:
+    """Any date column (texts in any format or offsets, datetime64 with or without a time
+    zone) as time-zone-naive UTC datetimes, ``NaT`` where a value is missing or no date.
+
+    Examples
+    --------
+    >>> utc_instants(pd.Series(["2020-01-01T10:00:00+01:00", "2020-07-01T10:00:00+02:00",
+    ...                         None])).tolist()
+    [Timestamp('2020-01-01 09:00:00'), Timestamp('2020-07-01 08:00:00'), NaT]
+    """
+    parsed = (series if pd.api.types.is_datetime64_any_dtype(series)
+              else read_dates(series.astype(object).where(series.notna(), None), "mixed"))
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return parsed
 
 
 def read_dates(series: pd.Series, fmt: str) -> pd.Series:

@@ -39,10 +39,10 @@ class QuantileScaler:
     ----------
     discrete : bool, default False
         Treat the column as discrete: the inverse returns only values seen in
-        training, with their observed frequencies (used for integer columns and
-        columns of few repeated values, see :func:`toolkit.adapters.columns.on_a_grid`,
-        with at most ``MAX_QUANTILES`` distinct values). Otherwise the inverse
-        interpolates linearly between quantiles.
+        training, with their observed frequencies (used for columns of few repeated
+        values, see :func:`toolkit.adapters.columns.on_a_grid`, with at most
+        ``MAX_QUANTILES`` distinct values). Otherwise the inverse interpolates linearly
+        between quantiles.
 
     Examples
     --------

@@ -25,11 +25,20 @@ ERROR_PATTERNS = (r"CONSOLE\(\d+\).*(error|Uncaught)", r"Uncaught ", r"net::ERR_
                   r"Failed to load resource")
 
 
+#: what to say when no browser is found
+NO_BROWSER = "chromium is not installed (apt-get install chromium)"
+
+
+def find_browser() -> str | None:
+    """The path of Chromium (Debian's ``chromium`` or ``chromium-browser``), or ``None``."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
 def screenshot(page: Path, out: Path, width: int = 1200, height: int = 1400) -> int:
     """Render ``page`` into ``out``; return the number of console errors."""
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    browser = find_browser()
     if browser is None:
-        raise SystemExit("chromium is not installed (apt-get install chromium)")
+        raise SystemExit(NO_BROWSER)
     with tempfile.TemporaryDirectory() as profile:
         result = subprocess.run(
             [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",

@@ -9,8 +9,9 @@ from click.testing import CliRunner
 
 from toolkit import AnomalyDetector, Synthesizer
 from toolkit.cli import cli
-from toolkit.copies import CopyGuard, row_fingerprints
-from toolkit.estimators import COPY_GUARD_TENSOR
+from toolkit.copies import CHANCE_COPIES, MAX_REDRAWS, CopyGuard, chance_copies, row_fingerprints
+from toolkit.estimators import COPY_GUARD_TENSOR, SMALL_TABLE_ROWS
+from toolkit.exceptions import PrivacyWarning
 from toolkit.modelfile import load_model, save_model
 
 FAST = {"config": "fast", "epochs": 3, "random_state": 0}
@@ -44,7 +45,8 @@ def test_sampled_rows_never_copy_a_training_row(coarse):
     assert len(rows) == 3000 and copies_of_rows(coarse, rows) == 0
     assert guarded.n_copies_redrawn_ > 0
     assert rows["pid"].is_unique
-    assert len(guarded.copy_guard_.fingerprints) == len(training_rows(coarse))
+    rare = chance_copies(coarse, ["stage", "sex", "score", "site"]) < CHANCE_COPIES
+    assert len(guarded.copy_guard_.fingerprints) == len(training_rows(coarse[rare]))
 
 
 def test_conditional_and_chunked_samples_are_guarded_too(coarse):
@@ -110,3 +112,36 @@ def test_cli_says_how_many_rows_were_redrawn_and_allow_copies_keeps_them(coarse,
     assert kept.exit_code == 0, kept.output
     assert "redrawn" not in kept.output
     assert copies_of_rows(coarse, pd.read_csv("k.csv")) > 0
+
+
+def test_the_guard_does_not_skew_a_low_cardinality_table():
+    # age in years x sex: most generated rows equal some training row by chance, as unseen
+    # real rows do; only rare combinations are evidence of memorisation
+    rng = np.random.default_rng(3)
+    table = pd.DataFrame({"age": rng.integers(20, 80, 300), "sex": rng.choice(["f", "m"], 300,
+                                                                              p=[0.47, 0.53])})
+    guarded = Synthesizer(**FAST).fit(table)
+    free = Synthesizer(**FAST, avoid_copies=False).fit(table)
+    shares = [(model.sample(20_000)["sex"] == "f").mean() for model in (guarded, free)]
+    assert abs(shares[0] - shares[1]) <= 0.01
+    assert guarded.n_copies_redrawn_ < 0.05 * 20_000
+
+
+def test_a_tiny_table_is_said_and_copies_that_remain_are_counted_not_called_redrawn(tmp_path,
+                                                                                     monkeypatch):
+    # two patients, three columns that always agree: the model can only repeat them
+    tiny = pd.DataFrame({"bili": [1.5, 2.5] * 2, "sex": ["f", "m"] * 2, "stage": ["I", "IV"] * 2})
+    with pytest.warns(PrivacyWarning, match=f"only 4 rows, fewer than {SMALL_TABLE_ROWS}"):
+        model = Synthesizer(**{**FAST, "epochs": 50}).fit(tiny)
+    with pytest.warns(PrivacyWarning, match=f"still copy a training row after {MAX_REDRAWS}"):
+        rows = model.sample(200)
+    copies = int(model.copy_guard_.copies(rows).sum())
+    assert copies == model.n_copies_kept_ > 0
+    monkeypatch.chdir(tmp_path)
+    tiny.to_csv("tiny.csv", index=False)
+    result = CliRunner().invoke(cli, ["synth", "tiny.csv", "--out", "s.csv", "--rows", "200",
+                                      "--config", "fast", "--epochs", "50", "--seed", "0"])
+    assert result.exit_code == 0, result.output
+    assert "Warning: the table has only 4 rows" in result.output
+    assert "rows still copy one and were kept" in result.output
+    assert "were redrawn" not in result.output

@@ -72,9 +72,11 @@ def compare(data: pd.DataFrame, backends: list[str], target: str | None = None,
     if target is not None and target not in data.columns:
         raise DataError(f"target {target!r} is not a column; columns: {list(data.columns)}")
     from toolkit.estimators import Synthesizer
+    from toolkit.report import column_kinds, split_holdout
 
-    holdout = data.sample(frac=holdout_frac, random_state=random_state)
-    train = data.drop(index=holdout.index)
+    # by patient when an ID column repeats, as `synth --report` splits
+    split = split_holdout(data, holdout_frac, random_state, column_kinds(data, None))
+    train, holdout = split.train, split.holdout
     if len(holdout) < 2 or len(train) < 2:
         raise DataError(f"holdout fraction {holdout_frac} leaves too few rows in {len(data)} rows")
     results: dict[str, Any] = {}
@@ -190,4 +192,4 @@ def _loss_curves(result: dict[str, Any]) -> str:
     axes.set_xlabel("epoch", fontsize=7)
     axes.tick_params(labelsize=6)
     axes.legend(fontsize=6, frameon=False)
-    return to_svg(figure)
+    return to_svg(figure, "Training loss per epoch (min-max scaled), per backend")

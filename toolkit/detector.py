@@ -129,6 +129,31 @@ def numbers_as_numbers(records: Any, metadata: dict[str, Any] | str | Path | Non
     return {**numeric, **given} if numeric else metadata
 
 
+def column_plans(adapter: TabularAdapter) -> dict[str, str]:
+    """The type each column of a CSV file to score is read as (the ``plans`` of
+    :func:`toolkit.io.iter_table`): the type its training column had, whole numbers
+    ``"int"``, other numbers ``"float"``, anything else ``"text"``, whatever the chunks of the
+    file hold; a value that is not of that type (``<5`` in a column of numbers) is kept as
+    written and scored as never seen (see :meth:`TabularAdapter.novel_cells`).
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"age": [61.5, 70.0, 58.2], "stage": [1, 2, 3],
+    ...                       "sex": ["f", "m", "f"]})
+    >>> column_plans(TabularAdapter(random_state=0).fit(table))
+    {'age': 'float', 'stage': 'int', 'sex': 'text'}
+    """
+    plans = {}
+    for encoder in adapter.encoders_:
+        try:
+            dtype = pd.api.types.pandas_dtype(encoder.dtype_)
+        except TypeError:
+            dtype = np.dtype(object)
+        plans[encoder.name] = ("int" if pd.api.types.is_integer_dtype(dtype)
+                               else "float" if pd.api.types.is_float_dtype(dtype) else "text")
+    return plans
+
+
 class AnomalyDetector(OutlierMixin, BaseEstimator):
     """Score how anomalous records are with a VAE (or VAE-GAN) trained on the data.
 
@@ -281,7 +306,10 @@ default "ensemble"
         records = kind.unlabelled(records)  # detection is unsupervised: labels unused
         model = self._new_model(kind, numbers_as_numbers(records, self.metadata))
         if isinstance(records, pd.DataFrame):  # scikit-learn input: feature names and count
-            validate_data(self, X, skip_check_array=True, reset=True)
+            try:
+                validate_data(self, X, skip_check_array=True, reset=True)
+            except TypeError as error:  # column labels that mix text and numbers
+                raise DataError(str(error)) from None
         self.model_ = model.fit(records)
         self.n_features_in_ = kind.n_features(records)
         self.n_rows_seen_ = self.model_.n_rows_seen_
@@ -391,7 +419,7 @@ default "ensemble"
         if isinstance(records, pd.DataFrame):  # scikit-learn input: feature names and count
             try:
                 validate_data(self, X, skip_check_array=True, reset=False)
-            except ValueError as error:  # wrong number or names of columns
+            except (TypeError, ValueError) as error:  # wrong number or names of columns
                 raise DataError(str(error)) from None
             if not isinstance(X, pd.DataFrame):
                 records.columns = adapter.columns_
@@ -579,7 +607,7 @@ default "ensemble"
         if novel.to_numpy().any():
             novelty = novel.set_axis(shares.index) * self.novelty_score_
             shares[novel.columns] = shares[novel.columns] + novelty
-        return shares
+        return adapter.labelled(shares) if isinstance(shares, pd.DataFrame) else shares
 
     # model files -----------------------------------------------------------------------
     def save(self, path: str | Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import platform
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -24,7 +25,13 @@ from toolkit.adapters.tabular import TabularAdapter, check_table, load_column_me
 from toolkit.backends import BACKENDS, Backend
 from toolkit.config import Config, load_config, params_from_json, params_to_json
 from toolkit.copies import MAX_REDRAWS, CopyGuard, modelled_columns
-from toolkit.exceptions import DataError, ModelFileError, NotFittedError, UsageError
+from toolkit.exceptions import (
+    DataError,
+    ModelFileError,
+    NotFittedError,
+    PrivacyWarning,
+    UsageError,
+)
 from toolkit.modelfile import load_model, save_model
 from toolkit.privacy import PrivacyPlan, plan_privacy
 from toolkit.training import Callback, EarlyStopping, History, ProgressBar, choose_epochs
@@ -34,6 +41,8 @@ SAMPLE_CHUNK = 16384
 COPY_GUARD_TENSOR = "copy_guard.fingerprints"
 #: draws allowed per requested row when a condition must be met by checking
 REJECTION_BUDGET = 100
+#: fewer training rows than this and synthetic rows are said to risk repeating real ones
+SMALL_TABLE_ROWS = 20
 
 
 def resolve_device(device: str) -> torch.device:
@@ -174,7 +183,11 @@ class Synthesizer(BaseEstimator):
         The unique training rows' fingerprints that sampling redraws copies of (``None``
         without ``avoid_copies``, for a private fit or for images).
     n_copies_redrawn_ : int
-        Generated rows redrawn so far because they copied a training row.
+        Generated rows redrawn so far because they copied a rare training row.
+    n_copies_kept_ : int
+        Generated rows returned so far that still copy a rare training row after
+        :data:`~toolkit.copies.MAX_REDRAWS` rounds of redrawing (a
+        :class:`~toolkit.exceptions.PrivacyWarning` says so when it happens).
 
     Examples
     --------
@@ -306,7 +319,13 @@ class Synthesizer(BaseEstimator):
         self.n_rows_ = n_rows
         self.n_rows_seen_ = int(getattr(records, "attrs", {}).get("rows_read", n_rows))
         self.copy_guard_ = self._copy_guard(records, adapter)
-        self.n_copies_redrawn_ = 0
+        if self.copy_guard_ is not None and n_rows < SMALL_TABLE_ROWS:
+            warnings.warn(PrivacyWarning(
+                f"the table has only {n_rows} rows, fewer than {SMALL_TABLE_ROWS}: too few to "
+                "learn a distribution from, so synthetic rows may repeat real ones; rows that "
+                "copy a rare training row are redrawn, and those that still copy one are "
+                "counted (n_copies_kept_) and said when sampled"), stacklevel=2)
+        self.n_copies_redrawn_ = self.n_copies_kept_ = 0
         self.fit_seconds_ = time.perf_counter() - started
         self._sampling_rng = np.random.default_rng(seed)
         self._ids_issued = 0
@@ -407,6 +426,8 @@ class Synthesizer(BaseEstimator):
         # IDs are numbered across every call of this model, so no two rows share one
         rows = self.adapter_.renumber_ids(rows, self._ids_issued)
         self._ids_issued += num_rows
+        if isinstance(self.adapter_, TabularAdapter):  # the fitted table's own column labels
+            rows = self.adapter_.labelled(rows)
         return rows
 
     def sample_chunks(self, num_rows: int, chunk_rows: int = SAMPLE_CHUNK,
@@ -470,8 +491,9 @@ class Synthesizer(BaseEstimator):
 
     def _without_copies(self, rows: pd.DataFrame, fixed: dict[int, int],
                         generator: torch.Generator, seed: int) -> pd.DataFrame:
-        """``rows`` with every row that copies a training row redrawn (up to
-        :data:`~toolkit.copies.MAX_REDRAWS` rounds; what still copies then is kept)."""
+        """``rows`` with every row that copies a rare training row redrawn (up to
+        :data:`~toolkit.copies.MAX_REDRAWS` rounds; what still copies then is kept, counted
+        in :attr:`n_copies_kept_` and said in a :class:`PrivacyWarning`)."""
         if self.copy_guard_ is None:
             return rows
         copies = np.flatnonzero(self.copy_guard_.copies(rows))
@@ -482,6 +504,13 @@ class Synthesizer(BaseEstimator):
             redrawn = self._decoded(len(copies), fixed, generator, seed + round_)
             rows = pd.concat([rows.drop(index=rows.index[copies]), redrawn], ignore_index=True)
             copies = len(rows) - len(redrawn) + np.flatnonzero(self.copy_guard_.copies(redrawn))
+        if copies.size:
+            self.n_copies_kept_ += len(copies)
+            warnings.warn(PrivacyWarning(
+                f"{len(copies)} of {len(rows)} generated rows still copy a training row after "
+                f"{MAX_REDRAWS} redraws and were kept: the model cannot generate other rows "
+                f"like them (a table of {self.n_rows_} rows is very small); drop them if they "
+                "must not be released"), stacklevel=4)
         return rows
 
     def _sample_with(self, n: int, conditions: dict[str, Any], rng: np.random.Generator,
@@ -545,7 +574,7 @@ class Synthesizer(BaseEstimator):
         model.n_epochs_ = trained_epochs(document)
         model.copy_guard_ = None if fingerprints is None else CopyGuard.from_tensor(
             document["copy_guard_columns"], fingerprints)
-        model.n_copies_redrawn_ = 0
+        model.n_copies_redrawn_ = model.n_copies_kept_ = 0
         model._sampling_rng = np.random.default_rng(model.seed_)
         model._ids_issued = 0
         with torch.no_grad():

@@ -39,6 +39,11 @@ class NotFittedError(ToolkitError, _SklearnNotFittedError):
     """A method that needs a fitted estimator was called before ``fit``."""
 
 
+class PrivacyWarning(UserWarning):
+    """Synthetic output holds something that may reveal a training row (rows that still
+    copy one after the copy guard's redraws); the message says how many."""
+
+
 class InferenceWarning(UserWarning):
     """Something about the data was guessed from weak evidence (a tiny table, mixed
     date formats, an identifier recognised by its name ...); the message says what

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import pandas as pd
 
+from toolkit.adapters.kinds import utc_instants
+
 #: categories a model's feature keeps at most (gradient boosting bins a categorical feature
 #: into at most 255 levels); the rarer levels share one "other" category
 MAX_FEATURE_LEVELS = 255
 OTHER_LEVEL = "<other>"
 
 
-def _seconds(series: pd.Series) -> pd.Series:
-    parsed = pd.to_datetime(series, errors="coerce", format="mixed")
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+def seconds_of_dates(series: pd.Series) -> pd.Series:
+    """Dates (any format, offsets, datetime64) as float seconds since 1970 in UTC, NaN where
+    missing."""
+    parsed = utc_instants(series)
     return parsed.astype("int64").where(parsed.notna()).astype(float) / 1e9
 
 
@@ -43,7 +45,7 @@ def model_frame(tables: list[pd.DataFrame], kinds: dict[str, str],
                 frame[column] = pd.to_numeric(frame[column], errors="coerce")
         elif kinds[column] == "datetime":
             for frame in out:
-                frame[column] = _seconds(frame[column])
+                frame[column] = seconds_of_dates(frame[column])
         else:
             texts = [frame[column].astype(str).where(frame[column].notna()) for frame in out]
             counts = pd.concat(texts).value_counts()

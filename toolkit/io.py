@@ -1,7 +1,9 @@
 """Reading and writing tables: CSV or Parquet chosen by the file extension, written atomically.
 
 CSV files are read with :mod:`toolkit.csvfiles` (dialect sniffed, types kept as the
-file wrote them) and written back in the dialect they came in. Every output goes
+file wrote them; ``.csv.gz`` and the other compressions of
+:data:`~toolkit.csvfiles.COMPRESSIONS` decompressed as they are read) and written back in
+the dialect they came in (uncompressed). Every output goes
 to a temporary file in the target's folder that replaces the target only when
 writing succeeded; it gets the permissions the umask gives a new file, and is
 removed on an error, Ctrl-C or SIGTERM (the CLI turns SIGTERM into an exit that
@@ -19,14 +21,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from toolkit.csvfiles import Dialect, iter_csv, read_csv, write_csv
+from toolkit.csvfiles import Dialect, compression_of, iter_csv, read_csv, write_csv
 from toolkit.exceptions import DataError, UsageError
 
+#: the table files written (and read)
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
-def _suffix(path: Path) -> str:
+def _suffix(path: Path, reading: bool = False) -> str:
+    """The table format of ``path`` by its suffix: ``.csv``, ``.parquet`` or ``.pq``; a
+    compressed CSV file (``.csv.gz`` ...) is ``.csv`` when ``reading``."""
     suffix = path.suffix.lower()
+    if compression_of(path) and Path(path.stem).suffix.lower() == ".csv":
+        if reading:
+            return ".csv"
+        raise UsageError(f"cannot write {path}: compressed CSV files are read, not written; "
+                         "write a .csv file (and compress it afterwards) or a .parquet file")
     if suffix not in TABLE_SUFFIXES:
         raise UsageError(
             f"cannot tell the format of {path}: use a file ending in {', '.join(TABLE_SUFFIXES)}"
@@ -211,7 +221,7 @@ def _readable(path: str | Path) -> tuple[Path, str]:
         if not parquet_parts(path):
             raise DataError(f"{path} is a folder without Parquet files, not a table")
         return path, ".parquet"
-    suffix = _suffix(path)
+    suffix = _suffix(path, reading=True)
     if not path.is_file():
         raise DataError(f"input file not found: {path}")
     return path, suffix
@@ -365,11 +375,15 @@ def _write_csv(chunk: pd.DataFrame, path: Path, dialect: Dialect, header: bool =
     write_csv(chunk, path, dialect, header=header, mode=mode)  # DataFrame.to_csv's bytes
 
 
-def iter_table(path: str | Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+def iter_table(path: str | Path, chunk_rows: int,
+               plans: dict[str, str] | None = None) -> Iterator[pd.DataFrame]:
     """Read a CSV or Parquet table ``chunk_rows`` rows at a time (memory bounded by the chunk).
 
     Raises the same errors as :func:`read_table`; a CSV chunk whose values do not fit
-    the types read from the first chunk fails naming the column.
+    the types read from the first chunk fails naming the column. With ``plans`` (the
+    type of each CSV column: ``{"chol": "int", ...}``, see
+    :func:`~toolkit.csvfiles.iter_csv`) a CSV file's columns are typed by them instead,
+    whatever the chunks hold, and no chunk is refused; Parquet columns keep their types.
 
     Examples
     --------
@@ -386,7 +400,7 @@ def iter_table(path: str | Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     path, suffix = _readable(path)
     with _reading(path):
         if suffix == ".csv":
-            yield from iter_csv(path, chunk_rows)
+            yield from iter_csv(path, chunk_rows, plans)
         else:
             import pyarrow.parquet as pq
 
@@ -459,11 +473,27 @@ def sample_table(path: str | Path, max_rows: int, seed: int, chunk_rows: int = 1
 
 
 def _arrow_chunk(chunk: pd.DataFrame, schema):
-    """``chunk`` as an Arrow table of ``schema`` (None: inferred, all-missing columns as text)."""
+    """``chunk`` as an Arrow table of ``schema`` (None: inferred, all-missing columns as text).
+
+    Raises
+    ------
+    DataError
+        For a column whose values do not fit one Parquet type (text among numbers, as
+        :func:`~toolkit.csvfiles.convert_leniently` keeps them) or the column's type in
+        ``schema``.
+    """
     import pyarrow as pa
 
     if schema is None:
-        table = pa.Table.from_pandas(chunk, preserve_index=False)
+        try:
+            table = pa.Table.from_pandas(chunk, preserve_index=False)
+        except (pa.ArrowException, TypeError, ValueError):
+            for column in chunk.columns:
+                try:
+                    pa.array(chunk[column], from_pandas=True)
+                except (pa.ArrowException, TypeError, ValueError):
+                    raise _misfit(chunk[column]) from None
+            raise
         fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f
                   for f in table.schema]
         return table.cast(pa.schema(fields, metadata=table.schema.metadata))
@@ -474,8 +504,21 @@ def _arrow_chunk(chunk: pd.DataFrame, schema):
             columns[field.name] = pa.array(values, type=field.type, from_pandas=True)
         except (pa.ArrowException, TypeError, ValueError):
             text = values.astype(str).where(values.notna(), None)  # e.g. numbers in a text column
-            columns[field.name] = pa.array(text, type=pa.string()).cast(field.type)
+            try:
+                columns[field.name] = pa.array(text, type=pa.string()).cast(field.type)
+            except (pa.ArrowException, TypeError, ValueError):
+                raise _misfit(values) from None
     return pa.table(columns, schema=schema)
+
+
+def _misfit(values: pd.Series) -> DataError:
+    """The error for a column of a Parquet output whose ``values`` do not fit one type."""
+    observed = values.dropna()
+    example = next((v for v in observed if isinstance(v, str)),
+                   observed.iloc[0] if len(observed) else None)
+    return DataError(f"column {values.name!r} holds {example!r} among values of another type, "
+                     "which a Parquet column cannot hold; write a .csv file, which keeps every "
+                     "value as written")
 
 
 @contextmanager

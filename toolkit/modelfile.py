@@ -54,9 +54,11 @@ def load_model(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any
     Raises
     ------
     ModelFileError
-        When the file is missing, not a toolkit model, truncated or modified.
+        When the file is missing or a folder, not a toolkit model, truncated or modified.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"{path} is a folder, not a model file (.tkm)")
     if not path.is_file():
         raise ModelFileError(f"model file not found: {path}")
     try:

@@ -12,7 +12,10 @@ numbers and a plain-language verdict:
 * **Privacy** — does it reveal the real rows? Needs a *holdout* of real rows
   the model never saw: distances to the closest training record (synthetic vs
   holdout), the share of synthetic rows closer to training than to holdout
-  rows, exact copies, and a distance-based membership-inference attack.
+  rows, exact copies, and a distance-based membership-inference attack with a
+  confidence interval (by patient when a column names the patient of each row,
+  :func:`subject_column`). Without a holdout: real identifiers and personal data
+  in the synthetic rows, and rare real values (fingerprints) in any column.
 
 Rows are encoded for distances with every numeric column scaled to [0, 1] by
 the real data's range (plus a missing indicator) and every other column
@@ -33,14 +36,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from toolkit.adapters.tabular import infer_kind, load_metadata
+from toolkit.adapters.kinds import (
+    IDENTIFYING_KINDS,
+    PERSONAL_KINDS,
+    UNMODELLED_KINDS,
+    infer_kinds,
+    utc_instants,
+)
+from toolkit.adapters.tabular import check_table, load_metadata
 from toolkit.exceptions import DataError
-from toolkit.features import model_frame
+from toolkit.features import model_frame, seconds_of_dates
 from toolkit.realism import DETECTION_FOLDS, MAX_SUPPORT_ROWS, realism
 
 #: sdmetrics sdtype of each of our column kinds
 SDTYPES = {"continuous": "numerical", "integer": "numerical", "categorical": "categorical",
-           "boolean": "boolean", "datetime": "datetime", "id": "id", "constant": "categorical"}
+           "boolean": "boolean", "datetime": "datetime", "id": "id", "constant": "categorical",
+           # personal data is never modelled (fresh values are generated): not compared, like IDs
+           **dict.fromkeys(PERSONAL_KINDS, "id")}
 #: rows of each table (real, synthetic, holdout) a report measures at most by default: a
 #: seeded uniform sample beyond, stated in the report (``evaluate(max_rows=...)``,
 #: ``toolkit report --max-rows``)
@@ -57,7 +69,13 @@ THRESHOLDS = {
     "closer_to_train_excess_max": 0.1,
     "membership_auc_max": 0.6,
     "exact_copy_excess_max": 0.01,
+    "rare_value_holders_max": 2,
+    "rare_value_excess_max": 0.05,
+    "rare_value_z_min": 3.0,
+    "rare_value_key_share_min": 0.99,
 }
+#: confidence level of the membership-inference AUC's interval
+CI_LEVEL = 0.95
 
 
 @dataclass
@@ -116,12 +134,148 @@ def _finite(value: Any) -> float | None:
 
 # checks ---------------------------------------------------------------------------------
 def column_kinds(real: pd.DataFrame, metadata: dict | str | Path | None) -> dict[str, str]:
-    """Kind of every real column: the metadata's where given, inferred otherwise."""
+    """Kind of every real column: the metadata's where given, inferred otherwise (by
+    :func:`toolkit.adapters.kinds.infer_kinds`, as the models infer them)."""
     overrides = load_metadata(metadata)
-    unknown = sorted(set(overrides) - set(real.columns))
+    unknown = sorted(set(overrides) - {str(c) for c in real.columns})
     if unknown:
         raise DataError(f"metadata names columns not in the real table: {unknown}")
-    return {c: overrides.get(c) or infer_kind(real[c]) for c in real.columns}
+    kinds, _ = infer_kinds(real, overrides)
+    return {c: kinds[str(c)] for c in real.columns}
+
+
+def subject_column(table: pd.DataFrame, kinds: dict[str, str]) -> str | None:
+    """The column that names the subject (the patient) of each row, or ``None``.
+
+    A table with several rows per patient (visits, admissions, lab draws) has an ID
+    column whose values repeat. Among the columns of kind ``id`` (as inferred or
+    declared: ``kinds``) whose values repeat, the one with the fewest distinct values,
+    at least two, is the subject: the coarsest unit, which the others (a visit number)
+    are nested in. Ties go to the earlier column. Holdouts are split by it, and the
+    report's membership attack and rare-value counts take whole subjects.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The real rows.
+    kinds : dict
+        Kind of every column (:func:`column_kinds`).
+
+    Returns
+    -------
+    str or None
+        The subject column; ``None`` when no ID column repeats (one row per patient).
+
+    Examples
+    --------
+    >>> visits = pd.DataFrame({"patient_id": [1, 1, 2, 2, 3], "visit_id": [1, 2, 3, 4, 5],
+    ...                        "hba1c": [6.1, 6.4, 7.0, 7.2, 5.9]})
+    >>> subject_column(visits, {"patient_id": "id", "visit_id": "id", "hba1c": "continuous"})
+    'patient_id'
+    >>> subject_column(visits, {"patient_id": "integer", "visit_id": "id",
+    ...                         "hba1c": "continuous"}) is None
+    True
+    """
+    candidates = []
+    for position, (column, kind) in enumerate(kinds.items()):
+        if kind != "id":
+            continue
+        observed = table[column].dropna()
+        distinct = observed.nunique()
+        if 2 <= distinct < len(observed):
+            candidates.append((distinct, position, column))
+    return min(candidates)[2] if candidates else None
+
+
+def subject_groups(table: pd.DataFrame, subject: str | None) -> np.ndarray:
+    """Each row's subject as an integer code: equal codes for rows of one subject; a row
+    without a subject value (or every row, when ``subject`` is ``None``) is its own."""
+    if subject is None:
+        return np.arange(len(table))
+    codes, uniques = pd.factorize(table[subject])
+    alone = codes < 0
+    codes[alone] = len(uniques) + np.arange(int(alone.sum()))
+    return codes
+
+
+@dataclass
+class HoldoutSplit:
+    """Real rows split into training rows and a holdout the model never sees.
+
+    Attributes
+    ----------
+    train, holdout : pandas.DataFrame
+        The two parts (original index kept).
+    subject : str or None
+        The column the split went by (:func:`subject_column`), ``None`` for rows.
+    subjects, held_subjects : int
+        Subjects in the table and in the holdout (rows when ``subject`` is ``None``).
+    """
+
+    train: pd.DataFrame
+    holdout: pd.DataFrame
+    subject: str | None
+    subjects: int
+    held_subjects: int
+
+
+def split_holdout(table: pd.DataFrame, frac: float, random_state: int,
+                  kinds: dict[str, str]) -> HoldoutSplit:
+    """Hold out a seeded share ``frac`` of the rows, or of the patients.
+
+    With a subject column (:func:`subject_column`) a share ``frac`` of its distinct
+    values is drawn and all their rows are held out, so that no patient is on both
+    sides (a patient's other visits in the training rows would make the holdout look
+    like training data). Without one, ``table.sample(frac=frac,
+    random_state=random_state)`` is the holdout.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The real rows.
+    frac : float
+        Share of the rows (or patients) to hold out, in (0, 1).
+    random_state : int
+        Seed of the draw.
+    kinds : dict
+        Kind of every column (as the model infers them, with the metadata's overrides).
+
+    Returns
+    -------
+    HoldoutSplit
+
+    Raises
+    ------
+    DataError
+        When the split leaves nothing to hold out or fewer than 2 rows to train on.
+
+    Examples
+    --------
+    >>> visits = pd.DataFrame({"patient_id": [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4],
+    ...                        "sbp": [120, 131, 118, 142, 150, 139, 110, 115, 117,
+    ...                                128, 133, 125]})
+    >>> split = split_holdout(visits, 0.25, 0, {"patient_id": "id", "sbp": "integer"})
+    >>> split.subject, split.held_subjects, len(split.holdout)
+    ('patient_id', 1, 3)
+    >>> set(split.train["patient_id"]) & set(split.holdout["patient_id"])
+    set()
+    """
+    subject = subject_column(table, kinds)
+    if subject is None:
+        holdout = table.sample(frac=frac, random_state=random_state)
+        train = table.drop(index=holdout.index)
+        subjects, held = len(table), len(holdout)
+    else:
+        groups = subject_groups(table, subject)
+        chosen = pd.Series(np.unique(groups)).sample(frac=frac, random_state=random_state)
+        held_rows = np.isin(groups, chosen.to_numpy())
+        train, holdout = table[~held_rows], table[held_rows]
+        subjects, held = len(np.unique(groups)), len(chosen)
+    if len(holdout) == 0 or len(train) < 2:
+        unit = "rows" if subject is None else f"patients (distinct {subject!r} values)"
+        raise DataError(f"a holdout of {frac} of the {subjects} {unit} leaves no rows to hold "
+                        f"out or fewer than 2 to train on in {len(table)} rows")
+    return HoldoutSplit(train, holdout, subject, subjects, held)
 
 
 def check_tables(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, str],
@@ -131,12 +285,16 @@ def check_tables(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, s
     Raises
     ------
     DataError
-        Empty tables, different columns, a numeric real column that is text in
-        another table, or a holdout that shares rows with the real table.
+        Empty tables, tables :func:`~toolkit.adapters.tabular.check_table` refuses
+        (MultiIndex columns, dict or complex cells, inf), different columns, a numeric
+        real column that is text in another table, or a holdout that shares rows with the
+        real table.
     """
     for name, table in (("real", real), ("synthetic", synthetic), ("holdout", holdout)):
         if table is not None and len(table) == 0:
             raise DataError(f"the {name} table has no rows")
+        if table is not None:  # labels, cells no kind can hold, inf
+            check_table(table, f"the {name} table")
     for name, table in (("synthetic", synthetic), ("holdout", holdout)):
         if table is None:
             continue
@@ -181,7 +339,7 @@ def _as_sdmetrics_frame(table: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFr
         if kind in ("continuous", "integer"):
             table[column] = pd.to_numeric(table[column], errors="coerce")
         elif kind == "datetime":
-            table[column] = pd.to_datetime(table[column], errors="coerce", format="mixed")
+            table[column] = utc_instants(table[column])
         elif kind in ("categorical", "constant"):
             table[column] = table[column].astype(str).where(table[column].notna(), None)
     return table
@@ -204,7 +362,7 @@ def degenerate_columns(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[
     but not in ``real``."""
     empty, constant = [], []
     for column, kind in kinds.items():
-        if kind in ("id", "constant"):
+        if kind in UNMODELLED_KINDS:
             continue
         if synthetic[column].isna().all() and not real[column].isna().all():
             empty.append(column)
@@ -326,7 +484,7 @@ def utility(train: pd.DataFrame, synthetic: pd.DataFrame, test: pd.DataFrame,
         raise DataError(f"target {target!r} has no values in the real table; choose a column "
                         "with values to predict")
     task = "regression" if kinds[target] in ("continuous", "integer") else "classification"
-    features = [c for c, k in kinds.items() if c != target and k not in ("id", "constant")]
+    features = [c for c, k in kinds.items() if c != target and k not in UNMODELLED_KINDS]
     if not features:
         raise DataError(f"no feature columns besides the target {target!r}")
     scores, reasons = {}, {}
@@ -381,7 +539,7 @@ class RowEncoder:
     """
 
     def __init__(self, real: pd.DataFrame, kinds: dict[str, str]) -> None:
-        self.kinds = {c: k for c, k in kinds.items() if k not in ("id", "constant")}
+        self.kinds = {c: k for c, k in kinds.items() if k not in UNMODELLED_KINDS}
         self.ranges, self.levels = {}, {}
         for column, kind in self.kinds.items():
             if kind in ("continuous", "integer", "datetime"):
@@ -399,8 +557,7 @@ class RowEncoder:
     @staticmethod
     def _numbers(series: pd.Series, kind: str) -> np.ndarray:
         if kind == "datetime":
-            parsed = pd.to_datetime(series, errors="coerce", format="mixed")
-            return parsed.astype("int64").where(parsed.notna()).to_numpy(dtype=float) / 1e9
+            return seconds_of_dates(series).to_numpy(dtype=float)
         return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
 
     def transform(self, table: pd.DataFrame) -> EncodedRows:
@@ -427,11 +584,19 @@ DISTANCE_BLOCK = 1 << 22
 
 def _nearest(reference: EncodedRows, queries: EncodedRows) -> np.ndarray:
     """Each query row's distance to its closest reference row (see :class:`RowEncoder`)."""
+    return _nearest_both(reference, queries)[0]
+
+
+def _nearest_both(reference: EncodedRows, queries: EncodedRows
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Each query row's distance to its closest reference row, and each reference row's
+    to its closest query row (the distance is symmetric: one pass gives both)."""
     from scipy.spatial.distance import cdist
 
     step = max(1, DISTANCE_BLOCK // max(len(reference), 1))
     unknown_reference = reference.codes < 0
     closest = np.empty(len(queries))
+    reverse = np.full(len(reference), np.inf)
     for start in range(0, len(queries), step):
         numbers = queries.numbers[start : start + step]
         codes = queries.codes[start : start + step]
@@ -447,11 +612,57 @@ def _nearest(reference: EncodedRows, queries: EncodedRows) -> np.ndarray:
                 # an unseen level is an all-zero one-hot block: ½ from any real level
                 distance -= 0.5 * (unknown_query != unknown_reference[:, j][None, :])
         closest[start : start + step] = distance.min(axis=1)
-    return closest
+        if len(distance):
+            np.minimum(reverse, distance.min(axis=0), out=reverse)
+    return closest, reverse
+
+
+def auc_interval(members: np.ndarray, others: np.ndarray, level: float = CI_LEVEL
+                 ) -> tuple[float, float, float]:
+    """The AUROC of scores that should rank ``members`` above ``others``, and its
+    confidence interval by DeLong's method.
+
+    The AUROC is the Mann-Whitney statistic (ties count ½). Its variance is DeLong's
+    (DeLong, DeLong and Clarke-Pearson, Biometrics 1988): the variance of the members'
+    placements (each one's share of others scored below it) over the number of
+    members, plus that of the others' placements over the number of others. The
+    interval is the normal one, clipped to [0, 1]: deterministic, no resampling.
+
+    Parameters
+    ----------
+    members, others : numpy.ndarray
+        Scores of the two groups (higher: more likely a member).
+    level : float, default 0.95
+        Confidence level.
+
+    Returns
+    -------
+    tuple of float
+        ``(auc, low, high)``.
+
+    Examples
+    --------
+    >>> auc, low, high = auc_interval(np.array([0.9, 0.8, 0.4, 0.7]),
+    ...                               np.array([0.3, 0.5, 0.6, 0.2]))
+    >>> round(auc, 4), round(low, 2), round(high, 2)
+    (0.875, 0.59, 1.0)
+    """
+    from scipy.stats import norm, rankdata
+
+    m, n = len(members), len(others)
+    ranks = rankdata(np.concatenate([members, others]))
+    member_placements = (ranks[:m] - rankdata(members)) / n
+    other_placements = 1.0 - (ranks[m:] - rankdata(others)) / m
+    auc = float(member_placements.mean())
+    variance = sum(float(np.var(placements, ddof=1)) / len(placements)
+                   for placements in (member_placements, other_placements)
+                   if len(placements) > 1)
+    half = float(norm.ppf(0.5 + level / 2.0)) * math.sqrt(variance)
+    return auc, max(0.0, auc - half), min(1.0, auc + half)
 
 
 def privacy(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame,
-            kinds: dict[str, str], random_state: int
+            kinds: dict[str, str], random_state: int, subject: str | None = None
             ) -> tuple[dict[str, Any], tuple[np.ndarray, np.ndarray]]:
     """Distance-to-closest-record statistics, exact copies and a membership-inference AUC.
 
@@ -459,11 +670,16 @@ def privacy(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame,
     random sample beyond); exact copies compare every given synthetic and holdout row
     with every given training row.
 
+    The membership-inference attack scores each training row (member) and holdout row
+    (non-member) by its closeness to the synthetic table (minus the distance to its
+    closest synthetic row); with a ``subject`` column (:func:`subject_column`) the
+    candidates are whole patients instead, each scored by its closest row. Its AUROC
+    comes with a :data:`CI_LEVEL` confidence interval by DeLong's method
+    (:func:`auc_interval`): ``membership_auc_ci``.
+
     Returns the measurements and the two distance samples (synthetic → train,
     holdout → train) for the report's plot.
     """
-    from sklearn.metrics import roc_auc_score
-
     rng = np.random.default_rng(random_state)
 
     def sample(table: pd.DataFrame, n: int) -> pd.DataFrame:
@@ -474,10 +690,11 @@ def privacy(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame,
     if encoder.width == 0:
         raise DataError("no modelled column to measure privacy on: every column is an ID or "
                         "constant")
-    train_rows = encoder.transform(sample(train, MAX_PRIVACY_ROWS))
-    holdout_rows = encoder.transform(sample(holdout, MAX_PRIVACY_ROWS))
+    train_sample, holdout_sample = sample(train, MAX_PRIVACY_ROWS), sample(holdout,
+                                                                           MAX_PRIVACY_ROWS)
+    train_rows, holdout_rows = encoder.transform(train_sample), encoder.transform(holdout_sample)
     synthetic_rows = encoder.transform(synthetic)
-    synthetic_dcr = _nearest(train_rows, synthetic_rows)
+    synthetic_dcr, train_to_synthetic = _nearest_both(train_rows, synthetic_rows)
     holdout_dcr = _nearest(train_rows, holdout_rows)
     # closer to a training row than to a real row the model never saw? The holdout is
     # split in two: one half is the reference, the other half (unseen real rows) gives
@@ -494,16 +711,12 @@ def privacy(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame,
 
     closer = closer_share(synthetic_rows, synthetic_dcr)
     baseline_closer = closer_share(holdout_rows.take(probe), holdout_dcr[probe])
-    # membership inference: members (training rows) vs non-members (holdout rows), scored
-    # by closeness to the synthetic table
-    size = min(len(train_rows), len(holdout_rows))
-    members = train_rows.take(rng.choice(len(train_rows), size, replace=False))
-    others = holdout_rows.take(rng.choice(len(holdout_rows), size, False))
-    candidates = EncodedRows(np.vstack([members.numbers, others.numbers]),
-                             np.vstack([members.codes, others.codes]))
-    closeness = -_nearest(synthetic_rows, candidates)
-    truth = np.r_[np.ones(size), np.zeros(size)]
-    auc = float(roc_auc_score(truth, closeness))
+    # membership inference: members (training rows or patients) vs non-members (holdout
+    # ones), scored by closeness to the synthetic table; a patient by its closest row
+    members = _subject_closeness(-train_to_synthetic, subject_groups(train_sample, subject))
+    others = _subject_closeness(-_nearest(synthetic_rows, holdout_rows),
+                                subject_groups(holdout_sample, subject))
+    auc, low, high = auc_interval(members, others)
     modelled = list(encoder.kinds)
     train_keys = set(_row_keys(train[modelled]))
     copies = float(_row_keys(synthetic[modelled]).isin(train_keys).mean())
@@ -518,15 +731,29 @@ def privacy(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame,
         "exact_copies": copies,
         "holdout_exact_copies": baseline,
         "membership_auc": auc,
+        "membership_auc_ci": [low, high],
+        "membership_ci_level": CI_LEVEL,
+        "membership_unit": "row" if subject is None else "patient",
+        "membership_members": len(members),
+        "membership_non_members": len(others),
+        "subject_column": subject,
         "holdout_rows": len(holdout),
     }, (synthetic_dcr, holdout_dcr)
 
 
+def _subject_closeness(closeness: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """The closeness of each subject: that of its closest row (rows are their own
+    subjects when ``groups`` numbers them all apart)."""
+    if len(np.unique(groups)) == len(groups):
+        return closeness
+    return pd.Series(closeness).groupby(groups, sort=True).max().to_numpy()
+
+
 def copied_rows(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, str]) -> int:
-    """How many synthetic rows equal a real row on every modelled column (IDs and
-    constants aside), values compared as text. The toolkit redraws such rows when it
+    """How many synthetic rows equal a real row on every modelled column (IDs, personal
+    data and constants aside), values compared as text. The toolkit redraws such rows when it
     samples (``avoid_copies``), so anything but 0 comes from elsewhere."""
-    modelled = [c for c, k in kinds.items() if k not in ("id", "constant")]
+    modelled = [c for c, k in kinds.items() if k not in UNMODELLED_KINDS]
     if not modelled:
         return 0
     return int(_row_keys(synthetic[modelled]).isin(set(_row_keys(real[modelled]))).sum())
@@ -534,7 +761,9 @@ def copied_rows(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, st
 
 def real_identifiers(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, str],
                      holdout: pd.DataFrame | None = None) -> dict[str, int]:
-    """For every ID column: how many synthetic rows carry an identifier of a real row
+    """For every ID or personal-data column (a kind in
+    :data:`toolkit.adapters.kinds.IDENTIFYING_KINDS`: IDs, names, e-mail addresses,
+    phone numbers, addresses): how many synthetic rows carry a real row's value
     (training or holdout). Anything but 0 is a leak.
 
     Values are compared as text, with whole numbers written without decimals, so that
@@ -542,7 +771,7 @@ def real_identifiers(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[st
     """
     counts = {}
     for column, kind in kinds.items():
-        if kind != "id":
+        if kind not in IDENTIFYING_KINDS:
             continue
         known = set(_identifier_text(real[column]))
         if holdout is not None:
@@ -560,6 +789,95 @@ def _identifier_text(series: pd.Series) -> pd.Series:
     return series.dropna().map(text)
 
 
+def rare_values(real: pd.DataFrame, synthetic: pd.DataFrame,
+                holdout: pd.DataFrame | None = None, subject: str | None = None
+                ) -> dict[str, Any]:
+    """For every column, whatever its kind: how many synthetic rows carry a *rare* real
+    value, a fingerprint of the few real rows that hold it, against what chance gives.
+
+    This check does not depend on inferring which columns are identifiers: a model that
+    copies an unnamed ID column, or replays the exact values of a measurement that
+    nearly every patient has their own of, is caught by it. A real value is rare when
+    at most ``THRESHOLDS["rare_value_holders_max"]`` (2) real rows hold it (patients,
+    when a ``subject`` column names them: :func:`subject_column`). Values are compared
+    as text, as :func:`real_identifiers` does.
+
+    Even a generator that copies nothing hits rare values by chance on a column of
+    measurements (values on a grid such as whole mg/dl, 2-decimal lab values). That
+    rate (``expected``) is measured:
+
+    * with a ``holdout``: the share of holdout rows, real rows the model never saw,
+      whose value is rare in the training rows. Every column is judged against it.
+    * without: each real row taken as unseen in turn (leave one out), the share of real
+      rows whose value 1 or 2 *other* real rows (patients) hold. It is shown, but only
+      key-like columns are judged against it: those where at least
+      ``THRESHOLDS["rare_value_key_share_min"]`` (99 %) of the real rows with a value
+      hold one that no other row (patient) holds, an identifier whatever its name or
+      kind. A column of measurements is not judged without unseen real rows to say what
+      chance gives.
+
+    A judged column is ``flagged`` when the synthetic share exceeds the expected one by
+    more than ``THRESHOLDS["rare_value_excess_max"]`` (5 points) and by more than
+    ``THRESHOLDS["rare_value_z_min"]`` (3) standard errors of the difference of two
+    shares (pooled): clearly beyond chance, even over many columns.
+
+    Parameters
+    ----------
+    real : pandas.DataFrame
+        The training rows.
+    synthetic : pandas.DataFrame
+        The synthetic rows (same columns).
+    holdout : pandas.DataFrame, optional
+        Real rows the model never saw.
+    subject : str, optional
+        The column naming each row's patient.
+
+    Returns
+    -------
+    dict
+        ``columns`` (per column: ``rows``, ``share``, ``expected``, ``judged``),
+        ``flagged`` (the judged columns beyond chance), ``baseline`` (``"holdout"`` or
+        ``"leave-one-out"``) and ``holders_max``.
+
+    Examples
+    --------
+    >>> real = pd.DataFrame({"ref": range(100, 140), "sex": ["f", "m"] * 20})
+    >>> copied = real.assign(sex=real["sex"].sample(frac=1.0, random_state=0).to_numpy())
+    >>> result = rare_values(real, copied)
+    >>> result["flagged"], result["columns"]["ref"]["share"]
+    (['ref'], 1.0)
+    """
+    limit = THRESHOLDS["rare_value_holders_max"]
+    groups = subject_groups(real, subject)
+    columns, flagged = {}, []
+    for column in real.columns:
+        text = _identifier_text(real[column])
+        holders = pd.DataFrame({"value": text.to_numpy(),
+                                "holder": groups[real[column].notna().to_numpy()]}
+                               ).drop_duplicates()["value"].value_counts()
+        rare = holders.index[holders <= limit]
+        hits = int(_identifier_text(synthetic[column]).isin(rare).sum())
+        if holdout is not None:
+            chance_hits = int(_identifier_text(holdout[column]).isin(rare).sum())
+            chance_rows, judged = len(holdout), True
+        else:
+            held_by = text.map(holders)
+            chance_hits = int(held_by.between(2, limit + 1).sum())
+            chance_rows = len(real)
+            judged = bool(len(text)) and float(held_by.eq(1).mean()) >= THRESHOLDS[
+                "rare_value_key_share_min"]
+        share, expected = hits / len(synthetic), chance_hits / chance_rows
+        columns[str(column)] = {"rows": hits, "share": share, "expected": expected,
+                                "judged": judged}
+        pooled = (hits + chance_hits) / (len(synthetic) + chance_rows)
+        error = math.sqrt(pooled * (1.0 - pooled) * (1.0 / len(synthetic) + 1.0 / chance_rows))
+        if judged and share - expected > max(THRESHOLDS["rare_value_excess_max"],
+                                             THRESHOLDS["rare_value_z_min"] * error):
+            flagged.append(str(column))
+    return {"columns": columns, "flagged": flagged, "holders_max": limit,
+            "baseline": "holdout" if holdout is not None else "leave-one-out"}
+
+
 # verdicts -------------------------------------------------------------------------------
 def _grade(value: float | None, good: float, fair: float) -> str:
     if value is None:
@@ -567,11 +885,19 @@ def _grade(value: float | None, good: float, fair: float) -> str:
     return "good" if value >= good else "fair" if value >= fair else "poor"
 
 
-def _privacy_problems(privacy_part: dict, identifiers: dict[str, int]) -> list[str]:
+def _privacy_problems(privacy_part: dict | None, identifiers: dict[str, int],
+                      rare: dict[str, Any] | None = None) -> list[str]:
     """What puts the real rows at risk, in words (empty when nothing does)."""
     t = THRESHOLDS
     problems = [f"{count} synthetic row(s) carry a real identifier in column {column!r}"
                 for column, count in identifiers.items() if count]
+    for column in (rare or {}).get("flagged", []):
+        entry = rare["columns"][column]
+        chance = ("holdout rows" if rare["baseline"] == "holdout"
+                  else "real rows, each left out in turn")
+        problems.append(f"{entry['rows']} synthetic row(s) ({entry['share']:.0%}) carry a "
+                        f"value of column {column!r} that at most {rare['holders_max']} real "
+                        f"rows hold (a fingerprint; {chance}: {entry['expected']:.0%})")
     if privacy_part is None:
         return problems
     closer, expected = (privacy_part["closer_to_train_share"],
@@ -579,9 +905,11 @@ def _privacy_problems(privacy_part: dict, identifiers: dict[str, int]) -> list[s
     if closer is not None and closer - expected > t["closer_to_train_excess_max"]:
         problems.append(f"{closer:.0%} of synthetic rows are closer to a training row than "
                         f"to an unseen real row (unseen real rows: {expected:.0%})")
-    if privacy_part["membership_auc"] > t["membership_auc_max"]:
+    low, high = privacy_part["membership_auc_ci"]
+    if low > t["membership_auc_max"]:
         problems.append(f"a membership-inference attack reaches AUC "
-                        f"{privacy_part['membership_auc']:.2f}")
+                        f"{privacy_part['membership_auc']:.2f} ({CI_LEVEL:.0%} CI "
+                        f"{low:.2f}–{high:.2f}, above {t['membership_auc_max']})")
     excess = privacy_part["exact_copies"] - privacy_part["holdout_exact_copies"]
     if excess > t["exact_copy_excess_max"]:
         baseline = privacy_part["holdout_exact_copies"]
@@ -590,9 +918,41 @@ def _privacy_problems(privacy_part: dict, identifiers: dict[str, int]) -> list[s
     return problems
 
 
+def membership_doubt(privacy_part: dict | None) -> str | None:
+    """The sentence for a membership attack whose AUC is above the threshold while its
+    confidence interval still includes the threshold (too few holdout rows to tell),
+    else ``None``.
+
+    Examples
+    --------
+    >>> print(membership_doubt({"membership_auc": 0.61, "membership_auc_ci": [0.52, 0.70],
+    ...                         "membership_non_members": 84, "membership_unit": "row"}))
+    inconclusive: membership-inference AUC 0.61, 95 % CI 0.52–0.70 with 84 holdout rows; a
+    larger holdout would tell
+    """
+    if privacy_part is None:
+        return None
+    auc, (low, high) = privacy_part["membership_auc"], privacy_part["membership_auc_ci"]
+    threshold = THRESHOLDS["membership_auc_max"]
+    if not low <= threshold < auc:
+        return None
+    unit = "rows" if privacy_part["membership_unit"] == "row" else "patients"
+    return (f"inconclusive: membership-inference AUC {auc:.2f}, {CI_LEVEL * 100:.0f} % CI "
+            f"{low:.2f}–{high:.2f} with {privacy_part['membership_non_members']} holdout "
+            f"{unit}; a larger holdout would tell")
+
+
 def verdicts(fidelity_part: dict, utility_part: dict | None, privacy_part: dict | None,
-             identifiers: dict[str, int] | None = None) -> dict[str, Any]:
-    """Plain-language verdicts of each section, with the reason."""
+             identifiers: dict[str, int] | None = None, rare: dict[str, Any] | None = None
+             ) -> dict[str, Any]:
+    """Plain-language verdicts of each section, with the reason.
+
+    Privacy is "at risk" when a check finds a leak (the membership attack when the low
+    end of its AUC's confidence interval is above the threshold), "inconclusive" when
+    nothing does but the attack's AUC is above the threshold within the interval, "no
+    leak detected" otherwise, and "not measured" without a holdout unless real
+    identifiers or rare values already show a leak.
+    """
     t = THRESHOLDS
     quality = fidelity_part["quality"]
     reason = (f"overall quality {quality:.3f} (good ≥ {t['quality_good']}, fair ≥ "
@@ -626,18 +986,28 @@ def verdicts(fidelity_part: dict, utility_part: dict | None, privacy_part: dict 
             (utility_part.get("not_measured_because") or "the real-trained model scores 0"))
     identifiers = identifiers or {}
     summary["real_identifiers"] = int(sum(identifiers.values()))
-    problems = _privacy_problems(privacy_part, identifiers)
+    summary["rare_value_columns"] = list((rare or {}).get("flagged", []))
+    problems = _privacy_problems(privacy_part, identifiers, rare)
+    doubt = membership_doubt(privacy_part)
+    clean = ("no real identifier or personal data in the synthetic rows, no column carries "
+             "rare real values beyond chance" + ("" if privacy_part else
+                                                 " (without a holdout: key-like columns only)"))
     if problems:
-        summary["privacy"], summary["privacy_reason"] = "at risk", "; ".join(problems)
+        summary["privacy"] = "at risk"
+        summary["privacy_reason"] = "; ".join(problems + ([f"membership attack {doubt}"]
+                                                          if doubt else []))
+    elif doubt:
+        summary["privacy"] = "inconclusive"
+        summary["privacy_reason"] = f"{doubt}; {clean}"
     elif privacy_part is None:
         summary["privacy"] = "not measured"
-        summary["privacy_reason"] = ("no real identifier in the synthetic rows; the rest needs "
-                                     "a holdout of real rows the model never saw")
+        summary["privacy_reason"] = (f"{clean}; the rest needs a holdout of real rows the "
+                                     "model never saw")
     else:
         summary["privacy"] = "no leak detected"
         summary["privacy_reason"] = (
-            "no real identifier in the synthetic rows, and they are no closer to training rows "
-            "than unseen real rows are (closer-to-train share ≤ unseen rows' + "
+            f"{clean}, and the synthetic rows are no closer to training rows than unseen real "
+            "rows are (closer-to-train share ≤ unseen rows' + "
             f"{t['closer_to_train_excess_max']:.0%}, attack AUC ≤ {t['membership_auc_max']}, "
             f"copies ≤ holdout's + {t['exact_copy_excess_max']:.0%})")
     return summary
@@ -840,20 +1210,26 @@ def evaluate(real: pd.DataFrame | str | Path, synthetic: pd.DataFrame | str | Pa
         utility_part = utility(train, synthetic, test, kinds, target, random_state)
     privacy_part, distances = None, None
     identifiers = real_identifiers(real, synthetic, kinds, holdout)
+    subject = subject_column(real, kinds)
+    say("privacy: real identifiers and rare real values (fingerprints) in the synthetic rows")
+    rare = rare_values(real, synthetic, holdout, subject)
     if holdout is not None:
         sampled = [name for name, rows in (("synthetic", synthetic), ("training", real),
                                            ("holdout", holdout)) if len(rows) > MAX_PRIVACY_ROWS]
         measured = min(len(holdout), MAX_PRIVACY_ROWS)
         say(f"privacy: distances to the closest record against {measured:,} holdout rows")
-        privacy_part, distances = privacy(real, synthetic, holdout, kinds, random_state)
+        privacy_part, distances = privacy(real, synthetic, holdout, kinds, random_state,
+                                          subject)
         if sampled:
             notes.append(f"privacy distances used a random sample of {MAX_PRIVACY_ROWS:,} rows "
                          f"of each of the {', '.join(sampled)} tables (exact copies compare "
                          "every measured row)")
     else:
         notes.append("privacy not measured: it needs a holdout of real rows the model never saw")
-    summary = verdicts(fidelity_part, utility_part, privacy_part, identifiers)
+    summary = verdicts(fidelity_part, utility_part, privacy_part, identifiers, rare)
     summary["identifiers"] = identifiers
+    summary["rare_values"] = rare
+    summary["subject_column"] = subject
     summary["copied_rows"] = copied_rows(real, synthetic, kinds)
     summary["guarantee"] = guarantee_text(guarantee)
     summary.update(real_rows=sizes["real"][1], synthetic_rows=sizes["synthetic"][1],

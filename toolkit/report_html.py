@@ -1,7 +1,9 @@
 """The HTML page of a :class:`~toolkit.report.Report`: one self-contained file.
 
-Plots are drawn by matplotlib as inline SVG with text as paths, so the page
-needs no script, stylesheet, image or font from anywhere: it opens offline.
+Plots are drawn by matplotlib as inline SVG that keeps its text as ``<text>`` (searchable,
+read by screen readers, in the fonts the browser has) and names what it shows in a
+``<title>``, so the page needs no script, stylesheet, image or font from anywhere: it opens
+offline.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+
+from toolkit.adapters.kinds import UNMODELLED_KINDS
 
 
 class ReportData(Protocol):
@@ -45,31 +49,52 @@ h1{margin-bottom:.2rem}h2{border-bottom:1px solid #ddd;padding-bottom:.3rem;marg
 table{border-collapse:collapse;margin:.6rem 0}td,th{border:1px solid #ddd;padding:.3rem .6rem;
 text-align:left;vertical-align:top}th{background:#f4f4f6}
 .badge{display:inline-block;padding:.15rem .6rem;border-radius:.8rem;font-weight:600}
-.good,.no-leak-detected{background:#d7f0dc;color:#14532d}.fair{background:#fdf0c8;color:#6b4e00}
+.good,.no-leak-detected{background:#d7f0dc;color:#14532d}
+.fair,.inconclusive{background:#fdf0c8;color:#6b4e00}
 .poor,.at-risk{background:#f9d6d5;color:#7f1d1d}.not-measured{background:#eee;color:#555}
 .grid{display:flex;flex-wrap:wrap;gap:.6rem}.grid figure{margin:0;width:260px}
 figcaption{font-size:.8rem;color:#555}.muted{color:#666;font-size:.9rem}
 """
 
 
-def to_svg(figure: Any) -> str:
-    """The matplotlib ``figure`` as an inline ``<svg>`` string (the figure is closed)."""
+def to_svg(figure: Any, title: str | None = None) -> str:
+    """The matplotlib ``figure`` as an inline ``<svg>`` string (the figure is closed).
+
+    Parameters
+    ----------
+    figure : matplotlib.figure.Figure
+        Drawn by :func:`canvas` (its text stays text).
+    title : str, optional
+        What the chart shows, written as the SVG's ``<title>`` and ``aria-label``
+        (``role="img"``) [default: its axes' titles, or x-axis labels].
+
+    Returns
+    -------
+    str
+    """
     import matplotlib.pyplot as plt
 
+    if title is None:
+        named = (axes.get_title() or axes.get_xlabel() for axes in figure.axes)
+        title = "; ".join(name for name in named if name) or "chart"
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", bbox_inches="tight")
     plt.close(figure)
     text = buffer.getvalue()
-    return text[text.index("<svg"):]
+    text = text[text.index("<svg"):]
+    opening = text.index(">")
+    label = html.escape(" ".join(title.split()))
+    return (f'{text[:opening]} role="img" aria-label="{label}">\n<title>{label}</title>'
+            f"{text[opening + 1:]}")
 
 
 def canvas(width: float, height: float) -> tuple[Any, Any]:
     """A new ``(figure, axes)`` of ``width`` × ``height`` inches drawn off-screen (Agg),
-    with SVG text written as outlines so that no font is needed to show it."""
+    with SVG text written as ``<text>`` in a generic sans-serif font (no font file needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
-    matplotlib.rcParams["svg.fonttype"] = "path"  # text as outlines: no font needed
+    matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text: searchable, accessible
     import matplotlib.pyplot as plt
 
     return plt.subplots(figsize=(width, height))
@@ -99,10 +124,10 @@ def column_plot(name: str, kind: str, real: pd.Series, synthetic: pd.Series) -> 
                  label="synthetic")
         axes.set_xticks(positions, [label[:10] for label in shares.index], rotation=60,
                         fontsize=6)
-    axes.set_title(name[:40], fontsize=8)
+    axes.set_title(str(name)[:40], fontsize=8)
     axes.tick_params(labelsize=6)
     axes.legend(fontsize=6, frameon=False)
-    return to_svg(figure)
+    return to_svg(figure, f"{name} ({kind}): real vs synthetic distribution")
 
 
 def pair_heatmap(pairs: list[dict[str, Any]], columns: list[str]) -> str | None:
@@ -123,7 +148,8 @@ def pair_heatmap(pairs: list[dict[str, Any]], columns: list[str]) -> str | None:
     figure.colorbar(image, ax=axes, shrink=0.7).ax.tick_params(labelsize=6)
     axes.set_title("Column-pair trend difference (1 − pair score; blank: weak real association)",
                    fontsize=8)
-    return to_svg(figure)
+    return to_svg(figure, "Column-pair trend difference between real and synthetic rows "
+                          "(1 − pair score; blank: weak real association)")
 
 
 def distance_plot(synthetic: np.ndarray, holdout: np.ndarray) -> str:
@@ -137,7 +163,8 @@ def distance_plot(synthetic: np.ndarray, holdout: np.ndarray) -> str:
     axes.set_xlabel("distance to the closest training record", fontsize=7)
     axes.tick_params(labelsize=6)
     axes.legend(fontsize=6, frameon=False)
-    return to_svg(figure)
+    return to_svg(figure, "Distance to the closest training record: synthetic rows vs unseen "
+                          "real (holdout) rows")
 
 
 def fmt(value: Any, percent: bool = False) -> str:
@@ -184,6 +211,28 @@ def sample_text(summary: dict[str, Any]) -> str:
             f"(at most {summary['max_rows']:,} per table)")
 
 
+def leaks_text(summary: dict[str, Any]) -> str:
+    """``" (N synthetic rows carry a real identifier; ...)"`` naming the real identifiers
+    and the columns of rare real values found in the synthetic rows, else ``""``.
+
+    Examples
+    --------
+    >>> print(leaks_text({"real_identifiers": 12, "rare_value_columns": ["ref"]}))
+     (12 synthetic row(s) carry a real identifier or personal data; rare real values
+    (fingerprints) beyond chance in column(s) ['ref'])
+    >>> leaks_text({"real_identifiers": 0, "rare_value_columns": []})
+    ''
+    """
+    parts = []
+    if summary.get("real_identifiers"):
+        parts.append(f"{summary['real_identifiers']} synthetic row(s) carry a real identifier "
+                     "or personal data")
+    if summary.get("rare_value_columns"):
+        parts.append("rare real values (fingerprints) beyond chance in column(s) "
+                     f"{summary['rare_value_columns']}")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
 def realism_section(f: dict[str, Any]) -> list[str]:
     """The detection and α-precision / β-recall table with its plain-language reading."""
     auroc = f.get("detection_auroc")
@@ -207,6 +256,66 @@ def realism_section(f: dict[str, Any]) -> list[str]:
                   f"{fmt(f.get('holdout_beta_recall'))}")]
     return ["<h3>Can synthetic rows be told from real ones?</h3>",
             f"<p>{html.escape(reading)}</p><table>", _rows(rows), "</table>"]
+
+
+def membership_text(p: dict[str, Any]) -> str:
+    """The membership attack's AUC with its confidence interval and what was attacked.
+
+    Examples
+    --------
+    >>> print(membership_text({"membership_auc": 0.61, "membership_auc_ci": [0.52, 0.7],
+    ...                        "membership_ci_level": 0.95, "membership_unit": "row",
+    ...                        "membership_members": 334, "membership_non_members": 84}))
+    0.610 (95 % CI 0.520–0.700; 334 training vs 84 holdout rows)
+    """
+    low, high = p["membership_auc_ci"]
+    unit = "rows" if p["membership_unit"] == "row" else "patients, each by its closest row"
+    return (f"{fmt(p['membership_auc'])} ({p['membership_ci_level'] * 100:.0f} % CI "
+            f"{fmt(low)}–{fmt(high)}; "
+            f"{p['membership_members']} training vs {p['membership_non_members']} holdout "
+            f"{unit})")
+
+
+def real_values_section(s: dict[str, Any], kinds: dict[str, str],
+                        thresholds: dict[str, Any]) -> list[str]:
+    """Real identifiers and rare real values (fingerprints) found in the synthetic rows:
+    the columns with any, their chance rate and verdict."""
+    identifiers, rare = s.get("identifiers") or {}, s.get("rare_values")
+    if rare is None:
+        return []
+    chance = ("holdout rows (real, unseen)" if rare["baseline"] == "holdout"
+              else "real rows, each left out in turn")
+    rows = []
+    for column, entry in rare["columns"].items():
+        if not (entry["rows"] or column in identifiers or column in rare["flagged"]):
+            continue
+        found = identifiers.get(column)
+        verdict = (_badge("at risk") if column in rare["flagged"] or found else
+                   "–" if entry["judged"] else "not judged: a measurement needs a holdout")
+        rows.append(f"<tr><td>{html.escape(str(column))}</td>"
+                    f"<td>{html.escape(kinds.get(column, ''))}"
+                    f"</td><td>{fmt(found)}</td><td>{entry['rows']} "
+                    f"({fmt(entry['share'], True)})</td><td>{fmt(entry['expected'], True)}</td>"
+                    f"<td>{verdict}</td></tr>")
+    reading = (f"Measured with or without a holdout, whatever kind a column was given. A rare "
+               f"value is one that at most {rare['holders_max']} real rows (patients) hold: a "
+               f"fingerprint. Chance is the share of {chance} whose value is rare in the "
+               "training rows" + ("" if rare["baseline"] == "holdout" else
+                                  "; without a holdout only key-like columns are judged (at "
+                                  f"least {thresholds['rare_value_key_share_min']:.0%} of "
+                                  "real rows hold a value of their own)")
+               + "; a column above it by more than "
+               f"{thresholds['rare_value_excess_max']:.0%} and "
+               f"{thresholds['rare_value_z_min']:g} standard errors puts the real rows at "
+               "risk. Real identifiers count synthetic rows carrying a real ID, name, e-mail, "
+               "phone number or address.")
+    parts = ["<h3>Real values in the synthetic rows</h3>", f"<p>{html.escape(reading)}</p>"]
+    if not rows:
+        return parts + ["<p>No synthetic row carries a real identifier or a rare real value."
+                        "</p>"]
+    return parts + ["<table><tr><th>column</th><th>kind</th><th>rows with a real identifier"
+                    "</th><th>rows with a rare real value</th><th>chance</th><th>verdict</th>"
+                    "</tr>", *rows, "</table>"]
 
 
 def render(report: ReportData) -> str:
@@ -235,17 +344,17 @@ def render(report: ReportData) -> str:
         "</table>", *realism_section(f),
         "<h3>Per column</h3><table><tr><th>column</th><th>shape metric</th><th>shape score</th>"
         "<th>validity (diagnostic)</th></tr>",
-        *[f"<tr><td>{html.escape(c)}</td><td>{html.escape(v['metric'])}</td>"
+        *[f"<tr><td>{html.escape(str(c))}</td><td>{html.escape(v['metric'])}</td>"
           f"<td>{fmt(v['score'])}</td><td>{fmt(v.get('validity'))}</td></tr>"
           for c, v in f["per_column"].items()],
         "</table><h3>Distributions: real vs synthetic</h3><div class='grid'>",
     ]
     kinds = report.columns.get("kinds", {})
-    plotted = [c for c, k in kinds.items() if k not in ("id", "constant")][:MAX_PLOTTED_COLUMNS]
+    plotted = [c for c, k in kinds.items() if k not in UNMODELLED_KINDS][:MAX_PLOTTED_COLUMNS]
     real, synthetic = report.columns.get("real"), report.columns.get("synthetic")
     for column in plotted:
         plot = column_plot(column, kinds[column], real[column], synthetic[column])
-        caption = f"{html.escape(column)} ({kinds[column]})"
+        caption = f"{html.escape(str(column))} ({kinds[column]})"
         parts.append(f"<figure>{plot}<figcaption>{caption}</figcaption></figure>")
     parts.append("</div>")
     heatmap = pair_heatmap(f["pairs"], plotted)
@@ -278,10 +387,11 @@ def render(report: ReportData) -> str:
             ("exact copies of training rows: synthetic / holdout",
              f"{fmt(p['exact_copies'], True)} / {fmt(p['holdout_exact_copies'], True)}"),
             ("membership-inference attack AUC (0.5: no better than chance)",
-             fmt(p["membership_auc"]))]), "</table>"]
+             membership_text(p))]), "</table>"]
         distances = report.columns.get("distances")
         if distances is not None:
             parts.append(distance_plot(*distances))
+    parts += real_values_section(s, kinds, report.to_dict()["thresholds"])
     parts += ["</section><section id='notes'><h2>Notes</h2><ul>",
               *[f"<li>{html.escape(n)}</li>" for n in report.notes],
               "<li>Thresholds: " + html.escape(", ".join(

@@ -45,13 +45,14 @@ class ToolkitGroup(click.Group):
             sys.exit(1)
 
     def invoke(self, ctx: click.Context) -> Any:
-        from toolkit.exceptions import InferenceWarning, ToolkitError
+        from toolkit.exceptions import InferenceWarning, PrivacyWarning, ToolkitError
 
         try:
             with warnings.catch_warnings():
                 # what the toolkit guessed is the user's business; libraries' chatter is not
                 warnings.simplefilter("ignore")
                 warnings.simplefilter("always", InferenceWarning)
+                warnings.simplefilter("always", PrivacyWarning)
                 warnings.showwarning = show_warning
                 return super().invoke(ctx)
         except ToolkitError as error:

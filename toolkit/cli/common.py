@@ -60,9 +60,10 @@ def say(ctx_quiet: bool, message: str) -> None:
 def quiet_warnings(quiet: bool) -> None:
     """With --quiet, warnings are not printed either."""
     if quiet:
-        from toolkit.exceptions import InferenceWarning
+        from toolkit.exceptions import InferenceWarning, PrivacyWarning
 
         warnings.simplefilter("ignore", InferenceWarning)
+        warnings.simplefilter("ignore", PrivacyWarning)
 
 
 def seed_or_fresh(seed: int | None, quiet: bool) -> int:
@@ -86,15 +87,31 @@ def check_output(path: Path, suffixes: tuple[str, ...], what: str) -> None:
 
 
 def parse_conditions(pairs: tuple[str, ...]) -> dict[str, str] | None:
-    """Turn ``("sex=F", "stage=3")`` into ``{"sex": "F", "stage": "3"}``."""
+    """Turn ``("sex=F", "stage=3")`` into ``{"sex": "F", "stage": "3"}``.
+
+    The same ``COLUMN=VALUE`` given twice counts once.
+
+    Raises
+    ------
+    UsageError
+        For a pair without ``=`` or a column, or a column given two different values.
+
+    Examples
+    --------
+    >>> parse_conditions(("sex=F", "stage=3", "sex=F"))
+    {'sex': 'F', 'stage': '3'}
+    """
     from toolkit.exceptions import UsageError
 
-    conditions = {}
+    conditions: dict[str, str] = {}
     for pair in pairs:
         column, sep, value = pair.partition("=")
         if not sep or not column:
             raise UsageError(f"--condition {pair!r} must look like COLUMN=VALUE")
-        conditions[column] = value
+        if conditions.setdefault(column, value) != value:
+            raise UsageError(f"--condition gives column {column!r} two values, "
+                             f"{conditions[column]!r} and {value!r}; a row has one value per "
+                             "column, so give one (sample each value separately)")
     return conditions or None
 
 
@@ -105,29 +122,77 @@ condition_option = click.option(
 
 
 def show_progress(quiet: bool, progress: bool) -> bool:
+    """Whether a command draws progress bars: with ``--progress``, or when stderr is a
+    terminal and not ``--quiet`` (never into a redirected stderr unless asked).
+
+    Parameters
+    ----------
+    quiet : bool
+        ``--quiet`` was given.
+    progress : bool
+        ``--progress`` was given.
+
+    Returns
+    -------
+    bool
+    """
     return progress or (not quiet and sys.stderr.isatty())
 
 
+def _needs(needs: str, text: str) -> str:
+    """An option's help ``text``, led by ``"With --task detect: "`` for an option that
+    only applies with ``needs``.
+
+    Examples
+    --------
+    >>> _needs("--task detect", "Expected share of outliers.")
+    'With --task detect: expected share of outliers.'
+    >>> _needs("--fit-on", "YAML file of column kinds.")
+    'With --fit-on: YAML file of column kinds.'
+    """
+    if not needs:
+        return text
+    first = text.split(maxsplit=1)[0]
+    lead = text if len(first) > 1 and first.isupper() else text[0].lower() + text[1:]
+    return f"With {needs}: {lead}"
+
+
+#: the preset each training command uses without --config, as its help says it
+CONFIG_DEFAULTS = {
+    "synth": "[default: 'default']",
+    "fit": "[default: 'default'; with --task detect 'detect', 'detect-images' on images]",
+    "score": "[default: 'detect'; 'detect-images' on images]",
+}
+#: the option without which a command's training options do not apply (said first in their help)
+TRAINING_NEEDS = {"score": "--fit-on"}
+
+
 def training_options(command: Callable) -> Callable:
-    """Options shared by the commands that train a model."""
+    """Options shared by the commands that train a model (``synth``, ``fit``, ``score``:
+    the help of ``--config`` says the command's default preset, see
+    :data:`CONFIG_DEFAULTS`)."""
+    name = command.__name__
+    needs = TRAINING_NEEDS.get(name, "")
+    default = CONFIG_DEFAULTS.get(name, "[default: 'default'; for detection 'detect', "
+                                        "'detect-images' on images]")
     options = [
         click.option("--config", "config", default=None,
-                     help=f"Preset name ({', '.join(preset_names())}) "
-                          "or a YAML file [default: 'default'; for detection 'detect', "
-                          "'detect-images' on images]."),
+                     help=_needs(needs, f"Preset name ({', '.join(preset_names())}) or a "
+                                        f"YAML file {default}.")),
         click.option("--backend", type=click.Choice(BACKEND_NAMES), default=None,
-                     help="Generative model (default: the preset's)."),
+                     help=_needs(needs, "Generative model (default: the preset's).")),
         click.option("--epochs", type=click.IntRange(min=1), default=None,
-                     help="Training epochs (default: the preset's step budget)."),
+                     help=_needs(needs, "Training epochs (default: the preset's step "
+                                        "budget).")),
         click.option("--batch-size", type=click.IntRange(min=1), default=None,
-                     help="Rows per optimizer step."),
+                     help=_needs(needs, "Rows per optimizer step.")),
         click.option("--metadata", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                     help="YAML file of column kinds that override inference."),
+                     help=_needs(needs, "YAML file of column kinds that override inference.")),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
-                     help="Where to train (auto: CUDA when present)."),
+                     help=_needs(needs, "Where to train (auto: CUDA when present).")),
         click.option("--seed", type=SEED, default=None,
-                     help="Random seed: same seed, same output (bit-identical on CPU) "
-                          "[default: a fresh one, printed]."),
+                     help=_needs(needs, "Random seed: same seed, same output (bit-identical on "
+                                        "CPU) [default: a fresh one, printed].")),
         click.option("--progress", is_flag=True, help="Show progress even when not a terminal."),
         click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors."),
     ]
@@ -180,9 +245,25 @@ def training_params(options: dict[str, Any], default_config: str | None) -> dict
 
 
 def copies_text(model: Any) -> str:
-    """``" (12 rows that copied a training row were redrawn)"``, or ``""`` when none were."""
+    """``" (12 rows that copied a training row were redrawn; 2 still copy one and were
+    kept)"``, or ``""`` when no row copied one.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> copies_text(SimpleNamespace(n_copies_redrawn_=12, n_copies_kept_=0))
+    ' (12 rows that copied a training row were redrawn; none copies one now)'
+    >>> copies_text(SimpleNamespace(n_copies_redrawn_=20, n_copies_kept_=2))
+    ' (20 redraws of rows that copied a training row; 2 rows still copy one and were kept)'
+    """
     redrawn = getattr(model, "n_copies_redrawn_", 0)
-    return f" ({redrawn} rows that copied a training row were redrawn)" if redrawn else ""
+    kept = getattr(model, "n_copies_kept_", 0)
+    if kept:
+        return (f" ({redrawn} redraws of rows that copied a training row; {kept} rows still "
+                "copy one and were kept)")
+    if redrawn:
+        return f" ({redrawn} rows that copied a training row were redrawn; none copies one now)"
+    return ""
 
 
 def report_training(quiet: bool, model: Any) -> None:
@@ -361,32 +442,40 @@ def load_model_file(path: Path) -> Any:
     return Synthesizer.load(path)
 
 
-def score_option(default: str | None) -> Callable:
-    """The ``--score`` option (which anomaly score)."""
+def score_option(default: str | None, needs: str = "") -> Callable:
+    """The ``--score`` option (which anomaly score); ``needs`` names the option without
+    which it does not apply (``"--task detect"``), said first in its help."""
     return click.option(
         "--score", type=click.Choice(SCORES), default=default,
         show_default=default is not None,
-        help="Anomaly score: negative ELBO + isolation forest, each standardised (ensemble); "
-             "negative ELBO (combined); reconstruction or latent NLL; isolation forest"
-             + ("" if default is not None else " [default: the model's; ensemble with --fit-on]")
-             + ".")
+        help=_needs(needs,
+                    "Anomaly score: negative ELBO + isolation forest, each standardised "
+                    "(ensemble); negative ELBO (combined); reconstruction or latent NLL; "
+                    "isolation forest" + ("" if default is not None else
+                                          " [default: the model's; ensemble with --fit-on]")
+                    + "."))
 
 
-def unseen_option(default: str | None) -> Callable:
-    """The ``--unseen`` option (score or refuse what training never had)."""
+def unseen_option(default: str | None, needs: str = "") -> Callable:
+    """The ``--unseen`` option (score or refuse what training never had); ``needs`` as for
+    :func:`score_option`."""
     return click.option(
         "--unseen", type=click.Choice(UNSEEN), default=default,
         show_default=default is not None,
-        help="A level, missing value or out-of-range number training never had: score it as "
-             "novel, or refuse the table with an error"
-             + ("" if default is not None else " [default: the model's; score with --fit-on]")
-             + ".")
+        help=_needs(needs,
+                    "A level, missing value or out-of-range number training never had: score "
+                    "it as novel, or refuse the table with an error"
+                    + ("" if default is not None else
+                       " [default: the model's; score with --fit-on]") + "."))
 
 
-def contamination_option(default: float | None) -> Callable:
-    """The ``--contamination`` option (expected outlier share)."""
+def contamination_option(default: float | None, needs: str = "") -> Callable:
+    """The ``--contamination`` option (expected outlier share); ``needs`` as for
+    :func:`score_option`."""
     return click.option(
         "--contamination", type=click.FloatRange(0.0, 0.5, min_open=True), default=default,
         show_default=default is not None,
-        help="Expected share of outliers: rows above that quantile of the training scores "
-             "are flagged" + ("" if default is not None else " [default: the model's]") + ".")
+        help=_needs(needs,
+                    "Expected share of outliers: rows above that quantile of the training "
+                    "scores are flagged" + ("" if default is not None else
+                                            " [default: the model's]") + "."))

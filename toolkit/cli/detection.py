@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ def score(data: Path, out: Path, model: Path | None, fit_on: Path | None,
           contamination: float | None, explain: bool, top: int, chunk_size: int,
           score: str | None, unseen: str | None, **options: Any) -> None:
     """Score every row of DATA for how anomalous it is (streamed in chunks)."""
-    from toolkit.detector import AnomalyDetector, top_columns
+    from toolkit.detector import AnomalyDetector, column_plans, top_columns
     from toolkit.exceptions import DataError, UsageError
     from toolkit.io import TABLE_SUFFIXES, check_distinct, iter_table, table_writer
 
@@ -70,9 +71,12 @@ def score(data: Path, out: Path, model: Path | None, fit_on: Path | None,
     adapter = detector.model_.adapter_
     rows = flagged = 0
     # three stages at once: the next chunk is read and the last one written in
-    # background threads while this one is encoded and scored
-    with table_writer(out) as write, write_behind(write) as write_later:
-        for chunk in read_ahead(iter_table(data, chunk_size)):
+    # background threads while this one is encoded and scored; the columns are typed as
+    # the model's were (not by the first chunk), so that the scores do not depend on
+    # --chunk-size; the reader's thread is stopped before an error leaves the block
+    chunks = read_ahead(iter_table(data, chunk_size, column_plans(adapter)))
+    with table_writer(out) as write, write_behind(write) as write_later, closing(chunks):
+        for chunk in chunks:
             chunk = chunk.reset_index(drop=True)
             features = adapter.check_columns(chunk)
             scores = detector.decision_function(features)

@@ -105,7 +105,9 @@ def reconstruct(data: Path, model: Path, out: Path) -> None:
 @click.argument("model", type=click.Path(path_type=Path))
 @click.argument("start", type=click.Path(path_type=Path))
 @click.argument("end", type=click.Path(path_type=Path))
-@click.option("--steps", type=click.IntRange(min=2), default=8, show_default=True)
+@click.option("--steps", type=click.IntRange(min=2), default=8, show_default=True,
+              help="Records decoded along the latent line, the codes of START and END "
+                   "included.")
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True,
               help="A .png strip for images, a .csv/.parquet of rows for tables.")
 def interpolate(model: Path, start: Path, end: Path, steps: int, out: Path) -> None:

@@ -61,7 +61,7 @@ def report(real: Path, synthetic: Path, out: Path, json_out: Path | None, holdou
     from toolkit.exceptions import DataError
     from toolkit.io import check_distinct
     from toolkit.report import evaluate
-    from toolkit.report_html import sample_text
+    from toolkit.report_html import leaks_text, sample_text
 
     quiet_warnings(quiet)
     check_distinct({"REAL": real, "SYNTHETIC": synthetic, "--holdout": holdout,
@@ -78,7 +78,8 @@ def report(real: Path, synthetic: Path, out: Path, json_out: Path | None, holdou
     summary = result.summary
     quality = "not measured" if summary["quality"] is None else f"{summary['quality']:.3f}"
     say(quiet, f"fidelity {summary['fidelity']} (quality {quality}), utility "
-               f"{summary['utility']}, privacy {summary['privacy']}{sample_text(summary)}; "
+               f"{summary['utility']}, privacy {summary['privacy']}{leaks_text(summary)}"
+               f"{sample_text(summary)}; "
                f"wrote {out} in {summary['seconds']:.1f}s")
     failed = [(metric, bar, summary.get(GATES[metric])) for metric, bar in fail_under
               if (summary.get(GATES[metric]) or 0.0) < bar]

@@ -28,6 +28,7 @@ from toolkit.cli.common import (
     say,
     score_option,
     seed_or_fresh,
+    show_progress,
     training_options,
     training_params,
     unseen_option,
@@ -94,13 +95,21 @@ def synth(data: Path, out: Path, rows: int | None, model_out: Path | None,
     if report_out is not None:
         if target is not None and target not in real.columns:
             raise DataError(f"--target {target!r} is not a column of {data}")
-        holdout = real.sample(frac=holdout_frac, random_state=options["seed"])
-        if len(holdout) == 0 or len(real) - len(holdout) < 2:
-            raise DataError(f"--holdout-frac {holdout_frac} leaves no rows to hold out or fewer "
-                            f"than 2 to train on in {len(real)} rows")
-        real = real.drop(index=holdout.index)
+        from toolkit.report import column_kinds, split_holdout
+
+        # by patient when an ID column repeats (kinds inferred as the model infers them)
+        kinds = column_kinds(real, options["metadata"])
+        try:
+            split = split_holdout(real, holdout_frac, options["seed"], kinds)
+        except DataError as error:
+            raise DataError(f"--holdout-frac: {error}") from None
+        real, holdout = split.train, split.holdout
+        patients = ("" if split.subject is None else
+                    f": every row of {split.held_subjects} of {split.subjects} patients "
+                    f"(distinct {split.subject!r} values), so no patient is on both sides")
         say(options["quiet"], f"holding out {len(holdout)} of {len(real) + len(holdout)} rows "
-                              "(--holdout-frac) from training to measure privacy in the report"
+                              f"(--holdout-frac){patients} from training to measure privacy "
+                              "in the report"
                               + (f"; they are written to {holdout_out}" if holdout_out else
                                   "; save them with --holdout-out"))
     synthesizer, real = fit_synthesizer(data, options, records=real)
@@ -165,9 +174,12 @@ def _synth_images(data: Path, out: Path, rows: int | None, model_out: Path | Non
 @click.option("--seed", type=SEED, default=None,
               help="Random seed for this sample [default: a fresh one, printed].")
 @condition_option
+@click.option("--progress", is_flag=True,
+              help="Show the progress bar (more than one chunk of rows) even when stderr is "
+                   "not a terminal.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def sample(model: Path, rows: int, out: Path, seed: int | None, conditions: tuple[str, ...],
-           quiet: bool) -> None:
+           progress: bool, quiet: bool) -> None:
     """Generate --rows synthetic rows (or images, into the folder --out) from a saved MODEL."""
     from toolkit.estimators import Synthesizer
 
@@ -181,7 +193,8 @@ def sample(model: Path, rows: int, out: Path, seed: int | None, conditions: tupl
     chunks = synthesizer.sample_chunks(rows, CLI_CHUNK_ROWS, conditions=wanted,
                                        random_state=seed_or_fresh(seed, quiet))
     with tqdm(total=rows, unit="row", unit_scale=True, desc="sampling", file=sys.stderr,
-              disable=quiet or rows <= CLI_CHUNK_ROWS, leave=False) as bar:
+              disable=not show_progress(quiet, progress) or rows <= CLI_CHUNK_ROWS,
+              leave=False) as bar:
         written = synthesizer.adapter_.write_chunks(_counted(chunks, bar), out)
     say(quiet, f"wrote {written} synthetic rows to {out}" + copies_text(synthesizer))
 
@@ -199,9 +212,9 @@ def _counted(chunks: Iterator[Any], bar: Any) -> Iterator[Any]:
               help="Where to save the trained model (.tkm).")
 @click.option("--task", type=click.Choice(["synthesize", "detect"]), default="synthesize",
               show_default=True, help="Train a synthesizer or an anomaly detector.")
-@score_option("ensemble")
-@contamination_option(0.1)
-@unseen_option("score")
+@score_option("ensemble", needs="--task detect")
+@contamination_option(0.1, needs="--task detect")
+@unseen_option("score", needs="--task detect")
 @training_options
 @privacy_options
 def fit(data: Path, model_out: Path, task: str, score: str, contamination: float, unseen: str,
