@@ -29,6 +29,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import BayesianGaussianMixture
 
 MAX_QUANTILES = 1000
+#: a continuous scaler keeps about this many knots per square root of its rows (at least
+#: MIN_KNOTS): knots at every training value would put synthetic values nearer the training
+#: values than unseen ones lie (see QuantileScaler)
+KNOTS_PER_SQRT_ROW = 2.0
+MIN_KNOTS = 20
 _EPS = 1e-7
 
 
@@ -43,6 +48,17 @@ class QuantileScaler:
         values, see :func:`toolkit.adapters.columns.on_a_grid`, with at most
         ``MAX_QUANTILES`` distinct values). Otherwise the inverse interpolates linearly
         between quantiles.
+
+    Notes
+    -----
+    A continuous scaler keeps ``KNOTS_PER_SQRT_ROW * sqrt(rows)`` quantiles (at least
+    ``MIN_KNOTS``, at most ``MAX_QUANTILES`` and the distinct values), not one per training
+    value. Interpolating between every training value makes synthetic values land between
+    neighbouring training values, where a value of the table lies nearer than an unseen
+    value does (an unseen value falls into a gap chosen in proportion to its width): on
+    the 235 rows of one small table, values drawn that way from one column told training
+    rows from unseen rows with a membership AUROC of .66, from 30 quantiles .51 (.52 for
+    values drawn from a fitted normal).
 
     Examples
     --------
@@ -80,7 +96,8 @@ class QuantileScaler:
             self.cdf_right_ = cdf
         else:
             self.discrete = False
-            n_knots = min(MAX_QUANTILES, len(uniques))
+            n_knots = min(MAX_QUANTILES, len(uniques),
+                          max(MIN_KNOTS, round(KNOTS_PER_SQRT_ROW * np.sqrt(len(values)))))
             positions = np.linspace(0.0, 1.0, n_knots)
             self.knots_ = np.quantile(values, positions)
             self.positions_ = positions

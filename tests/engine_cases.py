@@ -135,7 +135,7 @@ def test_values_training_never_had_are_scored_as_in_memory(engine, patients, det
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    (_with_bad_age, r"column 'age' has 1 missing or non-numeric value"),
+    (_with_bad_age, r"column 'age' holds 'old', which is not a number"),
     (_with_unseen_status, r"column 'status' has value\(s\) never seen in training: "
                           r"\['unknown'\]"),
 ], ids=["text in a number column", "unseen level"])

@@ -131,14 +131,15 @@ def test_score_writes_what_one_pass_computes(scored_setup, detector, _patients_f
 def test_a_chunk_that_fails_to_read_leaves_no_output(scored_setup, _patients_frame, suffix):
     model, data = scored_setup
     broken = _patients_frame.astype({"chol": object})
-    broken.loc[300, "chol"] = "high"  # a later chunk changes the column's type
+    broken.loc[300, "chol"] = "high"  # text in a later chunk of a column of numbers
     broken.to_csv(data, index=False)
     out = data.with_name("scores" + suffix)
     result = CliRunner().invoke(cli, ["score", str(data), "--model", str(model), "--out",
-                                      str(out), "--chunk-size", "100", "-q"])
+                                      str(out), "--chunk-size", "100", "--unseen", "refuse",
+                                      "-q"])
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and "column 'chol' changes type after row 300" in lines[0], lines
+    assert len(lines) == 1 and "column 'chol' holds 'high', which is not a number" in lines[0]
     assert sorted(p.name for p in data.parent.iterdir()) == ["d.tkm", "patients.csv"]
 
 
