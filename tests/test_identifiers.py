@@ -198,3 +198,17 @@ def test_personal_data_survives_the_model_file_and_the_cli(tmp_path):
     again = Synthesizer.load(tmp_path / "m.tkm").sample(300)
     assert not again["email"].isin(table["email"]).any()
     assert (tmp_path / "m.tkm").read_bytes().find(b"Olivia") == -1  # hashes, never the names
+
+
+def test_the_cli_never_writes_a_real_identifier_of_any_spelling(tmp_path):
+    table = visits()
+    write_table(table, tmp_path / "visits.csv")
+    result = CliRunner().invoke(cli, ["synth", str(tmp_path / "visits.csv"), "--out",
+                                      str(tmp_path / "out.csv"), "--config", "fast", "--epochs",
+                                      "2", "--seed", "0", "--rows", "1000"])
+    assert result.exit_code == 0, result.output
+    assert "Warning: column 'MRNNumber' is named like an identifier" in result.output
+    out = read_table(tmp_path / "out.csv")
+    for column in ("MRNNumber", "NHSNumber", "patientID2", "patient_id2"):
+        assert not out[column].astype(str).isin(real_values(table, column)).any(), column
+        assert out[column].is_unique

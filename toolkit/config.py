@@ -77,7 +77,17 @@ class Config:
     latent_dim : int
         Size of the latent code.
     beta : float
-        Weight of the KL term of the VAE loss.
+        Weight of the KL term of the VAE loss (of tables of at least ``beta_rows`` rows).
+    beta_rows : int
+        Smaller tables train with ``beta * beta_rows / rows`` (at most ``max_beta``; never
+        below ``beta``); 0 keeps ``beta`` whatever the size. A model of a few hundred rows
+        can learn individual patients: on seven public medical tables of 235-699 rows,
+        half of each used for training, ``beta`` 0.25 let a distance-to-closest-record
+        attack tell training patients from unseen ones with a mean AUROC of .574 (up to
+        .625; 6 seeds), 2,000 rows and ``max_beta`` 1.5 with .515 (up to .539), for an
+        sdmetrics quality .011 lower (``python -m benchmarks.small_privacy``).
+    max_beta : float
+        Ceiling of the growth of ``beta`` on small tables.
     prior : {"gmm", "diffusion", "standard"}
         Where samples start (backends with an encoder; the GAN always uses N(0, I)):
         ``"gmm"`` fits a Gaussian mixture on the latent codes of the training data
@@ -156,6 +166,8 @@ class Config:
     hidden_dims: list[int] = field(default_factory=lambda: [128, 128])
     latent_dim: int = 32
     beta: float = 0.25
+    beta_rows: int = 2000
+    max_beta: float = 1.5
     prior: str = "gmm"
     prior_components: int = 10
     diffusion_dims: list[int] = field(default_factory=lambda: [256, 256, 256])
@@ -200,7 +212,11 @@ class Config:
             raise UsageError(f"cpu_threads must be an integer >= 0, got {self.cpu_threads!r}")
         if not self.steps_per_sqrt_row >= 0:
             raise UsageError(f"steps_per_sqrt_row must be >= 0, got {self.steps_per_sqrt_row!r}")
-        for name in ("weight_decay", "beta", "gp_weight", "adversarial_weight", "feature_weight"):
+        if isinstance(self.beta_rows, bool) or not isinstance(self.beta_rows, int) or (
+                self.beta_rows < 0):
+            raise UsageError(f"beta_rows must be an integer >= 0, got {self.beta_rows!r}")
+        for name in ("weight_decay", "beta", "max_beta", "gp_weight", "adversarial_weight",
+                     "feature_weight"):
             if not getattr(self, name) >= 0:
                 raise UsageError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if not 0.0 <= self.trim_fraction < 1.0:
@@ -212,19 +228,24 @@ class Config:
         return self
 
     def for_rows(self, n_rows: int) -> Config:
-        """These settings with the batch size and step budget of a table of ``n_rows`` rows.
+        """These settings with the batch size, step budget and KL weight of a table of
+        ``n_rows`` rows (see ``beta_rows``).
 
         Examples
         --------
         >>> from toolkit.config import Config
-        >>> [(c.batch_size, c.steps) for c in map(Config().for_rows, (300, 1_000, 100_000))]
-        [(512, 200), (512, 316), (2048, 1000)]
+        >>> [(c.batch_size, c.steps, c.beta)
+        ...  for c in map(Config().for_rows, (300, 1_000, 100_000))]
+        [(512, 200, 1.5), (512, 316, 0.5), (2048, 1000, 0.25)]
         """
         batch = 2 ** round(math.log2(max(1.0, n_rows / ROWS_PER_BATCH)))
         batch_size = min(max(self.batch_size, batch), max(self.batch_size, self.max_batch_size))
         grown = min(self.max_steps, round(self.steps_per_sqrt_row * math.sqrt(n_rows)))
         steps = max(self.steps, grown)
-        return dataclasses.replace(self, batch_size=batch_size, steps=steps)
+        beta = self.beta
+        if self.beta_rows and n_rows < self.beta_rows:
+            beta = max(beta, min(self.max_beta, beta * self.beta_rows / max(n_rows, 1)))
+        return dataclasses.replace(self, batch_size=batch_size, steps=steps, beta=beta)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the settings as a plain dict."""
