@@ -127,6 +127,8 @@ class Adapter(Protocol):
     row_conditions: bool
     #: the preset an AnomalyDetector trains with on this domain when none is given
     detect_preset: str
+    #: whether a small training set gets a larger KL weight (Config.beta_rows)
+    small_data_beta: bool
 
     @classmethod
     def read(cls, source: Any, max_rows: int | None = None,

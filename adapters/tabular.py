@@ -279,6 +279,8 @@ class TabularAdapter:
     supports_privacy: ClassVar[bool] = True
     row_conditions: ClassVar[bool] = True
     detect_preset: ClassVar[str] = "detect"
+    #: a small table gets a larger KL weight (``beta_rows``: a row is a patient to protect)
+    small_data_beta: ClassVar[bool] = True
 
     @classmethod
     def from_config(cls, config: Any, metadata: dict[str, Any] | str | Path | None = None,

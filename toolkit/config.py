@@ -227,9 +227,9 @@ class Config:
                 raise UsageError(f"{name} must be a list of positive ints, got {dims}")
         return self
 
-    def for_rows(self, n_rows: int) -> Config:
+    def for_rows(self, n_rows: int, grow_beta: bool = True) -> Config:
         """These settings with the batch size, step budget and KL weight of a table of
-        ``n_rows`` rows (see ``beta_rows``).
+        ``n_rows`` rows (see ``beta_rows``; ``grow_beta=False`` keeps ``beta``, as images do).
 
         Examples
         --------
@@ -243,7 +243,7 @@ class Config:
         grown = min(self.max_steps, round(self.steps_per_sqrt_row * math.sqrt(n_rows)))
         steps = max(self.steps, grown)
         beta = self.beta
-        if self.beta_rows and n_rows < self.beta_rows:
+        if grow_beta and self.beta_rows and n_rows < self.beta_rows:
             beta = max(beta, min(self.max_beta, beta * self.beta_rows / max(n_rows, 1)))
         return dataclasses.replace(self, batch_size=batch_size, steps=steps, beta=beta)
 

@@ -298,7 +298,7 @@ class Synthesizer(BaseEstimator):
             raise DataError("no column to model: every column is an ID or constant")
         n_rows = len(array)
         if privacy is None:  # a private plan fixed its batches and epochs already
-            config = config.for_rows(n_rows)
+            config = config.for_rows(n_rows, grow_beta=adapter.small_data_beta)
         device = resolve_device(config.device)
         tensor = torch.from_numpy(array).to(device)
         if marginals is not None:
