@@ -26,7 +26,7 @@ import pandas as pd
 
 from toolkit.adapters.base import Block, TensorSpec
 from toolkit.exceptions import DataError, NotFittedError, UsageError
-from toolkit.io import atomic_write, check_writable, parquet_parts
+from toolkit.io.tables import atomic_write, check_writable, parquet_parts
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif")
 ARRAY_SUFFIXES = (".npy", ".npz")

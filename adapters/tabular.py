@@ -32,7 +32,7 @@ from toolkit.adapters.kinds import MAX_NUMERIC_CATEGORIES, infer_kind, infer_kin
 from toolkit.adapters.scalers import SCALERS
 from toolkit.adapters.statistics import ColumnStatistics
 from toolkit.exceptions import DataError, InferenceWarning, NotFittedError, UsageError
-from toolkit.io import (
+from toolkit.io.tables import (
     TABLE_SUFFIXES,
     check_parts_folder,
     check_writable,
@@ -294,13 +294,13 @@ class TabularAdapter:
     def read(cls, source: Any, max_rows: int | None = None,
              random_state: int | None = None) -> pd.DataFrame:
         """``source`` as a DataFrame: a CSV or Parquet path (a file or a folder of Parquet
-        parts) is read (:func:`toolkit.io.read_table`), a DataFrame is returned as it is
+        parts) is read (:func:`toolkit.io.tables.read_table`), a DataFrame is returned as it is
         (never changed later), a 2-D array gets ``x0, x1, ...`` columns.
 
         With ``max_rows``, a larger table becomes a uniform random sample of ``max_rows``
         rows (seeded by ``random_state``, in the table's row order); a file is then read
         in one streamed pass that never holds more than a few times ``max_rows`` rows
-        (:func:`toolkit.io.sample_table`). ``attrs["rows_read"]`` holds the number of
+        (:func:`toolkit.io.tables.sample_table`). ``attrs["rows_read"]`` holds the number of
         rows the source had and ``attrs["column_statistics"]`` the whole table's
         :class:`~toolkit.adapters.statistics.ColumnStatistics`, which :meth:`fit` adopts.
 

@@ -4,7 +4,7 @@ For each table and seed: a seeded 20 % holdout is kept out; the default preset i
 the other 80 % without DP (ε = ∞) and with ``epsilon`` ∈ {0.5, 1, 3, 10} (δ = 1/n^1.1,
 max_grad_norm 1). The metadata a private fit needs (kinds, min/max, levels) is taken from the
 whole table, standing in for a public data dictionary. Every synthetic table (as many rows
-as the training part) goes through ``toolkit.report.evaluate`` with the holdout and the
+as the training part) goes through ``toolkit.evaluate.report.evaluate`` with the holdout and the
 table's target: sdmetrics quality, TSTR/TRTR utility, and the report's privacy numbers.
 
 Writes the section between ``<!-- dp:start -->`` and ``<!-- dp:end -->`` of BENCHMARKS.md
@@ -53,7 +53,7 @@ def run_one(table: pd.DataFrame, target: str, schema: dict, epsilon: float | Non
             seed: int) -> dict[str, Any]:
     """Fit on 80 %, evaluate against the 20 % holdout."""
     from toolkit import Synthesizer
-    from toolkit.report import evaluate
+    from toolkit.evaluate.report import evaluate
 
     holdout = table.sample(frac=0.2, random_state=seed)
     train = table.drop(index=holdout.index)

@@ -89,7 +89,7 @@ def build_fidelity_report(tables: list[str], results: Results, info: dict[str, d
         "same for the real test rows. α-precision / β-recall (Alaa et al. 2022) in the "
         "encoded feature space, 1 = ideal. MIA = membership-inference AUROC (training vs test "
         "rows, by distance to the closest synthetic row; 0.5 = no leak). All by "
-        "`toolkit.realism` / `toolkit.report`, the same code for every model.",
+        "`toolkit.evaluate.realism` / `toolkit.evaluate.report`, the same code for every model.",
         f"- Targets of the default preset: detection ≤ {TARGET_DETECTION} and below every SDV "
         f"model's; F1 ≥ TVAE's and ≥ {TARGET_F1_OF_REAL} × the real-data F1; fit + sample "
         f"time ≤ {TARGET_FIT_SAMPLE_FRACTION} × TVAE's; 0 copies; MIA ≤ {TARGET_MEMBERSHIP}. "

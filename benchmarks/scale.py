@@ -338,7 +338,7 @@ def write_report(sizes: list[int]) -> None:
                   "partitions; in-process beside them, same model files):", "",
                   md_table(["engine", "score rows/s", "max score difference", "sample rows/s",
                             "sample quality", "same seed, same rows"], rows), "",
-                  f"`toolkit.spark.fit` on the 2.69M-row replicate (a uniform sample of "
+                  f"`toolkit.engines.spark.fit` on the 2.69M-row replicate (a uniform sample of "
                   f"{500_000:,} rows trained on the driver): {fmt(record['fit_spark_seconds'], 0)}"
                   f" s, quality {fmt(record['fit_spark_quality'])} (fitted in process from the "
                   f"file: {fmt(get(f'sample_quality_{sizes[-1]}', {}).get('quality'))}).", ""]

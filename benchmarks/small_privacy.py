@@ -3,11 +3,11 @@
 On a table of a few hundred rows a generative model can learn individual patients. This
 benchmark trains on half of each small public medical table (200-1,000 rows), samples as
 many rows as it trained on, and runs the report's distance-to-closest-record attack
-(:func:`toolkit.report.privacy`: training rows against as many unseen rows, ranked by
+(:func:`toolkit.evaluate.report.privacy`: training rows against as many unseen rows, ranked by
 closeness to the synthetic table). 0.5 means the attacker cannot tell members from
 non-members. Quality is sdmetrics' overall quality of the synthetic rows against the
-training rows (:func:`toolkit.report.fidelity`). Every table is written to CSV and read
-back with :func:`toolkit.io.read_table`, as a user's file would be.
+training rows (:func:`toolkit.evaluate.report.fidelity`). Every table is written to CSV and read
+back with :func:`toolkit.io.tables.read_table`, as a user's file would be.
 
 ``python -m benchmarks.small_privacy [--configs default] [--seeds 0 1 2 3 4 5] [--set KEY=VALUE
 ...] [--label NAME]`` writes ``benchmarks/results/small_privacy.json`` and the section
@@ -63,7 +63,7 @@ TARGET_AUC = 0.55
 
 def load(name: str, folder: Path) -> pd.DataFrame:
     """The table ``name`` as a user reads it: written to CSV, read by ``read_table``."""
-    from toolkit.io import read_table
+    from toolkit.io.tables import read_table
 
     source = TABLES[name]
     if isinstance(source, Path):
@@ -80,7 +80,7 @@ def load(name: str, folder: Path) -> pd.DataFrame:
 def run_one(table: pd.DataFrame, config: Any, seed: int) -> dict[str, Any]:
     """Half the rows to train on, the other half unseen; the attack's AUROC and the quality."""
     from toolkit import Synthesizer
-    from toolkit.report import fidelity, privacy
+    from toolkit.evaluate.report import fidelity, privacy
 
     order = np.random.default_rng(seed).permutation(len(table))
     half = len(table) // 2
@@ -165,7 +165,7 @@ def report(results: dict[str, Any]) -> str:
             f"`{module_command('small_privacy')}` ({machine_desc(machine)}): half of "
             "each table (CSV read back with `read_table`) trains the model, the other half is "
             "unseen; as many synthetic rows as training rows; the report's "
-            "distance-to-closest-record attack (`toolkit.report.privacy`: training rows "
+            "distance-to-closest-record attack (`toolkit.evaluate.report.privacy`: training rows "
             "against as many unseen rows, ranked by closeness to the synthetic table); quality "
             "= sdmetrics' overall quality against the training rows; seeds 0-5 (the split and "
             f"the model).\n\n{table}\n")

@@ -200,8 +200,8 @@ def realism_scores(train: pd.DataFrame, synthetic: pd.DataFrame, test: pd.DataFr
     """Detection AUROC (C2ST), α-precision, β-recall and the membership-inference AUROC
     (training rows vs the unseen test rows, by closeness to the synthetic rows), all by the
     toolkit's report code, the same for every model."""
-    from toolkit.realism import alpha_precision_beta_recall, detection_auroc
-    from toolkit.report import column_kinds, privacy
+    from toolkit.evaluate.realism import alpha_precision_beta_recall, detection_auroc
+    from toolkit.evaluate.report import column_kinds, privacy
 
     kinds = column_kinds(train, None)
     return {
@@ -1208,8 +1208,8 @@ def table_info(table: str, train: pd.DataFrame, test: pd.DataFrame, target: str)
 def holdout_detection(train: pd.DataFrame, test: pd.DataFrame, seed: int) -> float | None:
     """The detection AUROC of the real test rows against the training rows: what rows
     indistinguishable from real ones score."""
-    from toolkit.realism import detection_auroc
-    from toolkit.report import column_kinds
+    from toolkit.evaluate.realism import detection_auroc
+    from toolkit.evaluate.report import column_kinds
 
     return detection_auroc(train, test, column_kinds(train, None), seed)
 

@@ -70,13 +70,13 @@ def readme_command(readme: Path = README) -> list[str]:
 
 def run_example(folder: Path) -> Any:
     """Run the README's report example in ``folder`` and return its
-    :class:`~toolkit.report.Report` (the one whose page the command writes).
+    :class:`~toolkit.evaluate.report.Report` (the one whose page the command writes).
 
     The sample data are read from the repository; every output (synthetic table,
     holdout, page) is written in ``folder``.
     """
     from toolkit.cli import cli
-    from toolkit.report import Report
+    from toolkit.evaluate.report import Report
 
     arguments = [str(REPO / a) if a.startswith("sample_data/") else a
                  for a in readme_command()] + ["--device", "cpu"]

@@ -24,11 +24,11 @@ from test_readme import readme_blocks
 
 from toolkit import AnomalyDetector, Synthesizer
 from toolkit.config import load_config
-from toolkit.detector import top_columns
-from toolkit.engines import SamplePlan
-from toolkit.estimators import MAX_SEED
+from toolkit.engines.common import SamplePlan
 from toolkit.exceptions import DataError, ModelFileError, UsageError
 from toolkit.io import read_table
+from toolkit.models.detector import top_columns
+from toolkit.models.synthesizer import MAX_SEED
 
 #: small models: a fit takes well under a second
 QUICK = {"config": "fast", "epochs": 2}

@@ -8,7 +8,7 @@ import torch
 from conftest import FAST
 
 from toolkit import Synthesizer
-from toolkit.modelfile import load_model, save_model
+from toolkit.io.modelfile import load_model, save_model
 
 
 def skewed(n: int = 3000, seed: int = 0) -> pd.DataFrame:

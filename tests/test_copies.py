@@ -12,10 +12,16 @@ from click.testing import CliRunner
 from toolkit import AnomalyDetector, Synthesizer
 from toolkit.cli import cli
 from toolkit.config import load_config
-from toolkit.copies import CHANCE_COPIES, MAX_REDRAWS, CopyGuard, chance_copies, row_fingerprints
-from toolkit.estimators import COPY_GUARD_TENSOR, SMALL_TABLE_ROWS
 from toolkit.exceptions import PrivacyWarning
-from toolkit.modelfile import load_model, save_model
+from toolkit.io.modelfile import load_model, save_model
+from toolkit.models.copies import (
+    CHANCE_COPIES,
+    MAX_REDRAWS,
+    CopyGuard,
+    chance_copies,
+    row_fingerprints,
+)
+from toolkit.models.synthesizer import COPY_GUARD_TENSOR, SMALL_TABLE_ROWS
 
 FAST = {"config": "fast", "epochs": 3, "random_state": 0}
 

@@ -88,7 +88,7 @@ def test_threads_share_one_loaded_model_and_give_the_same_rows(files, table, det
 
 
 def test_importing_toolkit_imports_no_engine():
-    code = ("import sys, toolkit, toolkit.spark, toolkit.dask, toolkit.engines\n"
+    code = ("import sys, toolkit, toolkit.spark, toolkit.dask, toolkit.engines.common\n"
             "loaded = [m for m in sys.modules if m.split('.')[0] in ('pyspark', 'dask')]\n"
             "assert not loaded, loaded")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -13,9 +13,9 @@ from toolkit import Synthesizer
 from toolkit.adapters import TabularAdapter
 from toolkit.adapters.columns import DatetimeEncoder
 from toolkit.adapters.kinds import DateStyle, date_style, parse_dates
+from toolkit.evaluate.report import RowEncoder
 from toolkit.exceptions import DataError, InferenceWarning
 from toolkit.io import read_table, write_table
-from toolkit.report import RowEncoder
 
 ROWS = 120
 DATE = r"\d{4}-\d{2}-\d{2}"

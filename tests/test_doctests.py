@@ -24,9 +24,9 @@ WITH_EXAMPLES = (
     "toolkit.adapters.scalers",
     "toolkit.backends.prior",
     "toolkit.config",
-    "toolkit.csvfiles",
-    "toolkit.io",
-    "toolkit.training",
+    "toolkit.io.csvfiles",
+    "toolkit.io.tables",
+    "toolkit.backends.training",
 )
 MIN_MODULES_WITH_EXAMPLES = len(WITH_EXAMPLES)
 

@@ -234,7 +234,7 @@ def table_model(_patients_frame):
 
 
 def test_encode_decode_tables(table_model, _patients_frame):
-    from toolkit import latent
+    from toolkit.evaluate import latent
 
     codes = latent.encode(table_model, _patients_frame.head(7))
     assert codes.shape == (7, table_model.config_.latent_dim)
@@ -244,7 +244,7 @@ def test_encode_decode_tables(table_model, _patients_frame):
 
 
 def test_interpolation_starts_and_ends_at_the_reconstructions(table_model, _patients_frame):
-    from toolkit import latent
+    from toolkit.evaluate import latent
 
     a, b = _patients_frame.iloc[[0]], _patients_frame.iloc[[1]]
     path = latent.interpolate(table_model, a, b, steps=5)
@@ -256,7 +256,7 @@ def test_interpolation_starts_and_ends_at_the_reconstructions(table_model, _pati
 
 
 def test_influence_has_one_row_per_latent_dimension(table_model, fitted):
-    from toolkit import latent
+    from toolkit.evaluate import latent
 
     table = latent.influence(table_model)
     assert table.shape[0] == table_model.config_.latent_dim
@@ -266,7 +266,7 @@ def test_influence_has_one_row_per_latent_dimension(table_model, fitted):
 
 
 def test_gan_cannot_encode(_patients_frame):
-    from toolkit import latent
+    from toolkit.evaluate import latent
 
     gan = Synthesizer(config="gan", epochs=1, random_state=0).fit(_patients_frame)
     with pytest.raises(UsageError, match="gan backend cannot encode records"):

@@ -1,4 +1,4 @@
-"""Reading and writing tables (toolkit.io, toolkit.csvfiles), function by function: atomic
+"""Reading and writing tables (toolkit.io, toolkit.io.csvfiles), function by function: atomic
 writes, path checks, errors, CSV dialects and typing, chunked reading and writing.
 (test_roundtrip.py and test_trust.py cover whole-table round trips and the CLI.)"""
 
@@ -12,9 +12,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from toolkit.csvfiles import Dialect, column_plan, convert_column, read_csv, sniff_dialect
 from toolkit.exceptions import DataError, UsageError
-from toolkit.io import (
+from toolkit.io.csvfiles import Dialect, column_plan, convert_column, read_csv, sniff_dialect
+from toolkit.io.tables import (
     atomic_path,
     atomic_write,
     check_distinct,

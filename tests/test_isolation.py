@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.ensemble import IsolationForest
 
-from toolkit.isolation import IsolationForestScore, average_path_length, float32_below
+from toolkit.models.isolation import IsolationForestScore, average_path_length, float32_below
 
 
 @pytest.fixture(scope="module")

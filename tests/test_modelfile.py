@@ -15,7 +15,7 @@ from safetensors.torch import load_file, save_file
 
 from toolkit import Synthesizer
 from toolkit.exceptions import ModelFileError
-from toolkit.modelfile import _digest, load_model, save_model
+from toolkit.io.modelfile import _digest, load_model, save_model
 
 
 def header_length(data: bytes) -> int:

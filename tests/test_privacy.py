@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from toolkit import Synthesizer
 from toolkit.adapters.dp_statistics import SURROGATE_ROWS, check_private_schema, private_surrogate
 from toolkit.adapters.tabular import load_column_metadata
+from toolkit.backends.privacy import composed_epsilon, default_delta, plan_privacy
 from toolkit.cli import cli
 from toolkit.exceptions import DataError, UsageError
-from toolkit.privacy import composed_epsilon, default_delta, plan_privacy
 
 FAST = {"config": "fast", "epochs": 3}
 

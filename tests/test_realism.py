@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from toolkit import Synthesizer
 from toolkit.cli import cli
-from toolkit.realism import alpha_precision_beta_recall, detection_auroc, realism
-from toolkit.report import column_kinds, evaluate
+from toolkit.evaluate.realism import alpha_precision_beta_recall, detection_auroc, realism
+from toolkit.evaluate.report import column_kinds, evaluate
 
 
 @pytest.fixture(scope="module")

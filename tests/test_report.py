@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 from toolkit import Synthesizer
 from toolkit.cli import cli
+from toolkit.evaluate.report import evaluate
 from toolkit.exceptions import DataError
-from toolkit.report import evaluate
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,7 +41,7 @@ def report(split, synthetic):
 def test_quality_matches_a_direct_sdmetrics_call(report, split, synthetic):
     from sdmetrics.reports import QualityReport
 
-    from toolkit.report import _as_sdmetrics_frame, _sdmetrics_metadata, column_kinds
+    from toolkit.evaluate.report import _as_sdmetrics_frame, _sdmetrics_metadata, column_kinds
 
     kinds = column_kinds(split[0], None)
     direct = QualityReport()
@@ -236,7 +236,7 @@ def test_report_speed_path_samples_nothing_for_small_tables(report):
 
 
 def test_large_synthetic_table_is_sampled_and_said(split, synthetic, monkeypatch):
-    import toolkit.report as module
+    import toolkit.evaluate.report as module
 
     monkeypatch.setattr(module, "MAX_FIDELITY_ROWS", 100)
     result = evaluate(split[0], synthetic)
@@ -246,7 +246,7 @@ def test_large_synthetic_table_is_sampled_and_said(split, synthetic, monkeypatch
 
 # compare ----------------------------------------------------------------------------------
 def test_compare_trains_every_backend_on_the_same_split(_patients_frame):
-    from toolkit.compare import compare, table_rows
+    from toolkit.evaluate.compare import compare, table_rows
 
     result = compare(_patients_frame, ["vae", "gan"], target="status", epochs=2)
     assert set(result["backends"]) == {"vae", "gan"}
@@ -258,7 +258,7 @@ def test_compare_trains_every_backend_on_the_same_split(_patients_frame):
 
 
 def test_loss_stability_is_small_for_a_settled_curve():
-    from toolkit.compare import loss_stability
+    from toolkit.evaluate.compare import loss_stability
 
     settled = loss_stability({"loss": [10.0, 5.0, 2.0] + [1.0] * 20}, "loss")
     noisy = loss_stability({"loss": [10.0, 5.0, 2.0] + [1.0, 3.0] * 10}, "loss")

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 from toolkit.cli import cli
 from toolkit.cli import reports as report_command
+from toolkit.evaluate.report import MAX_ROWS, bounded_sample, evaluate
 from toolkit.exceptions import UsageError
 from toolkit.io import sample_table
-from toolkit.report import MAX_ROWS, bounded_sample, evaluate
 
 
 def table(n: int, seed: int = 0) -> pd.DataFrame:
@@ -161,7 +161,7 @@ def dense_nearest(encoder, reference: pd.DataFrame, queries: pd.DataFrame) -> np
 
 
 def test_privacy_distances_equal_the_one_hot_l1_distances():
-    from toolkit.report import RowEncoder, _nearest, column_kinds
+    from toolkit.evaluate.report import RowEncoder, _nearest, column_kinds
 
     rng = np.random.default_rng(0)
     n = 300

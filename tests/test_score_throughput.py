@@ -15,11 +15,11 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-import toolkit.detector as detector_module
+import toolkit.models.detector as detector_module
 from toolkit import AnomalyDetector
 from toolkit.cli import cli
 from toolkit.cli.common import read_ahead, write_behind
-from toolkit.csvfiles import Dialect, write_csv
+from toolkit.io.csvfiles import Dialect, write_csv
 
 
 # read ahead / write behind ------------------------------------------------------------------
@@ -266,7 +266,7 @@ def test_sigterm_while_scoring_leaves_no_file(scored_setup, _patients_frame):
 def test_whole_numbers_are_told_apart_as_before(text, plan):
     import pyarrow as pa
 
-    from toolkit.csvfiles import column_plan
+    from toolkit.io.csvfiles import column_plan
 
     assert column_plan(pa.array(text, pa.string())) == plan
 
@@ -275,7 +275,7 @@ def test_whole_numbers_are_told_apart_as_before(text, plan):
 def test_a_later_chunk_that_is_not_whole_numbers_is_refused(later):
     import pyarrow as pa
 
-    from toolkit.csvfiles import convert_column
+    from toolkit.io.csvfiles import convert_column
 
     with pytest.raises(ValueError, match="not whole numbers"):
         convert_column(pa.array(["1", *later], pa.string()), "int")
@@ -284,7 +284,7 @@ def test_a_later_chunk_that_is_not_whole_numbers_is_refused(later):
 def test_whole_numbers_keep_their_values_with_signs_and_blanks():
     import pyarrow as pa
 
-    from toolkit.csvfiles import convert_column
+    from toolkit.io.csvfiles import convert_column
 
     values = convert_column(pa.chunked_array([["-0", "+7"], [" 2 ", None]]), "int")
     assert values.tolist() == [0, 7, 2, pd.NA] and str(values.dtype) == "Int64"

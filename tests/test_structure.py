@@ -74,7 +74,7 @@ def test_exceptions_are_a_leaf():
 
 
 #: what adapters may use besides each other: errors and file reading/writing, no models
-FILE_UTILITIES = {"toolkit.exceptions", "toolkit.io", "toolkit.csvfiles"}
+FILE_UTILITIES = {"toolkit.exceptions", "toolkit.io", "toolkit.io.csvfiles"}
 
 
 def test_adapters_import_only_adapters_and_file_utilities():

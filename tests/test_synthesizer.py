@@ -95,7 +95,7 @@ def test_sampled_text_dates_keep_the_training_format_and_range():
 
 
 def test_sample_more_rows_than_one_chunk(fitted):
-    from toolkit.estimators import SAMPLE_CHUNK
+    from toolkit.models.synthesizer import SAMPLE_CHUNK
 
     sample = fitted.sample(SAMPLE_CHUNK + 10, random_state=0)
     assert len(sample) == SAMPLE_CHUNK + 10

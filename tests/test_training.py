@@ -1,4 +1,4 @@
-"""The shared training loop (toolkit.training), driven by tiny stand-in backends."""
+"""The shared training loop (toolkit.backends.training), driven by tiny stand-in backends."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import math
 import pytest
 import torch
 
-from toolkit.exceptions import TrainingError
-from toolkit.training import (
+from toolkit.backends.training import (
     Callback,
     EarlyStopping,
     History,
@@ -18,6 +17,7 @@ from toolkit.training import (
     steps_per_epoch,
     train,
 )
+from toolkit.exceptions import TrainingError
 
 
 class Recorder:

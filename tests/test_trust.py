@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 from toolkit import Synthesizer
 from toolkit.cli import cli
+from toolkit.evaluate.report import evaluate
 from toolkit.io import read_table, write_table
-from toolkit.report import evaluate
 
 TRAIN = ["--config", "fast", "--epochs", "2"]
 
@@ -315,7 +315,7 @@ def test_outputs_respect_the_umask(workdir, patients_csv, umask, mode):
 SLOW_WRITER = """
 import signal, sys, time
 from toolkit.cli.app import terminate
-from toolkit.io import atomic_write
+from toolkit.io.tables import atomic_write
 signal.signal(signal.SIGTERM, terminate)  # what the console script installs
 with atomic_write("out.csv") as temporary:
     temporary.write_text("half of a table")

@@ -233,7 +233,7 @@ class _Charts(HTMLParser):
 
 @pytest.fixture(scope="module")
 def report_page(tmp_path_factory) -> str:
-    from toolkit.report import evaluate
+    from toolkit.evaluate.report import evaluate
 
     real, synthetic, holdout = visits(120, 0), visits(120, 1), visits(40, 2)
     path = tmp_path_factory.mktemp("report") / "report.html"

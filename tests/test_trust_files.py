@@ -25,9 +25,9 @@ from click.testing import CliRunner
 from toolkit import AnomalyDetector
 from toolkit.adapters.tabular import TabularAdapter
 from toolkit.cli import cli
-from toolkit.csvfiles import Dialect, write_csv
 from toolkit.exceptions import DataError, InferenceWarning, UsageError
 from toolkit.io import iter_table, read_table, sample_table, write_table
+from toolkit.io.csvfiles import Dialect, write_csv
 
 
 @pytest.fixture
@@ -170,7 +170,7 @@ def test_a_windows_1252_file_is_read_and_a_stray_byte_after_the_first_lines_is_n
 FORK_RUNNER = textwrap.dedent("""
     import gc, json, os, sys
     import pandas, pyarrow.csv, sklearn.ensemble, torch  # imported once, shared by the children
-    import toolkit.cli, toolkit.detector, toolkit.estimators, toolkit.report
+    import toolkit.cli, toolkit.models.detector, toolkit.models.synthesizer, toolkit.evaluate.report
     gc.freeze()
     results = []
     for number, args in enumerate(json.loads(sys.argv[1])):

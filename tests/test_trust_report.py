@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from toolkit import Synthesizer
 from toolkit.cli import cli
-from toolkit.report import (
+from toolkit.evaluate.report import (
     auc_interval,
     evaluate,
     rare_values,

@@ -2,8 +2,8 @@
 
 The public API is :class:`Synthesizer` (generate privacy-preserving synthetic
 records) and :class:`AnomalyDetector` (score how unusual records are).
-Attributes are imported lazily so that ``adapters`` can use
-:mod:`toolkit.exceptions` without an import cycle.
+They are loaded on first use, so that the command line (``toolkit --help``) and the
+light modules (``toolkit.io``, ``toolkit.exceptions``) start without loading PyTorch.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_LAZY = {"Synthesizer": "toolkit.estimators", "AnomalyDetector": "toolkit.detector",
-         "load_config": "toolkit.config"}
+_ON_FIRST_USE = {"Synthesizer": "toolkit.models.synthesizer",
+                 "AnomalyDetector": "toolkit.models.detector",
+                 "load_config": "toolkit.config"}
 
 __all__ = ["AnomalyDetector", "Synthesizer", "load_config", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
+    if name in _ON_FIRST_USE:
+        return getattr(import_module(_ON_FIRST_USE[name]), name)
     raise AttributeError(f"module 'toolkit' has no attribute {name!r}")

@@ -22,7 +22,7 @@ from toolkit.exceptions import UsageError
 #: a big table's batches hold about this share of its rows (see Config.for_rows)
 ROWS_PER_BATCH = 50
 BACKENDS = ("vae", "gan", "vaegan")
-#: the anomaly scores an AnomalyDetector reads off a model (see toolkit.detector)
+#: the anomaly scores an AnomalyDetector reads off a model (see toolkit.models.detector)
 ANOMALY_SCORES = ("ensemble", "combined", "reconstruction", "latent", "isolation")
 #: what an AnomalyDetector does with values training never had
 UNSEEN = ("score", "refuse")
@@ -66,7 +66,7 @@ class Config:
     max_training_rows : int
         A larger table is learnt from a uniform random sample of this many rows
         (drawn in one streamed pass when fitting from a file, by the engine in
-        :mod:`toolkit.spark` and :mod:`toolkit.dask`), which bounds fit memory;
+        :mod:`toolkit.engines.spark` and :mod:`toolkit.engines.dask`), which bounds fit memory;
         column statistics still cover every row.
     learning_rate, weight_decay : float
         Adam settings.

@@ -4,7 +4,7 @@ A backend file only says which networks it has (:meth:`Backend.build`), what one
 optimizer step does (:meth:`Backend.training_step`) and how a latent code
 becomes a raw decoder output (:meth:`Backend.decode`). The loop, the output heads,
 the latent prior, conditioning on categorical levels and sampling live here and
-in :mod:`toolkit.training`.
+in :mod:`toolkit.backends.training`.
 
 Conditions are passed as ``fixed = {block index: slot}``: the categorical
 blocks (by their index in the spec) whose level is given, and that level's
@@ -24,10 +24,8 @@ from toolkit.adapters.base import TensorSpec
 from toolkit.backends.diffusion import LEARNING_RATE, MIN_BATCH, DiffusionPrior
 from toolkit.backends.layers import OutputHeads
 from toolkit.backends.prior import LatentPrior
-from toolkit.config import Config
-from toolkit.exceptions import TrainingError
-from toolkit.privacy import PrivacyPlan, PrivateSteps
-from toolkit.training import (
+from toolkit.backends.privacy import PrivacyPlan, PrivateSteps
+from toolkit.backends.training import (
     Callback,
     History,
     choose_epochs,
@@ -35,6 +33,8 @@ from toolkit.training import (
     steps_per_epoch,
     train,
 )
+from toolkit.config import Config
+from toolkit.exceptions import TrainingError
 
 #: rounds and prior rows of the level calibration after training (Backend.calibrate_levels)
 CALIBRATION_ROUNDS = 8
@@ -194,7 +194,7 @@ class Backend(nn.Module):
         callbacks : list of Callback, optional
             Progress, early stopping.
         privacy : PrivacyPlan, optional
-            Train with DP-SGD (:mod:`toolkit.privacy`): Poisson-sampled batches,
+            Train with DP-SGD (:mod:`toolkit.backends.privacy`): Poisson-sampled batches,
             per-row clipping and noise, no recorded losses, no :meth:`after_fit`
             (which would read the rows again).
         marginals : torch.Tensor, optional

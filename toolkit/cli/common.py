@@ -69,7 +69,7 @@ def quiet_warnings(quiet: bool) -> None:
 def seed_or_fresh(seed: int | None, quiet: bool) -> int:
     """``seed``, or a fresh one (printed, so that the run can be repeated)."""
     if seed is None:
-        from toolkit.estimators import fresh_seed
+        from toolkit.models.synthesizer import fresh_seed
 
         seed = fresh_seed()
         say(quiet, f"seed {seed} (pass --seed {seed} to repeat this run)")
@@ -79,7 +79,7 @@ def seed_or_fresh(seed: int | None, quiet: bool) -> int:
 def check_output(path: Path, suffixes: tuple[str, ...], what: str) -> None:
     """Fail before any work when an output path cannot be written."""
     from toolkit.exceptions import UsageError
-    from toolkit.io import check_writable
+    from toolkit.io.tables import check_writable
 
     if path.suffix.lower() not in suffixes:
         raise UsageError(f"{what} {path} must end in {', '.join(suffixes)}")
@@ -270,7 +270,7 @@ def report_training(quiet: bool, model: Any) -> None:
     """Say how long the fit of a Synthesizer took (and its privacy guarantee)."""
     say(quiet, f"trained in {model.fit_seconds_:.1f}s ({model.n_epochs_} epochs)")
     if getattr(model, "privacy_", None):
-        from toolkit.report import guarantee_text
+        from toolkit.evaluate.report import guarantee_text
 
         say(quiet, "guarantee: " + guarantee_text(model.privacy_))
 
@@ -280,7 +280,7 @@ def fit_synthesizer(data_path: Path, options: dict[str, Any],
     """Train a Synthesizer with the command's options on ``records`` (default: DATA read by
     the adapter of its domain); returns the model and the records."""
     from toolkit.adapters.domains import adapter_type
-    from toolkit.estimators import Synthesizer
+    from toolkit.models.synthesizer import Synthesizer
 
     synthesizer = Synthesizer(**training_params(options, "default"), **privacy_params(options))
     config = synthesizer.resolve_config()  # a bad preset or option fails before any work
@@ -298,7 +298,7 @@ def fit_detector(data_path: Path, options: dict[str, Any], score: str,
                  contamination: float, unseen: str) -> Any:
     """Train an AnomalyDetector with the command's options on DATA."""
     from toolkit.adapters.domains import adapter_type
-    from toolkit.detector import AnomalyDetector
+    from toolkit.models.detector import AnomalyDetector
 
     detector = AnomalyDetector(anomaly_score=score, contamination=contamination, unseen=unseen,
                                **training_params(options, None))  # the domain's preset
@@ -316,7 +316,7 @@ def fit_detector(data_path: Path, options: dict[str, Any], score: str,
 def inputs_of(data: Path | None, options: dict[str, Any], **more: Path | None
             ) -> dict[str, Path | None]:
     """The input files of a command (DATA, --metadata, --config files, more) for
-    :func:`~toolkit.io.check_distinct`."""
+    :func:`~toolkit.io.tables.check_distinct`."""
     config = options.get("config")
     config_file = Path(config) if config and Path(config).suffix in (".yaml", ".yml") else None
     return {"DATA": data, "--metadata": options.get("metadata"), "--config": config_file,
@@ -437,7 +437,7 @@ def progress_line(message: str) -> None:
 
 
 def load_model_file(path: Path) -> Any:
-    from toolkit.estimators import Synthesizer
+    from toolkit.models.synthesizer import Synthesizer
 
     return Synthesizer.load(path)
 

@@ -46,9 +46,9 @@ def score(data: Path, out: Path, model: Path | None, fit_on: Path | None,
           contamination: float | None, explain: bool, top: int, chunk_size: int,
           score: str | None, unseen: str | None, **options: Any) -> None:
     """Score every row of DATA for how anomalous it is (streamed in chunks)."""
-    from toolkit.detector import AnomalyDetector, column_plans, top_columns
     from toolkit.exceptions import DataError, UsageError
-    from toolkit.io import TABLE_SUFFIXES, check_distinct, iter_table, table_writer
+    from toolkit.io.tables import TABLE_SUFFIXES, check_distinct, iter_table, table_writer
+    from toolkit.models.detector import AnomalyDetector, column_plans, top_columns
 
     quiet_warnings(options["quiet"])
     if (model is None) == (fit_on is None):
@@ -99,8 +99,8 @@ def _score_images(detector: Any, folder: Path, out: Path, explain: bool, quiet: 
     import numpy as np
     import pandas as pd
 
-    from toolkit.io import write_table
-    from toolkit.report_html import canvas
+    from toolkit.evaluate.page import canvas
+    from toolkit.io.tables import write_table
 
     images = detector.model_.adapter_.read(folder)
     scores = detector.decision_function(images)

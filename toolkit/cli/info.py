@@ -37,10 +37,10 @@ def _privacy_lines(privacy: dict | None) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Print the model's full JSON document.")
 def info(model: Path, as_json: bool) -> None:
     """Describe a saved MODEL: backend, columns, settings, training history."""
-    from toolkit.estimators import Synthesizer
+    from toolkit.evaluate.report import guarantee_text
     from toolkit.exceptions import ModelFileError
-    from toolkit.modelfile import load_model
-    from toolkit.report import guarantee_text
+    from toolkit.io.modelfile import load_model
+    from toolkit.models.synthesizer import Synthesizer
 
     _, document = load_model(model)
     kind = document.get("kind")

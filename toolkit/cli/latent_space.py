@@ -15,7 +15,7 @@ from toolkit.cli.common import (
     load_model_file,
 )
 from toolkit.exceptions import DataError
-from toolkit.io import TABLE_SUFFIXES, check_distinct, read_table, write_table
+from toolkit.io.tables import TABLE_SUFFIXES, check_distinct, read_table, write_table
 
 
 def model_and_output(what: str) -> Callable:
@@ -45,7 +45,7 @@ def encode(data: Path, model: Path, out: Path) -> None:
     """Compress DATA's records to latent codes; prints the compression ratio and error."""
     import numpy as np
 
-    from toolkit import latent
+    from toolkit.evaluate import latent
 
     check_distinct({"DATA": data, "--model": model}, {"--out": out})
     check_output(out, TABLE_SUFFIXES, "--out")
@@ -76,7 +76,7 @@ def decode(latents: Path, model: Path, out: Path) -> None:
     """Decode latent codes (written by 'toolkit encode') back into records."""
     import pandas as pd
 
-    from toolkit import latent
+    from toolkit.evaluate import latent
 
     synthesizer = model_writing_to({"LATENTS": latents}, model, out)
     codes = read_table(latents)
@@ -93,7 +93,7 @@ def decode(latents: Path, model: Path, out: Path) -> None:
 @model_and_output("Reconstructed records")
 def reconstruct(data: Path, model: Path, out: Path) -> None:
     """Pass DATA through the model (encode, then decode) and write what comes back."""
-    from toolkit import latent
+    from toolkit.evaluate import latent
 
     synthesizer = model_writing_to({"DATA": data}, model, out)
     records = synthesizer.adapter_.read(data)
@@ -112,7 +112,7 @@ def reconstruct(data: Path, model: Path, out: Path) -> None:
               help="A .png strip for images, a .csv/.parquet of rows for tables.")
 def interpolate(model: Path, start: Path, end: Path, steps: int, out: Path) -> None:
     """Records along the latent line from START to END (image files, or one-row tables)."""
-    from toolkit import latent
+    from toolkit.evaluate import latent
 
     check_distinct({"MODEL": model, "START": start, "END": end}, {"--out": out})
     synthesizer = load_model_file(model)
@@ -131,7 +131,7 @@ def interpolate(model: Path, start: Path, end: Path, steps: int, out: Path) -> N
               help="Also write the influence matrix as CSV.")
 def latent_command(model: Path, out: Path, csv_out: Path | None) -> None:
     """Heatmap of how much each latent dimension moves each feature (latent traversal)."""
-    from toolkit import latent
+    from toolkit.evaluate import latent
 
     check_distinct({"MODEL": model}, {"--out": out, "--csv": csv_out})
     check_output(out, (".png",), "--out")

@@ -17,8 +17,8 @@ from toolkit.cli.common import (
     say,
 )
 
-#: rows of each table ``report`` measures at most (toolkit.report.MAX_ROWS, repeated here so
-#: that the help is shown without importing the report; tests/test_report_subsample.py
+#: rows of each table ``report`` measures at most (toolkit.evaluate.report.MAX_ROWS, repeated
+#: here so that the help is shown without importing the report; tests/test_report_subsample.py
 #: checks that the two agree)
 MAX_ROWS = 50_000
 
@@ -58,10 +58,10 @@ def report(real: Path, synthetic: Path, out: Path, json_out: Path | None, holdou
     streamed pass; the page, the JSON and the summary line state how many rows were
     measured of how many.
     """
+    from toolkit.evaluate.page import leaks_text, sample_text
+    from toolkit.evaluate.report import evaluate
     from toolkit.exceptions import DataError
-    from toolkit.io import check_distinct
-    from toolkit.report import evaluate
-    from toolkit.report_html import leaks_text, sample_text
+    from toolkit.io.tables import check_distinct
 
     quiet_warnings(quiet)
     check_distinct({"REAL": real, "SYNTHETIC": synthetic, "--holdout": holdout,
@@ -109,8 +109,8 @@ def report(real: Path, synthetic: Path, out: Path, json_out: Path | None, holdou
 def compare(data: Path, backends: str, out: Path, json_out: Path | None, target: str | None,
             holdout_frac: float, epochs: int | None, seed: int, quiet: bool) -> None:
     """Train each backend on the same split of DATA and compare them side by side."""
-    from toolkit import compare as comparison
-    from toolkit.io import check_distinct, read_table
+    from toolkit.evaluate import compare as comparison
+    from toolkit.io.tables import check_distinct, read_table
 
     quiet_warnings(quiet)
     check_distinct({"DATA": data}, {"--out": out, "--json": json_out})

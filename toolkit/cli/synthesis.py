@@ -33,9 +33,9 @@ from toolkit.cli.common import (
     training_params,
     unseen_option,
 )
-from toolkit.csvfiles import Dialect
 from toolkit.exceptions import DataError, UsageError
-from toolkit.io import TABLE_SUFFIXES, check_distinct, read_table, write_table
+from toolkit.io.csvfiles import Dialect
+from toolkit.io.tables import TABLE_SUFFIXES, check_distinct, read_table, write_table
 
 #: rows ``toolkit sample`` generates and writes at a time (its memory bound)
 CLI_CHUNK_ROWS = 100_000
@@ -85,7 +85,7 @@ def synth(data: Path, out: Path, rows: int | None, model_out: Path | None,
         check_output(report_out, (".html",), "--report")
     if holdout_out is not None:
         check_output(holdout_out, TABLE_SUFFIXES, "--holdout-out")
-    from toolkit.estimators import Synthesizer
+    from toolkit.models.synthesizer import Synthesizer
 
     Synthesizer(**training_params(options, "default"), **privacy_params(options)
                 ).resolve_config()  # a bad preset or option fails before any work
@@ -95,7 +95,7 @@ def synth(data: Path, out: Path, rows: int | None, model_out: Path | None,
     if report_out is not None:
         if target is not None and target not in real.columns:
             raise DataError(f"--target {target!r} is not a column of {data}")
-        from toolkit.report import column_kinds, split_holdout
+        from toolkit.evaluate.report import column_kinds, split_holdout
 
         # by patient when an ID column repeats (kinds inferred as the model infers them)
         kinds = column_kinds(real, options["metadata"])
@@ -116,7 +116,7 @@ def synth(data: Path, out: Path, rows: int | None, model_out: Path | None,
     synthetic = synthesizer.sample(rows or len(real), conditions=wanted)
     result = None
     if report_out is not None:
-        from toolkit.report import evaluate
+        from toolkit.evaluate.report import evaluate
 
         result = evaluate(real, synthetic, holdout=holdout, target=target,
                           metadata=options["metadata"], random_state=options["seed"],
@@ -181,7 +181,7 @@ def _synth_images(data: Path, out: Path, rows: int | None, model_out: Path | Non
 def sample(model: Path, rows: int, out: Path, seed: int | None, conditions: tuple[str, ...],
            progress: bool, quiet: bool) -> None:
     """Generate --rows synthetic rows (or images, into the folder --out) from a saved MODEL."""
-    from toolkit.estimators import Synthesizer
+    from toolkit.models.synthesizer import Synthesizer
 
     quiet_warnings(quiet)
     wanted = parse_conditions(conditions)
@@ -272,7 +272,7 @@ def metadata_command(data: Path, out: Path) -> None:
     import yaml
 
     from toolkit.adapters.dp_statistics import draft_schema
-    from toolkit.io import write_text
+    from toolkit.io.tables import write_text
 
     check_distinct({"DATA": data}, {"--out": out})
     check_output(out, (".yaml", ".yml"), "--out")

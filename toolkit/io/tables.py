@@ -1,8 +1,8 @@
 """Reading and writing tables: CSV or Parquet chosen by the file extension, written atomically.
 
-CSV files are read with :mod:`toolkit.csvfiles` (dialect sniffed, types kept as the
+CSV files are read with :mod:`toolkit.io.csvfiles` (dialect sniffed, types kept as the
 file wrote them; ``.csv.gz`` and the other compressions of
-:data:`~toolkit.csvfiles.COMPRESSIONS` decompressed as they are read) and written back in
+:data:`~toolkit.io.csvfiles.COMPRESSIONS` decompressed as they are read) and written back in
 the dialect they came in (uncompressed). Every output goes
 to a temporary file in the target's folder that replaces the target only when
 writing succeeded; it gets the permissions the umask gives a new file, and is
@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from toolkit.csvfiles import Dialect, compression_of, iter_csv, read_csv, write_csv
 from toolkit.exceptions import DataError, UsageError
+from toolkit.io.csvfiles import Dialect, compression_of, iter_csv, read_csv, write_csv
 
 #: the table files written (and read)
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -57,7 +57,7 @@ def check_writable(path: str | Path, what: str = "output") -> Path:
     --------
     >>> import tempfile
     >>> from pathlib import Path
-    >>> from toolkit.io import check_writable
+    >>> from toolkit.io.tables import check_writable
     >>> folder = tempfile.TemporaryDirectory()
     >>> check_writable(Path(folder.name) / "out.csv").name
     'out.csv'
@@ -102,7 +102,7 @@ def check_distinct(inputs: dict[str, Path | None], outputs: dict[str, Path | Non
 
     Examples
     --------
-    >>> from toolkit.io import check_distinct
+    >>> from toolkit.io.tables import check_distinct
     >>> check_distinct({"DATA": "visits.csv"}, {"--out": "synthetic.csv", "--json": None})
     >>> check_distinct({"DATA": "visits.csv"}, {"--out": "./visits.csv"})
     Traceback (most recent call last):
@@ -144,7 +144,7 @@ def atomic_path(path: str | Path) -> tuple[Path, Path]:
     --------
     >>> import tempfile
     >>> from pathlib import Path
-    >>> from toolkit.io import atomic_path
+    >>> from toolkit.io.tables import atomic_path
     >>> folder = tempfile.TemporaryDirectory()
     >>> target, temporary = atomic_path(Path(folder.name) / "out.csv")
     >>> target.name, temporary.parent == target.parent, temporary.name.startswith(".out.csv.")
@@ -175,7 +175,7 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
     --------
     >>> import tempfile
     >>> from pathlib import Path
-    >>> from toolkit.io import atomic_write
+    >>> from toolkit.io.tables import atomic_write
     >>> folder = Path(tempfile.mkdtemp())
     >>> with atomic_write(folder / "notes.txt") as temporary:
     ...     _ = temporary.write_text("complete")
@@ -299,13 +299,14 @@ def read_table(path: str | Path) -> pd.DataFrame:
     Parameters
     ----------
     path : str or Path
-        A ``.csv`` file (dialect sniffed: see :mod:`toolkit.csvfiles`) or a
+        A ``.csv`` file (dialect sniffed: see :mod:`toolkit.io.csvfiles`) or a
         ``.parquet``/``.pq`` file.
 
     Returns
     -------
     pandas.DataFrame
-        For CSV files, ``attrs["csv"]`` holds the dialect (see :class:`~toolkit.csvfiles.Dialect`).
+        For CSV files, ``attrs["csv"]`` holds the dialect
+        (see :class:`~toolkit.io.csvfiles.Dialect`).
 
     Raises
     ------
@@ -346,8 +347,8 @@ def write_table(data: pd.DataFrame, path: str | Path, dialect: Dialect | None = 
     --------
     >>> import tempfile
     >>> from pathlib import Path
-    >>> from toolkit.csvfiles import Dialect
-    >>> from toolkit.io import read_table, write_table
+    >>> from toolkit.io.csvfiles import Dialect
+    >>> from toolkit.io.tables import read_table, write_table
     >>> folder = tempfile.TemporaryDirectory()
     >>> path = Path(folder.name) / "labs.csv"
     >>> table = pd.DataFrame({"id": [1, 2], "chol": [1.5, None]})
@@ -382,14 +383,14 @@ def iter_table(path: str | Path, chunk_rows: int,
     Raises the same errors as :func:`read_table`; a CSV chunk whose values do not fit
     the types read from the first chunk fails naming the column. With ``plans`` (the
     type of each CSV column: ``{"chol": "int", ...}``, see
-    :func:`~toolkit.csvfiles.iter_csv`) a CSV file's columns are typed by them instead,
+    :func:`~toolkit.io.csvfiles.iter_csv`) a CSV file's columns are typed by them instead,
     whatever the chunks hold, and no chunk is refused; Parquet columns keep their types.
 
     Examples
     --------
     >>> import tempfile
     >>> from pathlib import Path
-    >>> from toolkit.io import iter_table, write_table
+    >>> from toolkit.io.tables import iter_table, write_table
     >>> folder = tempfile.TemporaryDirectory()
     >>> path = Path(folder.name) / "counts.parquet"
     >>> write_table(pd.DataFrame({"x": [0, 1, 2, 3, 4]}), path)
@@ -427,7 +428,7 @@ def sample_table(path: str | Path, max_rows: int, seed: int, chunk_rows: int = 1
     --------
     >>> import tempfile
     >>> from pathlib import Path
-    >>> from toolkit.io import sample_table, write_table
+    >>> from toolkit.io.tables import sample_table, write_table
     >>> folder = tempfile.TemporaryDirectory()
     >>> path = Path(folder.name) / "counts.parquet"
     >>> write_table(pd.DataFrame({"x": range(1000)}), path)
@@ -479,7 +480,7 @@ def _arrow_chunk(chunk: pd.DataFrame, schema):
     ------
     DataError
         For a column whose values do not fit one Parquet type (text among numbers, as
-        :func:`~toolkit.csvfiles.convert_leniently` keeps them) or the column's type in
+        :func:`~toolkit.io.csvfiles.convert_leniently` keeps them) or the column's type in
         ``schema``.
     """
     import pyarrow as pa
@@ -536,7 +537,7 @@ def table_writer(path: str | Path, dialect: Dialect | None = None
     --------
     >>> import tempfile
     >>> from pathlib import Path
-    >>> from toolkit.io import table_writer
+    >>> from toolkit.io.tables import table_writer
     >>> folder = tempfile.TemporaryDirectory()
     >>> path = Path(folder.name) / "scores.csv"
     >>> with table_writer(path) as write:
@@ -586,7 +587,7 @@ def parts_writer(folder: str | Path) -> Iterator[Callable[[pd.DataFrame], None]]
     --------
     >>> import tempfile
     >>> from pathlib import Path
-    >>> from toolkit.io import parts_writer, read_table
+    >>> from toolkit.io.tables import parts_writer, read_table
     >>> folder = Path(tempfile.mkdtemp())
     >>> with parts_writer(folder / "synthetic") as write:
     ...     write(pd.DataFrame({"x": [1, 2]}))
@@ -657,7 +658,7 @@ def write_text(path: str | Path, text: str) -> None:
     --------
     >>> import tempfile
     >>> from pathlib import Path
-    >>> from toolkit.io import write_text
+    >>> from toolkit.io.tables import write_text
     >>> folder = tempfile.TemporaryDirectory()
     >>> write_text(Path(folder.name) / "summary.txt", "quality 0.91 \u2713")
     >>> (Path(folder.name) / "summary.txt").read_bytes()

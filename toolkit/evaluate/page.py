@@ -1,4 +1,4 @@
-"""The HTML page of a :class:`~toolkit.report.Report`: one self-contained file.
+"""The HTML page of a :class:`~toolkit.evaluate.report.Report`: one self-contained file.
 
 Plots are drawn by matplotlib as inline SVG that keeps its text as ``<text>`` (searchable,
 read by screen readers, in the fonts the browser has) and names what it shows in a
@@ -19,7 +19,7 @@ from toolkit.adapters.kinds import UNMODELLED_KINDS
 
 
 class ReportData(Protocol):
-    """What the page is drawn from: the fields of :class:`toolkit.report.Report`.
+    """What the page is drawn from: the fields of :class:`toolkit.evaluate.report.Report`.
 
     A protocol, so that rendering depends on the report's data and not on the module that
     measures it (which imports this one to write its page).

@@ -44,9 +44,9 @@ from toolkit.adapters.kinds import (
     utc_instants,
 )
 from toolkit.adapters.tabular import check_table, load_metadata
+from toolkit.evaluate.features import model_frame, seconds_of_dates
+from toolkit.evaluate.realism import DETECTION_FOLDS, MAX_SUPPORT_ROWS, realism
 from toolkit.exceptions import DataError
-from toolkit.features import model_frame, seconds_of_dates
-from toolkit.realism import DETECTION_FOLDS, MAX_SUPPORT_ROWS, realism
 
 #: sdmetrics sdtype of each of our column kinds
 SDTYPES = {"continuous": "numerical", "integer": "numerical", "categorical": "categorical",
@@ -109,14 +109,14 @@ class Report:
 
     def to_json(self, path: str | Path) -> None:
         """Write :meth:`to_dict` as JSON (atomically)."""
-        from toolkit.io import write_text
+        from toolkit.io.tables import write_text
 
         write_text(path, json.dumps(self.to_dict(), indent=2, default=_json_default) + "\n")
 
     def to_html(self, path: str | Path) -> None:
         """Write a self-contained HTML page (inline SVG plots, no scripts, no web fonts)."""
-        from toolkit.io import write_text
-        from toolkit.report_html import render
+        from toolkit.evaluate.page import render
+        from toolkit.io.tables import write_text
 
         write_text(path, render(self))
 
@@ -1032,7 +1032,7 @@ def bounded_sample(source: pd.DataFrame | str | Path, max_rows: int | None, seed
     the ``max_rows`` smallest keys are kept (a bottom-k sample: uniform, without
     replacement). A file (CSV or Parquet) is read in one streamed pass that holds a few
     times ``max_rows`` rows at most, and gives the same rows as the table read whole
-    (:func:`toolkit.io.sample_table`). ``max_rows=None`` keeps every row.
+    (:func:`toolkit.io.tables.sample_table`). ``max_rows=None`` keeps every row.
 
     Examples
     --------
@@ -1044,7 +1044,7 @@ def bounded_sample(source: pd.DataFrame | str | Path, max_rows: int | None, seed
     10
     """
     if isinstance(source, (str, Path)):
-        from toolkit.io import read_table, sample_table
+        from toolkit.io.tables import read_table, sample_table
 
         if max_rows is None:
             table = read_table(source)
@@ -1143,7 +1143,7 @@ def evaluate(real: pd.DataFrame | str | Path, synthetic: pd.DataFrame | str | Pa
 
     Examples
     --------
-    >>> from toolkit.report import evaluate
+    >>> from toolkit.evaluate.report import evaluate
     >>> real = pd.read_csv("sample_data/patients.csv")
     >>> result = evaluate(real, real.sample(frac=1.0, random_state=1), max_rows=200)
     >>> result.summary["real_rows"], result.summary["real_rows_measured"]

@@ -26,7 +26,7 @@ more anomalous):
     ``-log p(x)`` from above (up to the point estimate of the reconstruction
     term).
 ``"isolation"``
-    an isolation forest's score in (0, 1] (:class:`~toolkit.isolation.IsolationForestScore`:
+    an isolation forest's score in (0, 1] (:class:`~toolkit.models.isolation.IsolationForestScore`:
     100 trees grown by scikit-learn on the encoded training rows, 256 rows each).
 
 ``"combined"``, ``"reconstruction"`` and ``"latent"`` are in nats, ``"isolation"`` in (0, 1],
@@ -60,10 +60,10 @@ from toolkit.adapters.tabular import TabularAdapter, load_column_metadata
 from toolkit.backends import BACKENDS
 from toolkit.config import ANOMALY_SCORES as SCORES
 from toolkit.config import UNSEEN, Config, params_from_json, params_to_json
-from toolkit.estimators import Synthesizer, torch_threads
 from toolkit.exceptions import DataError, ModelFileError, NotFittedError, UsageError
-from toolkit.isolation import IsolationForestScore
-from toolkit.modelfile import save_model
+from toolkit.io.modelfile import save_model
+from toolkit.models.isolation import IsolationForestScore
+from toolkit.models.synthesizer import Synthesizer, torch_threads
 
 #: rows encoded and scored at a time; memory is bounded by this, not by the input
 SCORE_CHUNK = 65536
@@ -131,7 +131,7 @@ def numbers_as_numbers(records: Any, metadata: dict[str, Any] | str | Path | Non
 
 def column_plans(adapter: TabularAdapter) -> dict[str, str]:
     """The type each column of a CSV file to score is read as (the ``plans`` of
-    :func:`toolkit.io.iter_table`): the type its training column had, whole numbers
+    :func:`toolkit.io.tables.iter_table`): the type its training column had, whole numbers
     ``"int"``, other numbers ``"float"``, anything else ``"text"``, whatever the chunks of the
     file hold; a value that is not of that type (``<5`` in a column of numbers) is kept as
     written and scored as never seen (see :meth:`TabularAdapter.novel_cells`).

@@ -18,7 +18,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from toolkit.exceptions import ModelFileError
-from toolkit.io import atomic_write
+from toolkit.io.tables import atomic_write
 
 FORMAT = "toolkit-model"
 FORMAT_VERSION = 1

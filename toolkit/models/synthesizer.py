@@ -23,8 +23,9 @@ from toolkit.adapters.domains import adapter_for, adapter_from_dict, adapter_typ
 from toolkit.adapters.dp_statistics import check_private_schema, private_surrogate
 from toolkit.adapters.tabular import TabularAdapter, check_table, load_column_metadata
 from toolkit.backends import BACKENDS, Backend
+from toolkit.backends.privacy import PrivacyPlan, plan_privacy
+from toolkit.backends.training import Callback, EarlyStopping, History, ProgressBar, choose_epochs
 from toolkit.config import Config, load_config, params_from_json, params_to_json
-from toolkit.copies import MAX_REDRAWS, CopyGuard, modelled_columns
 from toolkit.exceptions import (
     DataError,
     ModelFileError,
@@ -32,12 +33,11 @@ from toolkit.exceptions import (
     PrivacyWarning,
     UsageError,
 )
-from toolkit.modelfile import load_model, save_model
-from toolkit.privacy import PrivacyPlan, plan_privacy
-from toolkit.training import Callback, EarlyStopping, History, ProgressBar, choose_epochs
+from toolkit.io.modelfile import load_model, save_model
+from toolkit.models.copies import MAX_REDRAWS, CopyGuard, modelled_columns
 
 SAMPLE_CHUNK = 16384
-#: the model file's tensor of training-row fingerprints (see :mod:`toolkit.copies`)
+#: the model file's tensor of training-row fingerprints (see :mod:`toolkit.models.copies`)
 COPY_GUARD_TENSOR = "copy_guard.fingerprints"
 #: draws allowed per requested row when a condition must be met by checking
 REJECTION_BUDGET = 100
@@ -143,7 +143,7 @@ class Synthesizer(BaseEstimator):
         Show a progress bar on stderr while training.
     epsilon : float or None, default None
         Train with differential privacy at this ε (tables, vae backend): see
-        :mod:`toolkit.privacy`. The metadata must then state every column's kind and
+        :mod:`toolkit.backends.privacy`. The metadata must then state every column's kind and
         its ``min``/``max`` (numeric) or ``values`` (categorical), which are treated as
         public; the adapter's statistics come from a noisy histogram release.
     delta : float or None, default None
@@ -153,7 +153,7 @@ class Synthesizer(BaseEstimator):
     avoid_copies : bool, default True
         Never return a generated row that equals a training row on every modelled
         column (IDs and constants aside): such rows are redrawn (see
-        :mod:`toolkit.copies`). The model then keeps a 64-bit fingerprint of each
+        :mod:`toolkit.models.copies`). The model then keeps a 64-bit fingerprint of each
         distinct training row, so its file is as sensitive as the training data. Tables
         only; a private fit (``epsilon``) keeps none (nothing may read the rows outside
         DP-SGD), nor does an :class:`~toolkit.AnomalyDetector`.
@@ -186,7 +186,7 @@ class Synthesizer(BaseEstimator):
         Generated rows redrawn so far because they copied a rare training row.
     n_copies_kept_ : int
         Generated rows returned so far that still copy a rare training row after
-        :data:`~toolkit.copies.MAX_REDRAWS` rounds of redrawing (a
+        :data:`~toolkit.models.copies.MAX_REDRAWS` rounds of redrawing (a
         :class:`~toolkit.exceptions.PrivacyWarning` says so when it happens).
 
     Examples
@@ -492,7 +492,7 @@ class Synthesizer(BaseEstimator):
     def _without_copies(self, rows: pd.DataFrame, fixed: dict[int, int],
                         generator: torch.Generator, seed: int) -> pd.DataFrame:
         """``rows`` with every row that copies a rare training row redrawn (up to
-        :data:`~toolkit.copies.MAX_REDRAWS` rounds; what still copies then is kept, counted
+        :data:`~toolkit.models.copies.MAX_REDRAWS` rounds; what still copies then is kept, counted
         in :attr:`n_copies_kept_` and said in a :class:`PrivacyWarning`)."""
         if self.copy_guard_ is None:
             return rows

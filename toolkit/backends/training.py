@@ -31,7 +31,7 @@ class History:
 
     Examples
     --------
-    >>> from toolkit.training import History
+    >>> from toolkit.backends.training import History
     >>> history = History()
     >>> history.epochs
     0
@@ -91,7 +91,7 @@ class EarlyStopping(Callback):
 
     Examples
     --------
-    >>> from toolkit.training import EarlyStopping
+    >>> from toolkit.backends.training import EarlyStopping
     >>> stopper = EarlyStopping(patience=2)
     >>> [stopper.on_epoch_end(epoch, {"loss": loss})
     ...  for epoch, loss in enumerate([1.0, 0.5, 0.4995, 0.6])]
@@ -119,7 +119,7 @@ def cosine_factor(step: int, total: int, floor: float = 0.1) -> float:
 
     Examples
     --------
-    >>> from toolkit.training import cosine_factor
+    >>> from toolkit.backends.training import cosine_factor
     >>> [round(cosine_factor(step, 100), 3) for step in (0, 50, 100, 150)]
     [1.0, 0.55, 0.1, 0.1]
     """
@@ -133,7 +133,7 @@ def steps_per_epoch(n_rows: int, batch_size: int) -> int:
 
     Examples
     --------
-    >>> from toolkit.training import steps_per_epoch
+    >>> from toolkit.backends.training import steps_per_epoch
     >>> steps_per_epoch(10, 4), steps_per_epoch(3, 512)  # the last, partial batch is dropped
     (2, 1)
     """
@@ -205,7 +205,7 @@ def train(
     A backend that reports how many rows each step saw:
 
     >>> import torch
-    >>> from toolkit.training import train
+    >>> from toolkit.backends.training import train
     >>> class Counter:
     ...     def training_step(self, batch):
     ...         return {"rows": float(len(batch))}

@@ -139,7 +139,7 @@ def influence_heatmap(table: pd.DataFrame, path: Any, image_shape: tuple[int, in
                       ) -> None:
     """Save :func:`influence` as a PNG: a dimension × feature heatmap for tables; for
     images one small map per latent dimension of how much each pixel moves."""
-    from toolkit.report_html import canvas
+    from toolkit.evaluate.page import canvas
 
     if image_shape is None:
         figure, axes = canvas(min(12.0, 2 + 0.35 * table.shape[1]),

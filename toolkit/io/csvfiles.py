@@ -63,7 +63,7 @@ class Dialect:
 
     Examples
     --------
-    >>> from toolkit.csvfiles import Dialect
+    >>> from toolkit.io.csvfiles import Dialect
     >>> Dialect(";", ",").describe()
     "';'-separated, decimal comma, utf-8"
     >>> Dialect(bom=True, line_end="\\r\\n").describe()
@@ -249,7 +249,7 @@ def sniff_dialect(path: Path) -> Dialect:
     --------
     >>> import tempfile
     >>> from pathlib import Path
-    >>> from toolkit.csvfiles import sniff_dialect
+    >>> from toolkit.io.csvfiles import sniff_dialect
     >>> folder = tempfile.TemporaryDirectory()
     >>> path = Path(folder.name) / "labs.csv"
     >>> _ = path.write_text("id;chol;zip\\n1;1,5;05401\\n2;;02134\\n")
@@ -437,7 +437,7 @@ def column_plan(values, decimal: str = ".") -> str:
     Examples
     --------
     >>> import pyarrow as pa
-    >>> from toolkit.csvfiles import column_plan
+    >>> from toolkit.io.csvfiles import column_plan
     >>> column_plan(pa.array(["1", " 2", None])), column_plan(pa.array(["05401", "2"]))
     ('int', 'text')
     >>> column_plan(pa.array(["1.5", "-2e3", "inf"])), column_plan(pa.array(["1,5"]), ",")
@@ -476,7 +476,7 @@ def convert_column(values, plan: str, decimal: str = ".") -> pd.Series:
     Examples
     --------
     >>> import pyarrow as pa
-    >>> from toolkit.csvfiles import convert_column
+    >>> from toolkit.io.csvfiles import convert_column
     >>> convert_column(pa.array(["1", None, "3"]), "int").tolist()  # a blank: nullable Int64
     [1, <NA>, 3]
     >>> convert_column(pa.array(["1,5", "2"]), "float", ",").tolist()
@@ -526,7 +526,7 @@ def convert_leniently(values, plan: str, decimal: str = ".") -> pd.Series:
     Examples
     --------
     >>> import pyarrow as pa
-    >>> from toolkit.csvfiles import convert_leniently
+    >>> from toolkit.io.csvfiles import convert_leniently
     >>> convert_leniently(pa.array(["1", "2"]), "int").dtype  # all fit: typed as the plan
     dtype('int64')
     >>> convert_leniently(pa.array(["1", "<5", None, "2,5"]), "int", ",").tolist()
@@ -582,7 +582,7 @@ def read_csv(path: Path) -> pd.DataFrame:
     --------
     >>> import tempfile
     >>> from pathlib import Path
-    >>> from toolkit.csvfiles import read_csv
+    >>> from toolkit.io.csvfiles import read_csv
     >>> folder = tempfile.TemporaryDirectory()
     >>> path = Path(folder.name) / "labs.csv"
     >>> _ = path.write_text("id;chol;zip\\n1;1,5;05401\\n2;;02134\\n")
@@ -635,7 +635,7 @@ def iter_csv(path: Path, chunk_rows: int,
     --------
     >>> import tempfile
     >>> from pathlib import Path
-    >>> from toolkit.csvfiles import iter_csv
+    >>> from toolkit.io.csvfiles import iter_csv
     >>> folder = tempfile.TemporaryDirectory()
     >>> path = Path(folder.name) / "counts.csv"
     >>> _ = path.write_text("x\\n0\\n1\\n2\\n<5\\n4\\n")
@@ -774,7 +774,7 @@ def write_csv(frame: pd.DataFrame, path: str | Path, dialect: Dialect | None = N
     --------
     >>> import tempfile
     >>> from pathlib import Path
-    >>> from toolkit.csvfiles import write_csv
+    >>> from toolkit.io.csvfiles import write_csv
     >>> folder = tempfile.TemporaryDirectory()
     >>> path = Path(folder.name) / "visits.csv"
     >>> table = pd.DataFrame({"id": [1, 2], "note": ["a;b", None], "bmi": [21.5, 30.0]})

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.adapters.kinds import UNMODELLED_KINDS
-from toolkit.features import model_frame
+from toolkit.evaluate.features import model_frame
 
 #: rows of each side given to the detection classifier at most (a random sample beyond)
 MAX_DETECTION_ROWS = 10_000

@@ -3,7 +3,7 @@
 Every backend is trained on the same training rows (a seeded split that keeps
 a holdout out) with its own preset (``vae`` → ``default``, ``gan`` → ``gan``,
 ``vaegan`` → ``vaegan``), asked for as many rows as it trained on, and measured
-with :func:`toolkit.report.evaluate` plus fit time, sampling speed and training
+with :func:`toolkit.evaluate.report.evaluate` plus fit time, sampling speed and training
 stability (the spread of its monitored loss over the last fifth of training,
 and whether training diverged).
 """
@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from toolkit.backends import BACKENDS
+from toolkit.evaluate.report import evaluate
 from toolkit.exceptions import DataError, TrainingError, UsageError
-from toolkit.report import evaluate
 
 PRESETS = {"vae": "default", "gan": "gan", "vaegan": "vaegan"}
 #: rows drawn to time sampling
@@ -71,8 +71,8 @@ def compare(data: pd.DataFrame, backends: list[str], target: str | None = None,
         raise UsageError(f"unknown backend(s) {unknown}; valid: {', '.join(BACKENDS)}")
     if target is not None and target not in data.columns:
         raise DataError(f"target {target!r} is not a column; columns: {list(data.columns)}")
-    from toolkit.estimators import Synthesizer
-    from toolkit.report import column_kinds, split_holdout
+    from toolkit.evaluate.report import column_kinds, split_holdout
+    from toolkit.models.synthesizer import Synthesizer
 
     # by patient when an ID column repeats, as `synth --report` splits
     split = split_holdout(data, holdout_frac, random_state, column_kinds(data, None))
@@ -133,15 +133,15 @@ def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 def write_json(result: dict[str, Any], path: str | Path) -> None:
     """Write the comparison as JSON (atomically)."""
-    from toolkit.io import write_text
+    from toolkit.io.tables import write_text
 
     write_text(path, json.dumps(result, indent=2) + "\n")
 
 
 def write_html(result: dict[str, Any], path: str | Path) -> None:
     """Write the comparison as a self-contained HTML page (table and inline SVG plots)."""
-    from toolkit.io import write_text
-    from toolkit.report_html import STYLE, fmt
+    from toolkit.evaluate.page import STYLE, fmt
+    from toolkit.io.tables import write_text
 
     rows = table_rows(result)
     headers = ["backend", "quality", "detection AUROC (0.5 best)", "α-precision", "β-recall",
@@ -178,7 +178,7 @@ def write_html(result: dict[str, Any], path: str | Path) -> None:
 
 
 def _loss_curves(result: dict[str, Any]) -> str:
-    from toolkit.report_html import canvas, to_svg
+    from toolkit.evaluate.page import canvas, to_svg
 
     trained = {n: e for n, e in result["backends"].items() if not e["diverged"]}
     if not trained:

@@ -27,8 +27,8 @@ from typing import Any
 
 import torch
 
+from toolkit.backends.training import steps_per_epoch
 from toolkit.exceptions import UsageError
-from toolkit.training import steps_per_epoch
 
 #: share of ε the histogram release would cost on its own
 STATISTICS_SHARE = 0.25

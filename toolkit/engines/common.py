@@ -1,5 +1,5 @@
-"""What :mod:`toolkit.spark` and :mod:`toolkit.dask` share: the engine-independent half
-of scoring, sampling and fitting on partitions.
+"""What :mod:`toolkit.engines.spark` and :mod:`toolkit.engines.dask` share: the
+engine-independent half of scoring, sampling and fitting on partitions.
 
 An engine module only moves data: it hands pandas batches of its partitions to the
 functions here and turns what they return back into its own DataFrame. Everything
@@ -44,9 +44,9 @@ import pandas as pd
 
 from toolkit.adapters.statistics import ColumnStatistics
 from toolkit.config import Config
-from toolkit.detector import AnomalyDetector, top_columns
-from toolkit.estimators import MAX_SEED, SAMPLE_CHUNK, Synthesizer, resolve_seed
 from toolkit.exceptions import DataError, UsageError
+from toolkit.models.detector import AnomalyDetector, top_columns
+from toolkit.models.synthesizer import MAX_SEED, SAMPLE_CHUNK, Synthesizer, resolve_seed
 
 #: the engines and the package each needs (what ``pip install 'toolkit[extra]'`` brings)
 EXTRAS = {"spark": ("pyspark", "pyspark"), "dask": ("dask.dataframe", "dask[dataframe]")}
@@ -219,7 +219,7 @@ class SamplePlan:
     Partition ``i`` makes rows ``starts[i]`` to ``starts[i] + counts[i] - 1`` (the rows are
     split as evenly as possible, the first partitions get the extra row) from its own
     random stream, ``numpy.random.SeedSequence(seed).spawn(num_partitions)[i]``; it draws
-    them :data:`~toolkit.estimators.SAMPLE_CHUNK` at a time, each chunk with a seed taken
+    them :data:`~toolkit.models.synthesizer.SAMPLE_CHUNK` at a time, each chunk with a seed taken
     from that stream, and numbers each chunk's IDs from its first row's position.
 
     Examples
@@ -346,7 +346,7 @@ def fit_on_engine(task: str, random_state: int | None, params: dict[str, Any],
     Parameters
     ----------
     task, random_state, params
-        As for :func:`toolkit.spark.fit`.
+        As for :func:`toolkit.engines.spark.fit`.
     statistics : callable
         The whole table's column statistics (rows, missing counts, ranges, level counts),
         aggregated over the partitions by the engine (one job).
