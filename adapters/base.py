@@ -14,7 +14,9 @@ columns of the model tensor and says what they mean:
     ``C x H x W`` pixels in ``[0, 1]``.
 
 Backends build their heads and losses from the spec alone; they never see
-column names or dtypes. Adapters never import torch models.
+column names or dtypes. Adapters never import torch models, and never read or write files:
+:mod:`toolkit.io.records` reads what users pass into records plus a :class:`Provenance`,
+which :meth:`Adapter.fit` takes explicitly.
 """
 
 from __future__ import annotations
@@ -103,21 +105,49 @@ class TensorSpec:
         )
 
 
+@dataclass(frozen=True)
+class Provenance:
+    """What reading records learnt besides the records, that fitting an adapter uses.
+
+    :func:`toolkit.io.records.read_records` fills it; :meth:`Adapter.fit` takes it.
+
+    Parameters
+    ----------
+    rows : int or None, default None
+        Rows the source held when the records are a uniform sample of it (``None``: the
+        records are the whole source).
+    statistics : ColumnStatistics or None, default None
+        The whole source's column statistics (levels, missing values, ranges) when the
+        records are a sample of it (:mod:`toolkit.adapters.statistics`).
+    dialect : dict, default {}
+        The CSV dialect the source file was written in (``Dialect.to_dict``), so that
+        output goes back in it; empty for other sources.
+    labels : list or None, default None
+        The caller's own column labels where they were not all text (records name
+        columns by the labels' text; samples get the labels back).
+    """
+
+    rows: int | None = None
+    statistics: Any = None
+    dialect: dict[str, Any] = field(default_factory=dict)
+    labels: list[Any] | None = None
+
+
 @runtime_checkable
 class Adapter(Protocol):
     """What every data-domain adapter provides, so that nothing outside ``adapters/`` needs
     to know which domain (table, images) it holds.
 
-    Reading: :meth:`read` turns what a user passes (a path, a DataFrame, an array, a
-    folder of images) into the domain's *records*, never changing the caller's object;
-    :meth:`summary`, :meth:`n_features`, :meth:`chunks` and :meth:`unlabelled` work on
-    records. Encoding: ``fit`` learns the encoding and sets :attr:`spec`, ``transform``
-    turns records into a float32 array laid out as :attr:`spec` says, and
-    ``inverse_transform`` turns such an array (real or generated) back into records.
-    Results: :meth:`explain` spreads per-part likelihoods over columns or pixels,
-    :meth:`write` stores records where the user asked (after :meth:`check_output`), and
-    :meth:`describe` says what the fitted adapter encodes. Storage: ``to_dict`` /
-    ``from_dict`` keep the fitted adapter as plain JSON.
+    Records (a DataFrame, an :class:`~toolkit.adapters.imaging.ImageSet`) come from
+    :func:`toolkit.io.records.read_records`; :meth:`summary`, :meth:`n_features`,
+    :meth:`chunks` and :meth:`unlabelled` work on them. Encoding: ``fit`` learns the
+    encoding and sets :attr:`spec`, ``transform`` turns records into a float32 array laid
+    out as :attr:`spec` says, and ``inverse_transform`` turns such an array (real or
+    generated) back into records. Scoring: :meth:`check_known` and :meth:`novel_cells` find
+    what training never had, :meth:`explain` spreads per-part likelihoods over columns or
+    pixels. Sampling: :meth:`encode_conditions` and :meth:`renumber_ids`. Storage:
+    :meth:`describe` says what the fitted adapter encodes, ``to_dict`` / ``from_dict`` keep
+    it as plain JSON.
     """
 
     spec: TensorSpec
@@ -129,14 +159,6 @@ class Adapter(Protocol):
     detect_preset: str
     #: whether a small training set gets a larger KL weight (Config.beta_rows)
     small_data_beta: bool
-
-    @classmethod
-    def read(cls, source: Any, max_rows: int | None = None,
-             random_state: int | None = None) -> Any:
-        """The records of ``source`` (a path or in-memory data) in this domain's form; with
-        ``max_rows``, a uniform random sample of at most that many, where the domain
-        supports it (tables do, image sets are read whole)."""
-        ...
 
     @staticmethod
     def summary(records: Any) -> str:
@@ -158,8 +180,9 @@ class Adapter(Protocol):
         """``records`` without class labels (unsupervised use); a new object."""
         ...
 
-    def fit(self, records: Any) -> Adapter:
-        """Learn the encoding of ``records`` and set :attr:`spec`; return ``self``."""
+    def fit(self, records: Any, provenance: Provenance | None = None) -> Adapter:
+        """Learn the encoding of ``records`` (read as ``provenance`` says) and set
+        :attr:`spec`; return ``self``."""
         ...
 
     def transform(self, records: Any, random_state: int | None = None,
@@ -193,19 +216,6 @@ class Adapter(Protocol):
     def explain(self, part_nll: Any, part_blocks: Any, records: Any) -> Any:
         """Per-part negative log-likelihoods (``(n, parts)``, each part's block index in
         ``part_blocks``) gathered per column (tables) or per pixel (images)."""
-        ...
-
-    def check_output(self, path: Any) -> None:
-        """Fail with one line when ``path`` is not a place this domain's records can go."""
-        ...
-
-    def write(self, records: Any, path: Any) -> None:
-        """Store ``records`` at ``path`` (atomically where it is one file)."""
-        ...
-
-    def write_chunks(self, chunks: Any, path: Any) -> int:
-        """Store records that arrive as an iterable of chunks at ``path``, as :meth:`write`
-        does (tables hold one chunk in memory at a time); return how many were written."""
         ...
 
     def describe(self) -> dict[str, Any]:

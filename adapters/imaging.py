@@ -7,31 +7,21 @@ one-hot. Every image is converted to one colour mode (grayscale ``L`` or
 ``RGB``) and resized to one size with Pillow: by default the size and mode
 of the majority of the images, and the adapter records how many it resized.
 
-Files read: PNG, JPEG, BMP, TIFF and GIF through Pillow, ``.npy`` (one
-image, ``H×W``, ``H×W×C`` or ``C×H×W``) and ``.npz`` (its first array), and
-DICOM (``.dcm``) through the optional ``pydicom`` (``pip install
-toolkit[dicom]``). A file that cannot be read fails naming the file.
+Image files are read and written by :mod:`toolkit.io.images`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from toolkit.adapters.base import Block, TensorSpec
-from toolkit.exceptions import DataError, NotFittedError, UsageError
-from toolkit.io.tables import atomic_write, check_writable, parquet_parts
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif")
-ARRAY_SUFFIXES = (".npy", ".npz")
-DICOM_SUFFIXES = (".dcm",)
-ALL_SUFFIXES = IMAGE_SUFFIXES + ARRAY_SUFFIXES + DICOM_SUFFIXES
+from toolkit.adapters.base import Block, Provenance, TensorSpec
+from toolkit.exceptions import DataError, NotFittedError
 
 
 @dataclass
@@ -47,7 +37,7 @@ class ImageSet:
         return len(self.images)
 
 
-def _to_uint8(array: np.ndarray) -> np.ndarray:
+def as_uint8(array: np.ndarray) -> np.ndarray:
     """Scale an array to 0-255 (floats in [0, 1] and other ranges by min-max)."""
     array = np.asarray(array)
     if array.dtype == np.uint8:
@@ -63,102 +53,13 @@ def _to_uint8(array: np.ndarray) -> np.ndarray:
     return np.round((array - low) / max(high - low, 1e-12) * 255).astype(np.uint8)
 
 
-def _from_array(array: np.ndarray) -> Any:
-    from PIL import Image
+def normalise_images(images: list[Any], labels: list[str] | None, names: list[str],
+                     size: tuple[int, int] | None, mode: str | None) -> ImageSet:
+    """Pillow images converted to one colour mode and resized to one size, as a set.
 
-    array = np.asarray(array)
-    if array.ndim == 3 and array.shape[0] in (1, 3) and array.shape[-1] not in (1, 3):
-        array = np.moveaxis(array, 0, -1)  # C×H×W -> H×W×C
-    if array.ndim == 3 and array.shape[-1] == 1:
-        array = array[..., 0]
-    if array.ndim not in (2, 3):
-        raise ValueError(f"expected an H×W or H×W×C image, got shape {array.shape}")
-    return Image.fromarray(_to_uint8(array))
-
-
-def load_image(path: Path) -> Any:
-    """One file as a Pillow image.
-
-    Raises
-    ------
-    DataError
-        When the file cannot be read as an image.
+    ``mode`` defaults to ``RGB`` when any image has colour, else ``L``; ``size`` (height,
+    width) to the most common size. The set counts the images it resized.
     """
-    from PIL import Image, UnidentifiedImageError
-
-    suffix = path.suffix.lower()
-    try:
-        if suffix in ARRAY_SUFFIXES:
-            loaded = np.load(path, allow_pickle=False)
-            array = loaded[loaded.files[0]] if suffix == ".npz" else loaded
-            return _from_array(array)
-        if suffix in DICOM_SUFFIXES:
-            try:
-                import pydicom
-            except ImportError:
-                raise DataError(f"{path} is DICOM: install the optional extra "
-                                "'pip install toolkit[dicom]' (pydicom) to read it") from None
-            return _from_array(pydicom.dcmread(path).pixel_array)
-        with Image.open(path) as image:
-            image.load()
-            return image.copy()
-    except DataError:
-        raise
-    except (OSError, ValueError, UnidentifiedImageError, KeyError, IndexError) as error:
-        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise DataError(f"cannot read image {path}: {first_line}") from None
-
-
-def read_image_folder(folder: str | Path, size: tuple[int, int] | None = None,
-                      mode: str | None = None) -> ImageSet:
-    """Read every image under ``folder``; sub-folder names become labels.
-
-    Parameters
-    ----------
-    folder : str or Path
-        A folder of image files, or of one sub-folder per label holding them.
-    size : (height, width), optional
-        Resize every image to it; default: the most common size.
-    mode : {"L", "RGB"}, optional
-        Colour mode; default: ``RGB`` when any image has colour, else ``L``.
-
-    Raises
-    ------
-    DataError
-        For a missing or empty folder or an unreadable file.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DataError(f"image folder not found: {folder}")
-    files = sorted(p for p in folder.rglob("*") if p.is_file()
-                   and p.suffix.lower() in ALL_SUFFIXES)
-    if not files:
-        raise DataError(f"{folder} holds no images ({', '.join(ALL_SUFFIXES)})")
-    images = [load_image(path) for path in files]
-    parents = {path.parent for path in files}
-    labels = None
-    if parents != {folder}:
-        labels = [path.parent.relative_to(folder).as_posix() for path in files]
-    names = [path.relative_to(folder).as_posix() for path in files]
-    return _normalise(images, labels, names, size, mode)
-
-
-def read_image_file(path: str | Path) -> ImageSet:
-    """One image file as a one-image set.
-
-    Raises
-    ------
-    DataError
-        For a missing or unreadable file.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"input file not found: {path}")
-    return _normalise([load_image(path)], None, [path.name], None, None)
-
-
-def _normalise(images: list[Any], labels: list[str] | None, names: list[str],
-               size: tuple[int, int] | None, mode: str | None) -> ImageSet:
     from PIL import Image
 
     if mode is None:
@@ -190,7 +91,7 @@ def image_set_from_array(array: np.ndarray, labels: Any = None) -> ImageSet:
     if array.shape[0] == 0:
         raise DataError("the image array holds no images")
     try:
-        images = _to_uint8(array)
+        images = as_uint8(array)
     except ValueError as error:
         raise DataError(f"cannot use the image array: {error}") from None
     names = [f"image_{i:05d}.png" for i in range(len(images))]
@@ -221,42 +122,6 @@ class ImageAdapter:
         return cls()
 
     @staticmethod
-    def recognises(source: Any) -> bool:
-        """Whether ``source`` holds images: an :class:`ImageSet`, an ``(N, H, W[, C])``
-        array, a folder, or the path of an image, array or DICOM file."""
-        if isinstance(source, ImageSet):
-            return True
-        if isinstance(source, np.ndarray):
-            return source.ndim in (3, 4)
-        if isinstance(source, (str, Path)):
-            path = Path(source)
-            if path.is_dir():  # a folder of images, not one of Parquet parts
-                return not parquet_parts(path)
-            return path.suffix.lower() in ALL_SUFFIXES
-        return False
-
-    @classmethod
-    def read(cls, source: Any, max_rows: int | None = None,
-             random_state: int | None = None) -> ImageSet:
-        """``source`` as an :class:`ImageSet` (the same object when it is one); image sets
-        are read whole (``max_rows`` and ``random_state`` do not apply).
-
-        Raises
-        ------
-        DataError
-            For a missing or unreadable folder or file, or an array that is not images.
-        """
-        if isinstance(source, ImageSet):
-            return source
-        if isinstance(source, np.ndarray):
-            return image_set_from_array(source)
-        if isinstance(source, (str, Path)):
-            path = Path(source)
-            return read_image_folder(path) if path.is_dir() else read_image_file(path)
-        raise DataError(f"expected images (a folder, an image file, an ImageSet or an "
-                        f"(N, H, W[, C]) array), got {type(source).__name__}")
-
-    @staticmethod
     def summary(records: ImageSet) -> str:
         """``"120 images (1x8x8, labelled; 3 resized)"``."""
         n, height, width, channels = records.images.shape
@@ -282,7 +147,7 @@ class ImageAdapter:
         """A copy of the set without labels."""
         return replace(records, labels=None)
 
-    def fit(self, images: ImageSet) -> ImageAdapter:
+    def fit(self, images: ImageSet, provenance: Provenance | None = None) -> ImageAdapter:
         """Learn the image shape and the label levels."""
         n, height, width, channels = images.images.shape
         if n < 2:
@@ -302,7 +167,7 @@ class ImageAdapter:
             blocks.append(Block("label", "categorical", len(self.levels_)))
         return TensorSpec(tuple(blocks))
 
-    def _check_fitted(self) -> None:
+    def check_fitted(self) -> None:
         if not hasattr(self, "shape_"):
             raise NotFittedError("this ImageAdapter is not fitted; call fit first")
 
@@ -341,7 +206,7 @@ class ImageAdapter:
         DataError
             For images of another shape.
         """
-        self._check_fitted()
+        self.check_fitted()
         n, height, width, channels = images.images.shape
         if (channels, height, width) != self.shape_:
             raise DataError(f"images are {channels}×{height}×{width} (C×H×W) but the model "
@@ -366,7 +231,7 @@ class ImageAdapter:
     def inverse_transform(self, array: np.ndarray, random_state: int | None = None) -> ImageSet:
         """Decode ``(N, width)`` rows into uint8 images (and labels, by arg-max);
         ``random_state`` is unused (decoding images draws nothing)."""
-        self._check_fitted()
+        self.check_fitted()
         channels, height, width = self.shape_
         size = channels * height * width
         pixels = np.clip(np.asarray(array)[:, :size], 0.0, 1.0)
@@ -381,52 +246,14 @@ class ImageAdapter:
     def explain(self, part_nll: np.ndarray, part_blocks: np.ndarray,
                 records: ImageSet) -> np.ndarray:
         """Per-pixel negative log-likelihood maps ``(N, H, W)`` (channels summed)."""
-        self._check_fitted()
+        self.check_fitted()
         channels, height, width = self.shape_
         pixels = np.asarray(part_nll)[:, np.asarray(part_blocks) == 0]
         return pixels.reshape(-1, channels, height, width).sum(axis=1)
 
-    def check_output(self, path: str | Path, what: str = "output") -> None:
-        """Images go to a folder (one PNG each) or to one ``.png`` grid.
-
-        Raises
-        ------
-        UsageError
-            For a path with another suffix, or where nothing can be written.
-        """
-        path = Path(path)
-        if path.suffix and path.suffix.lower() != ".png":
-            raise UsageError(f"{what} {path}: an image model writes a folder (no suffix) or "
-                             "a .png grid")
-        check_writable(path if path.suffix else path.with_suffix(".png"), what)
-
-    def write(self, records: ImageSet, path: str | Path) -> None:
-        """Write a folder of PNG files (:func:`write_image_folder`), or, when ``path`` ends
-        in ``.png``, one picture of every image: a strip of up to 16, else rows of 8."""
-        path = Path(path)
-        if path.suffix.lower() != ".png":
-            write_image_folder(records, path)
-            return
-        with atomic_write(path) as temporary:
-            n = len(records.images)
-            image_grid(records.images, columns=n if n <= 16 else 8,
-                       scale=4).save(temporary, format="PNG")
-
-    def write_chunks(self, chunks: Iterable[ImageSet], path: str | Path) -> int:
-        """Write images that arrive in chunks as one set (see :meth:`write`); return their
-        number."""
-        sets = list(chunks)
-        labelled = all(part.labels is not None for part in sets)
-        images = np.concatenate([part.images for part in sets])
-        joined = ImageSet(images,
-                          [label for part in sets for label in part.labels] if labelled else None,
-                          [f"image_{i:05d}.png" for i in range(len(images))])
-        self.write(joined, path)
-        return len(joined)
-
     def describe(self) -> dict[str, Any]:
         """``{"domain": "images", "shape": [C, H, W], "labels": [...] or None}``."""
-        self._check_fitted()
+        self.check_fitted()
         return {"domain": "images", "shape": list(self.shape_), "labels": self.levels_}
 
     @property
@@ -444,7 +271,7 @@ class ImageAdapter:
         DataError
             For a condition on anything but the label, or a label never seen.
         """
-        self._check_fitted()
+        self.check_fitted()
         fixed = {}
         for column, value in conditions.items():
             if column != "label" or not self.levels_:
@@ -459,7 +286,7 @@ class ImageAdapter:
 
     def to_dict(self) -> dict[str, Any]:
         """The fitted state as JSON-ready data."""
-        self._check_fitted()
+        self.check_fitted()
         return {"type": "image", "shape": list(self.shape_), "levels": self.levels_,
                 "kinds": self.kinds_}
 
@@ -471,36 +298,3 @@ class ImageAdapter:
         adapter.levels_ = state["levels"]
         adapter.spec = adapter._spec()
         return adapter
-
-
-def write_image_folder(images: ImageSet, folder: str | Path) -> list[Path]:
-    """Write images as PNG files (in one sub-folder per label when there are labels)."""
-    from PIL import Image
-
-    folder = Path(folder)
-    written = []
-    for index, array in enumerate(images.images):
-        target = folder / images.labels[index] if images.labels else folder
-        target.mkdir(parents=True, exist_ok=True)
-        path = target / f"image_{index:05d}.png"
-        Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array).save(path)
-        written.append(path)
-    return written
-
-
-def image_grid(images: np.ndarray, columns: int = 8, scale: int = 1) -> Any:
-    """Tile ``(N, H, W, C)`` uint8 images into one Pillow image (1-pixel gaps)."""
-    from PIL import Image
-
-    n, height, width, channels = images.shape
-    rows = -(-n // columns)
-    grid = np.full((rows * (height + 1) + 1, columns * (width + 1) + 1, channels), 255, np.uint8)
-    for index, image in enumerate(images):
-        r, c = divmod(index, columns)
-        grid[1 + r * (height + 1): 1 + r * (height + 1) + height,
-             1 + c * (width + 1): 1 + c * (width + 1) + width] = image
-    picture = Image.fromarray(grid[..., 0] if channels == 1 else grid)
-    if scale > 1:
-        picture = picture.resize((picture.width * scale, picture.height * scale),
-                                 Image.Resampling.NEAREST)
-    return picture

@@ -23,9 +23,8 @@ MAX_COUNTED = 100_000
 class ColumnStatistics:
     """Missing counts, numeric ranges and level counts of a table's columns.
 
-    It rides along a sampled table in ``attrs["column_statistics"]``; pandas copies attrs
-    with every operation, so a copy is the same object (statistics are only merged
-    while gathered, never changed afterwards).
+    A sampled table's :class:`~toolkit.adapters.base.Provenance` carries those of the whole
+    table, which a fit on the sample adopts.
 
     Examples
     --------
@@ -39,9 +38,6 @@ class ColumnStatistics:
     missing: dict[str, int] = field(default_factory=dict)
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
     levels: dict[str, dict[Any, int] | None] = field(default_factory=dict)
-
-    def __deepcopy__(self, memo: dict) -> ColumnStatistics:
-        return self
 
     @classmethod
     def of(cls, frame: pd.DataFrame) -> ColumnStatistics:

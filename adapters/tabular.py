@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import reprlib
 import warnings
-from collections.abc import Iterable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from toolkit.adapters.base import TensorSpec
+from toolkit.adapters.base import Provenance, TensorSpec
 from toolkit.adapters.columns import (
     COLUMN_KINDS,
     ENCODERS,
@@ -30,17 +28,7 @@ from toolkit.adapters.columns import (
 )
 from toolkit.adapters.kinds import MAX_NUMERIC_CATEGORIES, infer_kind, infer_kinds
 from toolkit.adapters.scalers import SCALERS
-from toolkit.adapters.statistics import ColumnStatistics
 from toolkit.exceptions import DataError, InferenceWarning, NotFittedError, UsageError
-from toolkit.io.tables import (
-    TABLE_SUFFIXES,
-    check_parts_folder,
-    check_writable,
-    parts_writer,
-    read_table,
-    sample_table,
-    table_writer,
-)
 
 __all__ = ["MAX_NUMERIC_CATEGORIES", "TabularAdapter", "check_table", "infer_kind",
            "load_column_metadata", "load_metadata"]
@@ -48,31 +36,23 @@ __all__ = ["MAX_NUMERIC_CATEGORIES", "TabularAdapter", "check_table", "infer_kin
 NUMERIC_ENCODINGS = tuple(SCALERS)
 
 
-def load_column_metadata(metadata: dict[str, Any] | str | Path | None) -> dict[str, dict]:
-    """Read metadata as ``{column: {"kind": kind, ...}}``, keeping any other keys
+def load_column_metadata(metadata: dict[str, Any] | None) -> dict[str, dict]:
+    """Metadata as ``{column: {"kind": kind, ...}}``, keeping any other keys
     (``min``/``max`` bounds and ``values`` lists, used by differentially private fits).
 
     Parameters
     ----------
-    metadata : dict, str, Path or None
-        ``{column: kind}`` or ``{column: {"kind": kind, ...}}``, or the path of a YAML
-        file holding such a mapping at its top level or under ``columns:``.
+    metadata : dict or None
+        ``{column: kind}`` or ``{column: {"kind": kind, ...}}``, at the top level or under
+        ``columns:`` (a YAML file is read by :func:`toolkit.io.metadata.read_metadata`).
 
     Raises
     ------
     UsageError
-        For a missing or invalid file, or an unknown kind.
+        For metadata that is not such a mapping, or an unknown kind.
     """
     if metadata is None:
         return {}
-    if isinstance(metadata, (str, Path)):
-        path = Path(metadata)
-        if not path.is_file():
-            raise UsageError(f"metadata file not found: {path}")
-        try:
-            metadata = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as error:
-            raise UsageError(f"metadata file {path} is not valid YAML: {error}") from None
     if not isinstance(metadata, dict):
         raise UsageError("metadata must map column names to kinds")
     columns = metadata.get("columns", metadata)
@@ -90,7 +70,7 @@ def load_column_metadata(metadata: dict[str, Any] | str | Path | None) -> dict[s
     return described
 
 
-def load_metadata(metadata: dict[str, Any] | str | Path | None) -> dict[str, str]:
+def load_metadata(metadata: dict[str, Any] | None) -> dict[str, str]:
     """Read a metadata override as ``{column: kind}`` (see :func:`load_column_metadata`)."""
     return {column: entry["kind"] for column, entry in load_column_metadata(metadata).items()}
 
@@ -198,12 +178,13 @@ def check_table(data: Any, what: str = "table", min_rows: int = 1) -> pd.DataFra
     return data
 
 
-def as_table(X: Any) -> pd.DataFrame:  # noqa: N803
+def as_table(X: Any) -> tuple[pd.DataFrame, list[Any] | None]:  # noqa: N803
     """A DataFrame view of ``X`` (DataFrame or 2-D array); arrays get ``x0, x1, ...`` columns.
 
     A DataFrame whose column labels are not all text comes back as a shallow copy named
-    by their text, the labels themselves in ``attrs["labels"]`` (which
-    :meth:`TabularAdapter.fit` keeps, so that samples have them again).
+    by their text, with the labels themselves as the second value (``None`` otherwise),
+    for :class:`~toolkit.adapters.base.Provenance`: :meth:`TabularAdapter.fit` keeps them,
+    so that samples have them again.
 
     Raises
     ------
@@ -214,11 +195,10 @@ def as_table(X: Any) -> pd.DataFrame:  # noqa: N803
     if isinstance(X, pd.DataFrame):
         labels = check_labels(X.columns)
         if all(isinstance(label, str) for label in labels):
-            return X
+            return X, None
         table = X.copy(deep=False)
         table.columns = [str(label) for label in labels]
-        table.attrs = {**X.attrs, "labels": labels}
-        return table
+        return table, labels
     if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
         raise DataError("sparse input is not supported; pass a dense array or a DataFrame")
     array = np.asarray(X)
@@ -236,7 +216,7 @@ def as_table(X: Any) -> pd.DataFrame:  # noqa: N803
                             "minimum of 1 is required.")
     names = [f"x{i}" for i in range(array.shape[1])]
     # object arrays holding numbers become numeric columns (not IDs or categories)
-    return pd.DataFrame(array, columns=names).infer_objects()
+    return pd.DataFrame(array, columns=names).infer_objects(), None
 
 
 class TabularAdapter:
@@ -244,7 +224,7 @@ class TabularAdapter:
 
     Parameters
     ----------
-    metadata : dict, str, Path or None, default None
+    metadata : dict or None, default None
         Column kinds that override inference (see :func:`load_metadata`).
     numeric_encoding : {"quantile", "mode", "standard"}, default "quantile"
         How numeric columns are normalized (see :mod:`toolkit.adapters.scalers`).
@@ -266,7 +246,7 @@ class TabularAdapter:
 
     def __init__(
         self,
-        metadata: dict[str, Any] | str | Path | None = None,
+        metadata: dict[str, Any] | None = None,
         numeric_encoding: str = "quantile",
         max_levels: int = 100,
         random_state: int | None = None,
@@ -283,52 +263,12 @@ class TabularAdapter:
     small_data_beta: ClassVar[bool] = True
 
     @classmethod
-    def from_config(cls, config: Any, metadata: dict[str, Any] | str | Path | None = None,
+    def from_config(cls, config: Any, metadata: dict[str, Any] | None = None,
                     random_state: int | None = None) -> TabularAdapter:
         """The adapter a training configuration (``numeric_encoding``, ``max_levels``)
         describes, with column kinds from ``metadata``."""
         return cls(metadata, config.numeric_encoding, config.max_levels,
                    random_state=random_state)
-
-    @classmethod
-    def read(cls, source: Any, max_rows: int | None = None,
-             random_state: int | None = None) -> pd.DataFrame:
-        """``source`` as a DataFrame: a CSV or Parquet path (a file or a folder of Parquet
-        parts) is read (:func:`toolkit.io.tables.read_table`), a DataFrame is returned as it is
-        (never changed later), a 2-D array gets ``x0, x1, ...`` columns.
-
-        With ``max_rows``, a larger table becomes a uniform random sample of ``max_rows``
-        rows (seeded by ``random_state``, in the table's row order); a file is then read
-        in one streamed pass that never holds more than a few times ``max_rows`` rows
-        (:func:`toolkit.io.tables.sample_table`). ``attrs["rows_read"]`` holds the number of
-        rows the source had and ``attrs["column_statistics"]`` the whole table's
-        :class:`~toolkit.adapters.statistics.ColumnStatistics`, which :meth:`fit` adopts.
-
-        Raises
-        ------
-        DataError
-            For a missing or unreadable file, or data that is not a 2-D table.
-        """
-        seed = 0 if random_state is None else random_state
-        statistics = ColumnStatistics()
-        if isinstance(source, (str, Path)):
-            if max_rows is None:
-                table, rows = read_table(source), None
-            else:
-                table, rows = sample_table(source, max_rows, seed,
-                                           observe=lambda chunk: statistics.merge(
-                                               ColumnStatistics.of(chunk)))
-        else:
-            table, rows = as_table(source), None
-            if max_rows is not None and len(table) > max_rows:
-                statistics = ColumnStatistics.of(table)
-                chosen = np.random.default_rng(seed).choice(len(table), max_rows, replace=False)
-                table, rows = table.iloc[np.sort(chosen)], len(table)
-        if rows is not None:
-            table.attrs = {**table.attrs, "rows_read": rows}
-            if statistics.rows > len(table):
-                table.attrs["column_statistics"] = statistics
-        return table
 
     @staticmethod
     def summary(records: pd.DataFrame) -> str:
@@ -359,8 +299,17 @@ class TabularAdapter:
             return encoder_class(column, self.max_levels)
         return encoder_class(column)
 
-    def fit(self, data: pd.DataFrame) -> TabularAdapter:
+    def fit(self, data: pd.DataFrame, provenance: Provenance | None = None) -> TabularAdapter:
         """Infer column kinds and learn each column's encoding.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            The training rows.
+        provenance : Provenance or None, default None
+            How ``data`` was read: the caller's column labels, the CSV dialect to write
+            output in, and, when ``data`` is a sample, the whole table's column statistics
+            (whose levels, missing values and ranges the encoders adopt).
 
         Raises
         ------
@@ -369,6 +318,7 @@ class TabularAdapter:
         UsageError
             For metadata naming unknown columns or kinds.
         """
+        provenance = provenance or Provenance()
         data = check_table(data, min_rows=2)
         if self.numeric_encoding not in NUMERIC_ENCODINGS:
             raise UsageError(
@@ -387,7 +337,7 @@ class TabularAdapter:
             raise DataError(f"column(s) {empty} have no values (all missing); drop them first")
         rng = np.random.default_rng(self.random_state)
         self.columns_ = [str(c) for c in data.columns]
-        given = data.attrs.get("labels")  # the caller's own labels (see as_table)
+        given = provenance.labels  # the caller's own labels (see as_table)
         self.labels_ = (list(given) if given is not None
                         and [str(label) for label in given] == self.columns_
                         else check_labels(data.columns))
@@ -404,7 +354,7 @@ class TabularAdapter:
                     f"column {column!r} cannot be used as {self.kinds_[column]}: {error}"
                 ) from None
             self.encoders_.append(encoder)
-        statistics = data.attrs.get("column_statistics")
+        statistics = provenance.statistics
         if statistics is not None:  # fitted on a sample: adopt the whole table's levels
             for encoder in self.encoders_:
                 encoder.adopt_statistics(statistics.missing.get(encoder.name, 0),
@@ -412,7 +362,7 @@ class TabularAdapter:
                                              statistics.levels.get(encoder.name))
         self._link_rare_levels(data)
         self.spec = TensorSpec(tuple(b for enc in self.encoders_ for b in enc.blocks))
-        self.csv_dialect_ = dict(data.attrs.get("csv", {}))
+        self.csv_dialect_ = dict(provenance.dialect)
         return self
 
     def _link_rare_levels(self, data: pd.DataFrame) -> None:
@@ -431,7 +381,7 @@ class TabularAdapter:
             encoder.link_parent(data[original],
                                 {name: s for name, s in slots.items() if name != encoder.name})
 
-    def _check_fitted(self) -> None:
+    def check_fitted(self) -> None:
         if not hasattr(self, "encoders_"):
             raise NotFittedError("this TabularAdapter is not fitted; call fit first")
 
@@ -458,7 +408,7 @@ class TabularAdapter:
         DataError
             For an unknown column, an ID column, or a value the column never had.
         """
-        self._check_fitted()
+        self.check_fitted()
         fixed: dict[int, int] = {}
         checked: dict[str, Any] = {}
         first_block = {}
@@ -507,7 +457,7 @@ class TabularAdapter:
         DataError
             When a training column is missing.
         """
-        self._check_fitted()
+        self.check_fitted()
         data = check_table(data)
         data = data.rename(columns=str)
         missing = [label for label, name in zip(self.labels_, self.columns_, strict=True)
@@ -643,7 +593,7 @@ class TabularAdapter:
         -------
         pandas.DataFrame
         """
-        self._check_fitted()
+        self.check_fitted()
         array = np.asarray(array)
         rng = np.random.default_rng(random_state)
         parts, start = {}, 0
@@ -687,7 +637,7 @@ class TabularAdapter:
         >>> adapter.labelled(adapter.inverse_transform(adapter.transform(df))).columns.tolist()
         [0, 1]
         """
-        self._check_fitted()
+        self.check_fitted()
         if self.labels_ != self.columns_:
             label = dict(zip(self.columns_, self.labels_, strict=True))
             data.columns = [label[name] for name in data.columns]
@@ -700,7 +650,7 @@ class TabularAdapter:
         the real columns' dtypes, integers as nullable ``Int64`` (the noisy release
         may give any integer column missing values).
         """
-        self._check_fitted()
+        self.check_fitted()
         for encoder in self.encoders_:
             dtype = dtypes.get(encoder.name, encoder.dtype_)
             encoder.dtype_ = nullable_integer(dtype) or dtype
@@ -710,7 +660,7 @@ class TabularAdapter:
         """``data`` (decoded rows) with each ID column holding IDs number ``first`` to
         ``first + len(data) - 1`` of its fresh sequence: rows numbered in consecutive
         ranges never share an ID."""
-        self._check_fitted()
+        self.check_fitted()
         for encoder in self.encoders_:
             if isinstance(encoder, IdEncoder):
                 data[encoder.name] = encoder.fresh(len(data), first).set_axis(data.index)
@@ -720,7 +670,7 @@ class TabularAdapter:
                 records: pd.DataFrame) -> pd.DataFrame:
         """Each modelled column's negative log-likelihood (its value and missing flag), one
         row per record; ID and constant columns have none and are left out."""
-        self._check_fitted()
+        self.check_fitted()
         names = [block.name for block in self.spec.blocks]
         columns = list(dict.fromkeys(names))
         owner = np.array([columns.index(names[b]) for b in np.asarray(part_blocks)])
@@ -728,50 +678,14 @@ class TabularAdapter:
         np.add.at(values.T, owner, np.asarray(part_nll, dtype=float).T)
         return pd.DataFrame(values, columns=columns, index=records.index)
 
-    def check_output(self, path: str | Path, what: str = "output") -> None:
-        """A table goes to a ``.csv`` or ``.parquet`` file, or to a folder of Parquet parts
-        (a path without a suffix).
-
-        Raises
-        ------
-        UsageError
-            For another suffix, or a path where nothing can be written.
-        """
-        path = Path(path)
-        if not path.suffix:
-            check_parts_folder(path, what)
-            return
-        if path.suffix.lower() not in TABLE_SUFFIXES:
-            raise UsageError(f"{what} {path}: a table model writes a "
-                             f"{'/'.join(TABLE_SUFFIXES)} file or a folder of Parquet parts "
-                             "(a path without a suffix)")
-        check_writable(path, what)
-
-    def write(self, records: pd.DataFrame, path: str | Path) -> None:
-        """Write the table atomically, a CSV in the training file's dialect."""
-        self.write_chunks([records], path)
-
-    def write_chunks(self, chunks: Iterable[pd.DataFrame], path: str | Path) -> int:
-        """Write a table that arrives in chunks, holding one chunk at a time, and return
-        its rows: a ``.csv`` file (in the training file's dialect) or a ``.parquet``
-        file, or, for a path without a suffix, a folder of Parquet parts (one per
-        chunk). Nothing is left at ``path`` unless every chunk was written."""
-        rows = 0
-        opened = parts_writer(path) if not Path(path).suffix else table_writer(path)
-        with opened as write:
-            for chunk in chunks:
-                write(chunk)
-                rows += len(chunk)
-        return rows
-
     def describe(self) -> dict[str, Any]:
         """``{"domain": "tables", "columns": {name: kind}}``."""
-        self._check_fitted()
+        self.check_fitted()
         return {"domain": "tables", "columns": dict(self.kinds_)}
 
     def to_dict(self) -> dict[str, Any]:
         """Return the fitted adapter as JSON-ready data."""
-        self._check_fitted()
+        self.check_fitted()
         return {
             "type": "tabular",
             "numeric_encoding": self.numeric_encoding,

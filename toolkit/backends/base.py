@@ -44,6 +44,11 @@ CALIBRATION_CHUNK = 4096
 BIAS_LIMIT = 5.0
 
 
+#: why a backend without an encoder can neither score, encode nor reconstruct records
+NO_ENCODER = ("it has no encoder, so a record can be neither reconstructed nor placed in the "
+              "latent space")
+
+
 class Backend(nn.Module):
     """A generative model over tensors laid out by a :class:`TensorSpec`.
 
@@ -61,22 +66,17 @@ class Backend(nn.Module):
     scalar_noise: ClassVar[bool] = True
     #: the loss that early stopping watches
     monitor: ClassVar[str] = "loss"
-    #: why this backend cannot score anomalies ("" when it can: it has an encoder)
-    cannot_score: ClassVar[str] = (
-        "it has no encoder, so a record can be neither reconstructed nor placed in the "
-        "latent space"
-    )
-
-    #: why this backend cannot train with differential privacy ("" when it can: it
-    #: implements ``private_row_loss(rows, *inputs)``, ``private_inputs`` and
-    #: ``private_optimizer``)
-    cannot_privatize: ClassVar[str] = (
+    #: whether the backend has an encoder: records can be scored, encoded into the latent
+    #: space and reconstructed, and the codes of the training rows fit a latent prior (the
+    #: others sample N(0, I) whatever ``prior`` says)
+    has_encoder: ClassVar[bool] = False
+    #: whether the backend trains with differential privacy: it implements
+    #: ``private_row_loss(rows, *inputs)``, ``private_inputs`` and ``private_optimizer``
+    trains_privately: ClassVar[bool] = False
+    #: for a backend that does not train privately, why (said when it is asked to)
+    private_training_note: ClassVar[str] = (
         "it does not implement per-row losses; use the vae or gan backend"
     )
-
-    #: whether the backend has codes of the training rows to fit a latent prior on (an
-    #: encoder); the others sample N(0, I) whatever ``prior`` says
-    fits_prior: ClassVar[bool] = False
 
     def __init__(self, spec: TensorSpec, config: Config) -> None:
         super().__init__()
@@ -85,7 +85,7 @@ class Backend(nn.Module):
         self.heads = OutputHeads(spec)
         self.prior = LatentPrior(config.latent_dim, config.prior_components)
         self.diffusion = None
-        if self.fits_prior and config.prior == "diffusion":
+        if self.has_encoder and config.prior == "diffusion":
             self.diffusion = DiffusionPrior(config.latent_dim, config.diffusion_dims,
                                             config.diffusion_sampling_steps)
         slices = spec.slices()
@@ -130,17 +130,17 @@ class Backend(nn.Module):
 
     def private_optimizer(self) -> torch.optim.Optimizer:
         """The one optimizer over every network that reads real rows, for DP-SGD."""
-        raise NotImplementedError(self.cannot_privatize)
+        raise NotImplementedError(self.private_training_note)
 
     def private_inputs(self, batch: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Per-row extra inputs of :meth:`private_row_loss` for a DP-SGD step (each
         ``(n, ...)``)."""
-        raise NotImplementedError(self.cannot_privatize)
+        raise NotImplementedError(self.private_training_note)
 
     def private_row_loss(self, rows: torch.Tensor, *inputs: torch.Tensor) -> torch.Tensor:
         """The loss of each of ``rows`` alone, ``(n,)``: what DP-SGD differentiates row by
         row (``inputs`` from :meth:`private_inputs`)."""
-        raise NotImplementedError(self.cannot_privatize)
+        raise NotImplementedError(self.private_training_note)
 
     def public_step(self, n: int) -> None:
         """After a DP-SGD step: update what never reads real rows (nothing by default)."""

@@ -35,7 +35,7 @@ class GANBackend(Backend):
     """
 
     name = "gan"
-    cannot_privatize = ""
+    trains_privately = True
     scalar_noise = False
     monitor = "critic"  # the critic's Wasserstein estimate shrinks as samples get realistic
 

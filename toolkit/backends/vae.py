@@ -27,9 +27,8 @@ class VAEBackend(Backend):
     """
 
     name = "vae"
-    fits_prior = True
-    cannot_score = ""
-    cannot_privatize = ""
+    has_encoder = True
+    trains_privately = True
 
     def build(self) -> None:
         self.build_autoencoder()

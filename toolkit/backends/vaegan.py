@@ -31,7 +31,8 @@ class VAEGANBackend(VAEBackend):
     """
 
     name = "vaegan"
-    cannot_privatize = (
+    trains_privately = False
+    private_training_note = (
         "its encoder, decoder and discriminator all read real rows through three coupled "
         "losses; use the vae or gan backend"
     )

@@ -69,7 +69,7 @@ def quiet_warnings(quiet: bool) -> None:
 def seed_or_fresh(seed: int | None, quiet: bool) -> int:
     """``seed``, or a fresh one (printed, so that the run can be repeated)."""
     if seed is None:
-        from toolkit.models.synthesizer import fresh_seed
+        from toolkit.models.base import fresh_seed
 
         seed = fresh_seed()
         say(quiet, f"seed {seed} (pass --seed {seed} to repeat this run)")
@@ -277,38 +277,37 @@ def report_training(quiet: bool, model: Any) -> None:
 
 def fit_synthesizer(data_path: Path, options: dict[str, Any],
                     records: Any = None) -> tuple[Any, Any]:
-    """Train a Synthesizer with the command's options on ``records`` (default: DATA read by
-    the adapter of its domain); returns the model and the records."""
-    from toolkit.adapters.domains import adapter_type
+    """Train a Synthesizer with the command's options on ``records`` (default: DATA, read);
+    returns the model and the records."""
+    from toolkit.io.records import read_records
     from toolkit.models.synthesizer import Synthesizer
 
     synthesizer = Synthesizer(**training_params(options, "default"), **privacy_params(options))
     config = synthesizer.resolve_config()  # a bad preset or option fails before any work
-    kind = adapter_type(data_path)
-    records = kind.read(data_path) if records is None else records
+    read = read_records(data_path if records is None else records)
     synthesizer.set_params(random_state=seed_or_fresh(options["seed"], options["quiet"]))
-    say(options["quiet"], f"training a {config.backend} on {kind.summary(records)} of "
-                          f"{data_path}")
-    synthesizer.fit(records)
+    say(options["quiet"], f"training a {config.backend} on {read.domain.summary(read.data)} "
+                          f"of {data_path}")
+    synthesizer.fit(read)
     report_training(options["quiet"], synthesizer)
-    return synthesizer, records
+    return synthesizer, read.data
 
 
 def fit_detector(data_path: Path, options: dict[str, Any], score: str,
                  contamination: float, unseen: str) -> Any:
     """Train an AnomalyDetector with the command's options on DATA."""
-    from toolkit.adapters.domains import adapter_type
+    from toolkit.io.records import domain_of, read_records
     from toolkit.models.detector import AnomalyDetector
 
     detector = AnomalyDetector(anomaly_score=score, contamination=contamination, unseen=unseen,
                                **training_params(options, None))  # the domain's preset
-    kind = adapter_type(data_path)
-    config = detector.model_config(kind)  # a bad preset or option fails before any work
-    records = kind.read(data_path)
+    domain = domain_of(data_path)
+    config = detector.resolve_config(domain)  # a bad preset or option fails before any work
+    read = read_records(data_path)
     detector.set_params(random_state=seed_or_fresh(options["seed"], options["quiet"]))
-    say(options["quiet"], f"training a {config.backend} detector on {kind.summary(records)} "
-                          f"of {data_path}")
-    detector.fit(records)
+    say(options["quiet"], f"training a {config.backend} detector on "
+                          f"{domain.summary(read.data)} of {data_path}")
+    detector.fit(read)
     report_training(options["quiet"], detector.model_)
     return detector
 

@@ -100,9 +100,10 @@ def _score_images(detector: Any, folder: Path, out: Path, explain: bool, quiet: 
     import pandas as pd
 
     from toolkit.evaluate.page import canvas
+    from toolkit.io.records import read_records
     from toolkit.io.tables import write_table
 
-    images = detector.model_.adapter_.read(folder)
+    images = read_records(folder).data
     scores = detector.decision_function(images)
     flags = (scores > detector.threshold_).astype(int)
     result = pd.DataFrame({"image": images.names, "anomaly_score": scores, "is_outlier": flags})

@@ -46,11 +46,12 @@ def encode(data: Path, model: Path, out: Path) -> None:
     import numpy as np
 
     from toolkit.evaluate import latent
+    from toolkit.io.records import read_records
 
     check_distinct({"DATA": data, "--model": model}, {"--out": out})
     check_output(out, TABLE_SUFFIXES, "--out")
     synthesizer = load_model_file(model)
-    records = synthesizer.adapter_.read(data)
+    records = read_records(data).data
     codes = latent.encode(synthesizer, records)
     error = latent.reconstruction_error(synthesizer, records)
     write_table(pd_frame(codes), out)
@@ -63,9 +64,11 @@ def encode(data: Path, model: Path, out: Path) -> None:
 def model_writing_to(inputs: dict[str, Path], model: Path, out: Path) -> Any:
     """The saved model, once the inputs and --out are checked (distinct, and --out a place
     for the model's records)."""
+    from toolkit.io.records import check_records_output
+
     check_distinct({**inputs, "--model": model}, {"--out": out})
     synthesizer = load_model_file(model)
-    synthesizer.adapter_.check_output(out, "--out")
+    check_records_output(type(synthesizer.adapter_), out, "--out")
     return synthesizer
 
 
@@ -77,6 +80,7 @@ def decode(latents: Path, model: Path, out: Path) -> None:
     import pandas as pd
 
     from toolkit.evaluate import latent
+    from toolkit.io.records import write_records
 
     synthesizer = model_writing_to({"LATENTS": latents}, model, out)
     codes = read_table(latents)
@@ -84,7 +88,7 @@ def decode(latents: Path, model: Path, out: Path) -> None:
     if text:
         raise DataError(f"latent codes must be numbers, but column(s) {text[:5]} of {latents} "
                         "hold text; give a file written by 'toolkit encode'")
-    synthesizer.adapter_.write(latent.decode(synthesizer, codes.to_numpy(dtype=float)), out)
+    write_records(latent.decode(synthesizer, codes.to_numpy(dtype=float)), out)
     click.echo(f"decoded {len(codes)} records to {out}", err=True)
 
 
@@ -94,10 +98,10 @@ def decode(latents: Path, model: Path, out: Path) -> None:
 def reconstruct(data: Path, model: Path, out: Path) -> None:
     """Pass DATA through the model (encode, then decode) and write what comes back."""
     from toolkit.evaluate import latent
+    from toolkit.io.records import read_records, write_records
 
     synthesizer = model_writing_to({"DATA": data}, model, out)
-    records = synthesizer.adapter_.read(data)
-    synthesizer.adapter_.write(latent.reconstruct(synthesizer, records), out)
+    write_records(latent.reconstruct(synthesizer, read_records(data).data), out)
     click.echo(f"reconstructed to {out}", err=True)
 
 
@@ -113,13 +117,12 @@ def reconstruct(data: Path, model: Path, out: Path) -> None:
 def interpolate(model: Path, start: Path, end: Path, steps: int, out: Path) -> None:
     """Records along the latent line from START to END (image files, or one-row tables)."""
     from toolkit.evaluate import latent
+    from toolkit.io.records import read_records, write_records
 
-    check_distinct({"MODEL": model, "START": start, "END": end}, {"--out": out})
-    synthesizer = load_model_file(model)
-    adapter = synthesizer.adapter_
-    adapter.check_output(out, "--out")
-    path = latent.interpolate(synthesizer, adapter.read(start), adapter.read(end), steps)
-    adapter.write(path, out)
+    synthesizer = model_writing_to({"MODEL": model, "START": start, "END": end}, model, out)
+    path = latent.interpolate(synthesizer, read_records(start).data, read_records(end).data,
+                              steps)
+    write_records(path, out)
     click.echo(f"wrote {steps} interpolation steps to {out}", err=True)
 
 

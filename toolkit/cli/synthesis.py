@@ -154,11 +154,13 @@ def _synth_images(data: Path, out: Path, rows: int | None, model_out: Path | Non
         check_output(grid, (".png",), "--grid")
     if model_out is not None:
         check_output(model_out, (".tkm",), "--model-out")
+    from toolkit.io.records import write_records
+
     synthesizer, real = fit_synthesizer(data, options)
     images = synthesizer.sample(rows or len(real.images), conditions=wanted)
-    synthesizer.adapter_.write(images, out)
+    write_records(images, out)
     if grid is not None:
-        synthesizer.adapter_.write(next(synthesizer.adapter_.chunks(images, 64)), grid)
+        write_records(next(synthesizer.adapter_.chunks(images, 64)), grid)
     if model_out is not None:
         synthesizer.save(model_out)
     say(options["quiet"], f"wrote {len(images.images)} synthetic images to {out}/")
@@ -181,13 +183,14 @@ def _synth_images(data: Path, out: Path, rows: int | None, model_out: Path | Non
 def sample(model: Path, rows: int, out: Path, seed: int | None, conditions: tuple[str, ...],
            progress: bool, quiet: bool) -> None:
     """Generate --rows synthetic rows (or images, into the folder --out) from a saved MODEL."""
+    from toolkit.io.records import check_records_output, write_record_chunks
     from toolkit.models.synthesizer import Synthesizer
 
     quiet_warnings(quiet)
     wanted = parse_conditions(conditions)
     check_distinct({"MODEL": model}, {"--out": out})
     synthesizer = Synthesizer.load(model)
-    synthesizer.adapter_.check_output(out, "--out")
+    check_records_output(type(synthesizer.adapter_), out, "--out")
     from tqdm.auto import tqdm
 
     chunks = synthesizer.sample_chunks(rows, CLI_CHUNK_ROWS, conditions=wanted,
@@ -195,7 +198,7 @@ def sample(model: Path, rows: int, out: Path, seed: int | None, conditions: tupl
     with tqdm(total=rows, unit="row", unit_scale=True, desc="sampling", file=sys.stderr,
               disable=not show_progress(quiet, progress) or rows <= CLI_CHUNK_ROWS,
               leave=False) as bar:
-        written = synthesizer.adapter_.write_chunks(_counted(chunks, bar), out)
+        written = write_record_chunks(_counted(chunks, bar), out)
     say(quiet, f"wrote {written} synthetic rows to {out}" + copies_text(synthesizer))
 
 

@@ -42,11 +42,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from toolkit.adapters.base import Provenance
 from toolkit.adapters.statistics import ColumnStatistics
 from toolkit.config import Config
 from toolkit.exceptions import DataError, UsageError
+from toolkit.io.records import Records
+from toolkit.models.base import MAX_SEED, resolve_seed
 from toolkit.models.detector import AnomalyDetector, top_columns
-from toolkit.models.synthesizer import MAX_SEED, SAMPLE_CHUNK, Synthesizer, resolve_seed
+from toolkit.models.synthesizer import SAMPLE_CHUNK, Synthesizer
 
 #: the engines and the package each needs (what ``pip install 'toolkit[extra]'`` brings)
 EXTRAS = {"spark": ("pyspark", "pyspark"), "dask": ("dask.dataframe", "dask[dataframe]")}
@@ -55,7 +58,7 @@ ESTIMATORS: dict[str, type] = {"synthesizer": Synthesizer, "detector": AnomalyDe
 #: ``fit``'s tasks: the estimator and how it resolves its settings (checked before any work)
 TASKS: dict[str, tuple[type, Callable[[Any], Config]]] = {
     "synthesize": (Synthesizer, Synthesizer.resolve_config),
-    "detect": (AnomalyDetector, AnomalyDetector.model_config),
+    "detect": (AnomalyDetector, AnomalyDetector.resolve_config),
 }
 #: rows of the table (or of a sample) that the driver checks before a job starts
 PROBE_ROWS = 100
@@ -372,10 +375,9 @@ def fit_on_sample(model: Any, sample: pd.DataFrame, whole: ColumnStatistics) -> 
     the whole table's levels, missing values and ranges, as an in-process fit from a big
     file does (:mod:`toolkit.adapters.statistics`).
     """
-    sample.attrs = {**sample.attrs, "rows_read": whole.rows}  # "rows the source had"
-    if whole.rows > len(sample):
-        sample.attrs["column_statistics"] = whole
-    return model.fit(sample)  # n_rows_seen_ from the sample's rows_read
+    provenance = Provenance(rows=whole.rows,
+                            statistics=whole if whole.rows > len(sample) else None)
+    return model.fit(Records(sample, provenance))  # n_rows_seen_: the table's rows
 
 
 def partition_statistics(partition: pd.DataFrame) -> ColumnStatistics:

@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from toolkit.backends.base import NO_ENCODER
 from toolkit.exceptions import UsageError
+from toolkit.io.records import domain_of, read_records
 
 #: latent values visited per dimension by :func:`influence` (in prior standard deviations)
 TRAVERSAL = np.linspace(-2.0, 2.0, 9)
@@ -24,23 +26,21 @@ TRAVERSAL = np.linspace(-2.0, 2.0, 9)
 
 def _encoded(model: Any, data: Any) -> torch.Tensor:
     """``data`` in the model's tensor layout (tables: checked columns; images: same shape)."""
-    from toolkit.adapters.domains import adapter_type
-
     adapter = model.adapter_
-    if adapter_type(data) is not type(adapter):
+    if domain_of(data) is not type(adapter):
         raise UsageError(f"this model was trained on {adapter.describe()['domain']}; "
                          "give it data of that kind")
     # one rule wherever a model reads given records (scores, codes, reconstructions):
     # values are encoded as they are, not clipped to the training range
-    array = adapter.transform(adapter.read(data), random_state=model.seed_, clip=False)
+    array = adapter.transform(read_records(data).data, random_state=model.seed_, clip=False)
     return torch.from_numpy(array).to(next(model.backend_.parameters()).device)
 
 
 def _check_encoder(model: Any) -> None:
     model.check_fitted()
-    reason = type(model.backend_).cannot_score
-    if reason:
-        raise UsageError(f"the {model.backend_.name} backend cannot encode records: {reason}")
+    if not model.backend_.has_encoder:
+        raise UsageError(f"the {model.backend_.name} backend cannot encode records: "
+                         f"{NO_ENCODER}")
 
 
 @torch.no_grad()

@@ -47,6 +47,7 @@ from toolkit.adapters.tabular import check_table, load_metadata
 from toolkit.evaluate.features import model_frame, seconds_of_dates
 from toolkit.evaluate.realism import DETECTION_FOLDS, MAX_SUPPORT_ROWS, realism
 from toolkit.exceptions import DataError
+from toolkit.io.metadata import read_metadata
 
 #: sdmetrics sdtype of each of our column kinds
 SDTYPES = {"continuous": "numerical", "integer": "numerical", "categorical": "categorical",
@@ -136,7 +137,7 @@ def _finite(value: Any) -> float | None:
 def column_kinds(real: pd.DataFrame, metadata: dict | str | Path | None) -> dict[str, str]:
     """Kind of every real column: the metadata's where given, inferred otherwise (by
     :func:`toolkit.adapters.kinds.infer_kinds`, as the models infer them)."""
-    overrides = load_metadata(metadata)
+    overrides = load_metadata(read_metadata(metadata))
     unknown = sorted(set(overrides) - {str(c) for c in real.columns})
     if unknown:
         raise DataError(f"metadata names columns not in the real table: {unknown}")

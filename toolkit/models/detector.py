@@ -44,6 +44,7 @@ range are scored where they are (the Gaussian head's distance, never clipped).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -51,19 +52,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.base import OutlierMixin
 from sklearn.utils.validation import validate_data
 
-from toolkit.adapters.domains import adapter_type
 from toolkit.adapters.kinds import infer_kind
 from toolkit.adapters.tabular import TabularAdapter, load_column_metadata
 from toolkit.backends import BACKENDS
+from toolkit.backends.base import NO_ENCODER
 from toolkit.config import ANOMALY_SCORES as SCORES
 from toolkit.config import UNSEEN, Config, params_from_json, params_to_json
-from toolkit.exceptions import DataError, ModelFileError, NotFittedError, UsageError
+from toolkit.exceptions import DataError, ModelFileError, UsageError
+from toolkit.io.metadata import read_metadata
 from toolkit.io.modelfile import save_model
+from toolkit.io.records import Records, domain_of, read_records
+from toolkit.models.base import LatentEstimator, resolve_seed, torch_threads
 from toolkit.models.isolation import IsolationForestScore
-from toolkit.models.synthesizer import Synthesizer, torch_threads
+from toolkit.models.synthesizer import Synthesizer
 
 #: rows encoded and scored at a time; memory is bounded by this, not by the input
 SCORE_CHUNK = 65536
@@ -121,7 +125,7 @@ def numbers_as_numbers(records: Any, metadata: dict[str, Any] | str | Path | Non
     """
     if not isinstance(records, pd.DataFrame):
         return metadata
-    given = load_column_metadata(metadata)
+    given = load_column_metadata(read_metadata(metadata))
     numeric = {str(column): "continuous" for column, series in records.items()
                if pd.api.types.is_numeric_dtype(series.dtype)
                and not pd.api.types.is_bool_dtype(series.dtype) and series.nunique() > 1
@@ -154,7 +158,7 @@ def column_plans(adapter: TabularAdapter) -> dict[str, str]:
     return plans
 
 
-class AnomalyDetector(OutlierMixin, BaseEstimator):
+class AnomalyDetector(OutlierMixin, LatentEstimator):
     """Score how anomalous records are with a VAE (or VAE-GAN) trained on the data.
 
     Follows PyOD's conventions (``decision_function``: higher is more anomalous;
@@ -265,6 +269,8 @@ default "ensemble"
         self.random_state = random_state
         self.verbose = verbose
 
+    fitted_attribute = "model_"
+
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True  # missing values are modelled (missing flags)
@@ -287,6 +293,10 @@ default "ensemble"
     def fit(self, X: Any, y: Any = None) -> AnomalyDetector:  # noqa: N803
         """Train the latent model on ``X`` (no labels) and score its rows.
 
+        ``X`` is read once (a table larger than the preset's ``max_training_rows`` as a
+        uniform sample of that many rows) and encoded once: the model trains on the
+        encoded rows, and the isolation forest and the training scores read the same.
+
         Parameters
         ----------
         X : pandas.DataFrame or array-like of shape (n_samples, n_features)
@@ -298,33 +308,38 @@ default "ensemble"
         AnomalyDetector
             ``self``, fitted.
         """
-        kind = adapter_type(X)
-        config = self.model_config(kind)
-        # a table larger than max_training_rows is learnt and scored from a uniform sample
-        records = kind.read(X, max_rows=config.max_training_rows,
-                            random_state=self._new_model(kind).random_state)
-        records = kind.unlabelled(records)  # detection is unsupervised: labels unused
-        model = self._new_model(kind, numbers_as_numbers(records, self.metadata))
-        if isinstance(records, pd.DataFrame):  # scikit-learn input: feature names and count
+        started = time.perf_counter()
+        domain = domain_of(X)
+        config, seed = self.resolve_config(domain), resolve_seed(self.random_state)
+        read = read_records(X, max_rows=config.max_training_rows, random_state=seed)
+        # detection is unsupervised: labels unused
+        records = Records(domain.unlabelled(read.data), read.provenance)
+        if isinstance(records.data, pd.DataFrame):  # scikit-learn input: names and count
             try:
-                validate_data(self, X, skip_check_array=True, reset=True)
+                validate_data(self, X.data if isinstance(X, Records) else X,
+                              skip_check_array=True, reset=True)
             except TypeError as error:  # column labels that mix text and numbers
                 raise DataError(str(error)) from None
-        self.model_ = model.fit(records)
-        self.n_features_in_ = kind.n_features(records)
-        self.n_rows_seen_ = self.model_.n_rows_seen_
-        encoded = torch.cat(list(self._chunks(records)))  # once: the forest's and the scores'
-        self.forest_ = IsolationForestScore.fit(self._flat(encoded), FOREST_TREES,
-                                                self.model_.seed_)
+        model = self._new_model(domain, numbers_as_numbers(records.data, self.metadata))
+        encoded = model._fit(records, config, seed)  # the rows, encoded once
+        model.fit_seconds_ = time.perf_counter() - started
+        self.model_ = model
+        self.n_features_in_ = domain.n_features(records.data)
+        self.n_rows_seen_ = model.n_rows_seen_
+        self.forest_ = IsolationForestScore.fit(self._flat(encoded), FOREST_TREES, model.seed_)
         # one pass over the training rows: the ensemble's parts (and a likelihood asked for)
         wanted = dict.fromkeys(score for score in (*ENSEMBLE_PARTS, self.anomaly_score)
                                if score != "ensemble")
-        parts = self._score_table(records, tuple(wanted), [encoded])
+        parts = self._score_table(records.data, tuple(wanted), [encoded])
         self.part_scales_ = {part: (float(parts[part].mean()), float(parts[part].std()))
                              for part in ENSEMBLE_PARTS}
         self.decision_scores_ = (self._ensemble(parts) if self.anomaly_score == "ensemble"
                                  else parts[self.anomaly_score])
-        self._set_threshold()
+        # 1,001 quantiles of the training scores: enough to move the threshold later
+        # (set_contamination) without keeping every training score
+        self._score_quantiles = np.quantile(self.decision_scores_,
+                                            np.linspace(0.0, 1.0, QUANTILES))
+        self._process_decision_scores()
         return self
 
     @staticmethod
@@ -341,19 +356,19 @@ default "ensemble"
             total += (parts[part] - mean) / (std if std > 0 else 1.0)
         return total
 
-    def _new_model(self, domain: type = TabularAdapter,
-                   metadata: dict[str, Any] | str | Path | None = None) -> Synthesizer:
+    def _new_model(self, domain: type, metadata: dict[str, Any] | str | Path | None
+                   ) -> Synthesizer:
         """The unfitted latent model these parameters describe for data of the adapter class
-        ``domain`` (keeping no fingerprints of the training rows: a detector's file should
-        not identify them); ``config=None`` takes the domain's ``detect_preset``, and
-        ``metadata`` defaults to the parameter's."""
-        config = domain.detect_preset if self.config is None else self.config
-        return Synthesizer(backend=self.backend, config=config, epochs=self.epochs,
-                           batch_size=self.batch_size, metadata=metadata or self.metadata,
-                           device=self.device, random_state=self.random_state,
-                           verbose=self.verbose, avoid_copies=False)
+        ``domain``, with ``metadata`` (keeping no fingerprints of the training rows: a
+        detector's file should not identify them)."""
+        return Synthesizer(**{**self.model_parameters(), "config": self.preset(domain),
+                              "metadata": metadata}, avoid_copies=False)
 
-    def model_config(self, domain: type = TabularAdapter) -> Config:
+    def preset(self, domain: type = TabularAdapter) -> str | Path | Config:
+        """The ``config`` parameter, or when it is ``None`` the domain's ``detect_preset``."""
+        return domain.detect_preset if self.config is None else self.config
+
+    def resolve_config(self, domain: type = TabularAdapter) -> Config:
         """The resolved training settings for data of the adapter class ``domain`` (tables
         unless said); fails on a backend that cannot score.
 
@@ -364,58 +379,48 @@ default "ensemble"
             backend.
         """
         self._check_params()
-        config = self._new_model(domain).resolve_config()
-        reason = BACKENDS[config.backend].cannot_score
-        if reason:
-            raise UsageError(f"the {config.backend} backend cannot score anomalies: {reason}; "
-                             "use backend 'vae' or 'vaegan'")
+        config = super().resolve_config(domain)
+        if not BACKENDS[config.backend].has_encoder:
+            raise UsageError(f"the {config.backend} backend cannot score anomalies: "
+                             f"{NO_ENCODER}; use backend 'vae' or 'vaegan'")
         return config
 
-    def _set_threshold(self) -> None:
-        scores = self.decision_scores_
-        # 1,001 quantiles of the training scores: enough to move the threshold
-        # later (set_contamination) without keeping every training score
-        self._score_quantiles = np.quantile(scores, np.linspace(0.0, 1.0, QUANTILES))
-        self._apply_contamination()
-        self._set_novelty_score()
-        self.labels_ = (scores > self.threshold_).astype(int)
-
-    def _apply_contamination(self) -> None:
+    def _process_decision_scores(self) -> None:
+        """Everything the training scores' quantiles set, in one place (PyOD's
+        ``_process_decision_scores``): ``threshold_`` and ``offset_`` at the
+        ``contamination``, the score range of :meth:`predict_proba`,
+        :attr:`novelty_score_`, and ``labels_`` when the training scores are at hand."""
         grid = np.linspace(0.0, 1.0, QUANTILES)
-        self.threshold_ = float(np.interp(1.0 - self.contamination, grid, self._score_quantiles))
+        quantiles = self._score_quantiles
+        self.threshold_ = float(np.interp(1.0 - self.contamination, grid, quantiles))
         self.offset_ = -self.threshold_
-        self._score_range = (float(self._score_quantiles[0]), float(self._score_quantiles[-1]))
-
-    def _set_novelty_score(self) -> None:
-        median = float(np.interp(0.5, np.linspace(0.0, 1.0, QUANTILES), self._score_quantiles))
-        self.novelty_score_ = float(np.log1p(self.n_rows_seen_)
-                                    + self._score_quantiles[-1] - median)
+        self._score_range = (float(quantiles[0]), float(quantiles[-1]))
+        median = float(np.interp(0.5, grid, quantiles))
+        self.novelty_score_ = float(np.log1p(self.n_rows_seen_) + quantiles[-1] - median)
+        if hasattr(self, "decision_scores_"):
+            self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
 
     def set_contamination(self, contamination: float) -> AnomalyDetector:
         """Move the threshold of a fitted detector to a new expected outlier share.
 
         The threshold becomes that upper quantile of the training scores (kept
-        as 1,001 quantiles, also in model files); ``labels_`` is not recomputed.
+        as 1,001 quantiles, also in model files); ``labels_`` follows it.
         """
-        self._check_fitted()
+        self.check_fitted()
         self.contamination = contamination
         self._check_params()
-        self._apply_contamination()
+        self._process_decision_scores()
         return self
 
     # scoring ---------------------------------------------------------------------------
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "model_"):
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
-
     def _records(self, X: Any) -> Any:  # noqa: N803
         """``X`` read as the model's records and checked against the training input."""
-        self._check_fitted()
+        self.check_fitted()
         adapter = self.model_.adapter_
-        if adapter_type(X) is not type(adapter):
+        if domain_of(X) is not type(adapter):
             raise DataError(f"this detector was trained on {adapter.describe()['domain']}; "
                             "give it data of that kind")
-        records = adapter.read(X)
+        records = read_records(X).data
         if isinstance(records, pd.DataFrame):  # scikit-learn input: feature names and count
             try:
                 validate_data(self, X, skip_check_array=True, reset=False)
@@ -572,7 +577,7 @@ default "ensemble"
         ndarray of shape (n_samples, 2)
             Columns: probability of inlier, probability of outlier.
         """
-        self._check_fitted()
+        self.check_fitted()
         low, high = self._score_range
         outlier = np.clip((self.decision_function(X) - low) / max(high - low, 1e-12), 0.0, 1.0)
         return np.column_stack([1.0 - outlier, outlier])
@@ -612,7 +617,7 @@ default "ensemble"
     # model files -----------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
         """Save the fitted detector (model, threshold, settings) to one safe file."""
-        self._check_fitted()
+        self.check_fitted()
         tensors = self.model_.tensors()
         if self.forest_ is not None:
             tensors.update(self.forest_.to_tensors(FOREST_PREFIX))
@@ -658,9 +663,8 @@ default "ensemble"
             raise ModelFileError(f"{path} is not a valid detector file: {error}") from None
         if names is not None:
             detector.feature_names_in_ = np.asarray(names, dtype=object)
-        detector._apply_contamination()
         detector.model_ = model
         detector.n_rows_seen_ = model.n_rows_seen_
-        detector._set_novelty_score()
+        detector._process_decision_scores()
         return detector
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import platform
 import time
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -15,26 +13,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import BaseEstimator
 
 import toolkit
-from toolkit.adapters.base import TensorSpec
-from toolkit.adapters.domains import adapter_for, adapter_from_dict, adapter_type
-from toolkit.adapters.dp_statistics import check_private_schema, private_surrogate
-from toolkit.adapters.tabular import TabularAdapter, check_table, load_column_metadata
+from toolkit.adapters.base import Adapter, TensorSpec
+from toolkit.adapters.domains import adapter_from_dict
+from toolkit.adapters.tabular import TabularAdapter
 from toolkit.backends import BACKENDS, Backend
-from toolkit.backends.privacy import PrivacyPlan, plan_privacy
-from toolkit.backends.training import Callback, EarlyStopping, History, ProgressBar, choose_epochs
-from toolkit.config import Config, load_config, params_from_json, params_to_json
-from toolkit.exceptions import (
-    DataError,
-    ModelFileError,
-    NotFittedError,
-    PrivacyWarning,
-    UsageError,
-)
+from toolkit.backends.privacy import PrivacyPlan
+from toolkit.backends.training import Callback, EarlyStopping, History, ProgressBar
+from toolkit.config import Config, params_from_json, params_to_json
+from toolkit.exceptions import DataError, ModelFileError, PrivacyWarning, UsageError
+from toolkit.io.metadata import read_metadata
 from toolkit.io.modelfile import load_model, save_model
+from toolkit.io.records import Records, read_records
+from toolkit.models.base import LatentEstimator, resolve_device, resolve_seed, torch_threads
 from toolkit.models.copies import MAX_REDRAWS, CopyGuard, modelled_columns
+from toolkit.models.private import PrivateFit, private_settings
 
 SAMPLE_CHUNK = 16384
 #: the model file's tensor of training-row fingerprints (see :mod:`toolkit.models.copies`)
@@ -43,64 +37,6 @@ COPY_GUARD_TENSOR = "copy_guard.fingerprints"
 REJECTION_BUDGET = 100
 #: fewer training rows than this and synthetic rows are said to risk repeating real ones
 SMALL_TABLE_ROWS = 20
-
-
-def resolve_device(device: str) -> torch.device:
-    """``"auto"`` becomes CUDA when available, else CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise UsageError("device 'cuda' was asked for but CUDA is not available; use 'auto'")
-    return torch.device(device)
-
-
-@contextmanager
-def torch_threads(n: int, device: torch.device) -> Iterator[None]:
-    """Run the block with ``n`` torch threads on CPU (0: unchanged), then restore the setting."""
-    if n == 0 or device.type != "cpu":
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-#: seeds are integers in [0, MAX_SEED] (numpy's and scikit-learn's range)
-MAX_SEED = 2**32 - 1
-
-
-def fresh_seed() -> int:
-    """A new seed from the operating system's entropy, in [0, MAX_SEED]."""
-    return int(np.random.SeedSequence().generate_state(1)[0])
-
-
-def resolve_seed(random_state: int | np.random.Generator | None) -> int:
-    """The seed ``random_state`` stands for: itself (checked to lie in ``[0, MAX_SEED]``),
-    one drawn from a numpy Generator, or a fresh one for ``None``.
-
-    Raises
-    ------
-    UsageError
-        For a seed out of range or a value that is no seed.
-
-    Examples
-    --------
-    >>> resolve_seed(7)
-    7
-    """
-    if random_state is None:
-        return fresh_seed()
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(2**31 - 1))
-    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
-        if not 0 <= random_state <= MAX_SEED:
-            raise UsageError(f"random_state (seed) must be between 0 and {MAX_SEED}, "
-                             f"got {random_state}")
-        return int(random_state)
-    raise UsageError(f"random_state must be an int or None, got {random_state!r}")
 
 
 def _check_rows(value: Any, name: str = "num_rows") -> None:
@@ -116,7 +52,7 @@ def trained_epochs(document: dict) -> int:
     return privacy.get("epochs", History(document["history"]).epochs)
 
 
-class Synthesizer(BaseEstimator):
+class Synthesizer(LatentEstimator):
     """Learn a table's latent structure and generate synthetic rows like it.
 
     Parameters
@@ -227,36 +163,35 @@ class Synthesizer(BaseEstimator):
         self.max_grad_norm = max_grad_norm
         self.avoid_copies = avoid_copies
 
+    fitted_attribute = "backend_"
+
     # fitting ---------------------------------------------------------------------------
-    def resolve_config(self) -> Config:
-        """The training settings these parameters describe (preset plus overrides).
+    def preset(self, domain: type = TabularAdapter) -> str | Path | Config:
+        """The ``config`` parameter; with ``epsilon``, ``"default"`` means the ``private``
+        preset (tuned for DP-SGD)."""
+        return "private" if self.epsilon is not None and self.config == "default" else self.config
+
+    def resolve_config(self, domain: type = TabularAdapter) -> Config:
+        """The training settings these parameters describe (preset plus overrides; for a
+        private fit, what DP-SGD needs: :func:`~toolkit.models.private.private_settings`).
 
         Raises
         ------
         UsageError
             For an unknown preset, backend or option: checked before any work.
         """
-        # a private fit's default is the ``private`` preset (tuned for DP-SGD)
-        preset = "private" if self.epsilon is not None and self.config == "default" else self.config
-        return load_config(preset, backend=self.backend, epochs=self.epochs,
-                           batch_size=self.batch_size, device=self.device)
-
-    def _callbacks(self, config: Config) -> list[Callback]:
-        callbacks: list[Callback] = []
-        if config.early_stopping_patience:
-            monitor = BACKENDS[config.backend].monitor
-            callbacks.append(EarlyStopping(config.early_stopping_patience, monitor=monitor))
-        if self.verbose:
-            callbacks.append(ProgressBar())
-        return callbacks
+        config = super().resolve_config(domain)
+        return config if self.epsilon is None else private_settings(config)
 
     def fit(self, X: Any, y: Any = None) -> Synthesizer:  # noqa: N803 (scikit-learn naming)
         """Learn the table ``X``.
 
         Parameters
         ----------
-        X : pandas.DataFrame or 2-D numpy array
-            The real rows; mixed types and missing values are fine.
+        X : pandas.DataFrame, 2-D numpy array, path, image set or Records
+            The real rows (a CSV or Parquet path is read; a table larger than the preset's
+            ``max_training_rows`` is learnt from a uniform sample); mixed types and missing
+            values are fine.
         y : ignored
 
         Returns
@@ -273,32 +208,23 @@ class Synthesizer(BaseEstimator):
             For an unknown backend, preset, config key or metadata kind.
         """
         started = time.perf_counter()
-        config = self.resolve_config()
-        if self.epsilon is not None:
-            # nothing may read the rows outside DP-SGD: no latent mixture fitted on their
-            # codes, no early stopping on their loss; a GAN's critic judges one row at a
-            # time, once per step (each critic step is a DP-SGD step)
-            config = dataclasses.replace(config, prior="standard", early_stopping_patience=None,
-                                         pac=1, discriminator_steps=1)
-        seed = resolve_seed(self.random_state)
-        kind = adapter_type(X)
-        records = kind.read(X, max_rows=config.max_training_rows, random_state=seed)
-        privacy = marginals = None
-        if self.epsilon is not None and not kind.supports_privacy:
-            raise UsageError("epsilon (differential privacy) applies to tables so far, "
-                             "not to images")
-        if self.epsilon is not None:
-            data = check_table(records, min_rows=2)
-            adapter, privacy, marginals = self._fit_private_adapter(data, config, seed)
-        else:
-            adapter = adapter_for(records, config, self.metadata, random_state=seed)
-            adapter.fit(records)
-        array = adapter.transform(records, random_state=seed)
+        config, seed = self.resolve_config(), resolve_seed(self.random_state)
+        records = read_records(X, max_rows=config.max_training_rows, random_state=seed)
+        self._fit(records, config, seed)
+        self.fit_seconds_ = time.perf_counter() - started
+        return self
+
+    def _fit(self, records: Records, config: Config, seed: int) -> torch.Tensor:
+        """Prepare the adapter, encode the records, train the backend and set the fitted
+        attributes (all but ``fit_seconds_``); return the encoded training rows, on the
+        model's device. The anomaly detector fits its model through this step, so that
+        the records it read once are encoded once."""
+        adapter, privacy, marginals = self._prepare(records, config, seed)
+        array = adapter.transform(records.data, random_state=seed)
         if adapter.spec.width == 0:
             raise DataError("no column to model: every column is an ID or constant")
-        n_rows = len(array)
         if privacy is None:  # a private plan fixed its batches and epochs already
-            config = config.for_rows(n_rows, grow_beta=adapter.small_data_beta)
+            config = config.for_rows(len(array), grow_beta=adapter.small_data_beta)
         device = resolve_device(config.device)
         tensor = torch.from_numpy(array).to(device)
         if marginals is not None:
@@ -316,20 +242,39 @@ class Synthesizer(BaseEstimator):
         self.history_ = history.losses
         self.n_epochs_ = privacy.epochs if privacy is not None else history.epochs
         self.seed_ = seed
-        self.n_rows_ = n_rows
-        self.n_rows_seen_ = int(getattr(records, "attrs", {}).get("rows_read", n_rows))
-        self.copy_guard_ = self._copy_guard(records, adapter)
-        if self.copy_guard_ is not None and n_rows < SMALL_TABLE_ROWS:
+        self.n_rows_ = len(array)
+        self.n_rows_seen_ = records.provenance.rows or self.n_rows_
+        self.copy_guard_ = self._copy_guard(records.data, adapter)
+        if self.copy_guard_ is not None and self.n_rows_ < SMALL_TABLE_ROWS:
             warnings.warn(PrivacyWarning(
-                f"the table has only {n_rows} rows, fewer than {SMALL_TABLE_ROWS}: too few to "
-                "learn a distribution from, so synthetic rows may repeat real ones; rows that "
-                "copy a rare training row are redrawn, and those that still copy one are "
-                "counted (n_copies_kept_) and said when sampled"), stacklevel=2)
+                f"the table has only {self.n_rows_} rows, fewer than {SMALL_TABLE_ROWS}: too "
+                "few to learn a distribution from, so synthetic rows may repeat real ones; "
+                "rows that copy a rare training row are redrawn, and those that still copy "
+                "one are counted (n_copies_kept_) and said when sampled"), stacklevel=3)
         self.n_copies_redrawn_ = self.n_copies_kept_ = 0
-        self.fit_seconds_ = time.perf_counter() - started
         self._sampling_rng = np.random.default_rng(seed)
         self._ids_issued = 0
-        return self
+        return tensor
+
+    def _prepare(self, records: Records, config: Config, seed: int
+                 ) -> tuple[Adapter, PrivacyPlan | None, np.ndarray | None]:
+        """The fitted adapter; for a private fit also the privacy plan and the encoded
+        surrogate rows that start the output bias (:class:`~toolkit.models.private.PrivateFit`)."""
+        metadata = read_metadata(self.metadata)
+        if self.epsilon is not None:
+            private = PrivateFit(self.epsilon, self.delta, self.max_grad_norm, metadata)
+            return private.prepare(records, config, seed)
+        adapter = records.domain.from_config(config, metadata, random_state=seed)
+        return adapter.fit(records.data, records.provenance), None, None
+
+    def _callbacks(self, config: Config) -> list[Callback]:
+        callbacks: list[Callback] = []
+        if config.early_stopping_patience:
+            monitor = BACKENDS[config.backend].monitor
+            callbacks.append(EarlyStopping(config.early_stopping_patience, monitor=monitor))
+        if self.verbose:
+            callbacks.append(ProgressBar())
+        return callbacks
 
     def _copy_guard(self, records: Any, adapter: Any) -> CopyGuard | None:
         """The fingerprints of the training rows when copies are to be avoided."""
@@ -338,41 +283,7 @@ class Synthesizer(BaseEstimator):
             return None
         return CopyGuard.from_rows(records, modelled_columns(adapter))
 
-    def _fit_private_adapter(self, data: pd.DataFrame, config: Config, seed: int
-                             ) -> tuple[TabularAdapter, PrivacyPlan, np.ndarray]:
-        """The privacy plan, an adapter fitted on a surrogate drawn from the noisy
-        histogram release, and the encoded surrogate rows (for the output bias)."""
-        reason = BACKENDS[config.backend].cannot_privatize
-        if reason:
-            raise UsageError(f"the {config.backend} backend cannot train with differential "
-                             f"privacy: {reason}")
-        if config.trim_fraction:
-            raise UsageError("trim_fraction must be 0 with epsilon: trimming looks at other "
-                             "rows' losses, which per-row clipping cannot bound")
-        schema = check_private_schema([str(c) for c in data.columns],
-                                      load_column_metadata(self.metadata))
-        epochs = choose_epochs(len(data), config.batch_size, config.epochs, config.steps,
-                               config.min_epochs, config.max_epochs)
-        plan = plan_privacy(self.epsilon, self.delta, self.max_grad_norm, len(data),
-                            config.batch_size, epochs)
-        rng = np.random.default_rng(seed)
-        surrogate = private_surrogate(data, schema, plan.statistics_noise, rng)
-        surrogate.attrs = dict(data.attrs)  # the file's CSV dialect
-        kinds = {column: entry["kind"] for column, entry in schema.items()}
-        adapter = TabularAdapter(kinds, config.numeric_encoding, config.max_levels,
-                                 random_state=seed).fit(surrogate)
-        adapter.adopt_dtypes({str(c): str(data[c].dtype) for c in data.columns})
-        return adapter, plan, adapter.transform(surrogate, random_state=seed)
-
     # sampling --------------------------------------------------------------------------
-    def check_fitted(self) -> None:
-        """Raise :class:`~toolkit.exceptions.NotFittedError` unless :meth:`fit` (or
-        :meth:`load`) has run."""
-        if not hasattr(self, "backend_"):
-            raise NotFittedError(
-                f"this {type(self).__name__} is not fitted yet; call fit first"
-            )
-
     def sample(
         self,
         num_rows: int,
