@@ -51,16 +51,20 @@ from benchmarks.common import (
     RESULTS_DIR,
     git_revision,
     load_json,
-    machine_desc,
     machine_info,
-    md_table,
-    module_command,
     pkg_version,
     pyod_detector,
     reference_split,
     save_result,
     set_threads,
     timed,
+)
+from benchmarks.markdown import (
+    machine_desc,
+    md_table,
+    module_command,
+    seed_list,
+    verdict,
     write_section,
 )
 from toolkit.config import ANOMALY_SCORES as OUR_SCORES
@@ -200,11 +204,11 @@ def protocol_report(protocol: str, results: Results, seeds: list[int]) -> list[s
     targets = [["mean AUROC of our default ≥ best PyOD detector's mean"
                 + (" + 0.01" if margin else ""), f"{ours:.3f}",
                 f"{overall[best_pyod]:.3f} ({best_pyod})",
-                "pass" if ours >= overall[best_pyod] + margin else "**FAIL**"]]
+                verdict(ours >= overall[best_pyod] + margin)]]
     if protocol == "clean":
         targets.append(["best average rank", f"{ranks[DEFAULT_MODEL]:.2f}",
                         f"{ranks[best_rank]:.2f} ({best_rank})",
-                        "pass" if ranks[DEFAULT_MODEL] <= ranks[best_rank] else "**FAIL**"])
+                        verdict(ranks[DEFAULT_MODEL] <= ranks[best_rank])])
     title = {"unsupervised": "Unsupervised (ADBench): fit on all rows, score them",
              "clean": "Clean reference: fit on 60 % of the inliers, score the rest and "
                       "every anomaly"}[protocol]
@@ -251,7 +255,7 @@ def report(results: dict[str, Results], seeds: list[int], speed: dict[str, float
         "",
         "- Protocols: unsupervised (ADBench: fit on all rows without labels, score the same "
         "rows) and clean reference (fit on 60 % of the inliers, score the other inliers and "
-        f"every anomaly); AUROC / AUPRC against the labels; seeds {','.join(map(str, seeds))} "
+        f"every anomaly); AUROC / AUPRC against the labels; seeds {seed_list(seeds)} "
         "(model seed, the anomaly down-sample and the reference split); means over seeds.",
         f"- Machine: {machine_desc(machine)}. toolkit commit {git_revision()}, "
         f"PyOD {pkg_version('pyod')} (anchors computed {anchors_date}, same machine).",

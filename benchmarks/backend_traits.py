@@ -28,15 +28,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.common import (
-    DEFAULT_OUT,
-    N_THREADS,
-    module_command,
-    set_threads,
-    warm_up_torch,
-    write_section,
-)
+from benchmarks.common import DEFAULT_OUT, N_THREADS, set_threads, warm_up_torch
 from benchmarks.datasets import TABLES, split_table
+from benchmarks.markdown import md_table, module_command, write_section
 
 PRESETS = ("default", "gan", "vaegan")
 MAIN_LOSS = {"vae": "loss", "vaegan": "loss", "gan": "critic"}
@@ -86,18 +80,17 @@ def main() -> None:
             try:
                 model = Synthesizer(config=preset, random_state=0).fit(train)
             except TrainingError as error:
-                rows.append((table, preset, "diverged", str(error), "", ""))
+                rows.append([table, preset, "diverged", str(error), "", ""])
                 continue
             seconds = time.perf_counter() - started
             backend = model.config_.backend
             variation = loss_variation(model.history_, MAIN_LOSS[backend])
             smooth = latent_smoothness(model)
-            rows.append((table, preset, "no", f"{variation:.3f}", f"{smooth:.2f}",
-                         f"{seconds:.1f}"))
+            rows.append([table, preset, "no", f"{variation:.3f}", f"{smooth:.2f}",
+                         f"{seconds:.1f}"])
             print(rows[-1], flush=True)
-    header = ("| table | preset | diverged | loss variation (last 20 % of epochs) "
-              "| latent jump ratio (1 = even) | fit s |\n|---|---|---|---|---|---|\n")
-    body = "\n".join("| " + " | ".join(row) + " |" for row in rows)
+    traits = md_table(["table", "preset", "diverged", "loss variation (last 20 % of epochs)",
+                       "latent jump ratio (1 = even)", "fit s"], rows)
     text = (
         "## Backend traits: training stability and latent smoothness\n\n"
         f"Reproduce: `{module_command('backend_traits')}` (seed-0 splits, seed 0 models, "
@@ -105,7 +98,7 @@ def main() -> None:
         "main loss (VAE, VAE-GAN: total loss; GAN: critic's Wasserstein estimate) over the last "
         "20 % of epochs. Latent jump ratio = largest / mean step between 11 evenly spaced "
         "points on 200 straight lines between latent codes, decoded without sampling noise.\n\n"
-        + header + body + "\n"
+        + traits + "\n"
     )
     write_section(args.out, text, *MARKS)
     print(text)

@@ -1,9 +1,10 @@
-"""What the benchmark scripts share: paths, our presets' names, the SDV and PyOD anchors,
-seeding and timing, provenance (package versions, machine, commit), result caches, and
-markdown sections of ``BENCHMARKS.md``.
+"""What the benchmark scripts share to measure: paths, our presets' names, the SDV and PyOD
+anchors, seeding and timing, provenance (package versions, machine, commit), result caches and
+the command line's comma-separated options.
 
 Every script is run from the repository root as ``python -m benchmarks.NAME`` and imports
-from here with ``from benchmarks.common import ...``.
+from here with ``from benchmarks.common import ...``; how the reports write numbers and the
+marked sections of ``BENCHMARKS.md`` is in :mod:`benchmarks.markdown`.
 """
 
 from __future__ import annotations
@@ -14,12 +15,11 @@ import math
 import os
 import platform
 import random
-import shlex
 import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, TypeVar
@@ -368,28 +368,6 @@ def _gpu_name() -> str | None:
         return None
 
 
-def machine_desc(machine: dict[str, Any]) -> str:
-    """One line about a machine, for a report.
-
-    Parameters
-    ----------
-    machine : dict
-        As returned by :func:`machine_info` (keys may be missing in old records).
-
-    Returns
-    -------
-    str
-        Cores, CPU, GPU if any, torch threads, Python and torch versions.
-    """
-    text = f"{machine.get('nproc')} cores ({machine.get('cpu_model')})"
-    if machine.get("gpu"):
-        text += f", GPU {machine['gpu']}"
-    return (
-        f"{text}; torch threads = {machine.get('torch_threads')}; "
-        f"Python {machine.get('python')}, torch {machine.get('torch')}"
-    )
-
-
 def git_revision() -> str | None:
     """Short commit hash of the repo (``+dirty`` if modified), if available."""
 
@@ -455,110 +433,6 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, np.generic):
         return obj.item()
     raise TypeError(f"not JSON serialisable: {type(obj)}")
-
-
-# --------------------------------------------------------------------------- reports
-def fmt(value: Any, digits: int = 3) -> str:
-    """A number for a report: ``—`` for missing/NaN, ``inf``, thousands separated at and
-    above 1,000, else ``digits`` decimals; anything else as ``str``.
-
-    Parameters
-    ----------
-    value : object
-        The value to show.
-    digits : int, default 3
-        Decimals below 1,000.
-
-    Returns
-    -------
-    str
-    """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if isinstance(value, float):
-        if math.isinf(value):
-            return "inf"
-        if abs(value) >= 1000:
-            return f"{value:,.0f}"
-        return f"{value:.{digits}f}"
-    return str(value)
-
-
-def md_table(header: list[str], rows: list[list[str]]) -> str:
-    """A markdown table.
-
-    Parameters
-    ----------
-    header : list of str
-        Column titles.
-    rows : list of list of str
-        Cells, already formatted.
-
-    Returns
-    -------
-    str
-        The table's lines, without a trailing newline.
-    """
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
-def span(values: Iterable[str]) -> str:
-    """``first to last`` of sorted values (one value as is, ``—`` if none).
-
-    Parameters
-    ----------
-    values : iterable of str
-        E.g. the ISO dates of some results.
-
-    Returns
-    -------
-    str
-    """
-    ordered = sorted(set(values))
-    return " to ".join(dict.fromkeys(ordered[:1] + ordered[-1:])) or "—"
-
-
-def module_command(module: str, options: Iterable[str] = ()) -> str:
-    """The command line that runs a benchmark, as the reports state it.
-
-    Parameters
-    ----------
-    module : str
-        The script's name in this package (``synth_vs_sdv``, ``images``, ...).
-    options : iterable of str
-        Its arguments.
-
-    Returns
-    -------
-    str
-        ``python -m benchmarks.<module> <options>``, quoted for a POSIX shell.
-    """
-    return shlex.join(["python", "-m", f"benchmarks.{module}", *options])
-
-
-def write_section(path: Path, body: str, start_mark: str, end_mark: str) -> None:
-    """Replace (or append) the section between two markers in a markdown file, keeping
-    other content.
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        The markdown file (created with a ``# Benchmarks`` title if missing).
-    body : str
-        The section's text, ending with a newline.
-    start_mark, end_mark : str
-        The HTML comments around the section (e.g. ``<!-- images:start -->``).
-    """
-    section = f"{start_mark}\n{body}{end_mark}"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    start, end = text.find(start_mark), text.find(end_mark)
-    if start != -1 and end > start:
-        text = text[:start] + section + text[end + len(end_mark) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
 
 
 # --------------------------------------------------------------------------- command line

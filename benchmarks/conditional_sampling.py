@@ -53,26 +53,29 @@ from benchmarks.common import (
     busy,
     config_label,
     detect_metadata,
-    fmt,
     git_revision,
     load_json,
     loadavg,
-    machine_desc,
     machine_info,
-    md_table,
-    module_command,
     pkg_version,
     save_result,
     seed_everything,
     set_threads,
-    span,
     split_choices,
     timed,
     toolkit_version,
     warm_up_torch,
-    write_section,
 )
 from benchmarks.datasets import TABLES, split_table
+from benchmarks.markdown import (
+    fmt,
+    machine_desc,
+    md_table,
+    module_command,
+    pct,
+    span,
+    write_section,
+)
 
 MARK_START = "<!-- conditional:start -->"
 MARK_END = "<!-- conditional:end -->"
@@ -331,7 +334,7 @@ def describe(record: dict[str, Any]) -> str:
         return f"ERROR {record.get('error')}"
     text = (
         f"{_fmt_rows(record['rows_returned'])} rows returned, "
-        f"{_fmt_share(record.get('match_share'))} match, "
+        f"{pct(record.get('match_share'))} match, "
         f"{_fmt_rate(record['rows_per_s'])} rows/s ({record['seconds']:.3f} s per call), "
         f"fit {record['fit_s']:.1f} s"
     )
@@ -350,10 +353,6 @@ def _fmt_rows(counts: list[int]) -> str:
 
 def _fmt_rate(rate: float | None) -> str:
     return "—" if rate is None else f"{rate:,.0f}"
-
-
-def _fmt_share(share: float | None) -> str:
-    return "—" if share is None else f"{share:.1%}"
 
 
 def build_report(
@@ -446,7 +445,7 @@ def build_report(
                     t,
                     name,
                     _fmt_rows(r["rows_returned"]) + mark,
-                    _fmt_share(r.get("match_share")),
+                    pct(r.get("match_share")),
                     _fmt_rate(r.get("rows_per_s")),
                     _fmt_rate(r.get("valid_rows_per_s")),
                     f"{r['seconds']:.3f}" + (" †" if busy(r) else ""),
@@ -499,7 +498,7 @@ def print_summary(
                     "condition": f"{c.column}={c.level!r} ({c.count})",
                     "model": name,
                     "returned": _fmt_rows(r["rows_returned"]) if "calls" in r else "—",
-                    "match": _fmt_share(r.get("match_share")),
+                    "match": pct(r.get("match_share")),
                     "rows_per_s": r.get("rows_per_s"),
                     "valid_rows_per_s": r.get("valid_rows_per_s"),
                     "call_s": r.get("seconds"),

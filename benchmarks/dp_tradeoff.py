@@ -31,15 +31,12 @@ from benchmarks.common import (
     REPO_ROOT,
     RESULTS_DIR,
     git_revision,
-    machine_desc,
     machine_info,
-    md_table,
-    module_command,
     pkg_version,
     set_threads,
-    write_section,
 )
 from benchmarks.datasets import load_table
+from benchmarks.markdown import machine_desc, md_table, module_command, seed_list, write_section
 from toolkit.adapters.dp_statistics import draft_schema
 
 START, END = "<!-- dp:start -->", "<!-- dp:end -->"
@@ -135,7 +132,7 @@ def report(results: dict[str, list[dict[str, Any]]], seeds: list[int], command: 
         "",
         f"Reproduce: `{command}`. Machine: {machine_desc(machine_info())}; toolkit commit "
         f"{git_revision()}, Opacus {pkg_version('opacus')}, sdmetrics "
-        f"{pkg_version('sdmetrics')}; seeds {','.join(map(str, seeds))}, means shown.",
+        f"{pkg_version('sdmetrics')}; seeds {seed_list(seeds)}, means shown.",
         "",
         "Default preset (VAE), 80 % train / 20 % holdout; δ = 1/n^1.1, max_grad_norm 1; the "
         "metadata (kinds, bounds, levels) stands in for a public data dictionary. ε = ∞ is the "

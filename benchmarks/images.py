@@ -36,17 +36,14 @@ from benchmarks.common import (
     N_THREADS,
     RESULTS_DIR,
     git_revision,
-    machine_desc,
     machine_info,
-    md_table,
-    module_command,
     pkg_version,
     pyod_detector,
     reference_split,
     set_threads,
     timed,
-    write_section,
 )
+from benchmarks.markdown import machine_desc, md_table, module_command, seed_list, write_section
 
 START, END = "<!-- images:start -->", "<!-- images:end -->"
 PYOD = ("iforest", "vae", "autoencoder")
@@ -177,7 +174,7 @@ def report(detect: dict[str, dict[str, list[float]]], useful: list[dict[str, flo
         f"Reproduce: `{command}`. Machine: {machine_desc(machine_info())}; toolkit commit "
         f"{git_revision()}, PyOD {pkg_version('pyod')}, same run.",
         "",
-        f"### (a) One class vs rest, AUROC (10 digits × seeds {','.join(map(str, seeds))})",
+        f"### (a) One class vs rest, AUROC (10 digits × seeds {seed_list(seeds)})",
         "",
         "Inliers: every image of one digit; anomalies: a seeded sample of the other digits, 5 % "
         "of the inliers' count. Ours on the images, PyOD on the flattened pixels, default "

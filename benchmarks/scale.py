@@ -30,16 +30,13 @@ import pandas as pd
 from benchmarks.common import (
     DEFAULT_OUT,
     RESULTS_DIR,
+    SDVModel,
     detect_metadata,
-    fmt,
     load_json,
-    machine_desc,
     machine_info,
-    md_table,
-    module_command,
     save_result,
-    write_section,
 )
+from benchmarks.markdown import fmt, machine_desc, md_table, module_command, write_section
 
 RESULTS = RESULTS_DIR / "scale.json"
 MARKS = ("<!-- scale:start -->", "<!-- scale:end -->")
@@ -151,6 +148,7 @@ def sample_in_process(paths: dict[str, Path], workdir: Path, rows: int, force: b
     import torch
 
     from toolkit import Synthesizer
+    from toolkit.io.records import write_record_chunks
 
     def measure() -> dict[str, Any]:
         torch.set_num_threads(1)
@@ -159,8 +157,8 @@ def sample_in_process(paths: dict[str, Path], workdir: Path, rows: int, force: b
         results = {}
         for suffix in ("parquet", "csv"):
             started = time.perf_counter()
-            model.adapter_.write_chunks(model.sample_chunks(rows, 100_000, random_state=0),
-                                        workdir / f"in_process.{suffix}")
+            write_record_chunks(model.sample_chunks(rows, 100_000, random_state=0),
+                                workdir / f"in_process.{suffix}")
             results[f"{suffix}_rows_per_s"] = rows / (time.perf_counter() - started)
         torch.set_num_threads(2)
         return {"rows": rows, **results}
@@ -174,8 +172,6 @@ def ceiling(paths: dict[str, Path], force: bool) -> None:
 
 
 def gaussian_copula(paths: dict[str, Path], force: bool) -> None:
-    from benchmarks.common import SDVModel
-
     def measure() -> dict[str, Any]:
         train = pd.read_parquet(paths["train"])
         started = time.perf_counter()

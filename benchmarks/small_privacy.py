@@ -32,16 +32,12 @@ from benchmarks.common import (
     DEFAULT_OUT,
     REPO_ROOT,
     RESULTS_DIR,
-    fmt,
     load_json,
-    machine_desc,
     machine_info,
-    md_table,
-    module_command,
     save_result,
     set_threads,
-    write_section,
 )
+from benchmarks.markdown import fmt, machine_desc, md_table, module_command, write_section
 
 RESULTS = RESULTS_DIR / "small_privacy.json"
 START_MARK = "<!-- small-privacy:start -->"

@@ -16,14 +16,16 @@ the VAE, the conditional WGAN-GP and the VAE-GAN backends).
 Results are cached and reused: SDV anchors in ``results/anchors.json`` (keyed by
 table, model, seed and SDV version; ``--refresh-anchors`` recomputes them), ours in
 ``results/toolkit_latest.json`` (keyed by table, seed and config; ``--refresh-ours``
-refits them). A summary is printed and written into two marked sections of
-``BENCHMARKS.md``:
+refits them). A summary is printed and written into three marked sections of
+``BENCHMARKS.md``, built by :mod:`benchmarks.synth_report`:
 
 * ``synth_vs_sdv``: the default preset against the anchors (means over the seeds
   ± standard deviation for quality and F1, ratios on those means, targets, and a
   collapsible per-seed table);
 * ``backends``: the GAN preset against CTGAN (its own targets) and our backends
-  side by side.
+  side by side;
+* ``fidelity``: detection AUROC, α-precision / β-recall, copies and membership
+  inference per model, with the default preset's targets.
 
 Run from the repository root. Examples::
 
@@ -43,7 +45,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -59,48 +61,45 @@ from benchmarks.common import (
     OURS,
     RESULTS_DIR,
     SDV_MODELS,
-    VAEGAN_CONFIG,
     SDVModel,
-    busy,
     config_label,
     detect_metadata,
-    fmt,
     git_revision,
     load_json,
     loadavg,
-    machine_desc,
     machine_info,
-    md_table,
-    module_command,
     pkg_version,
     save_result,
     seed_everything,
     set_threads,
-    span,
     split_choices,
     toolkit_version,
     warm_up_torch,
-    write_section,
 )
 from benchmarks.datasets import SPECS, TABLES, split_table
+from benchmarks.markdown import module_command, seed_list, write_section
+from benchmarks.synth_report import (
+    BACKENDS_END,
+    BACKENDS_START,
+    FIDELITY_END,
+    FIDELITY_START,
+    MARK_END,
+    MARK_START,
+    METRICS,
+    OURS_DEFAULT,
+    SPEED_ROWS,
+    Results,
+    aggregate_table,
+    build_backends_report,
+    build_fidelity_report,
+    build_report,
+    successful_records,
+    summarise_gan,
+    summarise_table,
+    vaegan_beats_both,
+)
 
 ALL_MODELS: list[str] = [OURS, *SDV_MODELS]
-OURS_DEFAULT = config_label(DEFAULT_CONFIG)
-
-MARK_START = "<!-- synth_vs_sdv:start -->"
-MARK_END = "<!-- synth_vs_sdv:end -->"
-BACKENDS_START = "<!-- backends:start -->"
-BACKENDS_END = "<!-- backends:end -->"
-
-SPEED_ROWS = 100_000
-TARGET_SPEED = 100_000  # rows/s
-TARGET_FIT_FRACTION = 0.25  # of TVAE's fit time
-TARGET_GAN_FIT_FRACTION = 0.5  # our GAN preset's fit time, of CTGAN's
-REUSE_NOTE = (
-    "Cached results are reused: SDV anchors from `benchmarks/results/anchors.json`, ours "
-    "from `benchmarks/results/toolkit_latest.json`; add `--refresh-anchors` / "
-    "`--refresh-ours` to recompute them."
-)
 MAX_HGB_CATEGORIES = 250  # HistGradientBoosting supports at most max_bins (255) categories
 
 
@@ -384,632 +383,7 @@ def ours_key(table: str, seed: int, config: str | None) -> str:
     return f"{table}|seed={seed}|config={config or 'default'}"
 
 
-# --------------------------------------------------------------------------- report
-# All results of one run: table -> seed -> model -> record (as stored in the caches).
-# SDV models are keyed by their name, ours by ``config_label(config)``.
-Results = dict[str, dict[int, dict[str, dict[str, Any]]]]
-
-# Metrics averaged over seeds. ``f1_trtr`` comes from the per-seed table info.
-METRICS: tuple[str, ...] = (
-    "quality",
-    "column_shapes",
-    "column_pair_trends",
-    "f1_tstr",
-    "f1_trtr",
-    "fit_s",
-    "fit_cpu_s",
-    "sample_rows_per_s",
-    "exact_copy_share",
-    "fit_sample_s",
-    "detection_auroc",
-    "alpha_precision",
-    "beta_recall",
-    "membership_auc",
-)
-
-
-@dataclass(frozen=True)
-class Stat:
-    """Mean and sample standard deviation (ddof=1) of one metric over seeds."""
-
-    mean: float
-    sd: float | None  # None with fewer than two values
-    n: int
-
-
-@dataclass
-class ModelSummary:
-    """One model's results on one table, aggregated over seeds."""
-
-    seeds: list[int] = field(default_factory=list)  # seeds with a successful record
-    errors: dict[int, str] = field(default_factory=dict)  # seed -> error message
-    stats: dict[str, Stat] = field(default_factory=dict)
-    busy: bool = False  # some timing was taken on a loaded machine
-    notes: list[str] = field(default_factory=list)  # F1 notes, prefixed by their seed
-
-    def mean(self, metric: str) -> float | None:
-        """Mean of ``metric`` over seeds, ``None`` if no seed has it."""
-        stat = self.stats.get(metric)
-        return None if stat is None else stat.mean
-
-
-def mean_sd(values: Iterable[float | None]) -> Stat | None:
-    """Mean and sample SD of the values that are present (``None``/NaN skipped)."""
-    vals = [float(v) for v in values if v is not None and not math.isnan(v)]
-    if not vals:
-        return None
-    arr = np.asarray(vals)
-    sd = float(arr.std(ddof=1)) if len(arr) > 1 and np.isfinite(arr).all() else None
-    return Stat(float(arr.mean()), sd, len(arr))
-
-
-def aggregate_model(per_seed: dict[int, dict[str, Any]], f1_trtr: dict[int, float]) -> ModelSummary:
-    """Aggregate one model's per-seed records of one table (failed seeds are left out)."""
-    ok = {s: r for s, r in sorted(per_seed.items()) if "error" not in r}
-    summary = ModelSummary(
-        seeds=list(ok),
-        errors={s: r["error"] for s, r in sorted(per_seed.items()) if "error" in r},
-        busy=any(busy(r) for r in ok.values()),
-        notes=[f"seed {s}: {r['f1_note']}" for s, r in ok.items() if r.get("f1_note")],
-    )
-    for metric in METRICS:
-        if metric == "f1_trtr":
-            stat = mean_sd(f1_trtr.get(s) for s in ok)
-        else:
-            stat = mean_sd(r.get(metric) for r in ok.values())
-        if stat is not None:
-            summary.stats[metric] = stat
-    return summary
-
-
-def aggregate_table(
-    per_seed: dict[int, dict[str, dict[str, Any]]], f1_trtr: dict[int, float]
-) -> dict[str, ModelSummary]:
-    """``model -> ModelSummary`` for every model with at least one record on the table
-    (in the order the models first appear in the per-seed records)."""
-    out: dict[str, ModelSummary] = {}
-    for model in dict.fromkeys(m for recs in per_seed.values() for m in recs):
-        records = {s: recs[model] for s, recs in per_seed.items() if model in recs}
-        if records:
-            out[model] = aggregate_model(records, f1_trtr)
-    return out
-
-
-def _fmt_stat(
-    stat: Stat | None,
-    digits: int = 3,
-    with_sd: bool = True,
-    n_expected: int | None = None,
-    pct: bool = False,
-) -> str:
-    """``mean ± sd`` (just the mean with one value or ``with_sd=False``).
-
-    ``(n=k)`` is appended when fewer than ``n_expected`` seeds have the metric.
-    """
-    if stat is None:
-        return "—"
-    text = _pct(stat.mean) if pct else fmt(stat.mean, digits)
-    if with_sd and stat.sd is not None:
-        text += f" ± {stat.sd:.{digits}f}"
-    if n_expected is not None and stat.n < n_expected:
-        text += f" (n={stat.n})"
-    return text
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None or math.isnan(value) else f"{value:.1%}"
-
-
-def _ratio(a: float | None, b: float | None) -> float | None:
-    if a is None or b is None or b == 0 or math.isnan(a) or math.isnan(b):
-        return None
-    return a / b
-
-
-def _verdict(ok: bool | None) -> str:
-    return "—" if ok is None else ("pass" if ok else "**FAIL**")
-
-
-def summarise_table(models: dict[str, ModelSummary]) -> dict[str, Any]:
-    """Ratios and pass/fail of our default preset against the anchors for one table,
-    on seed means."""
-    ours = models.get(OURS_DEFAULT, ModelSummary())
-    anchors = {m: s for m, s in models.items() if m in SDV_MODELS and "quality" in s.stats}
-    best = max(anchors, key=lambda m: anchors[m].stats["quality"].mean, default=None)
-    best_sum = anchors[best] if best else ModelSummary()
-    tvae = anchors.get("tvae", ModelSummary())
-    q_ours, q_best = ours.mean("quality"), best_sum.mean("quality")
-    f1_ours, f1_tvae = ours.mean("f1_tstr"), tvae.mean("f1_tstr")
-    q_ratio = _ratio(q_ours, q_best)
-    f1_ratio = _ratio(f1_ours, f1_tvae)
-    fit_ratio = _ratio(ours.mean("fit_s"), tvae.mean("fit_s"))
-    fit_cpu_ratio = _ratio(ours.mean("fit_cpu_s"), tvae.mean("fit_cpu_s"))
-    speed = ours.mean("sample_rows_per_s")
-    compared = [s for s in (best_sum, tvae) if s.seeds]
-    return {
-        "seeds": len(ours.seeds),
-        "best_sdv": best,
-        "quality_ratio": q_ratio,
-        "f1_ratio": f1_ratio,
-        "fit_ratio": fit_ratio,
-        "fit_cpu_ratio": fit_cpu_ratio,
-        "speed": speed,
-        "pass_quality": None if q_ratio is None else q_ours >= q_best,
-        "pass_f1": None if f1_ratio is None else f1_ours >= f1_tvae,
-        "pass_fit": None if fit_ratio is None else fit_ratio <= TARGET_FIT_FRACTION,
-        "pass_speed": None if speed is None else speed >= TARGET_SPEED,
-        "seeds_differ": bool(ours.seeds) and any(s.seeds != ours.seeds for s in compared),
-    }
-
-
-def _seed_list(seeds: Iterable[int]) -> str:
-    return ",".join(str(s) for s in seeds)
-
-
-def footnote_lines(records: list[dict[str, Any]], partial_metrics: Any) -> list[str]:
-    """The report's footnotes on busy timings and metrics missing from some seeds."""
-    footnotes = []
-    if any(busy(r) for r in records):
-        footnotes.append(
-            "† at least one seed was measured while other processes competed for the CPU "
-            f"(1-min load average above {N_THREADS + 1}): wall times are inflated; compare the "
-            "CPU seconds."
-        )
-    if partial_metrics:
-        footnotes.append(
-            "(n=k) after a mean: only k of the model's seeds have that metric (older cached "
-            "records lack it; — in the per-seed table), so it is averaged over those."
-        )
-    return [line for note in footnotes for line in ("", note)]
-
-
-def build_report(
-    tables: list[str],
-    results: Results,
-    info: dict[str, dict[str, Any]],
-    seeds: list[int],
-    command: str,
-    machine: dict[str, Any],
-) -> str:
-    """Markdown section (without markers): the default preset vs the anchors, all tables,
-    all seeds."""
-    models = [OURS_DEFAULT, *SDV_MODELS]
-    records = _records(tables, results, models)
-    anchor_recs = [r for r in records if r.get("model") in SDV_MODELS]
-    ours_recs = [r for r in records if r.get("model") == OURS]
-    anchor_machines = sorted({machine_desc(r["machine"]) for r in anchor_recs if "machine" in r})
-    sdv_versions = sorted({r["sdv_version"] for r in anchor_recs if "sdv_version" in r})
-    ours_revs = sorted({r["git"] for r in ours_recs if r.get("git")})
-    commits = f" (commit {', '.join(ours_revs)})" if ours_revs else ""
-    aggregated = {t: aggregate_table(results.get(t, {}), info[t]["f1_trtr"]) for t in tables}
-
-    lines = [
-        "## Synthetic data: toolkit vs SDV anchors",
-        "",
-        f"Reproduce: `{command}`. {REUSE_NOTE}",
-        "",
-        f"- Seeds: {_seed_list(seeds)}. For every table and seed: stratified 80/20 split with "
-        "that seed, every model fitted with that seed. Tables show the mean over seeds "
-        "(± sample standard deviation for quality and F1; n = seeds with a result); "
-        "ratios and pass/fail compare those means. Per-seed numbers are in the details below.",
-        f"- Machine (this run): {machine_desc(machine)}.",
-        f"- SDV {', '.join(sdv_versions) or pkg_version('sdv')} anchors (default parameters) "
-        f"computed {span(r['date'] for r in anchor_recs if 'date' in r)} on "
-        f"{'; '.join(anchor_machines) or '—'}.",
-        f"- {OURS_DEFAULT} results from {span(r['date'] for r in ours_recs if 'date' in r)}"
-        f"{commits}; "
-        f"sdmetrics {pkg_version('sdmetrics')}.",
-        "- Quality = sdmetrics QualityReport vs the real train split "
-        "(synthetic n = train n). F1 = macro-F1 on the real test split of a "
-        "HistGradientBoostingClassifier trained on synthetic data (TSTR; TRTR: trained on the "
-        f"real train split). Sampling speed measured on {SPEED_ROWS:,} rows, wall time. Fit s "
-        "is wall time; fit CPU s is the process' CPU time over all threads (less sensitive to "
-        "other load). Copies = share of synthetic rows identical to a training row.",
-        "- Targets for ours: quality ≥ best SDV model; F1 ≥ TVAE; fit time ≤ ¼ of TVAE's; "
-        f"sampling ≥ {TARGET_SPEED:,} rows/s.",
-        "",
-        "### Summary (ours vs anchors, means over seeds)",
-        "",
-    ]
-    rows = []
-    any_seeds_differ = False
-    for t in tables:
-        s = summarise_table(aggregated[t])
-        any_seeds_differ |= s["seeds_differ"]
-        rows.append(
-            [
-                t + (" ‡" if s["seeds_differ"] else ""),
-                str(s["seeds"]),
-                f"{fmt(s['quality_ratio'])} (vs {s['best_sdv'] or '—'})",
-                fmt(s["f1_ratio"]),
-                fmt(s["fit_ratio"])
-                + (f" (CPU {fmt(s['fit_cpu_ratio'])})" if s["fit_cpu_ratio"] is not None else ""),
-                fmt(s["speed"]),
-                _verdict(s["pass_quality"]),
-                _verdict(s["pass_f1"]),
-                _verdict(s["pass_fit"]),
-                _verdict(s["pass_speed"]),
-            ]
-        )
-    lines.append(
-        md_table(
-            [
-                "table",
-                "n",
-                "quality ours/best SDV",
-                "F1 ours/TVAE",
-                "fit ours/TVAE",
-                "ours rows/s",
-                "quality ≥ best",
-                "F1 ≥ TVAE",
-                "fit ≤ ¼ TVAE",
-                f"≥ {TARGET_SPEED // 1000}k rows/s",
-            ],
-            rows,
-        )
-    )
-    if any_seeds_differ:
-        lines += [
-            "",
-            "‡ ours and the anchor it is compared with were averaged over different seeds "
-            "(see n below): the ratios are indicative only.",
-        ]
-
-    partial_metrics = False
-    for t in tables:
-        meta = info[t]
-        trtr = mean_sd(meta["f1_trtr"].values())
-        lines += [
-            "",
-            f"### {t} — {meta['source']}",
-            "",
-            f"{meta['n_train']} train / {meta['n_test']} test rows, {meta['n_cols']} columns, "
-            f"{meta['missing_share']:.1%} cells missing; target `{meta['target']}`; "
-            f"TRTR macro-F1 = {_fmt_stat(trtr)} (n = {trtr.n if trtr else 0}).",
-            "",
-        ]
-        rows = []
-        notes: list[str] = []
-        for m in models:
-            summ = aggregated[t].get(m)
-            if summ is None:
-                rows.append([m, "0", "not run"] + ["—"] * 8)
-                continue
-            if summ.errors:
-                notes += [f"{m}: seed {s} failed ({e[:80]})" for s, e in summ.errors.items()]
-            if not summ.seeds:
-                rows.append([m, "0", "error"] + ["—"] * 8)
-                continue
-            n = len(summ.seeds)
-            partial_metrics |= any(st.n < n for st in summ.stats.values())
-            notes += [f"{m}, {note}" for note in summ.notes]
-            st = summ.stats
-            rows.append(
-                [
-                    m,
-                    str(n),
-                    _fmt_stat(st.get("quality"), n_expected=n),
-                    _fmt_stat(st.get("column_shapes"), with_sd=False, n_expected=n),
-                    _fmt_stat(st.get("column_pair_trends"), with_sd=False, n_expected=n),
-                    _fmt_stat(st.get("f1_tstr"), n_expected=n) + (" \\*" if summ.notes else ""),
-                    _fmt_stat(st.get("f1_trtr"), with_sd=False, n_expected=n),
-                    _fmt_stat(st.get("fit_s"), 1, with_sd=False, n_expected=n)
-                    + (" †" if summ.busy else ""),
-                    _fmt_stat(st.get("fit_cpu_s"), 1, with_sd=False, n_expected=n),
-                    _fmt_stat(st.get("sample_rows_per_s"), with_sd=False, n_expected=n),
-                    _fmt_stat(st.get("exact_copy_share"), with_sd=False, n_expected=n, pct=True),
-                ]
-            )
-        lines.append(
-            md_table(
-                [
-                    "model",
-                    "n",
-                    "quality",
-                    "column shapes",
-                    "pair trends",
-                    "F1 (TSTR)",
-                    "TRTR F1",
-                    "fit s",
-                    "fit CPU s",
-                    "sample rows/s",
-                    "copies of train rows",
-                ],
-                rows,
-            )
-        )
-        if notes:
-            lines += ["", "\\* " + "; ".join(notes)]
-
-    lines += footnote_lines(records, partial_metrics)
-    lines += ["", *per_seed_details(tables, results, info, models)]
-    return "\n".join(lines) + "\n"
-
-
-def _records(tables: list[str], results: Results, models: list[str]) -> list[dict[str, Any]]:
-    """Successful records of ``models`` on ``tables``, all seeds."""
-    return [
-        recs[m]
-        for t in tables
-        for recs in results.get(t, {}).values()
-        for m in models
-        if m in recs and "error" not in recs[m]
-    ]
-
-
-def per_seed_details(
-    tables: list[str], results: Results, info: dict[str, dict[str, Any]], models: list[str]
-) -> list[str]:
-    """Collapsible markdown table with every (table, seed, model) result of ``models``."""
-    rows = []
-    for t in tables:
-        for seed, recs in sorted(results.get(t, {}).items()):
-            trtr = info[t]["f1_trtr"].get(seed)
-            for m in models:
-                r = recs.get(m)
-                if r is None:
-                    continue
-                if "error" in r:
-                    rows.append([t, str(seed), m, f"error: {r['error'][:60]}"] + ["—"] * 9)
-                    continue
-                rows.append(
-                    [
-                        t,
-                        str(seed),
-                        m,
-                        fmt(r.get("quality")),
-                        fmt(r.get("column_shapes")),
-                        fmt(r.get("column_pair_trends")),
-                        fmt(r.get("f1_tstr")) + (" \\*" if r.get("f1_note") else ""),
-                        fmt(trtr),
-                        fmt(r.get("fit_s"), 1) + (" †" if busy(r) else ""),
-                        fmt(r.get("fit_cpu_s"), 1),
-                        fmt(r.get("sample_rows_per_s")),
-                        _pct(r.get("exact_copy_share")),
-                        str(r.get("date", "—")),
-                    ]
-                )
-    return [
-        "<details>",
-        f"<summary>Per-seed results ({len(rows)} runs)</summary>",
-        "",
-        md_table(
-            [
-                "table",
-                "seed",
-                "model",
-                "quality",
-                "column shapes",
-                "pair trends",
-                "F1 (TSTR)",
-                "TRTR F1",
-                "fit s",
-                "fit CPU s",
-                "sample rows/s",
-                "copies",
-                "date",
-            ],
-            rows,
-        ),
-        "",
-        "</details>",
-    ]
-
-
-def summarise_gan(models: dict[str, ModelSummary]) -> dict[str, Any]:
-    """Ratios and pass/fail of our GAN preset against SDV's CTGAN for one table, on seed
-    means: quality ≥ CTGAN, F1 ≥ CTGAN, fit time ≤ ``TARGET_GAN_FIT_FRACTION`` of CTGAN's."""
-    gan = models.get(config_label(GAN_CONFIG), ModelSummary())
-    ctgan = models.get("ctgan", ModelSummary())
-    q_gan, q_ctgan = gan.mean("quality"), ctgan.mean("quality")
-    f1_gan, f1_ctgan = gan.mean("f1_tstr"), ctgan.mean("f1_tstr")
-    q_ratio = _ratio(q_gan, q_ctgan)
-    f1_ratio = _ratio(f1_gan, f1_ctgan)
-    fit_ratio = _ratio(gan.mean("fit_s"), ctgan.mean("fit_s"))
-    return {
-        "seeds": len(gan.seeds),
-        "ctgan_seeds": len(ctgan.seeds),
-        "quality_ratio": q_ratio,
-        "f1_ratio": f1_ratio,
-        "fit_ratio": fit_ratio,
-        "fit_cpu_ratio": _ratio(gan.mean("fit_cpu_s"), ctgan.mean("fit_cpu_s")),
-        "pass_quality": None if q_ratio is None else q_gan >= q_ctgan,
-        "pass_f1": None if f1_ratio is None else f1_gan >= f1_ctgan,
-        "pass_fit": None if fit_ratio is None else fit_ratio <= TARGET_GAN_FIT_FRACTION,
-        "seeds_differ": bool(gan.seeds) and bool(ctgan.seeds) and gan.seeds != ctgan.seeds,
-    }
-
-
-def vaegan_beats_both(models: dict[str, ModelSummary]) -> bool | None:
-    """Whether the VAE-GAN preset's mean quality is above both the VAE's (default preset)
-    and the GAN's; ``None`` when one of the three has no quality."""
-    means = [models.get(config_label(c), ModelSummary()).mean("quality") for c in BACKEND_CONFIGS]
-    vae, gan, vaegan = means
-    if vae is None or gan is None or vaegan is None:
-        return None
-    return vaegan > max(vae, gan)
-
-
-def _provenance(label: str, recs: list[dict[str, Any]]) -> str:
-    """``label: results from <dates> (commit ...) on <machines>`` for a report bullet."""
-    if not recs:
-        return f"{label}: no results"
-    revs = sorted({r["git"] for r in recs if r.get("git")})
-    machines = sorted({machine_desc(r["machine"]) for r in recs if "machine" in r})
-    return (
-        f"{label}: results from {span(r['date'] for r in recs if 'date' in r)}"
-        + (f" (commit {', '.join(revs)})" if revs else "")
-        + (f" on {'; '.join(machines)}" if machines else "")
-    )
-
-
-def build_backends_report(
-    tables: list[str],
-    results: Results,
-    info: dict[str, dict[str, Any]],
-    seeds: list[int],
-    command: str,
-    configs: list[str],
-) -> str:
-    """Markdown section (without markers): our GAN preset vs CTGAN, and our presets
-    (``configs``: the three backends first) side by side, means over seeds."""
-    labels = [config_label(c) for c in configs]
-    gan_label, vaegan_label = config_label(GAN_CONFIG), config_label(VAEGAN_CONFIG)
-    ctgan_recs = _records(tables, results, ["ctgan"])
-    sdv_versions = sorted({r["sdv_version"] for r in ctgan_recs if "sdv_version" in r})
-    aggregated = {t: aggregate_table(results.get(t, {}), info[t]["f1_trtr"]) for t in tables}
-    records = _records(tables, results, labels)
-
-    lines = [
-        "## Our backends: VAE, GAN and VAE-GAN",
-        "",
-        f"Reproduce: `{command}`. {REUSE_NOTE}",
-        "",
-        "- Presets: "
-        + ", ".join(f'{config_label(c)} = `Synthesizer(config="{c}")`' for c in configs)
-        + ".",
-        f"- Seeds: {_seed_list(seeds)}; same splits, metrics and notes as the section above "
-        "(means over seeds ± sample standard deviation for quality and F1; n = seeds with a "
-        "result; ratios and pass/fail compare the means).",
-        *(f"- {_provenance(label, _records(tables, results, [label]))}." for label in labels),
-        f"- CTGAN anchor: SDV {', '.join(sdv_versions) or pkg_version('sdv')}, default "
-        f"parameters, computed {span(r['date'] for r in ctgan_recs if 'date' in r)}.",
-        f"- Targets for {gan_label} against SDV's CTGAN (both conditional GANs): quality ≥ "
-        "CTGAN; F1 ≥ CTGAN; fit time ≤ ½ of CTGAN's.",
-        "",
-        f"### {gan_label} vs CTGAN (means over seeds)",
-        "",
-    ]
-    rows = []
-    any_seeds_differ = False
-    for t in tables:
-        s = summarise_gan(aggregated[t])
-        any_seeds_differ |= s["seeds_differ"]
-        rows.append(
-            [
-                t + (" ‡" if s["seeds_differ"] else ""),
-                f"{s['seeds']} / {s['ctgan_seeds']}",
-                fmt(s["quality_ratio"]),
-                fmt(s["f1_ratio"]),
-                fmt(s["fit_ratio"])
-                + (f" (CPU {fmt(s['fit_cpu_ratio'])})" if s["fit_cpu_ratio"] is not None else ""),
-                _verdict(s["pass_quality"]),
-                _verdict(s["pass_f1"]),
-                _verdict(s["pass_fit"]),
-            ]
-        )
-    lines.append(
-        md_table(
-            [
-                "table",
-                "n (ours / CTGAN)",
-                "quality ours/CTGAN",
-                "F1 ours/CTGAN",
-                "fit ours/CTGAN",
-                "quality ≥ CTGAN",
-                "F1 ≥ CTGAN",
-                "fit ≤ ½ CTGAN",
-            ],
-            rows,
-        )
-    )
-    if any_seeds_differ:
-        lines += [
-            "",
-            "‡ ours and CTGAN were averaged over different seeds: the ratios are indicative only.",
-        ]
-
-    lines += ["", "### Backends side by side (means over seeds)", ""]
-    rows = []
-    for t in tables:
-        beats = vaegan_beats_both(aggregated[t])
-        qualities = {m: aggregated[t][m].stats.get("quality") for m in labels if m in aggregated[t]}
-        present = {m: st.mean for m, st in qualities.items() if st is not None}
-        best = max(present, key=present.__getitem__, default=None)
-        rows.append(
-            [
-                t,
-                *(_fmt_stat(qualities.get(m)) for m in labels),
-                best or "—",
-                "—" if beats is None else ("**yes**" if beats else "no"),
-            ]
-        )
-    lines.append(
-        md_table(
-            ["table", *(f"quality {m}" for m in labels), "best quality", "VAE-GAN > VAE and GAN"],
-            rows,
-        )
-    )
-
-    partial_metrics = False
-    for t in tables:
-        meta = info[t]
-        trtr = mean_sd(meta["f1_trtr"].values())
-        beats = vaegan_beats_both(aggregated[t])
-        lines += [
-            "",
-            f"#### {t} — {meta['source']}",
-            "",
-            f"{meta['n_train']} train / {meta['n_test']} test rows, {meta['n_cols']} columns; "
-            f"target `{meta['target']}`; TRTR macro-F1 = {_fmt_stat(trtr)}.",
-            "",
-        ]
-        rows = []
-        notes: list[str] = []
-        for m in labels:
-            summ = aggregated[t].get(m)
-            if summ is None:
-                rows.append([m, "0", "not run"] + ["—"] * 7)
-                continue
-            notes += [f"{m}: seed {s} failed ({e[:80]})" for s, e in summ.errors.items()]
-            if not summ.seeds:
-                rows.append([m, "0", "error"] + ["—"] * 7)
-                continue
-            n = len(summ.seeds)
-            partial_metrics |= any(st.n < n for st in summ.stats.values())
-            notes += [f"{m}, {note}" for note in summ.notes]
-            st = summ.stats
-            rows.append(
-                [
-                    m,
-                    str(n),
-                    _fmt_stat(st.get("quality"), n_expected=n)
-                    + (" ▲" if beats and m == vaegan_label else ""),
-                    _fmt_stat(st.get("column_pair_trends"), with_sd=False, n_expected=n),
-                    _fmt_stat(st.get("f1_tstr"), n_expected=n) + (" \\*" if summ.notes else ""),
-                    _fmt_stat(st.get("fit_s"), 1, with_sd=False, n_expected=n)
-                    + (" †" if summ.busy else ""),
-                    _fmt_stat(st.get("fit_cpu_s"), 1, with_sd=False, n_expected=n),
-                    _fmt_stat(st.get("sample_rows_per_s"), with_sd=False, n_expected=n),
-                    _fmt_stat(st.get("exact_copy_share"), with_sd=False, n_expected=n, pct=True),
-                ]
-            )
-        lines.append(
-            md_table(
-                [
-                    "backend",
-                    "n",
-                    "quality",
-                    "pair trends",
-                    "F1 (TSTR)",
-                    "fit s",
-                    "fit CPU s",
-                    "sample rows/s",
-                    "copies of train rows",
-                ],
-                rows,
-            )
-        )
-        if beats:
-            lines += ["", f"▲ {vaegan_label} has a higher mean quality than both VAE and GAN."]
-        if notes:
-            lines += ["", "\\* " + "; ".join(notes)]
-
-    lines += footnote_lines(records, partial_metrics)
-    lines += ["", *per_seed_details(tables, results, info, labels)]
-    return "\n".join(lines) + "\n"
-
-
+# --------------------------------------------------------------------------- summary
 def print_summary(tables: list[str], results: Results, info: dict[str, dict[str, Any]]) -> None:
     """Plain-text version of the report on stdout: per seed, then means over seeds."""
     per_seed, means, summary, gan_summary = [], [], [], []
@@ -1166,7 +540,7 @@ def reproduce_command(args: argparse.Namespace) -> str:
     options = []
     if args.tables != TABLES:
         options += ["--tables", ",".join(args.tables)]
-    options += ["--seeds", _seed_list(args.seeds)]
+    options += ["--seeds", seed_list(args.seeds)]
     options += ["--configs", ",".join(report_configs(args.configs))]
     return module_command("synth_vs_sdv", options)
 
@@ -1360,7 +734,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"machine: {ctx.machine['nproc']} cores, {ctx.machine['cpu_model']}, "
         f"torch threads {ctx.machine['torch_threads']}; sdv {ctx.sdv_version}; "
-        f"seeds {_seed_list(args.seeds)} (order: {args.order})",
+        f"seeds {seed_list(args.seeds)} (order: {args.order})",
         flush=True,
     )
 
@@ -1380,19 +754,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nwrote section {MARK_START} to {args.out}")
         configs = report_configs(args.configs)
         others = [config_label(c) for c in configs if c != DEFAULT_CONFIG]
-        if _records(args.tables, results, others):
+        if successful_records(args.tables, results, others):
             body = build_backends_report(args.tables, results, info, args.seeds, command, configs)
             write_section(args.out, body, BACKENDS_START, BACKENDS_END)
             print(f"wrote section {BACKENDS_START} to {args.out}")
         else:
             print(f"no results for {others}: section {BACKENDS_START} left as it is")
-        from benchmarks import fidelity_report
-
         labels = [config_label(c) for c in configs] + list(SDV_MODELS)
-        body = fidelity_report.build_fidelity_report(args.tables, results, info, args.seeds,
-                                                     command, labels)
-        write_section(args.out, body, fidelity_report.MARK_START, fidelity_report.MARK_END)
-        print(f"wrote section {fidelity_report.MARK_START} to {args.out}")
+        body = build_fidelity_report(args.tables, results, info, args.seeds, command, labels)
+        write_section(args.out, body, FIDELITY_START, FIDELITY_END)
+        print(f"wrote section {FIDELITY_START} to {args.out}")
     return 1 if failures else 0
 
 
