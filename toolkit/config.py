@@ -265,19 +265,19 @@ def _check_positive(name: str, value: Any) -> None:
 def _coerce(name: str, value: Any) -> Any:
     """Convert YAML/CLI values to the field's type where that is unambiguous."""
     default = next(f for f in fields(Config) if f.name == name)
-    kind = default.type
+    field_type = default.type
     if value is None:
         return None
-    if isinstance(value, bool) and kind != "bool":
+    if isinstance(value, bool) and field_type != "bool":
         raise UsageError(f"{name} has an invalid value {value!r}")
     try:
-        if kind in ("int", "int | None"):
+        if field_type in ("int", "int | None"):
             if isinstance(value, float) and not value.is_integer():
                 raise ValueError
             return int(value)
-        if kind == "float":
+        if field_type == "float":
             return float(value)
-        if kind == "list[int]":
+        if field_type == "list[int]":
             return [int(v) for v in value]
     except (TypeError, ValueError):
         raise UsageError(f"{name} has an invalid value {value!r}") from None

@@ -90,7 +90,7 @@ _MODELS: OrderedDict[str, Any] = OrderedDict()
 _LOCK = threading.Lock()  # Dask's threads share one process and so one cache
 
 
-def model_bytes(model: Any, kind: str) -> tuple[bytes, Any]:
+def model_bytes(model: Any, estimator_name: str) -> tuple[bytes, Any]:
     """The model file's bytes (what is broadcast) and the model they load as on the driver.
 
     Parameters
@@ -98,19 +98,19 @@ def model_bytes(model: Any, kind: str) -> tuple[bytes, Any]:
     model : str, Path, Synthesizer or AnomalyDetector
         A saved model's path, or a fitted estimator (saved to bytes; the object itself
         is never changed, the driver works on a loaded copy).
-    kind : {"synthesizer", "detector"}
+    estimator_name : {"synthesizer", "detector"}
         What the model must be.
 
     Raises
     ------
     ModelFileError
-        For a missing, corrupt or other-kind model file.
+        For a missing, corrupt or model file of the other estimator.
     NotFittedError
         For an estimator that is not fitted.
     UsageError
         For anything else.
     """
-    estimator = ESTIMATORS[kind]
+    estimator = ESTIMATORS[estimator_name]
     if isinstance(model, (str, Path)):
         loaded = estimator.load(model, device="cpu")  # errors name the user's file
         data = Path(model).read_bytes()
@@ -118,16 +118,16 @@ def model_bytes(model: Any, kind: str) -> tuple[bytes, Any]:
             _remember(hashlib.sha256(data).hexdigest(), loaded)
         return data, loaded
     if not isinstance(model, estimator):
-        raise UsageError(f"model must be the path of a saved {kind} or a fitted "
+        raise UsageError(f"model must be the path of a saved {estimator_name} or a fitted "
                          f"{estimator.__name__}, got {type(model).__name__}")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.tkm"
         model.save(path)
         data = path.read_bytes()
-    return data, cached_model(data, kind)
+    return data, cached_model(data, estimator_name)
 
 
-def cached_model(data: bytes, kind: str) -> Any:
+def cached_model(data: bytes, estimator_name: str) -> Any:
     """The model of a model file's ``data``, loaded on CPU once per process."""
     key = hashlib.sha256(data).hexdigest()
     with _LOCK:
@@ -135,7 +135,7 @@ def cached_model(data: bytes, kind: str) -> Any:
             with tempfile.TemporaryDirectory() as folder:
                 path = Path(folder) / "model.tkm"
                 path.write_bytes(data)
-                _remember(key, ESTIMATORS[kind].load(path, device="cpu"))
+                _remember(key, ESTIMATORS[estimator_name].load(path, device="cpu"))
         _MODELS.move_to_end(key)
         return _MODELS[key]
 

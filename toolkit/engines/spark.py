@@ -170,20 +170,20 @@ def spark_schema(frame: pd.DataFrame) -> StructType:
 
     def arrow_type(series: pd.Series) -> pa.DataType:
         try:
-            kind = pa.array(series, from_pandas=True).type
+            arrow_type = pa.array(series, from_pandas=True).type
         except (pa.ArrowException, TypeError, ValueError):
             return pa.string()
-        if pa.types.is_dictionary(kind):
-            kind = kind.value_type
-        if pa.types.is_integer(kind):
+        if pa.types.is_dictionary(arrow_type):
+            arrow_type = arrow_type.value_type
+        if pa.types.is_integer(arrow_type):
             return pa.int64()
-        if pa.types.is_floating(kind):
+        if pa.types.is_floating(arrow_type):
             return pa.float64()
-        if pa.types.is_null(kind) or pa.types.is_large_string(kind):
+        if pa.types.is_null(arrow_type) or pa.types.is_large_string(arrow_type):
             return pa.string()
-        if pa.types.is_timestamp(kind):  # Spark's timestamp, not timestamp_ntz
+        if pa.types.is_timestamp(arrow_type):  # Spark's timestamp, not timestamp_ntz
             return pa.timestamp("us", tz="UTC")
-        return kind
+        return arrow_type
 
     return StructType([StructField(str(column), from_arrow_type(arrow_type(frame[column])))
                        for column in frame.columns])

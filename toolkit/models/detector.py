@@ -640,7 +640,7 @@ default "ensemble"
         ModelFileError
             When the file is missing, corrupt, modified or not a detector.
         """
-        model, document, extra = Synthesizer.restore(path, device, kind="detector")
+        model, document, extra = Synthesizer.restore(path, device, estimator_name="detector")
         try:
             fields = document["detector"]
             params = params_from_json(fields["params"])

@@ -550,13 +550,14 @@ class Synthesizer(LatentEstimator):
         ModelFileError
             When the file is missing, corrupt, modified or not a synthesizer.
         """
-        return cls.restore(path, device, kind="synthesizer")[0]
+        return cls.restore(path, device, estimator_name="synthesizer")[0]
 
     @classmethod
-    def restore(cls, path: str | Path, device: str, kind: str
+    def restore(cls, path: str | Path, device: str, estimator_name: str
                 ) -> tuple[Synthesizer, dict, dict[str, torch.Tensor]]:
-        """Rebuild the fitted model of a file of ``kind``; return it, the file's document and
-        the tensors named ``"<kind>.…"``: the wrapping estimator's, not the model's.
+        """Rebuild the fitted model of a file saved by the estimator ``estimator_name``
+        (``"synthesizer"``, ``"detector"``); return it, the file's document and the tensors
+        named ``"<estimator_name>.…"``: the wrapping estimator's, not the model's.
 
         Shared by :meth:`load` and the estimators that wrap a synthesizer (the
         anomaly detector), whose files hold the same model plus their own fields and
@@ -564,13 +565,14 @@ class Synthesizer(LatentEstimator):
         """
         tensors, document = load_model(path)
         extra = {name: tensors.pop(name) for name in list(tensors)
-                 if name.startswith(f"{kind}.")}
-        if document.get("kind") != kind:
+                 if name.startswith(f"{estimator_name}.")}
+        if document.get("kind") != estimator_name:
             found = document.get("kind")
-            raise ModelFileError(f"{path} holds a {found!r} model, not a {kind}")
+            raise ModelFileError(f"{path} holds a {found!r} model, not a {estimator_name}")
         try:
             model = cls._rebuild(document, tensors, device)
         except Exception as error:  # noqa: BLE001 - a well-hashed file that makes no sense
             reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            raise ModelFileError(f"{path} is not a usable {kind} model file: {reason}") from None
+            raise ModelFileError(f"{path} is not a usable {estimator_name} model file: "
+                                 f"{reason}") from None
         return model, document, extra
