@@ -73,21 +73,52 @@ def test_exceptions_are_a_leaf():
     assert import_graph()["toolkit.exceptions"] == set()
 
 
-#: what adapters may use besides each other: errors and file reading/writing, no models
-FILE_UTILITIES = {"toolkit.exceptions", "toolkit.io", "toolkit.io.csvfiles"}
-
-
-def test_adapters_import_only_adapters_and_file_utilities():
+def test_adapters_import_nothing_of_the_package_but_its_errors():
     for name, targets in import_graph().items():
         if name.startswith("toolkit.adapters"):
             outside = {t for t in targets if not t.startswith("toolkit.adapters")}
-            assert outside <= FILE_UTILITIES, (name, outside)
+            assert outside <= {"toolkit.exceptions"}, (name, outside)
 
 
-def test_file_utilities_import_only_each_other():
-    graph = import_graph()
-    for name in FILE_UTILITIES:
-        assert graph[name] <= FILE_UTILITIES, (name, graph[name])
+def test_io_builds_on_the_adapters_record_types_and_errors_only():
+    """``toolkit.io`` builds on the adapters' record types and errors, nothing else."""
+    for name, targets in import_graph().items():
+        if name.startswith("toolkit.io"):
+            allowed = ("toolkit.io", "toolkit.adapters", "toolkit.exceptions")
+            assert all(t.startswith(allowed) for t in targets), (name, targets)
+
+
+def folder_of(module: str) -> str:
+    """``toolkit.models.detector`` -> ``toolkit.models``; a top-level module is its own."""
+    return ".".join(module.split(".")[:2])
+
+
+def test_no_circle_between_folders():
+    folders: dict[str, set[str]] = {}
+    for name, targets in import_graph().items():
+        folders.setdefault(folder_of(name), set()).update(
+            folder_of(t) for t in targets if folder_of(t) != folder_of(name))
+    state: dict[str, str] = {}
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = "open"
+        for nxt in sorted(folders.get(node, ())):
+            assert state.get(nxt) != "open", " -> ".join([*trail, node, nxt])
+            if nxt not in state:
+                visit(nxt, [*trail, node])
+        state[node] = "done"
+
+    for node in sorted(folders):
+        if node not in state:
+            visit(node, [])
+
+
+def test_the_package_top_holds_at_most_six_modules():
+    modules = sorted(path.name for path in (REPO / "toolkit").glob("*.py"))
+    assert len(modules) <= 6, modules
+    folders = {path.name for path in (REPO / "toolkit").iterdir()
+               if path.is_dir() and (path / "__init__.py").exists()}
+    assert folders == {"backends", "cli", "engines", "evaluate", "io", "models"}
 
 
 def test_nothing_imports_the_command_line():
