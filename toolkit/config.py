@@ -81,11 +81,8 @@ class Config:
     beta_rows : int
         Smaller tables train with ``beta * beta_rows / rows`` (at most ``max_beta``; never
         below ``beta``); 0 keeps ``beta`` whatever the size. A model of a few hundred rows
-        can learn individual patients: on seven public medical tables of 235-699 rows,
-        half of each used for training, ``beta`` 0.25 let a distance-to-closest-record
-        attack tell training patients from unseen ones with a mean AUROC of .574 (up to
-        .625; 6 seeds), 2,000 rows and ``max_beta`` 1.5 with .515 (up to .539), for an
-        sdmetrics quality .011 lower (``python -m benchmarks.small_privacy``).
+        can learn individual patients (membership inference; measured by
+        ``python -m benchmarks.small_privacy``, numbers in BENCHMARKS.md).
     max_beta : float
         Ceiling of the growth of ``beta`` on small tables.
     prior : {"gmm", "diffusion", "standard"}
@@ -134,9 +131,9 @@ class Config:
         ``"auto"`` uses CUDA when present.
     cpu_threads : int
         torch threads used while training on CPU (restored afterwards); 0 keeps
-        torch's setting. Training batches of a tabular model are small: one
-        thread is nearly as fast as two on an idle machine and several times
-        faster on a busy one. Sampling (large batches) keeps torch's setting.
+        torch's setting. Training batches of a tabular model are small, so one
+        thread per process avoids contention on a shared machine. Sampling (large
+        batches) keeps torch's setting.
 
     Examples
     --------

@@ -238,9 +238,8 @@ class Backend(nn.Module):
         rows drawn from the prior have the training data's level frequencies.
 
         A latent prior fitted after training (a Gaussian mixture over the codes) does
-        not cover the codes exactly, so its rows can over- or under-represent levels
-        (measured on 100k flights rows: an airline's share off by 7 % total variation
-        from the prior, 0.6 % from the codes themselves). Each round compares the mean
+        not cover the codes exactly, so its rows can over- or under-represent levels.
+        Each round compares the mean
         sampling probabilities of ``draws`` prior rows with the data's frequencies and
         adds the log ratio to ``heads.level_bias``, which only sampling reads (scores,
         reconstructions and training losses do not).

@@ -114,8 +114,8 @@ def fit_gaussian_mixture(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Fit a full-covariance Gaussian mixture by expectation-maximisation.
 
-    The products over all points run in float32 on centred points (several
-    times faster than float64 on CPU); the small per-component matrices
+    The products over all points run in float32 on centred points; the small
+    per-component matrices
     (covariances, their Cholesky factors) are kept in float64.
 
     Parameters

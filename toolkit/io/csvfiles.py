@@ -754,7 +754,7 @@ def write_csv(frame: pd.DataFrame, path: str | Path, dialect: Dialect | None = N
     sep=dialect.delimiter, decimal=dialect.decimal, encoding=dialect.encoding,
     lineterminator=dialect.line_end)``, with a UTF-8 byte order mark first when the dialect
     has one and the file is new (``mode="w"``), built column by column with Arrow instead
-    of row by row (about 10x faster on the flights table). Columns of other types than
+    of row by row. Columns of other types than
     text, integers, booleans and ``float64`` (dates, categories, ``float32`` ...), and a
     decimal comma, are written by pandas itself.
 

@@ -9,9 +9,8 @@ more anomalous):
 ``"ensemble"`` (default)
     ``"combined"`` and ``"isolation"``, each standardised by the mean and standard
     deviation of the training rows' scores, summed: the likelihood catches a record unlike
-    the structure the model learnt, the forest one that sits apart on a few columns (on
-    the 14-task benchmark suite the sum's mean AUROC is above either part's, and unsupervised
-    above every PyOD detector's; see BENCHMARKS.md).
+    the structure the model learnt, the forest one that sits apart on a few columns
+    (``python -m benchmarks.ad_vs_pyod`` compares it with its parts and PyOD's detectors).
 ``"reconstruction"``
     ``-log p(x | z = mu(x))``: the record's likelihood under the decoder's
     per-block heads (Gaussian for numbers, categorical for one-hots, Bernoulli
@@ -71,9 +70,8 @@ from toolkit.models.synthesizer import Synthesizer
 
 #: rows encoded and scored at a time; memory is bounded by this, not by the input
 SCORE_CHUNK = 65536
-#: rows per forward pass of the model: the activations of 8,192 rows stay in the CPU's
-#: cache (1.7x the rows/s of one 65,536-row pass on the flights model; same scores, bit
-#: for bit, since every row is computed on its own)
+#: rows per forward pass of the model, so that the activations stay in the CPU's cache
+#: (the same scores, bit for bit, as one pass: every row is computed on its own)
 FORWARD_ROWS = 8192
 QUANTILES = 1001
 #: trees of the isolation forest (scikit-learn's default)
@@ -445,9 +443,9 @@ default "ensemble"
         """The ``scores`` of every encoded chunk, float64 on CPU, from one pass.
 
         The model and the forest run on :data:`FORWARD_ROWS` rows at a time, the model with
-        the preset's ``cpu_threads`` (1): on a shared machine one thread per process is
-        several times faster than torch's default of one per core, and the command line
-        keeps the other cores busy reading and writing (see
+        the preset's ``cpu_threads`` (1), so that on a shared machine processes do not
+        contend for cores, and the command line keeps the other cores busy reading and
+        writing (see
         :func:`toolkit.cli.common.read_ahead`).
         """
         backend = self.model_.backend_.eval()

@@ -10,7 +10,7 @@ Each tree is laid out as a complete binary tree of the forest's depth ``D`` (hea
 the children of slot ``i`` are ``2i + 1`` and ``2i + 2``). A leaf above the bottom level
 sends every record left (a cut at +inf) down to one bottom slot, which holds the leaf's
 path length; so a record's bottom slot is found with ``D`` steps of arithmetic and no
-child lookups (1.3x the rows/s of a node list with child pointers).
+child lookups.
 """
 
 from __future__ import annotations
