@@ -224,6 +224,11 @@ class NumericEncoder(ColumnEncoder):
         """The column's values as floats (NaN where missing)."""
         return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
+    def values_of(self, floats: np.ndarray) -> pd.Series:
+        """The column's values for ``floats`` in its unit (seconds since the epoch for
+        date-times), rounded to the training data's resolution, in the column's form."""
+        return self._from_float(self._round(np.asarray(floats, dtype=float)))
+
     def _round(self, values: np.ndarray) -> np.ndarray:
         """Round decoded values to the training data's resolution."""
         return np.round(values, 0 if self.integer else self.decimals_)

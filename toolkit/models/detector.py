@@ -319,7 +319,7 @@ default "ensemble"
             except TypeError as error:  # column labels that mix text and numbers
                 raise DataError(str(error)) from None
         model = self._new_model(domain, numbers_as_numbers(records.data, self.metadata))
-        encoded = model._fit(records, config, seed)  # the rows, encoded once
+        encoded = model._fit(records, config, seed, histories=False)  # encoded once
         model.fit_seconds_ = time.perf_counter() - started
         self.model_ = model
         self.n_features_in_ = domain.n_features(records.data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import time
 import warnings
@@ -17,7 +18,8 @@ import torch
 import toolkit
 from toolkit.adapters.base import Adapter, TensorSpec
 from toolkit.adapters.domains import adapter_from_dict
-from toolkit.adapters.tabular import TabularAdapter
+from toolkit.adapters.histories import HistoryLayout, sample_patients
+from toolkit.adapters.tabular import TabularAdapter, load_metadata
 from toolkit.backends import BACKENDS, Backend
 from toolkit.backends.privacy import PrivacyPlan
 from toolkit.backends.training import Callback, EarlyStopping, History, ProgressBar
@@ -28,11 +30,14 @@ from toolkit.io.modelfile import load_model, save_model
 from toolkit.io.records import Records, read_records
 from toolkit.models.base import LatentEstimator, resolve_device, resolve_seed, torch_threads
 from toolkit.models.copies import MAX_REDRAWS, CopyGuard, modelled_columns
+from toolkit.models.histories import PatientHistories, longitudinal_layout
 from toolkit.models.private import PrivateFit, private_settings
 
 SAMPLE_CHUNK = 16384
 #: the model file's tensor of training-row fingerprints (see :mod:`toolkit.models.copies`)
 COPY_GUARD_TENSOR = "copy_guard.fingerprints"
+#: where a model file keeps the history model's tensors (longitudinal tables)
+HISTORIES_PREFIX = "histories."
 #: draws allowed per requested row when a condition must be met by checking
 REJECTION_BUDGET = 100
 #: fewer training rows than this and synthetic rows are said to risk repeating real ones
@@ -93,6 +98,15 @@ class Synthesizer(LatentEstimator):
         distinct training row, so its file is as sensitive as the training data. Tables
         only; a private fit (``epsilon``) keeps none (nothing may read the rows outside
         DP-SGD), nor does an :class:`~toolkit.AnomalyDetector`.
+    subject : str or None, default None
+        The column naming each row's patient, for a longitudinal table (several rows per
+        patient): it is then learnt as patient histories (see
+        :mod:`toolkit.models.histories`) and :meth:`sample` draws patients. ``None``: found
+        when an identifier repeats (said in a warning), or the metadata's ``subject:``.
+    order : str or None, default None
+        The column ordering each patient's rows (a date-time or a number); ``None``: found
+        (a date-time, or a number named like a time, that never decreases within a
+        patient), the metadata's ``order:``, or else the row order.
 
     Attributes
     ----------
@@ -120,6 +134,11 @@ class Synthesizer(LatentEstimator):
         without ``avoid_copies``, for a private fit or for images).
     n_copies_redrawn_ : int
         Generated rows redrawn so far because they copied a rare training row.
+    histories_ : PatientHistories or None
+        For a longitudinal table, the history model (``adapter_`` and ``backend_`` then
+        model the patients table: one row per patient); ``None`` otherwise.
+    n_patients_ : int or None
+        Patients the model learnt from (longitudinal tables), else ``None``.
     n_copies_kept_ : int
         Generated rows returned so far that still copy a rare training row after
         :data:`~toolkit.models.copies.MAX_REDRAWS` rounds of redrawing (a
@@ -149,6 +168,8 @@ class Synthesizer(LatentEstimator):
         delta: float | None = None,
         max_grad_norm: float = 1.0,
         avoid_copies: bool = True,
+        subject: str | None = None,
+        order: str | None = None,
     ) -> None:
         self.backend = backend
         self.config = config
@@ -162,6 +183,8 @@ class Synthesizer(LatentEstimator):
         self.delta = delta
         self.max_grad_norm = max_grad_norm
         self.avoid_copies = avoid_copies
+        self.subject = subject
+        self.order = order
 
     fitted_attribute = "backend_"
 
@@ -209,17 +232,56 @@ class Synthesizer(LatentEstimator):
         """
         started = time.perf_counter()
         config, seed = self.resolve_config(), resolve_seed(self.random_state)
-        records = read_records(X, max_rows=config.max_training_rows, random_state=seed)
-        self._fit(records, config, seed)
+        # a file is sampled while it is read; data in memory once its layout is known
+        # (rows for a flat table, patients for a longitudinal one)
+        bound = config.max_training_rows if isinstance(X, (str, Path)) else None
+        self._fit(read_records(X, max_rows=bound, random_state=seed), config, seed)
         self.fit_seconds_ = time.perf_counter() - started
         return self
 
-    def _fit(self, records: Records, config: Config, seed: int) -> torch.Tensor:
+    def _fit(self, records: Records, config: Config, seed: int,
+             histories: bool = True) -> torch.Tensor:
         """Prepare the adapter, encode the records, train the backend and set the fitted
         attributes (all but ``fit_seconds_``); return the encoded training rows, on the
         model's device. The anomaly detector fits its model through this step, so that
-        the records it read once are encoded once."""
-        adapter, privacy, marginals = self._prepare(records, config, seed)
+        the records it read once are encoded once (``histories=False``: its rows are
+        scored one by one).
+
+        Records of more than ``max_training_rows`` rows are sampled: rows of a flat
+        table, whole patients of a longitudinal one."""
+        metadata = read_metadata(self.metadata)
+        layout = None
+        if histories and self.epsilon is None and records.domain is TabularAdapter:
+            layout = longitudinal_layout(records.data, metadata, self.subject, self.order)
+        if layout is None:
+            records = read_records(records, max_rows=config.max_training_rows,
+                                   random_state=seed)
+            self.histories_, self.n_patients_ = None, None
+            return self._fit_rows(records, config, seed, metadata)
+        return self._fit_histories(records, layout, config, seed, metadata)
+
+    def _fit_histories(self, records: Records, layout: HistoryLayout, config: Config,
+                       seed: int, metadata: dict[str, Any] | None) -> torch.Tensor:
+        """Fit the patients table with :meth:`_fit_rows`, then the histories given it."""
+        data = sample_patients(records.data, layout.subject, config.max_training_rows, seed)
+        patients, events = layout.split(data)
+        patient_kinds = {column: kind for column, kind in load_metadata(
+            {k: v for k, v in (metadata or {}).items() if k not in ("subject", "order")}
+        ).items() if column in layout.patient_columns}
+        patient_kinds[layout.subject] = "id"  # never a real subject in the output
+        provenance = dataclasses.replace(records.provenance, rows=None, statistics=None)
+        context = self._fit_rows(Records(patients, provenance), config, seed, patient_kinds)
+        self.histories_, history = PatientHistories.fit(
+            layout, patients, events, context.cpu().numpy(), data, config, seed, metadata)
+        self.history_ = {**self.history_, **history.losses}
+        self.n_patients_, self.n_rows_ = len(patients), len(data)
+        self.n_rows_seen_ = records.provenance.rows or len(records.data)
+        return context
+
+    def _fit_rows(self, records: Records, config: Config, seed: int,
+                  metadata: dict[str, Any] | None) -> torch.Tensor:
+        """Fit the model of a table's rows (see :meth:`_fit`)."""
+        adapter, privacy, marginals = self._prepare(records, config, seed, metadata)
         array = adapter.transform(records.data, random_state=seed)
         if adapter.spec.width == 0:
             raise DataError("no column to model: every column is an ID or constant")
@@ -256,11 +318,11 @@ class Synthesizer(LatentEstimator):
         self._ids_issued = 0
         return tensor
 
-    def _prepare(self, records: Records, config: Config, seed: int
+    def _prepare(self, records: Records, config: Config, seed: int,
+                 metadata: dict[str, Any] | None
                  ) -> tuple[Adapter, PrivacyPlan | None, np.ndarray | None]:
         """The fitted adapter; for a private fit also the privacy plan and the encoded
         surrogate rows that start the output bias (:class:`~toolkit.models.private.PrivateFit`)."""
-        metadata = read_metadata(self.metadata)
         if self.epsilon is not None:
             private = PrivateFit(self.epsilon, self.delta, self.max_grad_norm, metadata)
             return private.prepare(records, config, seed)
@@ -337,6 +399,9 @@ class Synthesizer(LatentEstimator):
         # IDs are numbered across every call of this model, so no two rows share one
         rows = self.adapter_.renumber_ids(rows, self._ids_issued)
         self._ids_issued += num_rows
+        if self.histories_ is not None:  # the rows are patients: draw their histories
+            context = self.adapter_.transform(rows)
+            return self.histories_.sample(rows, context, int(rng.integers(2**31 - 1)))
         if isinstance(self.adapter_, TabularAdapter):  # the fitted table's own column labels
             rows = self.adapter_.labelled(rows)
         return rows
@@ -464,6 +529,8 @@ class Synthesizer(LatentEstimator):
         adapter = adapter_from_dict(document["adapter"])
         backend: Backend = BACKENDS[config.backend](adapter.spec, config)
         fingerprints = tensors.pop(COPY_GUARD_TENSOR, None)
+        history_tensors = {name[len(HISTORIES_PREFIX):]: tensors.pop(name)
+                           for name in list(tensors) if name.startswith(HISTORIES_PREFIX)}
         # files written before the level calibration have no level_bias: no shift
         tensors.setdefault("heads.level_bias", backend.heads.level_bias)
         backend.load_state_dict(tensors)
@@ -486,6 +553,9 @@ class Synthesizer(LatentEstimator):
         model.copy_guard_ = None if fingerprints is None else CopyGuard.from_tensor(
             document["copy_guard_columns"], fingerprints)
         model.n_copies_redrawn_ = model.n_copies_kept_ = 0
+        model.histories_ = None if document.get("histories") is None else \
+            PatientHistories.from_dict(document["histories"], history_tensors)
+        model.n_patients_ = document.get("n_patients")
         model._sampling_rng = np.random.default_rng(model.seed_)
         model._ids_issued = 0
         with torch.no_grad():
@@ -510,6 +580,8 @@ class Synthesizer(LatentEstimator):
             "fit_seconds": self.fit_seconds_,
             "privacy": self.privacy_,
             "copy_guard_columns": None if self.copy_guard_ is None else self.copy_guard_.columns,
+            "histories": None if self.histories_ is None else self.histories_.to_dict(),
+            "n_patients": self.n_patients_,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "versions": {"toolkit": toolkit.__version__, "torch": torch.__version__,
                          "python": platform.python_version()},
@@ -532,6 +604,9 @@ class Synthesizer(LatentEstimator):
         tensors = dict(self.backend_.state_dict())
         if self.copy_guard_ is not None:
             tensors[COPY_GUARD_TENSOR] = self.copy_guard_.to_tensor()
+        if self.histories_ is not None:
+            tensors.update({HISTORIES_PREFIX + name: tensor for name, tensor
+                            in self.histories_.model.state_dict().items()})
         return tensors
 
     @classmethod

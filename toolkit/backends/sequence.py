@@ -1,0 +1,202 @@
+"""An autoregressive model of patient histories: each row given the patient and the rows
+before it.
+
+A GRU reads, at every step, the patient's encoded attributes (the *context*: a row of the
+patients table, with the history's length and start), the previous row (zeros before the
+first) and where the step lies in the history (first row, rows left, position); output
+heads built from the events' :class:`~toolkit.adapters.base.TensorSpec` give the row's
+likelihood (training, scoring) and draw it (sampling). Histories longer than
+:data:`MAX_STEPS` rows train as consecutive windows, each starting from the row before it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from toolkit.adapters.base import TensorSpec
+from toolkit.backends.layers import OutputHeads
+from toolkit.backends.training import History
+from toolkit.exceptions import TrainingError
+
+#: rows of a history a training window holds
+MAX_STEPS = 64
+#: the features that say where a step lies in its history
+STEP_FEATURES = 3
+
+
+@dataclass
+class Histories:
+    """Encoded histories, as training windows.
+
+    Parameters
+    ----------
+    context : torch.Tensor of shape (n_windows, context_dim)
+        Each window's patient, encoded.
+    rows : torch.Tensor of shape (n_rows, width)
+        Every encoded event row, grouped by patient in history order.
+    starts, lengths, offsets, totals : numpy.ndarray of shape (n_windows,)
+        Where each window's first row is in ``rows``, how many rows it holds, its first
+        row's position in the patient's history, and the history's length.
+    """
+
+    context: torch.Tensor
+    rows: torch.Tensor
+    starts: np.ndarray
+    lengths: np.ndarray
+    offsets: np.ndarray
+    totals: np.ndarray
+
+    @classmethod
+    def of(cls, context: torch.Tensor, rows: torch.Tensor, lengths: np.ndarray,
+           max_steps: int = MAX_STEPS) -> Histories:
+        """Windows of at most ``max_steps`` rows over histories of ``lengths`` rows (one
+        context row per history)."""
+        firsts = np.r_[0, np.cumsum(lengths)[:-1]]
+        owner, starts, sizes, offsets = [], [], [], []
+        for patient, (first, total) in enumerate(zip(firsts, lengths, strict=True)):
+            for offset in range(0, int(total), max_steps):
+                owner.append(patient)
+                starts.append(first + offset)
+                sizes.append(min(max_steps, int(total) - offset))
+                offsets.append(offset)
+        owner = np.asarray(owner, dtype=np.int64)
+        return cls(context[torch.from_numpy(owner)], rows, np.asarray(starts),
+                   np.asarray(sizes), np.asarray(offsets), np.asarray(lengths)[owner])
+
+
+def step_features(positions: torch.Tensor, totals: torch.Tensor) -> torch.Tensor:
+    """Where each step lies in its history: first row or not, rows left after it and its
+    position (both on a log scale), shape ``(..., STEP_FEATURES)``."""
+    left = (totals - positions - 1).clamp_min(0)
+    return torch.stack([(positions == 0).float(), torch.log1p(left.float()) / 5.0,
+                        torch.log1p(positions.float()) / 5.0], dim=-1)
+
+
+class HistoryModel(nn.Module):
+    """The GRU over a patient's rows (see the module docstring).
+
+    Parameters
+    ----------
+    spec : TensorSpec
+        Layout of an encoded event row.
+    context_dim : int
+        Width of an encoded patient.
+    hidden : int, default 128
+        Width of the GRU's state and of its input and output layers.
+    """
+
+    def __init__(self, spec: TensorSpec, context_dim: int, hidden: int = 128) -> None:
+        super().__init__()
+        self.spec = spec
+        self.heads = OutputHeads(spec)
+        self.start = nn.Sequential(nn.Linear(context_dim, hidden), nn.Tanh())
+        self.context = nn.Sequential(nn.Linear(context_dim, hidden), nn.ReLU())
+        self.embed = nn.Linear(spec.width + STEP_FEATURES, hidden)
+        self.gru = nn.GRU(hidden, hidden, batch_first=True)
+        self.out = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(),
+                                 nn.Linear(hidden, spec.width))
+
+    def forward(self, context: torch.Tensor, previous: torch.Tensor, steps: torch.Tensor,
+                state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Raw outputs (heads' layout) of ``T`` steps and the GRU state after them.
+
+        ``context`` is ``(B, context_dim)``, ``previous`` ``(B, T, width)`` (the row before
+        each step), ``steps`` ``(B, T, STEP_FEATURES)``.
+        """
+        known = self.context(context)
+        inputs = torch.relu(self.embed(torch.cat([previous, steps], dim=-1)) + known[:, None])
+        if state is None:
+            state = self.start(context)[None]
+        hidden, state = self.gru(inputs, state)
+        raw = self.out(torch.cat([hidden, known[:, None].expand_as(hidden)], dim=-1))
+        return raw, state
+
+    def _batch(self, histories: Histories, chosen: np.ndarray
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Padded ``(context, previous, steps, target, mask)`` of the chosen windows."""
+        lengths = histories.lengths[chosen]
+        steps_max = int(lengths.max())
+        index = histories.starts[chosen][:, None] + np.arange(steps_max)[None]
+        mask = np.arange(steps_max)[None] < lengths[:, None]
+        index = np.where(mask, index, 0)
+        target = histories.rows[torch.from_numpy(index)]
+        before = torch.from_numpy(np.where(mask, index - 1, 0))
+        previous = histories.rows[before.clamp_min(0)]
+        first_of_history = torch.from_numpy((histories.offsets[chosen][:, None]
+                                             + np.arange(steps_max)[None]) == 0)
+        previous = previous.masked_fill(first_of_history[..., None], 0.0)
+        positions = torch.from_numpy(histories.offsets[chosen][:, None]
+                                     + np.arange(steps_max)[None])
+        totals = torch.from_numpy(histories.totals[chosen])[:, None].expand_as(positions)
+        steps = step_features(positions, totals)
+        device = histories.rows.device
+        return (histories.context[torch.from_numpy(chosen)], previous, steps.to(device),
+                target, torch.from_numpy(mask).to(device))
+
+    def window_losses(self, histories: Histories, chosen: np.ndarray) -> torch.Tensor:
+        """Negative log-likelihood of every row of the chosen windows, ``(rows,)``, in
+        window order."""
+        context, previous, steps, target, mask = self._batch(histories, chosen)
+        raw, _ = self(context, previous, steps)
+        return self.heads.row_losses(raw[mask], target[mask])
+
+    def fit(self, histories: Histories, epochs: int, batch_size: int, learning_rate: float,
+            generator: torch.Generator) -> History:
+        """Train on the windows for ``epochs`` passes of ``batch_size`` windows a step;
+        return the mean loss per row of each epoch.
+
+        Raises
+        ------
+        TrainingError
+            When the loss becomes NaN or infinite.
+        """
+        with torch.no_grad():
+            self.out[-1].bias.copy_(self.heads.init_from_marginals(histories.rows))
+        optimizer = torch.optim.Adam(self.parameters(), lr=learning_rate)
+        n = len(histories.lengths)
+        batch_size = min(batch_size, n)
+        history = History()
+        for epoch in range(epochs):
+            order = torch.randperm(n, generator=generator).numpy()
+            total, rows = 0.0, 0
+            for start in range(0, n - batch_size + 1, batch_size):
+                losses = self.window_losses(histories, order[start : start + batch_size])
+                loss = losses.mean()
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(self.parameters(), 5.0)
+                optimizer.step()
+                total += losses.detach().sum().item()
+                rows += len(losses)
+            mean = total / max(rows, 1)
+            if not math.isfinite(mean):
+                raise TrainingError(f"training of the history model diverged at epoch "
+                                    f"{epoch + 1}: loss is {mean}; try a lower learning_rate")
+            history.append({"history_loss": mean})
+        return history
+
+    @torch.no_grad()
+    def sample(self, context: torch.Tensor, lengths: np.ndarray,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """Draw histories of ``lengths`` rows for the patients ``context``; the rows come
+        back grouped by patient in history order, ``(lengths.sum(), width)``."""
+        n, steps_max = len(lengths), int(lengths.max()) if len(lengths) else 0
+        previous = context.new_zeros(n, 1, self.spec.width)
+        totals = torch.from_numpy(np.asarray(lengths))[:, None]
+        state, drawn = None, []
+        for position in range(steps_max):
+            steps = step_features(torch.full_like(totals, position), totals).to(context.device)
+            raw, state = self(context, previous, steps, state)
+            row = self.heads.sample(raw[:, 0], generator)
+            drawn.append(row)
+            previous = row[:, None]
+        if not drawn:
+            return context.new_zeros(0, self.spec.width)
+        rows = torch.stack(drawn, dim=1)  # (n, steps, width)
+        mask = torch.from_numpy(np.arange(steps_max)[None] < np.asarray(lengths)[:, None])
+        return rows[mask.to(rows.device)]

@@ -1,0 +1,244 @@
+"""The longitudinal half of a :class:`~toolkit.Synthesizer`: patient histories.
+
+A table with several rows per patient (see :mod:`toolkit.adapters.histories`) is learnt as
+patients and their histories. The patients table (one row per patient: the subject, the
+attributes constant within a patient, the history's start and its number of rows) is
+learnt by the synthesizer's own model, so that conditions, the copy guard and the model
+file work per patient; this module learns the rows of each history given its patient and
+the rows before (:class:`~toolkit.backends.sequence.HistoryModel`) and puts sampled
+patients and rows back together:
+
+* every patient attribute is the same on all of a patient's rows (generated once);
+* the order column is the generated start plus the cumulated generated gaps (never
+  negative), so it never decreases within a patient, and it stays within the training
+  range;
+* a level that training only ever has on a patient's last row (death, discharge) ends
+  the generated history where it is drawn.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from toolkit.adapters.histories import (
+    GAP,
+    ROWS,
+    HistoryLayout,
+    find_order,
+    find_subject,
+)
+from toolkit.adapters.kinds import infer_kinds
+from toolkit.adapters.tabular import TabularAdapter, load_metadata
+from toolkit.backends.sequence import Histories, HistoryModel
+from toolkit.backends.training import History, choose_epochs
+from toolkit.config import Config
+from toolkit.exceptions import DataError, InferenceWarning, UsageError
+
+#: histories (or windows of one) per training step of the history model
+HISTORY_BATCH = 64
+#: width of the history model's GRU
+HISTORY_HIDDEN = 128
+#: a level is terminal when training has it on this many last rows and on no other row
+MIN_TERMINAL = 3
+
+
+def longitudinal_layout(data: pd.DataFrame, metadata: dict[str, Any] | None,
+                        subject: str | None, order: str | None) -> HistoryLayout | None:
+    """The history layout of ``data``: with the subject (and order) given, or found when an
+    identifier repeats (said in an :class:`InferenceWarning`); ``None`` for a table of one
+    row per patient.
+
+    Raises
+    ------
+    UsageError
+        For a subject or order column the table does not have, or an order without a
+        subject.
+    """
+    given = metadata or {}
+    subject = subject or given.get("subject")
+    order = order or given.get("order")
+    if subject is None and order is not None:
+        raise UsageError(f"order {order!r} needs a subject column (whose rows it orders)")
+    kinds = None
+    if subject is None:
+        kinds, _ = infer_kinds(data, load_metadata(metadata))
+        subject = find_subject(data, kinds)
+        if subject is None:
+            return None
+    if str(subject) not in map(str, data.columns):
+        raise UsageError(f"subject column {subject!r} is not in the table; columns: "
+                         f"{list(map(str, data.columns))}")
+    if order is None:
+        if kinds is None:
+            kinds, _ = infer_kinds(data, load_metadata(metadata))
+        order = find_order(data, subject, kinds)
+    layout = HistoryLayout.of(data, str(subject), None if order is None else str(order))
+    if not (given.get("subject") or given.get("order")):
+        warnings.warn(InferenceWarning(
+            f"several rows per patient: modelled as patient histories, subject "
+            f"{layout.subject!r}, order {layout.order or 'the row order'!r}; patient "
+            f"attributes {[c for c in layout.patient_columns if c != layout.subject]}; "
+            "state them with subject/order (metadata, --subject/--order) to change this"),
+            stacklevel=4)
+    return layout
+
+
+def _metadata_for(columns: list[str], metadata: dict[str, Any] | None) -> dict[str, str]:
+    kinds = load_metadata({k: v for k, v in (metadata or {}).items()
+                           if k not in ("subject", "order")})
+    return {column: kind for column, kind in kinds.items() if column in columns}
+
+
+@dataclass
+class PatientHistories:
+    """The fitted history part of a longitudinal synthesizer.
+
+    Parameters
+    ----------
+    layout : HistoryLayout
+        Subject, order, patient and event columns.
+    events : TabularAdapter
+        The encoding of an event row (its changing columns and :data:`GAP`).
+    order : TabularAdapter or None
+        The order column's encoding (its kind, format and range), when there is one.
+    model : HistoryModel
+        The rows of a history given the patient.
+    terminal : dict of str to list
+        Per event column, the levels training has only on a history's last row.
+    max_rows : int
+        The longest history of the training data.
+    """
+
+    layout: HistoryLayout
+    events: TabularAdapter
+    order: TabularAdapter | None
+    model: HistoryModel
+    terminal: dict[str, list[Any]]
+    max_rows: int
+
+    @classmethod
+    def fit(cls, layout: HistoryLayout, patients: pd.DataFrame, events: pd.DataFrame,
+            context: np.ndarray, data: pd.DataFrame, config: Config, seed: int,
+            metadata: dict[str, Any] | None) -> tuple[PatientHistories, History]:
+        """Learn the histories of the split table (``patients`` with :data:`ROWS`,
+        ``events``), ``context`` being the patients encoded by the patient model."""
+        kinds = _metadata_for(layout.event_columns, metadata)
+        adapter = TabularAdapter({**kinds, GAP: "continuous"} if GAP in events else kinds,
+                                 config.numeric_encoding, config.max_levels,
+                                 random_state=seed)
+        if not layout.event_columns and GAP not in events:
+            raise DataError("every column is constant within a patient: there is nothing "
+                            "to model within a history (drop the subject to model rows)")
+        adapter.fit(events)
+        order = None
+        if layout.order is not None:
+            order_kind = "datetime" if _is_datetime(data[layout.order]) else "continuous"
+            order = TabularAdapter({layout.order: order_kind}, random_state=seed)
+            order.fit(data[[layout.order]])
+        lengths = patients[ROWS].to_numpy(dtype=int)
+        rows = torch.from_numpy(adapter.transform(events, random_state=seed))
+        histories = Histories.of(torch.from_numpy(context), rows, lengths)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = HistoryModel(adapter.spec, context.shape[1], HISTORY_HIDDEN)
+            epochs = choose_epochs(len(histories.lengths), HISTORY_BATCH, config.epochs,
+                                   config.steps, config.min_epochs, config.max_epochs)
+            history = model.fit(histories, epochs, HISTORY_BATCH, config.learning_rate,
+                                torch.Generator().manual_seed(seed))
+        return cls(layout, adapter, order, model.eval(), _terminal_levels(events, lengths),
+                   int(lengths.max())), history
+
+    def sample(self, patients: pd.DataFrame, context: np.ndarray, seed: int
+               ) -> pd.DataFrame:
+        """The rows of generated ``patients`` (their encoded ``context`` beside), one history
+        each, as a table of the training columns."""
+        lengths = np.clip(patients[ROWS].to_numpy(dtype=int), 1, self.max_rows)
+        generator = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            rows = self.model.sample(torch.from_numpy(context), lengths, generator)
+        events = self.events.inverse_transform(rows.numpy(), random_state=seed)
+        keep = self._before_terminal(events, lengths)
+        if not keep.all():
+            owner = np.repeat(np.arange(len(lengths)), lengths)
+            lengths = np.bincount(owner[keep], minlength=len(lengths))
+            events = events[keep].reset_index(drop=True)
+        patients = patients.assign(**{ROWS: lengths})
+        return self.layout.join(patients, events, self._order(patients, events, lengths))
+
+    def _before_terminal(self, events: pd.DataFrame, lengths: np.ndarray) -> np.ndarray:
+        """Which generated rows to keep: those up to a history's first terminal row."""
+        if not self.terminal:
+            return np.ones(len(events), dtype=bool)
+        ended = np.zeros(len(events), dtype=bool)
+        for column, levels in self.terminal.items():
+            ended |= events[column].isin(levels).to_numpy()
+        owner = np.repeat(np.arange(len(lengths)), lengths)
+        after = pd.Series(ended).groupby(owner).cumsum().to_numpy()
+        return (after == 0) | (ended & (after == 1))
+
+    def _order(self, patients: pd.DataFrame, events: pd.DataFrame,
+               lengths: np.ndarray) -> pd.Series | None:
+        """Each row's order value: its patient's start plus the cumulated gaps (negative
+        gaps count as 0), within the training range, in the column's own form."""
+        if self.order is None:
+            return None
+        encoder = self.order.encoders_[0]
+        starts = encoder.to_float(patients[self.layout.order])
+        gaps = np.clip(events[GAP].to_numpy(dtype=float), 0.0, None)
+        owner = np.repeat(np.arange(len(lengths)), lengths)
+        firsts = np.r_[0, np.cumsum(lengths)[:-1]]
+        gaps[firsts[lengths > 0]] = 0.0
+        times = starts[owner] + pd.Series(gaps).groupby(owner).cumsum().to_numpy()
+        return encoder.values_of(np.clip(times, encoder.min_, encoder.max_))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything but the weights, as JSON-ready data."""
+        return {"layout": self.layout.to_dict(), "events": self.events.to_dict(),
+                "order": None if self.order is None else self.order.to_dict(),
+                "context_dim": self.model.start[0].in_features,
+                "terminal": self.terminal, "max_rows": self.max_rows}
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any], tensors: dict[str, torch.Tensor]
+                  ) -> PatientHistories:
+        """Rebuild from :meth:`to_dict`'s data and the model's tensors."""
+        events = TabularAdapter.from_dict(state["events"])
+        model = HistoryModel(events.spec, int(state["context_dim"]), HISTORY_HIDDEN)
+        model.load_state_dict(tensors)
+        order = None if state["order"] is None else TabularAdapter.from_dict(state["order"])
+        return cls(HistoryLayout.from_dict(state["layout"]), events, order, model.eval(),
+                   {str(k): list(v) for k, v in state["terminal"].items()},
+                   int(state["max_rows"]))
+
+
+def _is_datetime(series: pd.Series) -> bool:
+    return not pd.api.types.is_numeric_dtype(series.dtype)
+
+
+def _terminal_levels(events: pd.DataFrame, lengths: np.ndarray) -> dict[str, list[Any]]:
+    """Per categorical event column, the levels found on at least :data:`MIN_TERMINAL`
+    last rows of histories and on no other row."""
+    last = np.zeros(len(events), dtype=bool)
+    last[np.cumsum(lengths) - 1] = True
+    terminal = {}
+    for column in events.columns:
+        if column == GAP or pd.api.types.is_float_dtype(events[column].dtype):
+            continue
+        values = events[column]
+        at_end = set(values[last].dropna().value_counts().loc[lambda c: c >= MIN_TERMINAL]
+                     .index)
+        levels = sorted(at_end - set(values[~last].dropna()), key=str)
+        if levels:
+            terminal[column] = [_plain(level) for level in levels]
+    return terminal
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
