@@ -116,7 +116,8 @@ def find_order(data: pd.DataFrame, subject: Any, kinds: dict[str, str]) -> str |
     """
     candidates = []
     for position, (column, kind) in enumerate(kinds.items()):
-        if column == subject or kind not in ("datetime", "integer", "continuous"):
+        if column == subject or column not in data.columns or kind not in (
+                "datetime", "integer", "continuous"):
             continue
         if kind != "datetime" and not ORDER_WORDS & set(name_tokens(column)):
             continue

@@ -65,7 +65,7 @@ def longitudinal_layout(data: pd.DataFrame, metadata: dict[str, Any] | None,
     order = order or given.get("order")
     if subject is None and order is not None:
         raise UsageError(f"order {order!r} needs a subject column (whose rows it orders)")
-    kinds = None
+    kinds, found = None, subject is None
     if subject is None:
         kinds, _ = infer_kinds(data, load_metadata(metadata))
         subject = find_subject(data, kinds)
@@ -79,7 +79,7 @@ def longitudinal_layout(data: pd.DataFrame, metadata: dict[str, Any] | None,
             kinds, _ = infer_kinds(data, load_metadata(metadata))
         order = find_order(data, subject, kinds)
     layout = HistoryLayout.of(data, str(subject), None if order is None else str(order))
-    if not (given.get("subject") or given.get("order")):
+    if found:
         warnings.warn(InferenceWarning(
             f"several rows per patient: modelled as patient histories, subject "
             f"{layout.subject!r}, order {layout.order or 'the row order'!r}; patient "
