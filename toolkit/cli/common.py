@@ -222,6 +222,27 @@ def privacy_options(command: Callable) -> Callable:
     return command
 
 
+def history_options(command: Callable) -> Callable:
+    """Options of the commands that train a synthesizer on a longitudinal table."""
+    options = [
+        click.option("--subject", default=None,
+                     help="Column naming each row's patient: the table is learnt as patient "
+                          "histories and --rows counts rows approximately [default: found "
+                          "when an identifier repeats]."),
+        click.option("--order", default=None,
+                     help="Column ordering each patient's rows (a date-time or a number) "
+                          "[default: found, else the row order]."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def history_params(options: dict[str, Any]) -> dict[str, Any]:
+    """The longitudinal options as Synthesizer parameters."""
+    return {"subject": options.get("subject"), "order": options.get("order")}
+
+
 def privacy_params(options: dict[str, Any]) -> dict[str, Any]:
     """The privacy options as Synthesizer parameters, refusing --delta alone."""
     from toolkit.exceptions import UsageError
@@ -242,6 +263,15 @@ def training_params(options: dict[str, Any], default_config: str | None) -> dict
         metadata=options["metadata"], device=options["device"], random_state=options["seed"],
         verbose=show_progress(options["quiet"], options["progress"]),
     )
+
+
+def units_for_rows(model: Any, rows: int | None) -> int | None:
+    """What ``sample`` takes for about ``rows`` rows: rows for a flat model; patients for a
+    longitudinal one (``rows`` over the mean history length, at least 1); ``None`` for
+    ``None``."""
+    if rows is None or getattr(model, "histories_", None) is None:
+        return rows
+    return max(1, round(rows * model.n_patients_ / model.n_rows_))
 
 
 def copies_text(model: Any) -> str:
@@ -282,7 +312,8 @@ def fit_synthesizer(data_path: Path, options: dict[str, Any],
     from toolkit.io.records import read_records
     from toolkit.models.synthesizer import Synthesizer
 
-    synthesizer = Synthesizer(**training_params(options, "default"), **privacy_params(options))
+    synthesizer = Synthesizer(**training_params(options, "default"), **privacy_params(options),
+                              **history_params(options))
     config = synthesizer.resolve_config()  # a bad preset or option fails before any work
     read = read_records(data_path if records is None else records)
     synthesizer.set_params(random_state=seed_or_fresh(options["seed"], options["quiet"]))
@@ -290,6 +321,10 @@ def fit_synthesizer(data_path: Path, options: dict[str, Any],
                           f"of {data_path}")
     synthesizer.fit(read)
     report_training(options["quiet"], synthesizer)
+    if synthesizer.histories_ is not None:
+        layout = synthesizer.histories_.layout
+        say(options["quiet"], f"learnt {synthesizer.n_patients_} patient histories (subject "
+                              f"{layout.subject!r}, order {layout.order or 'row order'!r})")
     return synthesizer, read.data
 
 

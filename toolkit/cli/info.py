@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -43,21 +44,25 @@ def info(model: Path, as_json: bool) -> None:
     from toolkit.models.synthesizer import Synthesizer
 
     _, document = load_model(model)
-    kind = document.get("kind")
-    if kind not in ("synthesizer", "detector"):
-        raise ModelFileError(f"{model} holds a {kind!r} model, not a synthesizer or detector")
-    restored = Synthesizer.restore(model, "cpu", kind=kind)[0]  # refuses a nonsensical file
+    estimator = document.get("kind")
+    if estimator not in ("synthesizer", "detector"):
+        raise ModelFileError(f"{model} holds a {estimator!r} model, not a synthesizer or "
+                             "detector")
+    # refuses a nonsensical file
+    restored = Synthesizer.restore(model, "cpu", estimator_name=estimator)[0]
     if as_json:
         click.echo(json.dumps(document, indent=2))
         return
     config = restored.config_.to_dict()
-    kinds = restored.adapter_.kinds_
+    kinds = dict(restored.adapter_.kinds_)
+    if restored.histories_ is not None:  # the patients table's columns, then the events'
+        kinds = {**kinds, **restored.histories_.events.kinds_}
     history = restored.history_
     n_weights = sum(t.numel() for t in restored.backend_.state_dict().values())
     versions = document.get("versions") if isinstance(document.get("versions"), dict) else {}
     lines = [
         f"model:      {model}",
-        f"kind:       {kind} ({restored.config_.backend} backend, {n_weights:,} weights)",
+        f"kind:       {estimator} ({restored.config_.backend} backend, {n_weights:,} weights)",
         f"created:    {document.get('created', '?')} with toolkit "
         f"{versions.get('toolkit', '?')}, torch {versions.get('torch', '?')}",
         f"trained on: {restored.n_rows_} rows, {len(kinds)} columns, "
@@ -65,6 +70,7 @@ def info(model: Path, as_json: bool) -> None:
         "settings:   " + ", ".join(f"{k}={config[k]}" for k in (
             "latent_dim", "hidden_dims", "beta", "prior", "batch_size", "learning_rate",
             "numeric_encoding")),
+        *_histories_lines(restored),
         "privacy:    " + guarantee_text(restored.privacy_),
         *_privacy_lines(restored.privacy_),
         "columns:",
@@ -73,3 +79,15 @@ def info(model: Path, as_json: bool) -> None:
         *[f"  {name}: {_history_line(values)}" for name, values in history.items()],
     ]
     click.echo("\n".join(lines))
+
+
+def _histories_lines(model: Any) -> list[str]:
+    """What a longitudinal model learnt its histories from (nothing for a flat one)."""
+    if model.histories_ is None:
+        return []
+    layout = model.histories_.layout
+    attributes = [c for c in layout.patient_columns if c != layout.subject]
+    return [f"histories:  {model.n_patients_} patients, subject {layout.subject!r}, order "
+            f"{layout.order or 'row order'!r}; patient attributes {attributes}, changing "
+            f"within a history {layout.event_columns}"]
+

@@ -19,6 +19,7 @@ from toolkit.cli.common import (
     copies_text,
     fit_detector,
     fit_synthesizer,
+    history_options,
     inputs_of,
     parse_conditions,
     privacy_options,
@@ -31,6 +32,7 @@ from toolkit.cli.common import (
     show_progress,
     training_options,
     training_params,
+    units_for_rows,
     unseen_option,
 )
 from toolkit.exceptions import DataError, UsageError
@@ -62,6 +64,7 @@ CLI_CHUNK_ROWS = 100_000
 @condition_option
 @training_options
 @privacy_options
+@history_options
 def synth(data: Path, out: Path, rows: int | None, model_out: Path | None,
           report_out: Path | None, holdout_frac: float, holdout_out: Path | None,
           target: str | None, grid: Path | None, conditions: tuple[str, ...],
@@ -113,7 +116,11 @@ def synth(data: Path, out: Path, rows: int | None, model_out: Path | None,
                               + (f"; they are written to {holdout_out}" if holdout_out else
                                   "; save them with --holdout-out"))
     synthesizer, real = fit_synthesizer(data, options, records=real)
-    synthetic = synthesizer.sample(rows or len(real), conditions=wanted)
+    if synthesizer.histories_ is None:
+        synthetic = synthesizer.sample(rows or len(real), conditions=wanted)
+    else:  # patients: as many as trained on, or about --rows rows of them
+        patients = units_for_rows(synthesizer, rows) or synthesizer.n_patients_
+        synthetic = synthesizer.sample(patients, conditions=wanted)
     result = None
     if report_out is not None:
         from toolkit.evaluate.report import evaluate
@@ -193,8 +200,11 @@ def sample(model: Path, rows: int, out: Path, seed: int | None, conditions: tupl
     check_records_output(type(synthesizer.adapter_), out, "--out")
     from tqdm.auto import tqdm
 
-    chunks = synthesizer.sample_chunks(rows, CLI_CHUNK_ROWS, conditions=wanted,
-                                       random_state=seed_or_fresh(seed, quiet))
+    # a longitudinal model draws patients: about --rows rows of them, in chunks of about
+    # CLI_CHUNK_ROWS rows
+    chunks = synthesizer.sample_chunks(units_for_rows(synthesizer, rows),
+                                       units_for_rows(synthesizer, CLI_CHUNK_ROWS),
+                                       conditions=wanted, random_state=seed_or_fresh(seed, quiet))
     with tqdm(total=rows, unit="row", unit_scale=True, desc="sampling", file=sys.stderr,
               disable=not show_progress(quiet, progress) or rows <= CLI_CHUNK_ROWS,
               leave=False) as bar:
@@ -220,6 +230,7 @@ def _counted(chunks: Iterator[Any], bar: Any) -> Iterator[Any]:
 @unseen_option("score", needs="--task detect")
 @training_options
 @privacy_options
+@history_options
 def fit(data: Path, model_out: Path, task: str, score: str, contamination: float, unseen: str,
         **options: Any) -> None:
     """Train a model on DATA and save it to --model-out."""
@@ -237,7 +248,8 @@ def fit(data: Path, model_out: Path, task: str, score: str, contamination: float
 
 # Options that only one --task uses, and why the other task refuses them instead of ignoring them.
 TASK_ONLY_OPTIONS = {
-    "synthesize": (("epsilon",), "anomaly detectors are not trained with differential privacy"),
+    "synthesize": (("epsilon", "subject", "order"), "anomaly detectors are not trained with "
+                   "differential privacy and score rows one by one"),
     "detect": (("score", "contamination", "unseen"), "a synthesizer has no anomaly score"),
 }
 
@@ -271,7 +283,8 @@ def refuse_options_of_other_task(task: str) -> None:
               help="Metadata YAML file to write.")
 def metadata_command(data: Path, out: Path) -> None:
     """Draft a metadata file for DATA: each column's kind, with min/max or values read
-    from the data (edit them to public bounds before a private fit with --epsilon)."""
+    from the data (edit them to public bounds before a private fit with --epsilon), and
+    for a longitudinal table its subject and order columns."""
     import yaml
 
     from toolkit.adapters.dp_statistics import draft_schema
@@ -283,7 +296,22 @@ def metadata_command(data: Path, out: Path) -> None:
               "below were READ FROM THE DATA:\n# publishing them discloses extremes and rare "
               "levels. Before a private fit (--epsilon), replace them\n# with public knowledge "
               "(a data dictionary, plausible ranges such as age 0-120).\n")
-    body = yaml.safe_dump({"columns": draft_schema(read_table(data))}, sort_keys=False,
-                          allow_unicode=True)
+    import warnings
+
+    from toolkit.models.histories import longitudinal_layout
+
+    table = read_table(data)
+    drafted: dict[str, Any] = {}
+    with warnings.catch_warnings():  # said in the file instead
+        warnings.simplefilter("ignore")
+        layout = longitudinal_layout(table, None, None, None)
+    if layout is not None:
+        header += (f"# Several rows per patient: subject {layout.subject!r} and order "
+                   f"{layout.order or 'the row order'!r} were found; check them.\n")
+        drafted["subject"] = layout.subject
+        if layout.order is not None:
+            drafted["order"] = layout.order
+    drafted["columns"] = draft_schema(table)
+    body = yaml.safe_dump(drafted, sort_keys=False, allow_unicode=True)
     write_text(out, header + body)
     click.echo(f"wrote {out}")

@@ -1077,9 +1077,12 @@ def guarantee_text(guarantee: dict | None) -> str:
     if not guarantee:
         return ("none: trained without differential privacy (the measurements below are "
                 "empirical checks, not a guarantee)")
+    unit = guarantee.get("unit", "row")
+    bounded = (f"; one row per {unit}, drawn at random, was learnt from"
+               if unit != "row" else "")
     return (f"({guarantee['epsilon']:.3g}, {guarantee['delta']:.2g})-differential privacy per "
-            f"row, whole pipeline (schema from metadata, noisy histograms, DP-SGD; "
-            f"{guarantee['accountant']} accountant)")
+            f"{unit}, whole pipeline (schema from metadata, noisy histograms, DP-SGD; "
+            f"{guarantee['accountant']} accountant{bounded})")
 
 
 def evaluate(real: pd.DataFrame | str | Path, synthetic: pd.DataFrame | str | Path,

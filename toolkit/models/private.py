@@ -5,19 +5,22 @@ guarantee and :mod:`toolkit.adapters.dp_statistics` for the release)."""
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from toolkit.adapters.base import Provenance
 from toolkit.adapters.dp_statistics import check_private_schema, private_surrogate
+from toolkit.adapters.histories import HistoryLayout
 from toolkit.adapters.tabular import TabularAdapter, check_table, load_column_metadata
 from toolkit.backends import BACKENDS
 from toolkit.backends.privacy import PrivacyPlan, plan_privacy
 from toolkit.backends.training import choose_epochs
 from toolkit.config import Config
-from toolkit.exceptions import UsageError
+from toolkit.exceptions import PrivacyWarning, UsageError
 from toolkit.io.records import Records
 
 
@@ -27,6 +30,24 @@ def private_settings(config: Config) -> Config:
     critic judges one row at a time, once per step (each critic step is a DP-SGD step)."""
     return dataclasses.replace(config, prior="standard", early_stopping_patience=None,
                                pac=1, discriminator_steps=1)
+
+
+def one_row_per_patient(records: Records, layout: HistoryLayout, seed: int) -> Records:
+    """One row of each patient of a longitudinal table, drawn at random (seeded), so that
+    a private fit's ε counts patients: each patient then adds one row to the noisy
+    histograms and to each DP-SGD step. Said in a :class:`PrivacyWarning` (histories are not
+    generated privately: the output has one row per patient).
+    """
+    data = records.data
+    codes = data.groupby(layout.subject, sort=False).ngroup().to_numpy()
+    shuffled = np.random.default_rng(seed).permutation(len(data))
+    chosen = np.sort(shuffled[~pd.Series(codes[shuffled]).duplicated().to_numpy()])
+    warnings.warn(PrivacyWarning(
+        f"with epsilon, the longitudinal table (subject {layout.subject!r}) is learnt from "
+        f"one row per patient, drawn at random ({len(chosen)} of {len(data)} rows), so that "
+        "the guarantee is per patient; private histories are not generated yet"),
+        stacklevel=4)
+    return Records(data.iloc[chosen], dataclasses.replace(records.provenance, unit="patient"))
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from toolkit.io.records import Records, read_records
 from toolkit.models.base import LatentEstimator, resolve_device, resolve_seed, torch_threads
 from toolkit.models.copies import MAX_REDRAWS, CopyGuard, modelled_columns
 from toolkit.models.histories import PatientHistories, longitudinal_layout
-from toolkit.models.private import PrivateFit, private_settings
+from toolkit.models.private import PrivateFit, one_row_per_patient, private_settings
 
 SAMPLE_CHUNK = 16384
 #: the model file's tensor of training-row fingerprints (see :mod:`toolkit.models.copies`)
@@ -251,8 +251,11 @@ class Synthesizer(LatentEstimator):
         table, whole patients of a longitudinal one."""
         metadata = read_metadata(self.metadata)
         layout = None
-        if histories and self.epsilon is None and records.domain is TabularAdapter:
+        if histories and records.domain is TabularAdapter:
             layout = longitudinal_layout(records.data, metadata, self.subject, self.order)
+        if layout is not None and self.epsilon is not None:
+            records = one_row_per_patient(records, layout, seed)
+            layout = None
         if layout is None:
             records = read_records(records, max_rows=config.max_training_rows,
                                    random_state=seed)
@@ -297,7 +300,8 @@ class Synthesizer(LatentEstimator):
             generator = torch.Generator().manual_seed(seed)
             history = backend.fit(tensor, generator, self._callbacks(config), privacy,
                                   marginals)
-        self.privacy_ = privacy.to_dict() if privacy is not None else None
+        self.privacy_ = (None if privacy is None else
+                         {**privacy.to_dict(), "unit": records.provenance.unit})
         self.adapter_ = adapter
         self.backend_ = backend
         self.config_ = config
