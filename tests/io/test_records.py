@@ -127,3 +127,20 @@ def test_images_are_written_as_one_set(tmp_path, digits):
     assert len(list((tmp_path / "out").rglob("*.png"))) == 10
     assert write_records(halves[0], tmp_path / "grid.png") == 5
     assert (tmp_path / "grid.png").stat().st_size > 0
+
+
+def test_a_file_is_sampled_by_whole_patients_when_the_subject_is_known(tmp_path):
+    visits = pd.DataFrame({"patient": np.repeat(np.arange(400), 5), "day": np.tile(range(5), 400),
+                           "value": np.arange(2000) / 7})
+    path = tmp_path / "visits.csv"
+    write_table(visits, path)
+    records = read_records(path, max_rows=300, random_state=0, subject="patient")
+    sizes = records.data.groupby("patient").size()
+    assert len(records.data) == 300 and (sizes == 5).all()  # 60 whole patients
+    assert records.provenance.rows == 2000 and records.provenance.statistics.rows == 2000
+    again = read_records(path, max_rows=300, random_state=0, subject="patient")
+    assert again.data.equals(records.data)
+    other = read_records(path, max_rows=300, random_state=1, subject="patient")
+    assert set(other.data["patient"]) != set(records.data["patient"])
+    with pytest.raises(DataError, match="no column 'who' to sample patients by"):
+        read_records(path, max_rows=300, subject="who")

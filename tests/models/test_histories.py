@@ -122,3 +122,21 @@ def test_subject_and_order_can_be_stated_and_are_checked(visits):
 def test_flat_tables_stay_flat(patients):
     model = Synthesizer(config="fast", epochs=1, random_state=0).fit(patients)
     assert model.histories_ is None and model.n_patients_ is None
+
+
+def test_a_big_file_is_learnt_from_whole_patients(tmp_path):
+    import dataclasses
+
+    from toolkit import load_config
+
+    visits = visits_table(200, seed=2)
+    visits.to_csv(tmp_path / "visits.csv", index=False)
+    config = dataclasses.replace(load_config("fast"), max_training_rows=300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InferenceWarning)
+        model = Synthesizer(config=config, epochs=1, random_state=0).fit(tmp_path / "visits.csv")
+    assert model.histories_ is not None and model.n_rows_seen_ == len(visits)
+    assert model.n_rows_ <= 300
+    kept = visits.groupby("patient_id").size()
+    # every learnt patient was learnt whole: the patients table's row counts are real ones
+    assert model.n_patients_ < kept.size and model.n_rows_ > 250

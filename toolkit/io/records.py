@@ -39,6 +39,7 @@ from toolkit.io.tables import (
     parquet_parts,
     parts_writer,
     read_table,
+    sample_groups,
     sample_table,
     table_writer,
 )
@@ -102,7 +103,7 @@ def domain_of(source: Any) -> type:
 
 
 def read_records(source: Any, max_rows: int | None = None,
-                 random_state: int | None = None) -> Records:
+                 random_state: int | None = None, subject: str | None = None) -> Records:
     """``source`` read as records of its domain, never changing the caller's object.
 
     Tables: a CSV or Parquet path (a file or a folder of Parquet parts) is read
@@ -134,7 +135,7 @@ def read_records(source: Any, max_rows: int | None = None,
         return _sampled(source.data, max_rows, seed, source.provenance)
     if holds_images(source):
         return Records(_read_images(source))
-    return _read_table(source, max_rows, seed)
+    return _read_table(source, max_rows, seed, subject)
 
 
 def _read_images(source: Any) -> ImageSet:
@@ -146,7 +147,7 @@ def _read_images(source: Any) -> ImageSet:
     return read_image_folder(path) if path.is_dir() else read_image_file(path)
 
 
-def _read_table(source: Any, max_rows: int | None, seed: int) -> Records:
+def _read_table(source: Any, max_rows: int | None, seed: int, subject: str | None) -> Records:
     if not isinstance(source, (str, Path)):
         table, labels = as_table(source)
         provenance = Provenance(dialect=dict(table.attrs.get("csv", {})), labels=labels)
@@ -157,8 +158,9 @@ def _read_table(source: Any, max_rows: int | None, seed: int) -> Records:
         table = read_table(source)
         return Records(table, Provenance(dialect=dict(table.attrs.get("csv", {}))))
     statistics = ColumnStatistics()
-    table, rows = sample_table(source, max_rows, seed,
-                               observe=lambda chunk: statistics.merge(ColumnStatistics.of(chunk)))
+    observe = lambda chunk: statistics.merge(ColumnStatistics.of(chunk))  # noqa: E731
+    table, rows = (sample_table(source, max_rows, seed, observe=observe) if subject is None
+                   else sample_groups(source, subject, max_rows, seed, observe=observe))
     sampled = rows is not None and statistics.rows > len(table)
     return Records(table, Provenance(rows=rows, statistics=statistics if sampled else None,
                                      dialect=dict(table.attrs.get("csv", {}))))

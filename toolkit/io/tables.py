@@ -473,6 +473,73 @@ def sample_table(path: str | Path, max_rows: int, seed: int, chunk_rows: int = 1
     return sample, seen
 
 
+def sample_groups(path: str | Path, column: str, max_rows: int, seed: int,
+                  chunk_rows: int = 1 << 18,
+                  observe: Callable[[pd.DataFrame], None] | None = None
+                  ) -> tuple[pd.DataFrame, int]:
+    """A uniform random sample of whole groups of rows (the rows sharing a value of
+    ``column``: a patient's history), at most ``max_rows`` rows in all (at least one group),
+    read in one streamed pass, and the number of rows the file holds.
+
+    As :func:`sample_table`, a bottom-k sample with memory bounded by about
+    ``3 * max(max_rows, chunk_rows)`` rows, but the random key is a seeded hash of the
+    group's value, shared by all its rows, so a group is kept or dropped whole wherever its
+    rows lie in the file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from toolkit.io.tables import sample_groups, write_table
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = Path(folder.name) / "visits.parquet"
+    >>> write_table(pd.DataFrame({"id": [i % 50 for i in range(1000)]}), path)
+    >>> sample, rows = sample_groups(path, "id", 100, seed=0, chunk_rows=64)
+    >>> len(sample), rows, set(sample.groupby("id").size())
+    (100, 1000, {20})
+    >>> folder.cleanup()
+    """
+    rows = count_rows(path)
+    if rows is not None and rows <= max_rows:
+        table = read_table(path)
+        return table, len(table)
+    salt = f"{seed % 10**16:016d}"
+    kept: list[pd.DataFrame] = []
+    keys: list[np.ndarray] = []
+    threshold, seen, attrs = np.inf, 0, {}
+
+    def compact() -> float:
+        nonlocal kept, keys
+        frame, key = pd.concat(kept), np.concatenate(keys)
+        distinct, sizes = np.unique(key, return_counts=True)
+        fitting = max(1, int(np.searchsorted(np.cumsum(sizes), max_rows, side="right")))
+        chosen = key <= distinct[fitting - 1]
+        kept, keys = [frame[chosen]], [key[chosen]]
+        return float(distinct[fitting]) if fitting < len(distinct) else np.inf
+
+    for chunk in iter_table(path, max(chunk_rows, max_rows)):
+        if column not in chunk.columns:
+            raise DataError(f"{path} has no column {column!r} to sample patients by")
+        attrs = chunk.attrs
+        if observe is not None:
+            observe(chunk)
+        values = chunk[column].astype(str).to_numpy(dtype=object)
+        chunk_keys = pd.util.hash_array(values, hash_key=salt) / 2.0**64
+        chunk.index = pd.RangeIndex(seen, seen + len(chunk))
+        seen += len(chunk)
+        chosen = chunk_keys < threshold
+        kept.append(chunk[chosen])
+        keys.append(chunk_keys[chosen])
+        if sum(len(key) for key in keys) >= 2 * max_rows:
+            threshold = compact()
+    if not kept:
+        return read_table(path), 0
+    compact()
+    sample = kept[0].sort_index().reset_index(drop=True)
+    sample.attrs = dict(attrs)
+    return sample, seen
+
+
 def _arrow_chunk(chunk: pd.DataFrame, schema):
     """``chunk`` as an Arrow table of ``schema`` (None: inferred, all-missing columns as text).
 

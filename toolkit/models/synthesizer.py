@@ -232,12 +232,30 @@ class Synthesizer(LatentEstimator):
         """
         started = time.perf_counter()
         config, seed = self.resolve_config(), resolve_seed(self.random_state)
-        # a file is sampled while it is read; data in memory once its layout is known
-        # (rows for a flat table, patients for a longitudinal one)
-        bound = config.max_training_rows if isinstance(X, (str, Path)) else None
-        self._fit(read_records(X, max_rows=bound, random_state=seed), config, seed)
+        self._fit(self._read(X, config, seed), config, seed)
         self.fit_seconds_ = time.perf_counter() - started
         return self
+
+    def _read(self, X: Any, config: Config, seed: int) -> Records:  # noqa: N803
+        """``X`` read once. Data in memory is sampled once its layout is known (rows of a
+        flat table, patients of a longitudinal one: see :meth:`_fit`); a file while it is
+        read: by rows, or by whole patients when the subject is stated or found in the
+        row sample (the file is then read a second time)."""
+        if not isinstance(X, (str, Path)):
+            return read_records(X)
+        bound = config.max_training_rows
+        metadata = read_metadata(self.metadata)
+        subject = self.subject or (metadata or {}).get("subject")
+        records = read_records(X, max_rows=bound, random_state=seed, subject=subject)
+        sampled = (records.provenance.rows or 0) > len(records.data)
+        if subject is None and sampled and records.domain is TabularAdapter:
+            with warnings.catch_warnings():  # said when the model is fitted
+                warnings.simplefilter("ignore")
+                layout = longitudinal_layout(records.data, metadata, None, self.order)
+            if layout is not None:
+                records = read_records(X, max_rows=bound, random_state=seed,
+                                       subject=layout.subject)
+        return records
 
     def _fit(self, records: Records, config: Config, seed: int,
              histories: bool = True) -> torch.Tensor:
