@@ -43,9 +43,11 @@ import numpy as np
 import pandas as pd
 
 from toolkit.adapters.base import Provenance
+from toolkit.adapters.histories import sample_patients
 from toolkit.adapters.statistics import ColumnStatistics
 from toolkit.config import Config
 from toolkit.exceptions import DataError, UsageError
+from toolkit.io.metadata import read_metadata
 from toolkit.io.records import Records
 from toolkit.models.base import MAX_SEED, resolve_seed
 from toolkit.models.detector import AnomalyDetector, top_columns
@@ -267,6 +269,9 @@ class SamplePlan:
         conditions = self.conditions
         if isinstance(conditions, pd.DataFrame):
             conditions = conditions.iloc[first:first + n].reset_index(drop=True)
+        if model.histories_ is not None:  # n patients: their rows, subject IDs from first
+            return model.number_ids_from(first).sample(n, conditions=conditions,
+                                                       random_state=seed)
         rows = model.sample(n, conditions=conditions, random_state=seed)
         rows = model.adapter_.renumber_ids(rows, first)
         rows.index = pd.RangeIndex(first, first + n)
@@ -343,7 +348,7 @@ def sample_fraction(limit: int, n_rows: int) -> float | None:
 
 def fit_on_engine(task: str, random_state: int | None, params: dict[str, Any],
                   statistics: Callable[[], ColumnStatistics],
-                  draw: Callable[[float | None, int], pd.DataFrame]) -> Any:
+                  draw: Callable[[float | None, int, str | None], pd.DataFrame]) -> Any:
     """Fit ``task``'s estimator on a bounded uniform sample drawn by an engine.
 
     Parameters
@@ -354,17 +359,31 @@ def fit_on_engine(task: str, random_state: int | None, params: dict[str, Any],
         The whole table's column statistics (rows, missing counts, ranges, level counts),
         aggregated over the partitions by the engine (one job).
     draw : callable
-        ``draw(fraction, seed)``: the engine's seeded Bernoulli sample of that fraction
-        of the rows (``None``: every row) as pandas, in the dtypes of an in-process read.
+        ``draw(fraction, seed, subject)``: the engine's seeded Bernoulli sample of that
+        fraction of the rows (``None``: every row) as pandas, in the dtypes of an
+        in-process read; with a ``subject`` column, of that fraction of its values (whole
+        patients, by a seeded hash of the value).
     """
     model, limit = new_estimator(task, random_state, params)
+    subject = stated_subject(model)
     engine_seed, trim_seed = np.random.SeedSequence(resolve_seed(random_state)).generate_state(2)
     whole = statistics()
-    sample = draw(sample_fraction(limit, whole.rows), int(engine_seed))
-    if len(sample) > limit:  # trimmed to the bound with a seeded choice, in table order
+    sample = draw(sample_fraction(limit, whole.rows), int(engine_seed), subject)
+    if len(sample) > limit and subject is not None:  # whole patients, in table order
+        sample = sample_patients(sample, subject, limit, int(trim_seed))
+    elif len(sample) > limit:  # trimmed to the bound with a seeded choice, in table order
         chosen = np.random.default_rng(trim_seed).choice(len(sample), limit, replace=False)
         sample = sample.iloc[np.sort(chosen)]
     return fit_on_sample(model, as_read(sample.reset_index(drop=True)), whole)
+
+
+def stated_subject(model: Any) -> str | None:
+    """The subject column a synthesizer was told (parameter or metadata), which an engine
+    samples patients by; ``None`` for a detector or when none was stated."""
+    if not isinstance(model, Synthesizer):
+        return None
+    metadata = read_metadata(model.metadata)
+    return model.subject or (metadata or {}).get("subject")
 
 
 def fit_on_sample(model: Any, sample: pd.DataFrame, whole: ColumnStatistics) -> Any:

@@ -199,6 +199,18 @@ def _statistics(ddf: DataFrame) -> ColumnStatistics:
     return merged_statistics(dask.compute(*parts))
 
 
-def _draw(ddf: DataFrame, fraction: float | None, seed: int) -> pd.DataFrame:
-    rows = ddf if fraction is None else ddf.sample(frac=fraction, random_state=seed)
-    return rows.compute()
+def _draw(ddf: DataFrame, fraction: float | None, seed: int,
+          subject: str | None = None) -> pd.DataFrame:
+    if fraction is None:
+        return ddf.compute()
+    if subject is None:
+        return ddf.sample(frac=fraction, random_state=seed).compute()
+    # whole patients: a seeded hash of the subject, the same on every row of one
+    return ddf.map_partitions(_patients_in, subject, fraction, seed).compute()
+
+
+def _patients_in(partition: pd.DataFrame, subject: str, fraction: float, seed: int
+                 ) -> pd.DataFrame:
+    values = partition[subject].astype(str).to_numpy(dtype=object)
+    keys = pd.util.hash_array(values, hash_key=f"{seed % 10**16:016d}") / 2.0**64
+    return partition[keys < fraction]

@@ -265,9 +265,21 @@ def _partition_statistics(names: list[str], batches: Iterator[pd.DataFrame]
     yield pd.DataFrame({"statistics": [pickle.dumps(whole)]})
 
 
-def _draw(sdf: DataFrame, fraction: float | None, seed: int) -> pd.DataFrame:
-    rows = sdf if fraction is None else sdf.sample(withReplacement=False, fraction=fraction,
-                                                   seed=seed)
+#: resolution of the patient hash that samples a longitudinal table
+HASH_BINS = 1_000_000_000
+
+
+def _draw(sdf: DataFrame, fraction: float | None, seed: int,
+          subject: str | None = None) -> pd.DataFrame:
+    if fraction is None:
+        rows = sdf
+    elif subject is None:
+        rows = sdf.sample(withReplacement=False, fraction=fraction, seed=seed)
+    else:  # whole patients: a seeded hash of the subject, the same on every row of one
+        from pyspark.sql import functions as F  # noqa: N812
+
+        key = F.abs(F.xxhash64(F.col(subject).cast("string"), F.lit(seed)) % HASH_BINS)
+        rows = sdf.where(key < int(fraction * HASH_BINS))
     with _arrow(sdf.sparkSession):
         frame = rows.toPandas()
     return as_read_types(frame, sdf.schema)

@@ -428,6 +428,14 @@ class Synthesizer(LatentEstimator):
             rows = self.adapter_.labelled(rows)
         return rows
 
+    def number_ids_from(self, first: int) -> Synthesizer:
+        """Number the identifiers of the next rows (patients, for a longitudinal model) from
+        ``first``: the engines give each partition its own range, so that identifiers stay
+        unique across partitions. Returns ``self``."""
+        self.check_fitted()
+        self._ids_issued = int(first)
+        return self
+
     def sample_chunks(self, num_rows: int, chunk_rows: int = SAMPLE_CHUNK,
                       conditions: dict[str, Any] | None = None,
                       random_state: int | None = None) -> Iterator[pd.DataFrame]:
