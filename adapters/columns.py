@@ -451,8 +451,8 @@ class DatetimeEncoder(NumericEncoder):
         return self._seconds(series)
 
     def _seconds_of_text(self, series: pd.Series) -> np.ndarray:
-        """Text in the column's one date format as seconds: Arrow's vectorised parser (about
-        30x pandas') for the values it reads, pandas' for the rest (spaces around, odd spellings,
+        """Text in the column's one date format as seconds: Arrow's vectorised parser for
+        the values it reads, pandas' for the rest (spaces around, odd spellings,
         fractions of seconds, which Arrow does not read), so the result is pandas' either way."""
         try:
             if "%f" in self.format_:

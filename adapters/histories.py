@@ -204,19 +204,29 @@ class HistoryLayout:
         events = [c for c in columns if c not in patient]
         return cls(subject, order, patient, events, columns)
 
+    def row_order(self, data: pd.DataFrame) -> np.ndarray:
+        """The positions of ``data``'s rows grouped by patient (in order of first
+        appearance) and, within a patient, in history order (ties keep the row order):
+        the order of :meth:`split`'s events.
+
+        Examples
+        --------
+        >>> table = pd.DataFrame({"id": [2, 1, 2, 1], "day": [5, 3, 1, 0]})
+        >>> HistoryLayout.of(table, "id", "day").row_order(table).tolist()
+        [2, 0, 3, 1]
+        """
+        codes = pd.factorize(data[self.subject], sort=False)[0]
+        if self.order is None:
+            return np.argsort(codes, kind="stable")
+        return np.lexsort([order_values(data[self.order]), codes])  # codes first
+
     def split(self, data: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The patients table (one row per patient, in order of first appearance, with
         :data:`ROWS`) and the events table (every row, grouped by patient in history
         order, with :data:`GAP` when there is an order column)."""
-        codes = pd.factorize(data[self.subject], sort=False)[0]
-        keys = [codes]
-        if self.order is not None:
-            times = order_values(data[self.order])
-            keys = [times, codes]  # lexsort: the last key is the primary one
-        sorted_rows = np.lexsort(keys) if self.order is not None else np.argsort(codes,
-                                                                                 kind="stable")
+        sorted_rows = self.row_order(data)
         ordered = data.iloc[sorted_rows].reset_index(drop=True)
-        codes = codes[sorted_rows]
+        codes = pd.factorize(data[self.subject], sort=False)[0][sorted_rows]
         first = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
         lengths = np.diff(np.r_[first, len(ordered)])
         patients = ordered.iloc[first][self.patient_columns].reset_index(drop=True)

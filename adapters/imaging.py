@@ -101,12 +101,14 @@ def image_set_from_array(array: np.ndarray, labels: Any = None) -> ImageSet:
 class ImageAdapter:
     """Encode an :class:`ImageSet` as a float tensor (and back), with its TensorSpec.
 
-    Attributes (after :meth:`fit`)
-    ------------------------------
+    Attributes
+    ----------
     shape_ : (C, H, W)
+        The images' shape (after :meth:`fit`).
     levels_ : list of str or None
-        The labels, when the images have them.
+        The labels, when the images have them (after :meth:`fit`).
     spec : TensorSpec
+        The encoded layout (after :meth:`fit`).
     """
 
     supports_privacy: ClassVar[bool] = False

@@ -20,15 +20,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import PATIENTS_CSV
-from test_readme import readme_blocks
+from test_docs_examples import GUIDE, page_blocks
 
 from toolkit import AnomalyDetector, Synthesizer
 from toolkit.config import load_config
 from toolkit.engines.common import SamplePlan
 from toolkit.exceptions import DataError, ModelFileError, UsageError
 from toolkit.io import read_table
+from toolkit.models.base import MAX_SEED
 from toolkit.models.detector import top_columns
-from toolkit.models.synthesizer import MAX_SEED
 
 #: small models: a fit takes well under a second
 QUICK = {"config": "fast", "epochs": 2}
@@ -326,20 +326,24 @@ def test_the_plan_splits_rows_evenly_first_partitions_first():
     assert plan.stream(2).integers(1 << 30) == np.random.default_rng(spawned).integers(1 << 30)
 
 
-def readme_example(marker: str) -> str:
-    """The README block of the big-tables section that uses ``marker``."""
-    blocks = [code for _, language, code, _ in readme_blocks()
+#: the guide page whose Spark and Dask examples these tests run as written
+BIG_TABLES = GUIDE / "big-tables.md"
+
+
+def guide_example(marker: str) -> str:
+    """The block of the guide's big-tables page that uses ``marker``."""
+    blocks = [code for _, language, code, _ in page_blocks(BIG_TABLES)
               if language == "python" and marker in code]
-    assert len(blocks) == 1, f"one README block uses {marker}"
+    assert len(blocks) == 1, f"one block of {BIG_TABLES.name} uses {marker}"
     return blocks[0]
 
 
-def run_readme_example(marker: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
-    """Run that README block as written, in a folder holding sample_data/ (as test_readme
-    runs the others); return its namespace."""
+def run_guide_example(marker: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """Run that guide block as written, in a folder holding sample_data/ (as
+    test_docs_examples runs the others); return its namespace."""
     (tmp_path / "sample_data").mkdir()
     (tmp_path / "sample_data" / "patients.csv").write_bytes(PATIENTS_CSV.read_bytes())
     monkeypatch.chdir(tmp_path)
     namespace: dict = {"__name__": "__readme__"}
-    exec(compile(readme_example(marker), "README.md", "exec"), namespace)  # noqa: S102
+    exec(compile(guide_example(marker), BIG_TABLES.name, "exec"), namespace)  # noqa: S102
     return namespace

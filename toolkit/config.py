@@ -48,13 +48,9 @@ class Config:
         Larger tables get ``steps_per_sqrt_row * sqrt(rows)`` steps (at most
         ``max_steps``) when that is more than ``steps``: the training budget grows
         with the square root of the rows, on batches that grow with the table.
-        Measured on three tables of 7.9k-15.5k rows: 10 * sqrt(rows) (about 1,000
-        steps) instead of 2 * sqrt(rows) took the detection AUROC of the default
-        model from .89 to .65-.67 on one, cost 4-6 s more per fit and left the
-        membership-inference AUROC at .50-.51.
     max_steps : int
-        Ceiling of the growth by ``steps_per_sqrt_row`` (not of ``steps``): it keeps
-        a fit of hundreds of thousands of rows within two minutes on a CPU.
+        Ceiling of the growth by ``steps_per_sqrt_row`` (not of ``steps``): it bounds
+        the time of a fit of hundreds of thousands of rows.
     min_epochs, max_epochs : int
         Bounds on automatically chosen epochs.
     batch_size : int

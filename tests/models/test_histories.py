@@ -140,3 +140,27 @@ def test_a_big_file_is_learnt_from_whole_patients(tmp_path):
     kept = visits.groupby("patient_id").size()
     # every learnt patient was learnt whole: the patients table's row counts are real ones
     assert model.n_patients_ < kept.size and model.n_rows_ > 250
+
+
+def test_a_detector_scores_rows_in_the_context_of_their_patient(visits):
+    from toolkit import AnomalyDetector
+
+    odd = visits.copy()
+    # a bilirubin ordinary in the population but far from this patient's own course
+    many = odd.groupby("patient_id")["bili"].transform("size") >= 4
+    target = odd.index[many][5]
+    patient = odd.loc[target, "patient_id"]
+    own = odd.loc[odd["patient_id"] == patient, "bili"]
+    low, high = visits["bili"].quantile([0.02, 0.98])
+    odd.loc[target, "bili"] = round(high if own.mean() < visits["bili"].median() else low, 2)
+    assert abs(odd.loc[target, "bili"] - own.mean()) > 4 * max(own.std(), 0.1)
+    detector = AnomalyDetector(config="fast", epochs=30, random_state=0,
+                               subject="patient_id", order="day").fit(visits)
+    assert detector.forest_ is None and detector.model_.histories_ is not None
+    scores = detector.decision_function(odd)
+    assert scores.shape == (len(odd),)
+    assert scores[target] > np.quantile(detector.decision_scores_, 0.9)
+    shares = detector.explain(odd.iloc[[target]])
+    assert shares.columns.tolist() == ["bili", "status", "day"]
+    assert shares.iloc[0].idxmax() == "bili"
+    assert detector.predict(odd).shape == (len(odd),)

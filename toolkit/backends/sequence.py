@@ -141,9 +141,14 @@ class HistoryModel(nn.Module):
     def window_losses(self, histories: Histories, chosen: np.ndarray) -> torch.Tensor:
         """Negative log-likelihood of every row of the chosen windows, ``(rows,)``, in
         window order."""
+        return self.part_losses(histories, chosen).sum(dim=1)
+
+    def part_losses(self, histories: Histories, chosen: np.ndarray) -> torch.Tensor:
+        """Negative log-likelihood of every part (see :meth:`OutputHeads.part_losses`) of
+        every row of the chosen windows given the rows before, ``(rows, parts)``."""
         context, previous, steps, target, mask = self._batch(histories, chosen)
         raw, _ = self(context, previous, steps)
-        return self.heads.row_losses(raw[mask], target[mask])
+        return self.heads.part_losses(raw[mask], target[mask])
 
     def fit(self, histories: Histories, epochs: int, batch_size: int, learning_rate: float,
             generator: torch.Generator) -> History:

@@ -32,7 +32,7 @@ def loss_stability(history: dict[str, list[float]], monitor: str) -> dict[str, A
     """Spread of the monitored loss over the last fifth of the epochs.
 
     Returns the loss name, its final value and the coefficient of variation
-    (standard deviation / |mean|) of the last fifth: small means training settled.
+    (standard deviation over the absolute mean) of the last fifth: small means training settled.
     """
     name = monitor if monitor in history else next(iter(history))
     values = np.asarray(history[name], dtype=float)

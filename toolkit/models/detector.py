@@ -54,6 +54,7 @@ import torch
 from sklearn.base import OutlierMixin
 from sklearn.utils.validation import validate_data
 
+from toolkit.adapters.histories import GAP
 from toolkit.adapters.kinds import infer_kind
 from toolkit.adapters.tabular import TabularAdapter, load_column_metadata
 from toolkit.backends import BACKENDS
@@ -200,6 +201,16 @@ default "ensemble"
         Seed; the same seed gives bit-identical scores on CPU.
     verbose : bool, default False
         Show a progress bar while training.
+    subject : str or None, default None
+        For a longitudinal table (several rows per patient), the column naming each row's
+        patient (or the metadata's ``subject:``): each row is then scored *in context*, by
+        how unlikely its changing values are given the patient's attributes and earlier
+        rows (the history model of :mod:`toolkit.models.histories`), in nats; a lab value
+        unusual for this patient scores high even when it is common in the population.
+        ``anomaly_score`` does not apply then. ``None``: rows are scored one by one.
+    order : str or None, default None
+        The column ordering each patient's rows (with ``subject``); ``None``: found, else
+        the row order.
 
     Attributes
     ----------
@@ -254,6 +265,8 @@ default "ensemble"
         device: str | None = None,
         random_state: int | None = None,
         verbose: bool = False,
+        subject: str | None = None,
+        order: str | None = None,
     ) -> None:
         self.anomaly_score = anomaly_score
         self.contamination = contamination
@@ -266,6 +279,8 @@ default "ensemble"
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.subject = subject
+        self.order = order
 
     fitted_attribute = "model_"
 
@@ -319,6 +334,8 @@ default "ensemble"
             except TypeError as error:  # column labels that mix text and numbers
                 raise DataError(str(error)) from None
         model = self._new_model(domain, numbers_as_numbers(records.data, self.metadata))
+        if self._in_context():
+            return self._fit_in_context(model, records, config, seed, started)
         encoded = model._fit(records, config, seed, histories=False)  # encoded once
         model.fit_seconds_ = time.perf_counter() - started
         self.model_ = model
@@ -340,6 +357,44 @@ default "ensemble"
         self._process_decision_scores()
         return self
 
+    def _in_context(self) -> bool:
+        """Whether rows are scored given their patient's history (a subject is stated)."""
+        metadata = read_metadata(self.metadata)
+        return self.subject is not None or bool((metadata or {}).get("subject"))
+
+    def _fit_in_context(self, model: Synthesizer, records: Records, config: Config,
+                        seed: int, started: float) -> AnomalyDetector:
+        """:meth:`fit` for a longitudinal table: the patients and their histories are
+        learnt, the training rows scored in context."""
+        model._fit(records, config, seed)
+        if model.histories_ is None:
+            raise DataError(f"subject {self.subject!r}: every patient has one row, so there "
+                            "is no history to score rows in; leave subject out")
+        model.fit_seconds_ = time.perf_counter() - started
+        self.model_, self.forest_, self.part_scales_ = model, None, None
+        self.n_features_in_ = records.data.shape[1]
+        self.n_rows_seen_ = model.n_rows_seen_
+        self.decision_scores_ = self._history_scores(records.data)
+        self._score_quantiles = np.quantile(self.decision_scores_,
+                                            np.linspace(0.0, 1.0, QUANTILES))
+        self._process_decision_scores()
+        return self
+
+    def _history_parts(self, data: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+        """Per-part negative log-likelihoods of ``data``'s rows given their histories."""
+        histories = self.model_.histories_
+        device = next(self.model_.backend_.parameters()).device
+        with torch_threads(self.model_.config_.cpu_threads, device):
+            return histories.part_losses(self.model_.adapter_, data)
+
+    def _history_scores(self, data: pd.DataFrame) -> np.ndarray:
+        """Each row's negative log-likelihood given its patient's history, in nats."""
+        scores = self._history_parts(data)[0].sum(axis=1)
+        if not np.isfinite(scores).all():
+            raise DataError("scores are not finite: the table holds values too extreme "
+                            "to score")
+        return scores
+
     @staticmethod
     def _flat(x: torch.Tensor) -> np.ndarray:
         """Encoded rows (or images, flattened) as the forest reads them."""
@@ -359,8 +414,11 @@ default "ensemble"
         """The unfitted latent model these parameters describe for data of the adapter class
         ``domain``, with ``metadata`` (keeping no fingerprints of the training rows: a
         detector's file should not identify them)."""
+        stated = read_metadata(self.metadata) or {}
         return Synthesizer(**{**self.model_parameters(), "config": self.preset(domain),
-                              "metadata": metadata}, avoid_copies=False)
+                              "metadata": metadata}, avoid_copies=False,
+                           subject=self.subject or stated.get("subject"),
+                           order=self.order or stated.get("order"))
 
     def preset(self, domain: type = TabularAdapter) -> str | Path | Config:
         """The ``config`` parameter, or when it is ``None`` the domain's ``detect_preset``."""
@@ -528,7 +586,10 @@ default "ensemble"
             For missing training columns, or (``unseen="refuse"``) NaN in a column that
             had none in training or a categorical level never seen.
         """
-        return self._scores(self._records(X), self.anomaly_score)
+        records = self._records(X)
+        if self.model_.histories_ is not None:
+            return self._history_scores(records)
+        return self._scores(records, self.anomaly_score)
 
     def score_samples(self, X: Any) -> np.ndarray:  # noqa: N803
         """scikit-learn's sign: the negated anomaly score (lower is more anomalous)."""
@@ -553,8 +614,11 @@ default "ensemble"
         -------
         float
         """
+        records = self._records(X)
+        if self.model_.histories_ is not None:
+            return float(-np.mean(self._history_scores(records)))
         score = self.anomaly_score if self.anomaly_score in LIKELIHOODS else "combined"
-        return float(-np.mean(self._scores(self._records(X), score)))
+        return float(-np.mean(self._scores(records, score)))
 
     def predict(self, X: Any) -> np.ndarray:  # noqa: N803
         """1 for outliers (score above ``threshold_``), 0 for inliers (PyOD's labels)."""
@@ -600,6 +664,8 @@ default "ensemble"
             summing to the image's reconstruction score.
         """
         records = self._records(X)
+        if self.model_.histories_ is not None:
+            return self._explain_in_context(records)
         adapter, backend = self.model_.adapter_, self.model_.backend_.eval()
         novel = self._novel_cells(records)
         device = next(backend.parameters()).device
@@ -611,6 +677,17 @@ default "ensemble"
             novelty = novel.set_axis(shares.index) * self.novelty_score_
             shares[novel.columns] = shares[novel.columns] + novelty
         return adapter.labelled(shares) if isinstance(shares, pd.DataFrame) else shares
+
+    def _explain_in_context(self, data: pd.DataFrame) -> pd.DataFrame:
+        """:meth:`explain` for a detector scoring in context: each changing column's share
+        of each row's score (the time since the patient's previous row counted on the
+        order column)."""
+        histories = self.model_.histories_
+        parts, events = self._history_parts(data)
+        shares = histories.events.explain(parts, histories.model.heads.part_blocks.numpy(),
+                                          events)
+        order = histories.layout.order
+        return shares.rename(columns={GAP: order}) if order else shares
 
     # model files -----------------------------------------------------------------------
     def save(self, path: str | Path) -> None:

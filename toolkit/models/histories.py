@@ -171,6 +171,25 @@ class PatientHistories:
         patients = patients.assign(**{ROWS: lengths})
         return self.layout.join(patients, events, self._order(patients, events, lengths))
 
+    def part_losses(self, patients: TabularAdapter, data: pd.DataFrame
+                    ) -> tuple[np.ndarray, pd.DataFrame]:
+        """How unlikely each row of ``data`` is given its patient (encoded by ``patients``,
+        the patient model's adapter) and the patient's earlier rows: the negative
+        log-likelihood of every part of the row's changing columns, ``(rows, parts)``, in
+        ``data``'s row order, and those columns (with :data:`GAP`) in the same order."""
+        order = self.layout.row_order(data)
+        table, events = self.layout.split(data)
+        context = torch.from_numpy(patients.transform(table, clip=False))
+        rows = torch.from_numpy(self.events.transform(events, clip=False))
+        histories = Histories.of(context, rows, table[ROWS].to_numpy(dtype=int))
+        windows = np.arange(len(histories.lengths))
+        with torch.no_grad():
+            parts = torch.cat([self.model.part_losses(histories, windows[start:start + 512])
+                               for start in range(0, len(windows), 512)])
+        back = np.empty_like(order)
+        back[order] = np.arange(len(order))
+        return parts.double().numpy()[back], events.iloc[back].reset_index(drop=True)
+
     def _before_terminal(self, events: pd.DataFrame, lengths: np.ndarray) -> np.ndarray:
         """Which generated rows to keep: those up to a history's first terminal row."""
         if not self.terminal:
