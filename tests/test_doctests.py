@@ -55,7 +55,13 @@ def _examples(name: str) -> int:
     return sum(len(test.examples) for test in doctest.DocTestFinder().find(module))
 
 
-@pytest.mark.parametrize("name", MODULES)
+#: modules whose examples train a model (seconds each): run with the slow tests
+SLOW_EXAMPLES = {"toolkit.backends.diffusion", "toolkit.evaluate.report",
+                 "toolkit.evaluate.realism"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow)
+                                  if name in SLOW_EXAMPLES else name for name in MODULES])
 def test_doctests_pass(name, monkeypatch):
     # examples name the sample data by its path from the repository root, as the README does
     monkeypatch.chdir(REPO)

@@ -47,6 +47,7 @@ def run_user_script(project: Path, extra_path: Path | None = None) -> subprocess
                           capture_output=True, text=True, timeout=300, check=False)
 
 
+@pytest.mark.slow
 def test_the_installed_toolkit_works_beside_a_users_own_packages(user_project):
     done = run_user_script(user_project)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -83,6 +84,7 @@ def test_a_plain_install_puts_only_toolkit_on_the_path(plain_install):
         assert (plain_install / "toolkit" / package / "__init__.py").exists(), package
 
 
+@pytest.mark.slow
 def test_a_plain_install_works_beside_a_users_own_packages(plain_install, user_project):
     done = run_user_script(user_project, extra_path=plain_install)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -34,10 +34,12 @@ def cli_call(*args: str) -> str:
     return f"from toolkit.cli import cli; cli.main({list(args)!r}, prog_name='toolkit')"
 
 
+@pytest.mark.slow
 def test_importing_the_command_line_loads_no_heavy_module():
     assert loaded_after("import toolkit.cli", HEAVY + ("torch",)) == []
 
 
+@pytest.mark.slow
 def test_the_brief_check_prints_an_empty_list():
     # the one-liner of issue 17, as written there
     code = ("import toolkit.cli, sys; print(sorted(m for m in ('sdmetrics','matplotlib','opacus')"
@@ -47,12 +49,14 @@ def test_the_brief_check_prints_an_empty_list():
     assert done.stdout.strip() == "[]", done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [("--version",), ("--help",), ("sample", "--help"),
                                   ("score", "--help"), ("report", "--help")])
 def test_version_and_help_load_neither_torch_nor_heavy_modules(args):
     assert loaded_after(cli_call(*args), HEAVY + ("torch",)) == []
 
 
+@pytest.mark.slow
 def test_sample_loads_no_heavy_module(fitted, tmp_path):
     model = tmp_path / "model.tkm"
     fitted.save(model)
@@ -64,6 +68,7 @@ def test_sample_loads_no_heavy_module(fitted, tmp_path):
     assert out.exists()
 
 
+@pytest.mark.slow
 def test_score_loads_no_heavy_module(tmp_path, patients):
     data = tmp_path / "table.csv"
     patients.to_csv(data, index=False)

@@ -18,6 +18,7 @@ def test_private_settings_read_no_row_outside_dp_sgd():
     assert config.pac == 1 and config.discriminator_steps == 1
 
 
+@pytest.mark.slow
 def test_the_adapter_is_learnt_from_the_release_with_the_files_dialect(tmp_path, patients):
     path = tmp_path / "patients.csv"
     path.write_text(patients.to_csv(index=False, sep=";"))
