@@ -97,8 +97,11 @@ def test_identifiers_under_any_spelling_are_never_real_in_synthetic_rows(column)
 
 
 def test_the_repeated_identifiers_are_said_in_a_warning():
-    with pytest.warns(InferenceWarning, match="'MRNNumber' is named like an identifier"):
-        Synthesizer(**FAST).fit(visits())
+    # several rows per MRN: a longitudinal table, said, with the MRN as its subject
+    with pytest.warns(InferenceWarning, match="several rows per patient: modelled as patient "
+                                              "histories, subject 'MRNNumber'"):
+        model = Synthesizer(**FAST).fit(visits())
+    assert model.histories_.layout.subject == "MRNNumber"
 
 
 def test_a_subject_column_of_a_pharmacokinetics_table_is_an_identifier():
@@ -175,11 +178,13 @@ def test_the_cli_never_writes_a_real_identifier_of_any_spelling(tmp_path):
                                       str(tmp_path / "out.csv"), "--config", "fast", "--epochs",
                                       "2", "--seed", "0", "--rows", "1000"])
     assert result.exit_code == 0, result.output
-    assert "Warning: column 'MRNNumber' is named like an identifier" in result.output
+    assert "Warning: several rows per patient" in result.output  # MRNNumber: the subject
     out = read_table(tmp_path / "out.csv")
     for column in ("MRNNumber", "NHSNumber", "patientID2", "patient_id2"):
         assert not out[column].astype(str).isin(real_values(table, column)).any(), column
-        assert out[column].is_unique
+        # one fresh identifier per synthetic patient, the same on each of the patient's rows
+        assert (out.groupby("MRNNumber")[column].nunique() == 1).all()
+        assert out.drop_duplicates("MRNNumber")[column].is_unique
 
 
 # from tests/test_kinds.py -------------------------------------------------------------------

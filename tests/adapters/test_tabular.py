@@ -23,6 +23,8 @@ from toolkit.exceptions import (
 )
 from toolkit.io import read_table, write_table
 from toolkit.io.csvfiles import Dialect
+from toolkit.io.metadata import read_metadata
+from toolkit.io.records import read_records
 
 # from tests/test_adapter.py -----------------------------------------------------------------
 
@@ -158,8 +160,9 @@ def test_metadata_yaml_file_overrides_inferred_kind(patients, tmp_path, under_co
         body = "columns:\n" + "".join(f"  {line}\n" for line in body.splitlines())
     path = tmp_path / "meta.yaml"
     path.write_text(body)
-    assert fit(patients, metadata=path).kinds_["stage"] == "integer"
-    assert fit(patients, metadata=str(path)).kinds_["stage"] == "integer"
+    # the file is read by toolkit.io.metadata (adapters read no files)
+    assert fit(patients, metadata=read_metadata(path)).kinds_["stage"] == "integer"
+    assert fit(patients, metadata=read_metadata(str(path))).kinds_["stage"] == "integer"
 
 
 def test_metadata_naming_an_unknown_column_raises(patients):
@@ -174,7 +177,9 @@ def test_metadata_with_an_unknown_kind_raises_listing_valid_kinds(patients):
 
 def test_metadata_file_that_does_not_exist_raises(patients, tmp_path):
     with pytest.raises(UsageError, match="not found"):
-        fit(patients, metadata=tmp_path / "missing.yaml")
+        fit(patients, metadata=read_metadata(tmp_path / "missing.yaml"))
+    with pytest.raises(UsageError, match="metadata must map column names to kinds"):
+        fit(patients, metadata=str(tmp_path / "missing.yaml"))  # a path is not metadata
 
 
 def test_metadata_kind_that_cannot_fit_the_column_raises_data_error(patients):
@@ -587,7 +592,8 @@ def test_a_byte_order_mark_and_crlf_line_ends_come_back_through_a_model_file(wor
     assert Dialect.of(table) == Dialect(bom=True, line_end="\r\n")
     write_table(table, "copy.csv")
     assert Path("copy.csv").read_bytes() == Path("excel.csv").read_bytes()
-    adapter = TabularAdapter(random_state=0).fit(table)
+    records = read_records("excel.csv")  # the dialect travels in the records' provenance
+    adapter = TabularAdapter(random_state=0).fit(records.data, records.provenance)
     loaded = TabularAdapter.from_dict(json.loads(json.dumps(adapter.to_dict())))
     write_table(loaded.inverse_transform(loaded.transform(table)), "decoded.csv")
     assert Path("decoded.csv").read_bytes() == Path("excel.csv").read_bytes()

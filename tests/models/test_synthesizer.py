@@ -273,7 +273,7 @@ def test_get_params_returns_the_init_arguments():
     assert params == {"backend": None, "config": "fast", "epochs": 4, "batch_size": None,
                       "metadata": None, "device": None, "random_state": 2, "verbose": False,
                       "epsilon": None, "delta": None, "max_grad_norm": 1.0,
-                      "avoid_copies": True}
+                      "avoid_copies": True, "subject": None, "order": None}
 
 
 def test_set_params_changes_parameters_and_returns_self():

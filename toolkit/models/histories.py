@@ -18,6 +18,7 @@ patients and rows back together:
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -40,8 +41,13 @@ from toolkit.backends.training import History, choose_epochs
 from toolkit.config import Config
 from toolkit.exceptions import DataError, InferenceWarning, UsageError
 
-#: histories (or windows of one) per training step of the history model
+#: histories (or windows of one) per training step of the history model, at least
 HISTORY_BATCH = 64
+#: training steps per window of the largest batch a history model takes
+HISTORY_BATCH_STEPS = 200
+#: the history model takes this many times the steps the row model of as many rows would
+#: (the preset's ``for_rows``), at most the preset's ``max_steps``
+HISTORY_STEPS_FACTOR = 2
 #: width of the history model's GRU
 HISTORY_HIDDEN = 128
 #: a level is terminal when training has it on this many last rows and on no other row
@@ -87,6 +93,19 @@ def longitudinal_layout(data: pd.DataFrame, metadata: dict[str, Any] | None,
             "state them with subject/order (metadata, --subject/--order) to change this"),
             stacklevel=4)
     return layout
+
+
+def history_batch(windows: int) -> int:
+    """Windows per training step: :data:`HISTORY_BATCH`, and for many histories the power
+    of two that makes about :data:`HISTORY_BATCH_STEPS` steps an epoch (at most 1,024).
+
+    Examples
+    --------
+    >>> history_batch(300), history_batch(100_000)
+    (64, 512)
+    """
+    grown = 2 ** round(math.log2(max(1.0, windows / HISTORY_BATCH_STEPS)))
+    return min(1024, max(HISTORY_BATCH, grown))
 
 
 def _metadata_for(columns: list[str], metadata: dict[str, Any] | None) -> dict[str, str]:
@@ -147,9 +166,12 @@ class PatientHistories:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             model = HistoryModel(adapter.spec, context.shape[1], HISTORY_HIDDEN)
-            epochs = choose_epochs(len(histories.lengths), HISTORY_BATCH, config.epochs,
-                                   config.steps, config.min_epochs, config.max_epochs)
-            history = model.fit(histories, epochs, HISTORY_BATCH, config.learning_rate,
+            windows = len(histories.lengths)
+            batch = history_batch(windows)
+            steps = min(config.max_steps, HISTORY_STEPS_FACTOR * config.for_rows(len(events)).steps)
+            epochs = choose_epochs(windows, batch, config.epochs, steps, config.min_epochs,
+                                   config.max_epochs)
+            history = model.fit(histories, epochs, batch, config.learning_rate,
                                 torch.Generator().manual_seed(seed))
         return cls(layout, adapter, order, model.eval(), _terminal_levels(events, lengths),
                    int(lengths.max())), history

@@ -18,8 +18,8 @@ import torch
 import toolkit
 from toolkit.adapters.base import Adapter, TensorSpec
 from toolkit.adapters.domains import adapter_from_dict
-from toolkit.adapters.histories import HistoryLayout, sample_patients
-from toolkit.adapters.tabular import TabularAdapter, load_metadata
+from toolkit.adapters.histories import ROWS, HistoryLayout, sample_patients
+from toolkit.adapters.tabular import TabularAdapter, check_table, load_metadata
 from toolkit.backends import BACKENDS, Backend
 from toolkit.backends.privacy import PrivacyPlan
 from toolkit.backends.training import Callback, EarlyStopping, History, ProgressBar
@@ -270,6 +270,7 @@ class Synthesizer(LatentEstimator):
         metadata = read_metadata(self.metadata)
         layout = None
         if histories and records.domain is TabularAdapter:
+            check_table(records.data, min_rows=2)  # what no model can learn, said first
             layout = longitudinal_layout(records.data, metadata, self.subject, self.order)
         if layout is not None and self.epsilon is not None:
             records = one_row_per_patient(records, layout, seed)
@@ -290,6 +291,8 @@ class Synthesizer(LatentEstimator):
             {k: v for k, v in (metadata or {}).items() if k not in ("subject", "order")}
         ).items() if column in layout.patient_columns}
         patient_kinds[layout.subject] = "id"  # never a real subject in the output
+        if patients[ROWS].nunique() == 1:  # modelled even when every history is as long
+            patient_kinds[ROWS] = "integer"
         provenance = dataclasses.replace(records.provenance, rows=None, statistics=None)
         context = self._fit_rows(Records(patients, provenance), config, seed, patient_kinds)
         self.histories_, history = PatientHistories.fit(
