@@ -112,12 +112,16 @@ def find_order(data: pd.DataFrame, subject: Any, kinds: dict[str, str]) -> str |
     """The column that orders each patient's rows, when one does: a date-time or a number
     named like a time (date, day, visit, ...) that is never missing, varies within some
     patient and never decreases within a patient in the table's row order; a date-time
-    comes first. ``None``: the row order is the history order.
+    comes first (a number of few distinct values, a visit number, counts even when it is
+    modelled as a category). ``None``: the row order is the history order.
     """
     candidates = []
     for position, (column, kind) in enumerate(kinds.items()):
-        if column == subject or column not in data.columns or kind not in (
-                "datetime", "integer", "continuous"):
+        if column == subject or column not in data.columns:
+            continue
+        numeric = pd.api.types.is_numeric_dtype(data[column].dtype) and not \
+            pd.api.types.is_bool_dtype(data[column].dtype)
+        if kind != "datetime" and not numeric:
             continue
         if kind != "datetime" and not ORDER_WORDS & set(name_tokens(column)):
             continue

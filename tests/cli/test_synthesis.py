@@ -272,11 +272,18 @@ def visits(n_patients: int = 100, seed: int = 0) -> pd.DataFrame:
 def test_repeated_identifiers_are_ids_and_never_copied(workdir):
     write_table(visits(), "visits.csv")
     result = ok("synth", "visits.csv", "--out", "out.csv", *TRAIN, "--seed", "0")
-    assert "column 'patient_id' is named like an identifier" in result.output
+    assert "several rows per patient: modelled as patient histories, subject 'patient_id', " \
+           "order 'visit'" in result.output
     real, out = read_table("visits.csv"), read_table("out.csv")
     assert not out["patient_id"].isin(real["patient_id"]).any()
     assert not out["mrn"].isin(real["mrn"]).any()
-    assert out["patient_id"].is_unique and out["mrn"].is_unique
+    # one fresh patient_id and mrn per synthetic patient, on each of the patient's rows
+    patients = out.drop_duplicates("patient_id")
+    assert patients["mrn"].is_unique and (out.groupby("patient_id")["mrn"].nunique() == 1).all()
+    assert (out.groupby("patient_id")["visit"].diff().dropna() >= 0).all()
+    refused = run("synth", "visits.csv", "--out", "c.csv", *TRAIN, "--condition", "flag=TRUE")
+    assert refused.exit_code == 2 and not Path("c.csv").exists()
+    assert "condition on 'flag', which changes within a patient's history" in refused.output
 
 
 def test_integer_id_with_a_blank_stays_an_integer_id(workdir):
@@ -334,7 +341,7 @@ def test_sample_table_integers_with_missing_values_are_written_as_integers(workd
 
 
 def test_boolean_conditions_accept_the_files_spelling(workdir):
-    write_table(visits(), "visits.csv")
+    write_table(visits().drop_duplicates("patient_id"), "visits.csv")  # one row per patient
     for spelling in ("TRUE", "true", "True"):
         ok("synth", "visits.csv", "--out", "out.csv", *TRAIN, "--seed", "0", "-q", "--condition",
            f"flag={spelling}")

@@ -100,10 +100,13 @@ def synth(data: Path, out: Path, rows: int | None, model_out: Path | None,
             raise DataError(f"--target {target!r} is not a column of {data}")
         from toolkit.evaluate.report import column_kinds, split_holdout
 
-        # by patient when an ID column repeats (kinds inferred as the model infers them)
+        # by patient: the subject of the histories the model will learn, else an ID column
+        # that repeats (kinds inferred as the model infers them)
         kinds = column_kinds(real, options["metadata"])
+        layout = _history_layout(real, options)
         try:
-            split = split_holdout(real, holdout_frac, options["seed"], kinds)
+            split = split_holdout(real, holdout_frac, options["seed"], kinds,
+                                  None if layout is None else layout.subject)
         except DataError as error:
             raise DataError(f"--holdout-frac: {error}") from None
         real, holdout = split.train, split.holdout
@@ -125,10 +128,13 @@ def synth(data: Path, out: Path, rows: int | None, model_out: Path | None,
     if report_out is not None:
         from toolkit.evaluate.report import evaluate
 
+        layout = None if synthesizer.histories_ is None else synthesizer.histories_.layout
         result = evaluate(real, synthetic, holdout=holdout, target=target,
                           metadata=options["metadata"], random_state=options["seed"],
                           guarantee=synthesizer.privacy_,
-                          progress=None if options["quiet"] else progress_line)
+                          progress=None if options["quiet"] else progress_line,
+                          subject=None if layout is None else layout.subject,
+                          order=None if layout is None else layout.order)
     dialect = Dialect.of(real)
     write_table(synthetic, out, dialect)
     if model_out is not None:
@@ -143,7 +149,26 @@ def synth(data: Path, out: Path, rows: int | None, model_out: Path | None,
                               f"{result.summary['seconds']:.1f}s: "
                               f"fidelity {result.summary['fidelity']}, "
                               f"utility {result.summary['utility']}, "
-                              f"privacy {result.summary['privacy']}")
+                              f"privacy {result.summary['privacy']}"
+                              + (f", patients {result.summary['patients']}, history rules "
+                                 f"{result.summary['history_rules']}"
+                                 if "patients" in result.summary else ""))
+
+
+def _history_layout(real: Any, options: dict[str, Any]) -> Any:
+    """The patient histories (a ``HistoryLayout``) that a synthesizer with these options
+    finds in the table ``real``, or ``None`` for a flat table: found before the fit, so that
+    the holdout takes whole patients (the fit says what it found)."""
+    import warnings
+
+    from toolkit.exceptions import InferenceWarning
+    from toolkit.io.metadata import read_metadata
+    from toolkit.models.histories import longitudinal_layout
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InferenceWarning)
+        return longitudinal_layout(real, read_metadata(options["metadata"]),
+                                   options.get("subject"), options.get("order"))
 
 
 def _synth_images(data: Path, out: Path, rows: int | None, model_out: Path | None,

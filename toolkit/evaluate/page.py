@@ -31,6 +31,7 @@ class ReportData(Protocol):
     summary: dict[str, Any]
     notes: list[str]
     columns: dict[str, Any]
+    patients: dict[str, Any] | None
 
     def to_dict(self) -> dict[str, Any]:
         """Every measurement as JSON-ready data."""
@@ -258,6 +259,96 @@ def realism_section(f: dict[str, Any]) -> list[str]:
             f"<p>{html.escape(reading)}</p><table>", _rows(rows), "</table>"]
 
 
+def visits_plot(distribution: dict[str, list[float]]) -> str:
+    """Bar chart of the share of patients per number of rows: real vs synthetic."""
+    figure, axes = canvas(5.0, 2.2)
+    visits = np.asarray(distribution["visits"])
+    axes.bar(visits - 0.2, distribution["real"], 0.4, color=REAL_COLOUR, label="real")
+    axes.bar(visits + 0.2, distribution["synthetic"], 0.4, color=SYNTHETIC_COLOUR,
+             label="synthetic")
+    axes.set_xlabel("rows per patient (the last bar: that many or more)", fontsize=7)
+    axes.set_ylabel("share of patients", fontsize=7)
+    axes.tick_params(labelsize=6)
+    axes.legend(fontsize=6, frameon=False)
+    return to_svg(figure, "Rows per patient: share of real and of synthetic patients")
+
+
+def patients_section(p: dict[str, Any]) -> list[str]:
+    """The patient-level section of a longitudinal table: whole patients compared, with
+    their plain-language reading, the numbers, the visits-per-patient chart and the
+    per-column tables."""
+    summary, violations, lag1 = p["summary"], p["violations"], p["lag1"]
+    rules = "good" if summary["history_rules"] == "kept" else "poor"
+    order = f"column {p['order']!r}" if p["order"] else "the row order"
+    reading = (f"Each patient (column {p['subject']!r}, rows in {order}) is compared whole: "
+               "one row of features per patient (visit count; first, last, mean, spread and "
+               "slope of each number; span and gaps of the order; main level of each "
+               "category) for a classifier telling real from synthetic patients (AUROC 0.5: "
+               "it cannot), the number of rows per patient, the columns that never change "
+               "within a real patient, how each number follows its previous value (lag-1 "
+               "autocorrelation), and the time rules of real histories.")
+
+    def with_floor(value: Any, floor: Any) -> str:
+        return fmt(value) + ("" if floor is None else f" (unseen real patients: {fmt(floor)})")
+
+    keys = ", ".join(f"{html.escape(f['feature'])} ({f['importance']:.2f})"
+                     for f in p["detection_top_features"]) or "–"
+    members = p["membership"]
+    rows = [
+        ("patients: real / synthetic" + (" / holdout" if p["patients"]["holdout"] else ""),
+         " / ".join(f"{v:,}" for v in p["patients"].values() if v is not None)),
+        ("rows per patient: real / synthetic",
+         f"{p['rows_per_patient']['real']:.2f} / {p['rows_per_patient']['synthetic']:.2f}"),
+        ("patient detection AUROC (0.5 is best)",
+         with_floor(p["detection_auroc"], p["holdout_detection_auroc"])),
+        ("what the classifier keys on (AUROC lost when shuffled)", keys),
+        ("visits-per-patient total-variation distance (0 is best)",
+         with_floor(p["visits_tv"], p["holdout_visits_tv"])),
+        ("constant attributes kept constant (smallest share of synthetic patients)",
+         fmt(p["constant"]["minimum"], True)),
+        ("lag-1 autocorrelation gap, mean over numbers (0 is best)",
+         with_floor(lag1["mean_gap"], p["holdout_lag1_gap"])),
+        ("time-rule violations: synthetic / real rows", f"{violations['total']} / "
+                                                        f"{p['real_violations']}"),
+        ("synthetic patients with a real subject ID", fmt(p["real_subject_ids"])),
+    ]
+    if members is not None:
+        rows.append(("membership attack on whole patients, AUC (0.5: no better than chance)",
+                     f"{fmt(members['auc'])} ({members['members']} training vs "
+                     f"{members['non_members']} holdout patients)"))
+    parts = ["<section id='patients'><h2>Patients</h2>", f"<p>{html.escape(reading)}</p>",
+             f"<p>{_badge_as(summary['patients'], summary['patients_grade'])} "
+             f"{html.escape(summary['patients_reason'])}</p>",
+             f"<p>{_badge_as('history rules ' + summary['history_rules'], rules)} "
+             f"{html.escape(summary['history_rules_reason'])}</p>",
+             "<table>", _rows(rows), "</table>", visits_plot(p["visits_distribution"])]
+    if p["constant"]["columns"]:
+        parts += ["<h3>Constant within every real patient</h3><table><tr><th>column</th>"
+                  "<th>synthetic patients where it stays constant</th></tr>",
+                  *[f"<tr><td>{html.escape(c)}</td><td>{fmt(v, True)}</td></tr>"
+                    for c, v in p["constant"]["columns"].items()], "</table>"]
+    if lag1["columns"]:
+        parts += ["<h3>Lag-1 autocorrelation within patients</h3><table><tr><th>column</th>"
+                  "<th>real</th><th>synthetic</th><th>gap</th></tr>",
+                  *[f"<tr><td>{html.escape(c)}</td><td>{fmt(v['real'])}</td>"
+                    f"<td>{fmt(v['synthetic'])}</td><td>{fmt(v['gap'])}</td></tr>"
+                    for c, v in lag1["columns"].items()], "</table>"]
+    terminal = "; ".join(f"{c}: {', '.join(levels)}"
+                         for c, levels in violations["terminal_levels"].items()) or "none"
+    parts += ["<h3>Time rules</h3><table>", _rows([
+        ("order going back within a patient", fmt(violations["order_decreasing"])),
+        ("order outside the real range", fmt(violations["order_outside_range"])),
+        ("order missing", fmt(violations["order_missing"])),
+        (f"rows after a level real histories end with ({html.escape(terminal)})",
+         fmt(violations["after_terminal"]))]), "</table></section>"]
+    return parts
+
+
+def _badge_as(text: str, grade: str) -> str:
+    """A badge showing ``text`` in the colours of ``grade`` (good, fair, poor, not-measured)."""
+    return f'<span class="badge {grade}">{html.escape(text)}</span>'
+
+
 def membership_text(p: dict[str, Any]) -> str:
     """The membership attack's AUC with its confidence interval and what was attacked.
 
@@ -318,6 +409,19 @@ def real_values_section(s: dict[str, Any], kinds: dict[str, str],
                     "</tr>", *rows, "</table>"]
 
 
+def _patients_summary(s: dict[str, Any]) -> list[str]:
+    """The summary's rows of a longitudinal table (none for a flat one)."""
+    if "patients" not in s:
+        return []
+    rules = "good" if s["history_rules"] == "kept" else "poor"
+    return [f"<tr><td>Patients: do whole histories look real?</td><td>"
+            f"{_badge_as(s['patients'], s['patients_grade'])}</td><td>"
+            f"{html.escape(s['patients_reason'])}</td></tr>",
+            f"<tr><td>History rules: visits, constants, time order?</td><td>"
+            f"{_badge_as(s['history_rules'], rules)}</td><td>"
+            f"{html.escape(s['history_rules_reason'])}</td></tr>"]
+
+
 def render(report: ReportData) -> str:
     """The whole page as a string."""
     s, f, u, p = report.summary, report.fidelity, report.utility, report.privacy
@@ -334,6 +438,7 @@ def render(report: ReportData) -> str:
           "</tr>" for q, key in (("Fidelity: does it look like the real data?", "fidelity"),
                                  ("Utility: is it useful for analysis?", "utility"),
                                  ("Privacy: does it reveal real rows?", "privacy"))],
+        *_patients_summary(s),
         "</table></section>",
         "<section id='fidelity'><h2>Fidelity</h2><table>",
         _rows([("overall quality (sdmetrics QualityReport)", fmt(f["quality"])),
@@ -360,7 +465,10 @@ def render(report: ReportData) -> str:
     heatmap = pair_heatmap(f["pairs"], plotted)
     if heatmap:
         parts += ["<h3>Column-pair trends</h3>", heatmap]
-    parts.append("</section><section id='utility'><h2>Utility</h2>")
+    parts.append("</section>")
+    if getattr(report, "patients", None) is not None:
+        parts += patients_section(report.patients)
+    parts.append("<section id='utility'><h2>Utility</h2>")
     if u is None:
         parts.append("<p>Not measured: give a target column.</p>")
     else:

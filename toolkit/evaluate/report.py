@@ -94,6 +94,10 @@ class Report:
         What was sampled or skipped, and why.
     columns : dict
         Per-column data for plots (kinds; real and synthetic values sampled).
+    patients : dict or None
+        The patient-level section of a longitudinal table
+        (:func:`toolkit.evaluate.histories.histories_report`), ``None`` when no subject
+        column was given.
     """
 
     fidelity: dict[str, Any]
@@ -102,11 +106,16 @@ class Report:
     summary: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     columns: dict[str, Any] = field(default_factory=dict, repr=False)
+    patients: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Every measurement as JSON-ready data (plots' raw values left out)."""
-        return {"summary": self.summary, "fidelity": self.fidelity, "utility": self.utility,
+        """Every measurement as JSON-ready data (plots' raw values left out); the
+        ``patients`` section only for a longitudinal table."""
+        data = {"summary": self.summary, "fidelity": self.fidelity, "utility": self.utility,
                 "privacy": self.privacy, "thresholds": THRESHOLDS, "notes": self.notes}
+        if self.patients is not None:
+            data["patients"] = self.patients
+        return data
 
     def to_json(self, path: str | Path) -> None:
         """Write :meth:`to_dict` as JSON (atomically)."""
@@ -1061,6 +1070,37 @@ def bounded_sample(source: pd.DataFrame | str | Path, max_rows: int | None, seed
     return source.iloc[kept], len(source)
 
 
+def _bounded_patients(source: pd.DataFrame | str | Path, max_rows: int | None, seed: int,
+                      subject: str, name: str) -> tuple[pd.DataFrame, int]:
+    """Whole patients of ``source`` (a seeded draw, :func:`~toolkit.adapters.histories.
+    sample_patients`) up to ``max_rows`` rows, and the rows ``source`` holds.
+
+    Raises
+    ------
+    UsageError
+        For a ``subject`` the real table does not have.
+    DataError
+        For another table without it, or a subject with missing values.
+    """
+    from toolkit.adapters.histories import sample_patients
+    from toolkit.exceptions import UsageError
+
+    if isinstance(source, (str, Path)):
+        from toolkit.io.tables import read_table
+
+        source = read_table(source)
+    if subject not in source.columns:
+        message = (f"subject column {subject!r} is not in the {name} table; columns: "
+                   f"{[str(c) for c in source.columns]}")
+        raise UsageError(message) if name == "real" else DataError(message)
+    if source[subject].isna().any():
+        raise DataError(f"subject column {subject!r} has missing values in the {name} table: "
+                        "every row must name its patient")
+    if max_rows is None:
+        return source, len(source)
+    return sample_patients(source, subject, max_rows, seed), len(source)
+
+
 def _sample_note(sizes: dict[str, tuple[int, int]], max_rows: int | None,
                  random_state: int) -> str | None:
     """The sentence that states the subsample, or ``None`` when every row was measured."""
@@ -1093,7 +1133,8 @@ def evaluate(real: pd.DataFrame | str | Path, synthetic: pd.DataFrame | str | Pa
              target: str | None = None, metadata: dict | str | Path | None = None,
              random_state: int = 0, guarantee: dict | None = None,
              progress: Callable[[str], None] | None = None,
-             max_rows: int | None = MAX_ROWS) -> Report:
+             max_rows: int | None = MAX_ROWS, subject: str | None = None,
+             order: str | None = None) -> Report:
     """Measure fidelity, utility and privacy of ``synthetic`` against ``real``.
 
     Tables of any size are measured on a documented uniform subsample: when a table
@@ -1134,6 +1175,18 @@ def evaluate(real: pd.DataFrame | str | Path, synthetic: pd.DataFrame | str | Pa
     max_rows : int or None, default 50,000
         Rows of each table measured at most (a seeded uniform sample beyond); ``None``
         measures every row (time and memory then grow with the tables).
+    subject : str, optional
+        For a longitudinal table (several rows per patient), the column naming each
+        row's patient: the report then has a ``patients`` section measuring whole
+        patients (:func:`toolkit.evaluate.histories.histories_report`: patient-level
+        detection, visits per patient, constant attributes, lag-1 autocorrelation, time
+        rules), its verdicts join the summary (``patients``, ``history_rules``), the
+        membership attack takes whole patients, and a table beyond ``max_rows`` is
+        sampled by whole patients (:func:`toolkit.adapters.histories.sample_patients`;
+        a file is then read whole first). The holdout must hold other patients.
+    order : str, optional
+        With ``subject``, the column ordering each patient's rows (a number or a
+        date-time); ``None``: the row order.
 
     Returns
     -------
@@ -1145,7 +1198,8 @@ def evaluate(real: pd.DataFrame | str | Path, synthetic: pd.DataFrame | str | Pa
         For tables that cannot be compared (see :func:`check_tables`) or a
         target that is not a column.
     UsageError
-        For a ``max_rows`` below 1.
+        For a ``max_rows`` below 1, or a ``subject`` or ``order`` that is not a column of
+        the real table (or an ``order`` without a ``subject``).
 
     Examples
     --------
@@ -1162,12 +1216,19 @@ def evaluate(real: pd.DataFrame | str | Path, synthetic: pd.DataFrame | str | Pa
         from toolkit.exceptions import UsageError
 
         raise UsageError(f"max_rows must be a whole number >= 1 or None, got {max_rows!r}")
+    if subject is None and order is not None:
+        from toolkit.exceptions import UsageError
+
+        raise UsageError(f"order {order!r} needs a subject column (whose rows it orders)")
     sizes = {}
     tables = {"real": real, "synthetic": synthetic, "holdout": holdout}
     for name, source in tables.items():
         if source is not None:
-            tables[name], total = bounded_sample(source, max_rows,
-                                                 _sample_seed(random_state, name))
+            tables[name], total = (
+                bounded_sample(source, max_rows, _sample_seed(random_state, name))
+                if subject is None else
+                _bounded_patients(source, max_rows, _sample_seed(random_state, name), subject,
+                                  name))
             sizes[name] = (len(tables[name]), total)
     real, synthetic, holdout = tables["real"], tables["synthetic"], tables["holdout"]
     if any(used < total for used, total in sizes.values()):
@@ -1175,10 +1236,18 @@ def evaluate(real: pd.DataFrame | str | Path, synthetic: pd.DataFrame | str | Pa
             f"{used:,} of {total:,} {name} rows" for name, (used, total) in sizes.items()))
     kinds = column_kinds(real, metadata)
     check_tables(real, synthetic, kinds, holdout)
+    if order is not None and order not in real.columns:
+        from toolkit.exceptions import UsageError
+
+        raise UsageError(f"order column {order!r} is not in the real table; columns: "
+                         f"{[str(c) for c in real.columns]}")
     if target is not None and target not in real.columns:
         raise DataError(f"target {target!r} is not a column; columns: {list(real.columns)}")
     synthetic = synthetic[list(real.columns)]
     notes = [note] if (note := _sample_note(sizes, max_rows, random_state)) else []
+    if notes and subject is not None:
+        notes.append(f"the sample is of whole patients (column {subject!r}): each patient "
+                     "with all of their rows or none")
     rng = np.random.default_rng(random_state)
     fidelity_real, fidelity_synthetic = real, synthetic
     for name in ("real", "synthetic"):
@@ -1216,7 +1285,15 @@ def evaluate(real: pd.DataFrame | str | Path, synthetic: pd.DataFrame | str | Pa
         utility_part = utility(train, synthetic, test, kinds, target, random_state)
     privacy_part, distances = None, None
     identifiers = real_identifiers(real, synthetic, kinds, holdout)
-    subject = subject_column(real, kinds)
+    patients_part = None
+    if subject is not None:
+        from toolkit.evaluate.histories import histories_report
+
+        say("patients: can a classifier tell synthetic patients from real ones? visits, "
+            "constant attributes, serial dependence and time rules")
+        patients_part = histories_report(real, synthetic, subject, order, holdout,
+                                         random_state, kinds)
+    subject = subject or subject_column(real, kinds)
     say("privacy: real identifiers and rare real values (fingerprints) in the synthetic rows")
     rare = rare_values(real, synthetic, holdout, subject)
     if holdout is not None:
@@ -1238,6 +1315,8 @@ def evaluate(real: pd.DataFrame | str | Path, synthetic: pd.DataFrame | str | Pa
     summary["subject_column"] = subject
     summary["copied_rows"] = copied_rows(real, synthetic, kinds)
     summary["guarantee"] = guarantee_text(guarantee)
+    if patients_part is not None:
+        summary.update(patients_part["summary"])
     summary.update(real_rows=sizes["real"][1], synthetic_rows=sizes["synthetic"][1],
                    holdout_rows=sizes["holdout"][1] if "holdout" in sizes else None,
                    real_rows_measured=len(real), synthetic_rows_measured=len(synthetic),
@@ -1245,4 +1324,5 @@ def evaluate(real: pd.DataFrame | str | Path, synthetic: pd.DataFrame | str | Pa
                    max_rows=max_rows, seconds=round(time.perf_counter() - started, 2))
     columns = {"kinds": kinds, "real": fidelity_real, "synthetic": fidelity_synthetic,
                "distances": distances}
-    return Report(fidelity_part, utility_part, privacy_part, summary, notes, columns)
+    return Report(fidelity_part, utility_part, privacy_part, summary, notes, columns,
+                  patients_part)

@@ -193,6 +193,25 @@ class PatientHistories:
         patients = patients.assign(**{ROWS: lengths})
         return self.layout.join(patients, events, self._order(patients, events, lengths))
 
+    def check_conditions(self, conditions: dict[str, Any] | pd.DataFrame | None) -> None:
+        """Refuse a condition on a column that changes within a history (a longitudinal model
+        is conditioned on patient attributes) with one line naming it.
+
+        Raises
+        ------
+        UsageError
+            For such a condition.
+        """
+        columns = list(conditions.columns if isinstance(conditions, pd.DataFrame)
+                       else (conditions or {}))
+        changing = [c for c in columns if c in self.layout.event_columns or c == self.layout.order]
+        if changing:
+            attributes = [c for c in self.layout.patient_columns
+                          if c not in (self.layout.subject, self.layout.order)]
+            raise UsageError(f"condition on {changing[0]!r}, which changes within a patient's "
+                             f"history: a longitudinal model is conditioned on patient "
+                             f"attributes ({', '.join(map(repr, attributes)) or 'none'})")
+
     def part_losses(self, patients: TabularAdapter, data: pd.DataFrame
                     ) -> tuple[np.ndarray, pd.DataFrame]:
         """How unlikely each row of ``data`` is given its patient (encoded by ``patients``,

@@ -337,7 +337,7 @@ class Synthesizer(LatentEstimator):
                 f"the table has only {self.n_rows_} rows, fewer than {SMALL_TABLE_ROWS}: too "
                 "few to learn a distribution from, so synthetic rows may repeat real ones; "
                 "rows that copy a rare training row are redrawn, and those that still copy "
-                "one are counted (n_copies_kept_) and said when sampled"), stacklevel=3)
+                "one are counted (n_copies_kept_) and said when sampled"), stacklevel=4)
         self.n_copies_redrawn_ = self.n_copies_kept_ = 0
         self._sampling_rng = np.random.default_rng(seed)
         self._ids_issued = 0
@@ -408,6 +408,8 @@ class Synthesizer(LatentEstimator):
         """
         self.check_fitted()
         _check_rows(num_rows)
+        if self.histories_ is not None:
+            self.histories_.check_conditions(conditions)
         return self._sample_from(int(num_rows), conditions, self._rng_for(random_state))
 
     def _rng_for(self, random_state: int | None) -> np.random.Generator:
