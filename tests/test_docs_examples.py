@@ -50,6 +50,7 @@ def test_skipped_blocks_say_why(page):
             assert re.fullmatch(r"skip \(.{20,}\)", directive), (page_name(page), line, directive)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES, ids=page_name)
 def test_examples_run_in_order(page, tmp_path, monkeypatch):
     blocks = [block for block in page_blocks(page) if block[3] is None]
