@@ -339,3 +339,13 @@ def test_synth_report_holds_out_whole_patients_and_reports_them(workdir):
     assert (holdout.groupby("patient").size() == rows[holdout["patient"].unique()]).all()
     page = (workdir / "report.html").read_text()
     assert "<section id='patients'>" in page and "column &#x27;day&#x27;" in page
+
+
+def test_two_rows_at_one_time_count_only_when_real_histories_never_have_them():
+    real = ward_stays()
+    synthetic = pd.DataFrame({"patient": [1, 1, 1, 2, 2], "day": [3, 3, 9, 4, 4],
+                              "sex": "f", "hb": 12.0, "state": "ill"})
+    counts = time_rule_violations(synthetic, "patient", "day", real)
+    assert counts["order_repeated"] == 2 and counts["total"] == 2
+    same_day = pd.concat([real, real.head(1)], ignore_index=True)  # a real repeat
+    assert time_rule_violations(synthetic, "patient", "day", same_day)["order_repeated"] == 0

@@ -570,6 +570,8 @@ def time_rule_violations(synthetic: pd.DataFrame, subject: Any, order: Any,
 
     * ``order_decreasing``: rows whose order value is below that of the patient's previous
       row, in the table's row order (a history read top to bottom);
+    * ``order_repeated``: rows whose order value equals that of the patient's previous row
+      (two visits at one time), when no real patient has such a repeat;
     * ``order_outside_range``: order values below the real minimum or above the real
       maximum;
     * ``order_missing``: rows without an order value (when every real row has one);
@@ -582,25 +584,27 @@ def time_rule_violations(synthetic: pd.DataFrame, subject: Any, order: Any,
     Returns
     -------
     dict
-        The four counts, ``terminal_levels`` and ``total``.
+        The five counts, ``terminal_levels`` and ``total``.
 
     Examples
     --------
     >>> real = pd.DataFrame({"id": [1, 1, 2, 2, 3, 3], "day": [0, 5, 0, 9, 0, 7],
     ...                      "state": ["ill", "dead"] * 3})
-    >>> synthetic = pd.DataFrame({"id": [8, 8, 8, 9, 9], "day": [0, 4, 2, 0, 12],
-    ...                           "state": ["ill", "dead", "ill", "dead", "ill"]})
+    >>> synthetic = pd.DataFrame({"id": [8, 8, 8, 9, 9, 9], "day": [0, 4, 2, 0, 0, 12],
+    ...                           "state": ["ill", "dead", "ill", "ill", "dead", "ill"]})
     >>> counts = time_rule_violations(synthetic, "id", "day", real)
-    >>> counts["order_decreasing"], counts["order_outside_range"], counts["after_terminal"]
+    >>> counts["order_decreasing"], counts["order_repeated"], counts["order_outside_range"]
     (1, 1, 1)
+    >>> counts["after_terminal"]
+    1
     >>> time_rule_violations(real, "id", "day", real)["total"]
     0
     """
     _check({"real": real, "synthetic": synthetic}, subject, order)
     kinds = _kinds(real, kinds)
     terminal = terminal_levels(real, subject, order, kinds)
-    counts: dict[str, Any] = dict.fromkeys(("order_decreasing", "order_outside_range",
-                                            "order_missing"))
+    counts: dict[str, Any] = dict.fromkeys(("order_decreasing", "order_repeated",
+                                            "order_outside_range", "order_missing"))
     times = None
     if order is not None:
         real_times = _order_numbers(real[order], kinds[order])
@@ -608,8 +612,11 @@ def time_rule_violations(synthetic: pd.DataFrame, subject: Any, order: Any,
         steps = pd.Series(times).groupby(synthetic[subject].to_numpy(), sort=False).diff()
         low, high = np.nanmin(real_times), np.nanmax(real_times)
         present = ~np.isnan(times)
+        in_order = _Histories(real, subject, real_times)
+        repeats = (np.diff(in_order.times)[in_order.follows - 1] == 0).any()
         counts.update(
             order_decreasing=int((steps < 0).sum()),
+            order_repeated=0 if repeats else int((steps == 0).sum()),
             order_outside_range=int(((times[present] < low) | (times[present] > high)).sum()),
             order_missing=0 if np.isnan(real_times).any() else int((~present).sum()))
         times = np.where(present, times, np.inf)  # a row without a time ends its history
@@ -620,9 +627,9 @@ def time_rule_violations(synthetic: pd.DataFrame, subject: Any, order: Any,
     before = pd.Series(ended).groupby(histories.codes).cumsum().to_numpy() - ended
     counts["after_terminal"] = int((before > 0).sum())
     counts["terminal_levels"] = terminal
-    counts["total"] = sum(counts[key] or 0 for key in ("order_decreasing",
-                                                        "order_outside_range", "order_missing",
-                                                        "after_terminal"))
+    counts["total"] = sum(counts[key] or 0 for key in (
+        "order_decreasing", "order_repeated", "order_outside_range", "order_missing",
+        "after_terminal"))
     return counts
 
 
@@ -715,6 +722,7 @@ def histories_verdicts(part: dict[str, Any]) -> dict[str, str]:
     problems = []
     violations = part["violations"]
     for key, words in (("order_decreasing", "go back in time within a patient"),
+                       ("order_repeated", "repeat the time of the patient's previous row"),
                        ("order_outside_range", "have an order value outside the real range"),
                        ("order_missing", "have no order value"),
                        ("after_terminal", "come after a level that real histories end with")):

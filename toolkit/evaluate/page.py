@@ -337,6 +337,8 @@ def patients_section(p: dict[str, Any]) -> list[str]:
                          for c, levels in violations["terminal_levels"].items()) or "none"
     parts += ["<h3>Time rules</h3><table>", _rows([
         ("order going back within a patient", fmt(violations["order_decreasing"])),
+        ("order repeating the previous row's (real histories never do)",
+         fmt(violations.get("order_repeated"))),
         ("order outside the real range", fmt(violations["order_outside_range"])),
         ("order missing", fmt(violations["order_missing"])),
         (f"rows after a level real histories end with ({html.escape(terminal)})",
