@@ -5,10 +5,9 @@ every seed (``--seeds``, default 0,1,2): 80/20 split *by patient* with that seed
 split for every model), then, on the 80 % part and in the same run on the same machine:
 
 * ``ours``: ``toolkit.Synthesizer(random_state=seed)`` with its defaults: it finds the
-  subject (a repeating identifier) and the order; where it would not find them (an order
-  with few values, read as a category; ids that restart in each centre) they are given as
-  ``subject=`` / ``order=`` and the report says so. It samples as many patients as it
-  trained on;
+  subject (a repeating identifier) and the order; where it would not find the order (a
+  column not named like a time) subject and order are given as ``subject=`` / ``order=``
+  and the report says so. It samples as many patients as it trained on;
 * ``ours-flat``: today's row model, the same ``Synthesizer`` fitted with histories off
   (``model._fit(read_records(train), model.resolve_config(), seed, histories=False)``, as
   the anomaly detector fits), sampling as many rows as it trained on;
@@ -138,21 +137,21 @@ TABLES: dict[str, Table] = {
     "respiratory": Table(
         "geepack", "respiratory", "id", "visit",
         "Respiratory illness trial, two centres: status at 4 visits.",
-        given={"subject": "id", "order": "visit"}, prepare=_one_id_per_patient,
-        note="ids restart in each centre, so the subject is centre × 1000 + id; the visit "
-             "number (1-4) reads as a category, so the model is given subject and order"),
+        prepare=_one_id_per_patient,
+        note="ids restart in each centre, so the subject is centre × 1000 + id (found by "
+             "the model, as is the order)"),
     "ohio": Table(
         "geepack", "ohio", "id", "age",
         "Ohio children: wheeze status at ages 7-10, mother's smoking.",
         given={"subject": "id", "order": "age"},
-        note="age (-2 to 1, 4 values) reads as a category, so the model is given subject "
-             "and order"),
+        note="the model is given subject and order: it takes a column named age for an "
+             "attribute, not a time"),
     "muscatine": Table(
         "geepack", "muscatine", "id", "occasion",
         "Muscatine Coronary Risk Factor Study: children's obesity at 3 surveys.",
         given={"subject": "id", "order": "occasion"},
-        note="the survey number (1-3) reads as a category, so the model is given subject "
-             "and order"),
+        note="the model is given subject and order: 'occasion' is not among the words it "
+             "reads as a time"),
     "covid_testing": Table(
         "medicaldata", "covid_testing", "subject_id", "pan_day",
         "SARS-CoV-2 tests at a children's hospital (2020), by patient and pandemic day."),
