@@ -213,3 +213,10 @@ def detector_model(data_csv: Path) -> Path:
 
     ok("fit", data_csv, "--task", "detect", "--model-out", "d.tkm", *TRAIN, "--seed", "2", "-q")
     return Path("d.tkm")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the examples of the documentation first: they are the longest tests, and started
+    first on a worker each, the short ones fill the other workers around them instead of
+    one worker finishing a long page alone at the end."""
+    items.sort(key=lambda item: "test_examples_run_in_order" not in item.nodeid)

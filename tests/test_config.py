@@ -204,3 +204,19 @@ def test_bad_value_in_a_preset_file_raises(tmp_path):
 def test_config_to_dict_round_trips():
     config = load_config("fast", epochs=2)
     assert Config(**config.to_dict()) == config
+
+
+def test_max_steps_variable_caps_every_budget(monkeypatch):
+    monkeypatch.setenv("TOOLKIT_MAX_STEPS", "30")
+    capped = load_config("default")
+    assert (capped.steps, capped.max_steps, capped.diffusion_steps) == (30, 30, 30)
+    assert load_config("detect").for_rows(100_000).steps == 30
+    assert load_config("fast", epochs=3).epochs == 3          # explicit epochs still win
+    monkeypatch.setenv("TOOLKIT_MAX_STEPS", "many")
+    with pytest.raises(UsageError, match="TOOLKIT_MAX_STEPS must be a positive integer, got 'many'"):
+        load_config("default")
+
+
+def test_max_steps_variable_unset_changes_nothing(monkeypatch):
+    monkeypatch.delenv("TOOLKIT_MAX_STEPS", raising=False)
+    assert load_config("default") == Config()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
@@ -28,6 +29,8 @@ ANOMALY_SCORES = ("ensemble", "combined", "reconstruction", "latent", "isolation
 UNSEEN = ("score", "refuse")
 PRIORS = ("gmm", "diffusion", "standard")
 DEVICES = ("auto", "cpu", "cuda")
+#: environment variable: a ceiling on every model's optimizer steps (smoke runs, CI)
+MAX_STEPS_VARIABLE = "TOOLKIT_MAX_STEPS"
 
 
 @dataclass
@@ -354,6 +357,9 @@ def load_config(config: str | Path | Config | None = "default", **overrides: Any
     Returns
     -------
     Config
+        With ``steps``, ``max_steps`` and ``diffusion_steps`` at most the value of the
+        ``TOOLKIT_MAX_STEPS`` environment variable when it is set (quick smoke runs and CI:
+        the documentation's examples run under it).
 
     Raises
     ------
@@ -380,7 +386,28 @@ def load_config(config: str | Path | Config | None = "default", **overrides: Any
     unknown = sorted(set(settings) - set(valid))
     if unknown:
         raise UsageError(f"unknown config key(s) {unknown}; valid keys: {', '.join(valid)}")
-    return Config(**{k: _coerce(k, v) for k, v in settings.items()}).validate()
+    return _capped(Config(**{k: _coerce(k, v) for k, v in settings.items()}).validate())
+
+
+def _capped(config: Config) -> Config:
+    """``config`` with its step budgets at most the :data:`MAX_STEPS_VARIABLE` environment
+    variable's value, when it is set (epochs still at least ``min_epochs``, and an explicit
+    ``epochs`` wins).
+
+    Raises
+    ------
+    UsageError
+        When the variable is not a positive integer.
+    """
+    value = os.environ.get(MAX_STEPS_VARIABLE, "").strip()
+    if not value:
+        return config
+    if not value.isdigit() or int(value) < 1:
+        raise UsageError(f"{MAX_STEPS_VARIABLE} must be a positive integer, got {value!r}")
+    cap = int(value)
+    return dataclasses.replace(config, steps=min(config.steps, cap),
+                               max_steps=min(config.max_steps, cap),
+                               diffusion_steps=min(config.diffusion_steps, cap))
 
 
 def params_to_json(params: dict[str, Any]) -> dict[str, Any]:
