@@ -3,9 +3,12 @@ before it.
 
 A GRU reads, at every step, the patient's encoded attributes (the *context*: a row of the
 patients table, with the history's length and start), the previous row (zeros before the
-first) and where the step lies in the history (first row, rows left, position); output
-heads built from the events' :class:`~toolkit.adapters.base.TensorSpec` give the row's
-likelihood (training, scoring) and draw it (sampling). Histories longer than
+first) and where the step lies in the history (first row, rows left, position). A row is
+drawn from a mixture of :data:`COMPONENTS` components: the GRU gives the components'
+weights and, for each, the raw outputs of heads built from the events'
+:class:`~toolkit.adapters.base.TensorSpec`. Within a component the columns are
+independent; the mixture keeps what ties the columns of one row together (two codings of
+one diagnosis, labs that move together). Histories longer than
 :data:`MAX_STEPS` rows train as consecutive windows, each starting from the row before it.
 """
 
@@ -27,6 +30,8 @@ from toolkit.exceptions import TrainingError
 MAX_STEPS = 64
 #: the features that say where a step lies in its history
 STEP_FEATURES = 3
+#: mixture components of a row's distribution
+COMPONENTS = 8
 
 
 @dataclass
@@ -88,22 +93,27 @@ class HistoryModel(nn.Module):
         Width of an encoded patient.
     hidden : int, default 128
         Width of the GRU's state and of its input and output layers.
+    components : int, default COMPONENTS
+        Mixture components of a row's distribution.
     """
 
-    def __init__(self, spec: TensorSpec, context_dim: int, hidden: int = 128) -> None:
+    def __init__(self, spec: TensorSpec, context_dim: int, hidden: int = 128,
+                 components: int = COMPONENTS) -> None:
         super().__init__()
         self.spec = spec
+        self.components = components
         self.heads = OutputHeads(spec)
         self.start = nn.Sequential(nn.Linear(context_dim, hidden), nn.Tanh())
         self.context = nn.Sequential(nn.Linear(context_dim, hidden), nn.ReLU())
         self.embed = nn.Linear(spec.width + STEP_FEATURES, hidden)
         self.gru = nn.GRU(hidden, hidden, batch_first=True)
         self.out = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(),
-                                 nn.Linear(hidden, spec.width))
+                                 nn.Linear(hidden, components * (spec.width + 1)))
 
     def forward(self, context: torch.Tensor, previous: torch.Tensor, steps: torch.Tensor,
                 state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Raw outputs (heads' layout) of ``T`` steps and the GRU state after them.
+        """Raw outputs of ``T`` steps, ``(B, T, components * (width + 1))`` (see
+        :meth:`mixture`), and the GRU state after them.
 
         ``context`` is ``(B, context_dim)``, ``previous`` ``(B, T, width)`` (the row before
         each step), ``steps`` ``(B, T, STEP_FEATURES)``.
@@ -115,6 +125,23 @@ class HistoryModel(nn.Module):
         hidden, state = self.gru(inputs, state)
         raw = self.out(torch.cat([hidden, known[:, None].expand_as(hidden)], dim=-1))
         return raw, state
+
+    def mixture(self, raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The log-weights ``(n, components)`` and the heads' raw outputs
+        ``(n * components, width)`` (component-major within a row) of ``n`` steps' raw
+        outputs."""
+        weights = raw[:, : self.components]
+        heads = raw[:, self.components :].reshape(-1, self.spec.width)
+        return torch.log_softmax(weights, dim=1), heads
+
+    def component_losses(self, raw: torch.Tensor, target: torch.Tensor
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The log-weights ``(n, components)`` and the negative log-likelihood of every
+        part of every row of ``target`` under every component, ``(n, components, parts)``."""
+        log_weights, heads = self.mixture(raw)
+        repeated = target.repeat_interleave(self.components, dim=0)
+        parts = self.heads.part_losses(heads, repeated)
+        return log_weights, parts.reshape(len(target), self.components, -1)
 
     def _batch(self, histories: Histories, chosen: np.ndarray
                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -138,17 +165,26 @@ class HistoryModel(nn.Module):
         return (histories.context[torch.from_numpy(chosen)], previous, steps.to(device),
                 target, torch.from_numpy(mask).to(device))
 
+    def _window_components(self, histories: Histories, chosen: np.ndarray
+                           ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`component_losses` of every row of the chosen windows, in window order."""
+        context, previous, steps, target, mask = self._batch(histories, chosen)
+        raw, _ = self(context, previous, steps)
+        return self.component_losses(raw[mask], target[mask])
+
     def window_losses(self, histories: Histories, chosen: np.ndarray) -> torch.Tensor:
-        """Negative log-likelihood of every row of the chosen windows, ``(rows,)``, in
-        window order."""
-        return self.part_losses(histories, chosen).sum(dim=1)
+        """Negative log-likelihood of every row of the chosen windows given the rows
+        before (the mixture's), ``(rows,)``, in window order."""
+        log_weights, parts = self._window_components(histories, chosen)
+        return -torch.logsumexp(log_weights - parts.sum(dim=2), dim=1)
 
     def part_losses(self, histories: Histories, chosen: np.ndarray) -> torch.Tensor:
         """Negative log-likelihood of every part (see :meth:`OutputHeads.part_losses`) of
-        every row of the chosen windows given the rows before, ``(rows, parts)``."""
-        context, previous, steps, target, mask = self._batch(histories, chosen)
-        raw, _ = self(context, previous, steps)
-        return self.heads.part_losses(raw[mask], target[mask])
+        every row of the chosen windows given the rows before, ``(rows, parts)``: each
+        component's, weighted by how well the component explains the row (its posterior)."""
+        log_weights, parts = self._window_components(histories, chosen)
+        posterior = torch.softmax(log_weights - parts.sum(dim=2), dim=1)
+        return (posterior[:, :, None] * parts).sum(dim=1)
 
     def fit(self, histories: Histories, epochs: int, batch_size: int, learning_rate: float,
             generator: torch.Generator) -> History:
@@ -161,7 +197,9 @@ class HistoryModel(nn.Module):
             When the loss becomes NaN or infinite.
         """
         with torch.no_grad():
-            self.out[-1].bias.copy_(self.heads.init_from_marginals(histories.rows))
+            marginals = self.heads.init_from_marginals(histories.rows)
+            self.out[-1].bias.copy_(torch.cat([marginals.new_zeros(self.components),
+                                               marginals.repeat(self.components)]))
         optimizer = torch.optim.Adam(self.parameters(), lr=learning_rate)
         n = len(histories.lengths)
         batch_size = min(batch_size, n)
@@ -197,7 +235,10 @@ class HistoryModel(nn.Module):
         for position in range(steps_max):
             steps = step_features(torch.full_like(totals, position), totals).to(context.device)
             raw, state = self(context, previous, steps, state)
-            row = self.heads.sample(raw[:, 0], generator)
+            log_weights, heads = self.mixture(raw[:, 0])
+            chosen = torch.multinomial(log_weights.exp(), 1, generator=generator)[:, 0]
+            picked = heads.reshape(n, self.components, -1)[torch.arange(n), chosen]
+            row = self.heads.sample(picked, generator)
             drawn.append(row)
             previous = row[:, None]
         if not drawn:

@@ -132,6 +132,9 @@ class PatientHistories:
         Per event column, the levels training has only on a history's last row.
     max_rows : int
         The longest history of the training data.
+    min_gap : float
+        The smallest step of the order between two rows of a training history (0 when some
+        patient has two rows at one time): generated steps are at least this.
     """
 
     layout: HistoryLayout
@@ -140,6 +143,7 @@ class PatientHistories:
     model: HistoryModel
     terminal: dict[str, list[Any]]
     max_rows: int
+    min_gap: float
 
     @classmethod
     def fit(cls, layout: HistoryLayout, patients: pd.DataFrame, events: pd.DataFrame,
@@ -174,7 +178,7 @@ class PatientHistories:
             history = model.fit(histories, epochs, batch, config.learning_rate,
                                 torch.Generator().manual_seed(seed))
         return cls(layout, adapter, order, model.eval(), _terminal_levels(events, lengths),
-                   int(lengths.max())), history
+                   int(lengths.max()), _min_gap(events, lengths)), history
 
     def sample(self, patients: pd.DataFrame, context: np.ndarray, seed: int
                ) -> pd.DataFrame:
@@ -244,13 +248,13 @@ class PatientHistories:
 
     def _order(self, patients: pd.DataFrame, events: pd.DataFrame,
                lengths: np.ndarray) -> pd.Series | None:
-        """Each row's order value: its patient's start plus the cumulated gaps (negative
-        gaps count as 0), within the training range, in the column's own form."""
+        """Each row's order value: its patient's start plus the cumulated gaps (each at
+        least :attr:`min_gap`), within the training range, in the column's own form."""
         if self.order is None:
             return None
         encoder = self.order.encoders_[0]
         starts = encoder.to_float(patients[self.layout.order])
-        gaps = np.clip(events[GAP].to_numpy(dtype=float), 0.0, None)
+        gaps = np.clip(events[GAP].to_numpy(dtype=float), self.min_gap, None)
         owner = np.repeat(np.arange(len(lengths)), lengths)
         firsts = np.r_[0, np.cumsum(lengths)[:-1]]
         gaps[firsts[lengths > 0]] = 0.0
@@ -262,19 +266,34 @@ class PatientHistories:
         return {"layout": self.layout.to_dict(), "events": self.events.to_dict(),
                 "order": None if self.order is None else self.order.to_dict(),
                 "context_dim": self.model.start[0].in_features,
-                "terminal": self.terminal, "max_rows": self.max_rows}
+                "components": self.model.components,
+                "terminal": self.terminal, "max_rows": self.max_rows,
+                "min_gap": self.min_gap}
 
     @classmethod
     def from_dict(cls, state: dict[str, Any], tensors: dict[str, torch.Tensor]
                   ) -> PatientHistories:
         """Rebuild from :meth:`to_dict`'s data and the model's tensors."""
         events = TabularAdapter.from_dict(state["events"])
-        model = HistoryModel(events.spec, int(state["context_dim"]), HISTORY_HIDDEN)
+        model = HistoryModel(events.spec, int(state["context_dim"]), HISTORY_HIDDEN,
+                             int(state["components"]))
         model.load_state_dict(tensors)
         order = None if state["order"] is None else TabularAdapter.from_dict(state["order"])
         return cls(HistoryLayout.from_dict(state["layout"]), events, order, model.eval(),
                    {str(k): list(v) for k, v in state["terminal"].items()},
-                   int(state["max_rows"]))
+                   int(state["max_rows"]), float(state["min_gap"]))
+
+
+def _min_gap(events: pd.DataFrame, lengths: np.ndarray) -> float:
+    """The smallest :data:`GAP` of a row that is not its history's first (0 without an
+    order or without such rows)."""
+    if GAP not in events:
+        return 0.0
+    later = np.ones(len(events), dtype=bool)
+    later[np.r_[0, np.cumsum(lengths)[:-1]]] = False
+    gaps = events[GAP].to_numpy(dtype=float)[later]
+    gaps = gaps[~np.isnan(gaps)]
+    return float(max(gaps.min(), 0.0)) if len(gaps) else 0.0
 
 
 def _is_datetime(series: pd.Series) -> bool:
