@@ -48,6 +48,9 @@ HISTORY_BATCH_STEPS = 200
 #: the history model takes this many times the steps the row model of as many rows would
 #: (the preset's ``for_rows``), at most the preset's ``max_steps``
 HISTORY_STEPS_FACTOR = 2
+#: passes over the histories at most (unless ``epochs`` is given): more passes let the model
+#: of a small table learn its patients one by one (membership inference finds them)
+HISTORY_MAX_EPOCHS = 80
 #: width of the history model's GRU
 HISTORY_HIDDEN = 128
 #: a level is terminal when training has it on this many last rows and on no other row
@@ -174,7 +177,7 @@ class PatientHistories:
             batch = history_batch(windows)
             steps = min(config.max_steps, HISTORY_STEPS_FACTOR * config.for_rows(len(events)).steps)
             epochs = choose_epochs(windows, batch, config.epochs, steps, config.min_epochs,
-                                   config.max_epochs)
+                                   min(config.max_epochs, HISTORY_MAX_EPOCHS))
             history = model.fit(histories, epochs, batch, config.learning_rate,
                                 torch.Generator().manual_seed(seed))
         return cls(layout, adapter, order, model.eval(), _terminal_levels(events, lengths),
