@@ -164,3 +164,31 @@ def test_a_detector_scores_rows_in_the_context_of_their_patient(visits):
     assert shares.columns.tolist() == ["bili", "status", "day"]
     assert shares.iloc[0].idxmax() == "bili"
     assert detector.predict(odd).shape == (len(odd),)
+
+
+def test_two_codings_of_one_value_stay_together_within_a_row():
+    # a diagnosis written twice (text and code) on every visit, changing between visits:
+    # the row's mixture keeps the two columns agreeing
+    rng = np.random.default_rng(3)
+    ids = np.repeat(np.arange(150), 3)
+    obese = rng.random(len(ids)) < 0.4
+    table = pd.DataFrame({"id": ids, "visit": np.tile([1, 2, 3], 150),
+                          "obese": np.where(obese, "yes", "no"), "code": obese.astype(int)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = Synthesizer(config="fast", random_state=0, subject="id",
+                            order="visit").fit(table)
+    fake = model.sample(300)
+    agree = ((fake["obese"] == "yes") == (fake["code"] == 1)).mean()
+    assert agree > 0.9, agree
+
+
+def test_rows_of_a_history_never_share_a_time_when_training_rows_never_do(visits):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = Synthesizer(config="fast", random_state=0, subject="patient_id",
+                            order="day").fit(visits)
+    assert model.histories_.min_gap >= 20
+    fake = model.sample(200)
+    steps = fake.groupby("patient_id", sort=False)["day"].diff().dropna()
+    assert len(steps) and (steps >= 20).all()
