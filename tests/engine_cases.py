@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import PATIENTS_CSV
+from helpers import patient_visits
 from test_docs_examples import GUIDE, page_blocks
 
 from toolkit import AnomalyDetector, Synthesizer
@@ -347,3 +348,32 @@ def run_guide_example(marker: str, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     namespace: dict = {"__name__": "__readme__"}
     exec(compile(guide_example(marker), BIG_TABLES.name, "exec"), namespace)  # noqa: S102
     return namespace
+
+
+# patients ------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def visits() -> pd.DataFrame:
+    return patient_visits(120, seed=5)
+
+
+def test_a_fit_of_a_longitudinal_table_samples_whole_patients(engine, visits):
+    config = load_config("fast", epochs=2, max_training_rows=150)
+    fitted = engine.module.fit(engine.table(visits), random_state=3, config=config,
+                               subject="patient_id", order="visit")
+    assert fitted.histories_ is not None and fitted.n_rows_seen_ == 360
+    # whole patients only: three rows each, at most the bound
+    assert fitted.n_rows_ == 3 * fitted.n_patients_ and 0 < fitted.n_rows_ <= 150
+    again = engine.module.fit(engine.table(visits), random_state=3, config=config,
+                              subject="patient_id", order="visit")
+    pd.testing.assert_frame_equal(fitted.sample(5, random_state=1), again.sample(5, random_state=1))
+
+
+def test_partitions_draw_whole_patients_with_ids_unique_across_them(engine, visits, tmp_path):
+    model = Synthesizer(random_state=0, subject="patient_id", order="visit", **QUICK).fit(visits)
+    model.save(tmp_path / "visits.tkm")
+    rows = engine.sample(tmp_path / "visits.tkm", 40, 4, seed=2)
+    per_patient = rows.groupby("patient_id", sort=False)
+    assert per_patient.ngroups == 40                     # n patients, not n rows
+    assert (per_patient["sex"].nunique() == 1).all()     # one patient, one sex
+    assert not rows["patient_id"].isin(visits["patient_id"]).any()
+    assert (per_patient["visit"].diff().dropna() >= 0).all()
