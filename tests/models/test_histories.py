@@ -192,3 +192,13 @@ def test_rows_of_a_history_never_share_a_time_when_training_rows_never_do(visits
     fake = model.sample(200)
     steps = fake.groupby("patient_id", sort=False)["day"].diff().dropna()
     assert len(steps) and (steps >= 20).all()
+
+
+def test_a_small_table_s_histories_train_at_most_80_passes():
+    # 20 patients: the step budget alone would make ~400 passes over them (learning each
+    # patient's history by heart); the history model stops at 80
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = Synthesizer(random_state=0, subject="patient_id", order="day").fit(
+            visits_table(20, seed=1))
+    assert len(model.history_["history_loss"]) == 80
