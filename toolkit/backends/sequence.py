@@ -61,7 +61,7 @@ class Histories:
            max_steps: int = MAX_STEPS) -> Histories:
         """Windows of at most ``max_steps`` rows over histories of ``lengths`` rows (one
         context row per history)."""
-        firsts = np.r_[0, np.cumsum(lengths)[:-1]]
+        firsts = first_rows(lengths)
         owner, starts, sizes, offsets = [], [], [], []
         for patient, (first, total) in enumerate(zip(firsts, lengths, strict=True)):
             for offset in range(0, int(total), max_steps):
@@ -72,6 +72,17 @@ class Histories:
         owner = np.asarray(owner, dtype=np.int64)
         return cls(context[torch.from_numpy(owner)], rows, np.asarray(starts),
                    np.asarray(sizes), np.asarray(offsets), np.asarray(lengths)[owner])
+
+
+def first_rows(lengths: np.ndarray) -> np.ndarray:
+    """Where each history starts among rows grouped by history, of ``lengths`` rows each.
+
+    Examples
+    --------
+    >>> first_rows(np.array([3, 1, 2]))
+    array([0, 3, 4])
+    """
+    return np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64)
 
 
 def step_features(positions: torch.Tensor, totals: torch.Tensor) -> torch.Tensor:

@@ -183,7 +183,7 @@ def _rows(pairs: list[tuple[str, Any]]) -> str:
 
 
 def _badge(verdict: str) -> str:
-    return f'<span class="badge {verdict.replace(" ", "-")}">{html.escape(verdict)}</span>'
+    return _badge_as(verdict, verdict.replace(" ", "-"))
 
 
 def sample_text(summary: dict[str, Any]) -> str:
@@ -278,7 +278,6 @@ def patients_section(p: dict[str, Any]) -> list[str]:
     their plain-language reading, the numbers, the visits-per-patient chart and the
     per-column tables."""
     summary, violations, lag1 = p["summary"], p["violations"], p["lag1"]
-    rules = "good" if summary["history_rules"] == "kept" else "poor"
     order = f"column {p['order']!r}" if p["order"] else "the row order"
     reading = (f"Each patient (column {p['subject']!r}, rows in {order}) is compared whole: "
                "one row of features per patient (visit count; first, last, mean, spread and "
@@ -317,9 +316,9 @@ def patients_section(p: dict[str, Any]) -> list[str]:
                      f"{fmt(members['auc'])} ({members['members']} training vs "
                      f"{members['non_members']} holdout patients)"))
     parts = ["<section id='patients'><h2>Patients</h2>", f"<p>{html.escape(reading)}</p>",
-             f"<p>{_badge_as(summary['patients'], summary['patients_grade'])} "
+             f"<p>{_patients_badge(summary)} "
              f"{html.escape(summary['patients_reason'])}</p>",
-             f"<p>{_badge_as('history rules ' + summary['history_rules'], rules)} "
+             f"<p>{_rules_badge(summary, 'history rules ')} "
              f"{html.escape(summary['history_rules_reason'])}</p>",
              "<table>", _rows(rows), "</table>", visits_plot(p["visits_distribution"])]
     if p["constant"]["columns"]:
@@ -349,6 +348,17 @@ def patients_section(p: dict[str, Any]) -> list[str]:
 def _badge_as(text: str, grade: str) -> str:
     """A badge showing ``text`` in the colours of ``grade`` (good, fair, poor, not-measured)."""
     return f'<span class="badge {grade}">{html.escape(text)}</span>'
+
+
+def _patients_badge(summary: dict[str, Any]) -> str:
+    """The summary's patients verdict as a badge of its grade."""
+    return _badge_as(summary["patients"], summary["patients_grade"])
+
+
+def _rules_badge(summary: dict[str, Any], prefix: str = "") -> str:
+    """The summary's history-rules verdict as a badge: good when kept, poor when broken."""
+    grade = "good" if summary["history_rules"] == "kept" else "poor"
+    return _badge_as(prefix + summary["history_rules"], grade)
 
 
 def membership_text(p: dict[str, Any]) -> str:
@@ -415,12 +425,11 @@ def _patients_summary(s: dict[str, Any]) -> list[str]:
     """The summary's rows of a longitudinal table (none for a flat one)."""
     if "patients" not in s:
         return []
-    rules = "good" if s["history_rules"] == "kept" else "poor"
     return [f"<tr><td>Patients: do whole histories look real?</td><td>"
-            f"{_badge_as(s['patients'], s['patients_grade'])}</td><td>"
+            f"{_patients_badge(s)}</td><td>"
             f"{html.escape(s['patients_reason'])}</td></tr>",
             f"<tr><td>History rules: visits, constants, time order?</td><td>"
-            f"{_badge_as(s['history_rules'], rules)}</td><td>"
+            f"{_rules_badge(s)}</td><td>"
             f"{html.escape(s['history_rules_reason'])}</td></tr>"]
 
 

@@ -36,7 +36,7 @@ from toolkit.adapters.histories import (
 )
 from toolkit.adapters.kinds import infer_kinds
 from toolkit.adapters.tabular import TabularAdapter, load_metadata
-from toolkit.backends.sequence import Histories, HistoryModel
+from toolkit.backends.sequence import Histories, HistoryModel, first_rows
 from toolkit.backends.training import History, choose_epochs
 from toolkit.config import Config
 from toolkit.exceptions import DataError, InferenceWarning, UsageError
@@ -259,7 +259,7 @@ class PatientHistories:
         starts = encoder.to_float(patients[self.layout.order])
         gaps = np.clip(events[GAP].to_numpy(dtype=float), self.min_gap, None)
         owner = np.repeat(np.arange(len(lengths)), lengths)
-        firsts = np.r_[0, np.cumsum(lengths)[:-1]]
+        firsts = first_rows(lengths)
         gaps[firsts[lengths > 0]] = 0.0
         times = starts[owner] + pd.Series(gaps).groupby(owner).cumsum().to_numpy()
         return encoder.values_of(np.clip(times, encoder.min_, encoder.max_))
@@ -293,7 +293,7 @@ def _min_gap(events: pd.DataFrame, lengths: np.ndarray) -> float:
     if GAP not in events:
         return 0.0
     later = np.ones(len(events), dtype=bool)
-    later[np.r_[0, np.cumsum(lengths)[:-1]]] = False
+    later[first_rows(lengths)] = False
     gaps = events[GAP].to_numpy(dtype=float)[later]
     gaps = gaps[~np.isnan(gaps)]
     return float(max(gaps.min(), 0.0)) if len(gaps) else 0.0
