@@ -563,6 +563,9 @@ def infer_kinds(data: pd.DataFrame, overrides: dict[str, str]) -> tuple[dict[str
 #: and in this many points more than when its values are shuffled (chance)
 COMPANION_CONSTANT = 0.95
 COMPANION_ABOVE_CHANCE = 0.25
+#: ... and its value must change between at least this share of neighbouring blocks: a
+#: flag computed from a sorted measure (a mother's age and "mature mother") changes once
+COMPANION_CHANGES = 0.1
 
 
 def grouped_key(data: pd.DataFrame, column: Any) -> Any | None:
@@ -570,7 +573,9 @@ def grouped_key(data: pd.DataFrame, column: Any) -> Any | None:
     alone: whole numbers or text, at least :data:`MIN_ROWS` distinct values that each fill
     one block of consecutive rows (a table sorted by patient), with another column constant
     within the blocks far more often than chance gives (a patient's sex, a subject's trial
-    arm). Returns that companion column (``None`` when the column is no such key).
+    arm) whose value also changes between neighbouring blocks (not a flag computed from a
+    sorted measure). Returns that companion column (``None`` when the column is no such
+    key).
 
     Examples
     --------
@@ -580,6 +585,9 @@ def grouped_key(data: pd.DataFrame, column: Any) -> Any | None:
     ...                        "value": rng.normal(size=90)})
     >>> grouped_key(visits, "code"), grouped_key(visits.sample(frac=1, random_state=0), "code")
     ('arm', None)
+    >>> mothers = pd.DataFrame({"mage": np.sort(rng.integers(15, 45, 300))})
+    >>> grouped_key(mothers.assign(mature=mothers["mage"] >= 35), "mage") is None
+    True
     """
     series = data[column]
     observed = series.dropna()
@@ -601,7 +609,11 @@ def grouped_key(data: pd.DataFrame, column: Any) -> Any | None:
         own, chance = (
             pd.Series(pd.factorize(v)[0]).groupby(codes).nunique().reindex(several).eq(1).mean()
             for v in (values.to_numpy(), values.to_numpy()[shuffle]))
-        if own >= COMPANION_CONSTANT and own - chance >= COMPANION_ABOVE_CHANCE:
+        if own < COMPANION_CONSTANT or own - chance < COMPANION_ABOVE_CHANCE:
+            continue
+        per_block = pd.Series(pd.factorize(values.to_numpy())[0]).groupby(codes).first()
+        changes = np.count_nonzero(np.diff(per_block.drop(-1, errors="ignore").to_numpy()))
+        if changes >= COMPANION_CHANGES * (distinct - 1):
             return other
     return None
 

@@ -446,3 +446,18 @@ def test_mostly_numeric_text_is_warned_about(workdir):
     Path("m.csv").write_text("lab\n" + "\n".join(values) + "\n")
     with pytest.warns(UserWarning, match="mostly numbers but also holds text"):
         Synthesizer(config="fast", epochs=1, random_state=0).fit(read_table("m.csv"))
+
+
+def test_a_sorted_measure_with_a_flag_computed_from_it_is_not_a_key():
+    # ncbirths' layout: rows sorted by the mother's age, "mature mom" = age >= 35
+    rng = np.random.default_rng(4)
+    age = np.sort(rng.integers(13, 50, 1000))
+    births = pd.DataFrame({"mage": age, "mature": np.where(age >= 35, "mature", "younger"),
+                           "weeks": rng.integers(30, 42, 1000)})
+    assert grouped_key(births, "mage") is None
+    kinds, _ = infer_kinds(births, {})
+    assert kinds["mage"] == "integer"
+    # a real key in the same layout still is one: a companion that changes between patients
+    visits = births.assign(mage=np.repeat(np.arange(100, 350), 4),
+                           arm=np.repeat(rng.choice(["a", "b"], 250), 4))
+    assert grouped_key(visits, "mage") == "arm"
