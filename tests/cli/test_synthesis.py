@@ -485,3 +485,19 @@ def test_cli_contradicting_conditions_exit_2_before_loading(tmp_path, model_file
                  "--condition", "sex=f", "--condition", "sex=m")
     assert "two values, 'f' and 'm'" in one_line_error(result, 2)
     assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize("value", ["many", "0", "-5", "2.5"])
+def test_a_bad_max_steps_variable_is_one_line_and_writes_nothing(monkeypatch, tmp_path,
+                                                                 patients_csv, value):
+    monkeypatch.setenv("TOOLKIT_MAX_STEPS", value)
+    result = run("synth", patients_csv, "--out", tmp_path / "out.csv", "--seed", 0)
+    assert "TOOLKIT_MAX_STEPS must be a positive integer" in one_line_error(result, 2)
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_the_max_steps_variable_shortens_a_cli_fit(monkeypatch, tmp_path, patients_csv):
+    monkeypatch.setenv("TOOLKIT_MAX_STEPS", "20")
+    ok("fit", patients_csv, "--model-out", tmp_path / "m.tkm", "--seed", 0, "--quiet")
+    config = Synthesizer.load(tmp_path / "m.tkm").config_
+    assert config.steps == config.max_steps == 20
