@@ -203,6 +203,7 @@ def build_report(results: dict[str, Any], tables: list[str], seeds: list[int],
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options (``args.tables`` and ``args.seeds`` as lists)."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tables", default=",".join(TABLES),
                    help=f"comma-separated subset of {list(TABLES)}")
