@@ -125,16 +125,12 @@ class Provenance:
     labels : list or None, default None
         The caller's own column labels where they were not all text (records name
         columns by the labels' text; samples get the labels back).
-    unit : {"row", "patient"}, default "row"
-        Whom one record stands for, as privacy counts them: ``"patient"`` when one row per
-        patient of a longitudinal table was drawn.
     """
 
     rows: int | None = None
     statistics: Any = None
     dialect: dict[str, Any] = field(default_factory=dict)
     labels: list[Any] | None = None
-    unit: str = "row"
 
 
 @runtime_checkable

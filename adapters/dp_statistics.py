@@ -51,9 +51,11 @@ NUMERIC_KINDS = ("continuous", "integer")
 LEVEL_KINDS = ("categorical", "boolean")
 
 
-def draft_schema(data: pd.DataFrame) -> dict[str, dict[str, Any]]:
+def draft_schema(data: pd.DataFrame, numeric: tuple[str, ...] = ()
+                 ) -> dict[str, dict[str, Any]]:
     """A metadata draft for a private fit: each column's inferred kind, with ``min``/``max``
-    or ``values`` **read from the data**.
+    or ``values`` **read from the data**; the ``numeric`` columns (a longitudinal table's
+    order: a day, a visit number) are drafted as numbers even with few values.
 
     Publishing bounds and levels read from the data is itself a disclosure (the
     largest salary, a rare diagnosis): replace them with public knowledge (a data
@@ -72,6 +74,9 @@ def draft_schema(data: pd.DataFrame) -> dict[str, dict[str, Any]]:
     for column in data.columns:
         kind = infer_kind(data[column])
         values = data[column].dropna()
+        if str(column) in numeric and pd.api.types.is_numeric_dtype(values.dtype):
+            whole = bool((values == np.round(values)).all())
+            kind = "integer" if whole else "continuous"
         if kind in NUMERIC_KINDS:
             schema[str(column)] = {"kind": kind, "min": float(values.min()),
                                    "max": float(values.max())}

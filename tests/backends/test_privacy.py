@@ -11,7 +11,13 @@ import yaml
 from helpers import dp_metadata, dp_table, run
 
 from toolkit import Synthesizer
-from toolkit.backends.privacy import composed_epsilon, default_delta, plan_privacy
+from toolkit.backends.privacy import (
+    PrivacyPlan,
+    composed_epsilon,
+    default_delta,
+    epsilon_of,
+    plan_privacy,
+)
 from toolkit.exceptions import UsageError
 
 FAST = {"config": "fast", "epochs": 3}
@@ -43,6 +49,16 @@ def test_the_accountant_spends_the_target_epsilon_within_tolerance(epsilon):
     # recomputed independently of the plan, by the same accountant
     assert composed_epsilon(plan.statistics_noise, plan.training_noise, plan.sample_rate,
                             plan.steps, plan.delta) == pytest.approx(plan.epsilon)
+
+
+def test_mechanisms_compose_and_each_one_costs_epsilon():
+    plan = plan_privacy(2.0, None, 1.0, 1000, 100, 5)
+    once = epsilon_of(plan.mechanisms(), plan.delta)
+    assert once == pytest.approx(composed_epsilon(plan.statistics_noise, plan.training_noise,
+                                                  plan.sample_rate, plan.steps, plan.delta))
+    twice = epsilon_of(plan.mechanisms() * 2, plan.delta)
+    assert once < twice < 2 * once  # Renyi composition: less than spending each ε in turn
+    assert PrivacyPlan.from_dict(plan.to_dict()) == plan
 
 
 @pytest.mark.slow

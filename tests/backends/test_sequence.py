@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from toolkit.adapters.base import Block, TensorSpec
-from toolkit.backends.sequence import Histories, HistoryModel, step_features
+from toolkit.backends.privacy import plan_privacy
+from toolkit.backends.sequence import Histories, HistoryModel, PatientLosses, step_features
 
 SPEC = TensorSpec((Block("x", "numeric", 1), Block("g", "categorical", 2)))
 
@@ -50,3 +52,36 @@ def test_the_model_learns_what_follows_and_samples_histories_of_the_asked_length
     steps = np.concatenate([np.arange(n) for n in (1, 2, 3, 6, 4)])
     assert (category == steps % 2).mean() > 0.9  # the alternation was learnt
     assert (category[starts] == 0).all()
+
+
+def test_the_unrolled_gru_is_the_gru():
+    torch.manual_seed(0)
+    context, rows, lengths = alternating(5, 7)
+    model = HistoryModel(SPEC, 2, 16)
+    batch = model._batch(Histories.of(context, rows, lengths), np.arange(5))
+    fused, fused_state = model(*batch[:3])
+    unrolled, unrolled_state = model(*batch[:3], unrolled=True)
+    torch.testing.assert_close(unrolled, fused)
+    torch.testing.assert_close(unrolled_state, fused_state)
+
+
+def test_a_private_fit_clips_each_patients_gradient_and_refuses_split_histories():
+    torch.manual_seed(0)
+    context, rows, lengths = alternating(20, 6)
+    model = HistoryModel(SPEC, 2, 16)
+    histories = Histories.of(context, rows, lengths)
+    losses = PatientLosses(model, histories)
+    patients = torch.arange(4)
+    inputs = losses.private_inputs(patients)
+    per_patient = losses.private_row_loss(patients, *inputs)
+    # one loss per patient: the sum of its rows' losses
+    assert per_patient.shape == (4,)
+    rows_losses = model.window_losses(histories, np.arange(4))
+    torch.testing.assert_close(per_patient.sum(), rows_losses.sum())
+    plan = plan_privacy(5.0, None, 1.0, 20, 8, 2)
+    before = [p.detach().clone() for p in model.parameters()]
+    model.fit_private(histories, plan, 8, 1e-3, rows, torch.Generator().manual_seed(0))
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+    with pytest.raises(ValueError, match="every history in one window"):
+        model.fit_private(Histories.of(context, rows, lengths, max_steps=4), plan, 8, 1e-3,
+                          rows, torch.Generator().manual_seed(0))

@@ -387,6 +387,16 @@ def test_private_fit_writes_integers_as_integers(workdir, patients_csv):
         assert not out[column].dropna().str.contains(r"\.").any(), column
 
 
+def test_metadata_drafts_a_numeric_order_as_a_number_with_bounds(workdir):
+    import yaml
+
+    write_table(visits(), "visits.csv")
+    ok("metadata", "visits.csv", "--out", "meta.yaml")
+    drafted = yaml.safe_load(Path("meta.yaml").read_text())
+    assert drafted["order"] == "visit"  # three values: a category were it not the order
+    assert drafted["columns"]["visit"] == {"kind": "integer", "min": 1.0, "max": 3.0}
+
+
 def test_metadata_drafts_booleans_as_boolean(workdir, patients_csv):
     import yaml
 
@@ -501,3 +511,17 @@ def test_the_max_steps_variable_shortens_a_cli_fit(monkeypatch, tmp_path, patien
     ok("fit", patients_csv, "--model-out", tmp_path / "m.tkm", "--seed", 0, "--quiet")
     config = Synthesizer.load(tmp_path / "m.tkm").config_
     assert config.steps == config.max_steps == 20
+
+
+def test_a_private_longitudinal_synth_writes_histories_and_says_epsilon_per_patient(workdir):
+    write_table(visits(), "visits.csv")
+    ok("metadata", "visits.csv", "--out", "meta.yaml")
+    result = ok("synth", "visits.csv", "--out", "out.csv", "--metadata", "meta.yaml",
+                "--epsilon", "3", "--model-out", "m.tkm", *TRAIN, "--seed", "0")
+    assert "differential privacy per patient" in result.output
+    out = pd.read_csv("out.csv")
+    assert out.groupby("patient_id").size().max() > 1  # histories, not one row per patient
+    assert not set(out["patient_id"]) & set(visits()["patient_id"])
+    info = ok("info", "m.tkm").output
+    assert "per patient" in info and "  patients: noise multipliers" in info
+    assert "  histories: noise multipliers" in info

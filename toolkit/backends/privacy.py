@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import torch
@@ -47,10 +47,18 @@ def default_delta(n_rows: int) -> float:
 def composed_epsilon(statistics_noise: float, training_noise: float, sample_rate: float,
                      steps: int, delta: float) -> float:
     """ε at ``delta`` of the histogram release followed by ``steps`` DP-SGD steps."""
+    return epsilon_of([(statistics_noise, 1.0, 1), (training_noise, sample_rate, steps)],
+                      delta)
+
+
+def epsilon_of(mechanisms: list[tuple[float, float, int]], delta: float) -> float:
+    """ε at ``delta`` of sampled Gaussian mechanisms run one after another, each given as
+    ``(noise_multiplier, sample_rate, steps)`` (a release of the whole table has rate 1 and
+    1 step), composed by Opacus's Rényi-DP accountant."""
     from opacus.accountants import RDPAccountant
 
     accountant = RDPAccountant()
-    accountant.history = [(statistics_noise, 1.0, 1), (training_noise, sample_rate, steps)]
+    accountant.history = list(mechanisms)
     with warnings.catch_warnings():  # "optimal order is the largest alpha": ALPHAS go far enough
         warnings.simplefilter("ignore", UserWarning)
         return float(accountant.get_epsilon(delta, alphas=ALPHAS))
@@ -90,11 +98,21 @@ class PrivacyPlan:
     steps: int
     epsilon: float
 
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> PrivacyPlan:
+        """The plan of a :meth:`to_dict` summary."""
+        return cls(**{f.name: state[f.name] for f in fields(cls)})
+
+    def mechanisms(self) -> list[tuple[float, float, int]]:
+        """The release and the DP-SGD run as :func:`epsilon_of` takes them."""
+        return [(self.statistics_noise, 1.0, 1),
+                (self.training_noise, self.sample_rate, self.steps)]
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary, stored in model files and shown by ``toolkit info``."""
         return {**asdict(self), "accountant": "Opacus RDP", "mechanism":
                 "Gaussian histogram release of the metadata's schema + DP-SGD on every "
-                "network that reads real rows", "unit": "one row (add/remove)"}
+                "network that reads real rows", "unit": "row"}
 
 
 def plan_privacy(epsilon: float, delta: float | None, max_grad_norm: float, n_rows: int,

@@ -23,7 +23,8 @@ from torch import nn
 
 from toolkit.adapters.base import TensorSpec
 from toolkit.backends.layers import OutputHeads
-from toolkit.backends.training import History
+from toolkit.backends.privacy import PrivacyPlan, PrivateSteps
+from toolkit.backends.training import History, train
 from toolkit.exceptions import TrainingError
 
 #: rows of a history a training window holds
@@ -122,20 +123,42 @@ class HistoryModel(nn.Module):
                                  nn.Linear(hidden, components * (spec.width + 1)))
 
     def forward(self, context: torch.Tensor, previous: torch.Tensor, steps: torch.Tensor,
-                state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                state: torch.Tensor | None = None, unrolled: bool = False
+                ) -> tuple[torch.Tensor, torch.Tensor]:
         """Raw outputs of ``T`` steps, ``(B, T, components * (width + 1))`` (see
         :meth:`mixture`), and the GRU state after them.
 
         ``context`` is ``(B, context_dim)``, ``previous`` ``(B, T, width)`` (the row before
-        each step), ``steps`` ``(B, T, STEP_FEATURES)``.
+        each step), ``steps`` ``(B, T, STEP_FEATURES)``; ``unrolled`` runs the GRU step by
+        step (:meth:`unrolled_gru`: the same function, which per-patient gradients need).
         """
         known = self.context(context)
         inputs = torch.relu(self.embed(torch.cat([previous, steps], dim=-1)) + known[:, None])
         if state is None:
             state = self.start(context)[None]
-        hidden, state = self.gru(inputs, state)
+        hidden, state = (self.unrolled_gru if unrolled else self.gru)(inputs, state)
         raw = self.out(torch.cat([hidden, known[:, None].expand_as(hidden)], dim=-1))
         return raw, state
+
+    def unrolled_gru(self, inputs: torch.Tensor, state: torch.Tensor
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The GRU's recurrence written out step by step from its own weights (PyTorch's
+        gate equations), ``(B, T, hidden)`` and the last state ``(1, B, hidden)``:
+        :func:`torch.func.vmap` takes per-patient gradients through it, not through
+        :class:`torch.nn.GRU`'s fused kernel."""
+        gru = self.gru
+        projected = inputs @ gru.weight_ih_l0.T + gru.bias_ih_l0
+        hidden, outputs = state[0], []
+        for step in range(inputs.shape[1]):
+            reset_x, update_x, new_x = projected[:, step].chunk(3, dim=-1)
+            reset_h, update_h, new_h = (hidden @ gru.weight_hh_l0.T + gru.bias_hh_l0).chunk(
+                3, dim=-1)
+            reset = torch.sigmoid(reset_x + reset_h)
+            update = torch.sigmoid(update_x + update_h)
+            candidate = torch.tanh(new_x + reset * new_h)
+            hidden = (1 - update) * candidate + update * hidden
+            outputs.append(hidden)
+        return torch.stack(outputs, dim=1), hidden[None]
 
     def mixture(self, raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The log-weights ``(n, components)`` and the heads' raw outputs
@@ -197,6 +220,13 @@ class HistoryModel(nn.Module):
         posterior = torch.softmax(log_weights - parts.sum(dim=2), dim=1)
         return (posterior[:, :, None] * parts).sum(dim=1)
 
+    @torch.no_grad()
+    def start_at_marginals(self, rows: torch.Tensor) -> None:
+        """Start every component's heads at the marginals of the encoded ``rows``."""
+        marginals = self.heads.init_from_marginals(rows)
+        self.out[-1].bias.copy_(torch.cat([marginals.new_zeros(self.components),
+                                           marginals.repeat(self.components)]))
+
     def fit(self, histories: Histories, epochs: int, batch_size: int, learning_rate: float,
             generator: torch.Generator) -> History:
         """Train on the windows for ``epochs`` passes of ``batch_size`` windows a step;
@@ -207,10 +237,7 @@ class HistoryModel(nn.Module):
         TrainingError
             When the loss becomes NaN or infinite.
         """
-        with torch.no_grad():
-            marginals = self.heads.init_from_marginals(histories.rows)
-            self.out[-1].bias.copy_(torch.cat([marginals.new_zeros(self.components),
-                                               marginals.repeat(self.components)]))
+        self.start_at_marginals(histories.rows)
         optimizer = torch.optim.Adam(self.parameters(), lr=learning_rate)
         n = len(histories.lengths)
         batch_size = min(batch_size, n)
@@ -233,6 +260,35 @@ class HistoryModel(nn.Module):
                                     f"{epoch + 1}: loss is {mean}; try a lower learning_rate")
             history.append({"history_loss": mean})
         return history
+
+    def fit_private(self, histories: Histories, plan: PrivacyPlan, batch_size: int,
+                    learning_rate: float, marginal_rows: torch.Tensor,
+                    generator: torch.Generator) -> None:
+        """Train with DP-SGD, one patient a unit: Poisson-sampled patients, each patient's
+        gradient (its whole history's loss) clipped, Gaussian noise added
+        (:class:`~toolkit.backends.privacy.PrivateSteps`). Every history must fit one window.
+        The heads start at ``marginal_rows`` (rows drawn from a private release), not at the
+        training rows; no loss is recorded.
+
+        Raises
+        ------
+        TrainingError
+            When the weights become NaN or infinite.
+        """
+        if (histories.lengths != histories.totals).any():
+            raise ValueError(f"a private fit needs every history in one window (at most "
+                             f"{MAX_STEPS} rows)")
+        self.start_at_marginals(marginal_rows)
+        optimizer = torch.optim.Adam(self.parameters(), lr=learning_rate)
+        noise = torch.Generator().manual_seed(int(torch.randint(2**62, (1,),
+                                                                generator=generator)))
+        patients = len(histories.lengths)
+        steps = PrivateSteps(PatientLosses(self, histories), optimizer, plan, patients, noise)
+        train(steps, torch.arange(patients), plan.epochs, batch_size, generator,
+              poisson_rate=plan.sample_rate)
+        if not all(torch.isfinite(p).all() for p in self.parameters()):
+            raise TrainingError("private training of the history model diverged (non-finite "
+                                "weights); try a lower learning_rate or max_grad_norm")
 
     @torch.no_grad()
     def sample(self, context: torch.Tensor, lengths: np.ndarray,
@@ -257,3 +313,35 @@ class HistoryModel(nn.Module):
         rows = torch.stack(drawn, dim=1)  # (n, steps, width)
         mask = torch.from_numpy(np.arange(steps_max)[None] < np.asarray(lengths)[:, None])
         return rows[mask.to(rows.device)]
+
+
+class PatientLosses(nn.Module):
+    """A history model's loss per patient, in the form DP-SGD's
+    :class:`~toolkit.backends.privacy.PrivateSteps` takes a backend's: a batch is a tensor
+    of patients (window indices); :meth:`private_inputs` gives their padded windows and
+    :meth:`private_row_loss` each one's negative log-likelihood, summed over its rows."""
+
+    def __init__(self, model: HistoryModel, histories: Histories) -> None:
+        super().__init__()
+        self.model = model
+        self.histories = histories
+
+    def private_inputs(self, batch: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The padded ``(context, previous, steps, target, mask)`` of the batch's patients."""
+        context, previous, steps, target, mask = self.model._batch(self.histories,
+                                                                   batch.cpu().numpy())
+        return context, previous, steps, target, mask.to(target.dtype)
+
+    def private_row_loss(self, patients: torch.Tensor, context: torch.Tensor,
+                         previous: torch.Tensor, steps: torch.Tensor, target: torch.Tensor,
+                         mask: torch.Tensor) -> torch.Tensor:
+        """Each patient's history loss, ``(B,)``."""
+        raw, _ = self.model(context, previous, steps, unrolled=True)
+        batch, length = mask.shape
+        log_weights, parts = self.model.component_losses(raw.reshape(batch * length, -1),
+                                                         target.reshape(batch * length, -1))
+        losses = -torch.logsumexp(log_weights - parts.sum(dim=2), dim=1)
+        return (losses.reshape(batch, length) * mask).sum(dim=1)
+
+    def public_step(self, n: int) -> None:
+        """Nothing is trained outside DP-SGD."""

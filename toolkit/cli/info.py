@@ -24,11 +24,13 @@ def _history_line(values: list[float], points: int = 8) -> str:
 def _privacy_lines(privacy: dict | None) -> list[str]:
     if not privacy:
         return []
+    parts = privacy.get("parts", {"model": privacy})
     return [f"  target epsilon {privacy['target_epsilon']}, spent {privacy['epsilon']:.4f} at "
-            f"delta {privacy['delta']:.3g}; noise multipliers: histograms "
-            f"{privacy['statistics_noise']:.3g}, DP-SGD {privacy['training_noise']:.3g}; "
-            f"{privacy['steps']} steps at sampling rate {privacy['sample_rate']:.3g}, "
+            f"delta {privacy['delta']:.3g} per {privacy['unit']}, "
             f"max_grad_norm {privacy['max_grad_norm']}",
+            *[f"  {name}: noise multipliers: histograms {part['statistics_noise']:.3g}, DP-SGD "
+              f"{part['training_noise']:.3g}; {part['steps']} steps at sampling rate "
+              f"{part['sample_rate']:.3g}" for name, part in parts.items()],
             "  adapter statistics: column kinds, bounds and levels from the metadata (public); "
             "shapes from the noisy histogram release (private)"]
 

@@ -336,7 +336,7 @@ def metadata_command(data: Path, out: Path) -> None:
         drafted["subject"] = layout.subject
         if layout.order is not None:
             drafted["order"] = layout.order
-    drafted["columns"] = draft_schema(table)
+    drafted["columns"] = draft_schema(table, numeric=(drafted.get("order"),))
     body = yaml.safe_dump(drafted, sort_keys=False, allow_unicode=True)
     write_text(out, header + body)
     click.echo(f"wrote {out}")

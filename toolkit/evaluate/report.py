@@ -1121,8 +1121,7 @@ def guarantee_text(guarantee: dict | None) -> str:
         return ("none: trained without differential privacy (the measurements below are "
                 "empirical checks, not a guarantee)")
     unit = guarantee.get("unit", "row")
-    bounded = (f"; one row per {unit}, drawn at random, was learnt from"
-               if unit != "row" else "")
+    bounded = f"; {guarantee['contribution']}" if "contribution" in guarantee else ""
     return (f"({guarantee['epsilon']:.3g}, {guarantee['delta']:.2g})-differential privacy per "
             f"{unit}, whole pipeline (schema from metadata, noisy histograms, DP-SGD; "
             f"{guarantee['accountant']} accountant{bounded})")

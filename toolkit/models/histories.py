@@ -11,7 +11,7 @@ patients and rows back together:
 * every patient attribute is the same on all of a patient's rows (generated once);
 * the order column is the generated start plus the cumulated generated gaps (never
   negative), so it never decreases within a patient, and it stays within the training
-  range;
+  range: a history ends where its next time would pass the range's end;
 * a level that training only ever has on a patient's last row (death, discharge) ends
   the generated history where it is drawn.
 """
@@ -36,10 +36,12 @@ from toolkit.adapters.histories import (
 )
 from toolkit.adapters.kinds import infer_kinds
 from toolkit.adapters.tabular import TabularAdapter, load_metadata
+from toolkit.backends.privacy import PrivacyPlan
 from toolkit.backends.sequence import Histories, HistoryModel, first_rows
 from toolkit.backends.training import History, choose_epochs
 from toolkit.config import Config
 from toolkit.exceptions import DataError, InferenceWarning, UsageError
+from toolkit.models.private import PRIVATE_MAX_ROWS, PrivateHistories
 
 #: histories (or windows of one) per training step of the history model, at least
 HISTORY_BATCH = 64
@@ -111,6 +113,14 @@ def history_batch(windows: int) -> int:
     return min(1024, max(HISTORY_BATCH, grown))
 
 
+def _epochs(config: Config, rows: int, windows: int, batch: int) -> int:
+    """Passes of the history model over ``windows`` windows of ``rows`` rows in all: the
+    steps of :data:`HISTORY_STEPS_FACTOR` row models, at most :data:`HISTORY_MAX_EPOCHS`."""
+    steps = min(config.max_steps, HISTORY_STEPS_FACTOR * config.for_rows(rows).steps)
+    return choose_epochs(windows, batch, config.epochs, steps, config.min_epochs,
+                         min(config.max_epochs, HISTORY_MAX_EPOCHS))
+
+
 def _metadata_for(columns: list[str], metadata: dict[str, Any] | None) -> dict[str, str]:
     kinds = load_metadata({k: v for k, v in (metadata or {}).items()
                            if k not in ("subject", "order")})
@@ -170,18 +180,40 @@ class PatientHistories:
         lengths = patients[ROWS].to_numpy(dtype=int)
         rows = torch.from_numpy(adapter.transform(events, random_state=seed))
         histories = Histories.of(torch.from_numpy(context), rows, lengths)
+        batch = history_batch(len(histories.lengths))
+        epochs = _epochs(config, len(events), len(histories.lengths), batch)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             model = HistoryModel(adapter.spec, context.shape[1], HISTORY_HIDDEN)
-            windows = len(histories.lengths)
-            batch = history_batch(windows)
-            steps = min(config.max_steps, HISTORY_STEPS_FACTOR * config.for_rows(len(events)).steps)
-            epochs = choose_epochs(windows, batch, config.epochs, steps, config.min_epochs,
-                                   min(config.max_epochs, HISTORY_MAX_EPOCHS))
             history = model.fit(histories, epochs, batch, config.learning_rate,
                                 torch.Generator().manual_seed(seed))
         return cls(layout, adapter, order, model.eval(), _terminal_levels(events, lengths),
                    int(lengths.max()), _min_gap(events, lengths)), history
+
+    @classmethod
+    def fit_private(cls, layout: HistoryLayout, patients: pd.DataFrame, events: pd.DataFrame,
+                    context: np.ndarray, order_dtype: Any, config: Config, seed: int,
+                    privacy: PrivateHistories) -> tuple[PatientHistories, PrivacyPlan]:
+        """Learn the histories with differential privacy per patient (see
+        :class:`~toolkit.models.private.PrivateHistories`): the events' encoding from a noisy
+        release, the history model by DP-SGD over patients. Nothing else reads the rows:
+        no terminal levels (histories are not ended early), the order's range from the
+        metadata, the longest history the public bound."""
+        lengths = patients[ROWS].to_numpy(dtype=int)
+        batch = history_batch(len(lengths))
+        plan = privacy.histories_plan(batch, _epochs(config, len(events), len(lengths), batch))
+        adapter, marginal_rows, min_gap = privacy.events_adapter(layout, events, lengths, plan,
+                                                                 config, seed)
+        rows = torch.from_numpy(adapter.transform(events, random_state=seed))
+        histories = Histories.of(torch.from_numpy(context), rows, lengths)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = HistoryModel(adapter.spec, context.shape[1], HISTORY_HIDDEN)
+            model.fit_private(histories, plan, batch, config.learning_rate,
+                              torch.from_numpy(marginal_rows),
+                              torch.Generator().manual_seed(seed))
+        return cls(layout, adapter, privacy.order_adapter(layout, order_dtype), model.eval(),
+                   {}, PRIVATE_MAX_ROWS, min_gap), plan
 
     def sample(self, patients: pd.DataFrame, context: np.ndarray, seed: int
                ) -> pd.DataFrame:
@@ -193,6 +225,8 @@ class PatientHistories:
             rows = self.model.sample(torch.from_numpy(context), lengths, generator)
         events = self.events.inverse_transform(rows.numpy(), random_state=seed)
         keep = self._before_terminal(events, lengths)
+        if self.order is not None:  # a history ends where its time would pass the range
+            keep &= self._times(patients, events, lengths) <= self.order.encoders_[0].max_
         if not keep.all():
             owner = np.repeat(np.arange(len(lengths)), lengths)
             lengths = np.bincount(owner[keep], minlength=len(lengths))
@@ -249,19 +283,25 @@ class PatientHistories:
         after = pd.Series(ended).groupby(owner).cumsum().to_numpy()
         return (after == 0) | (ended & (after == 1))
 
-    def _order(self, patients: pd.DataFrame, events: pd.DataFrame,
-               lengths: np.ndarray) -> pd.Series | None:
-        """Each row's order value: its patient's start plus the cumulated gaps (each at
-        least :attr:`min_gap`), within the training range, in the column's own form."""
-        if self.order is None:
-            return None
-        encoder = self.order.encoders_[0]
-        starts = encoder.to_float(patients[self.layout.order])
+    def _times(self, patients: pd.DataFrame, events: pd.DataFrame,
+               lengths: np.ndarray) -> np.ndarray:
+        """Each row's order value as a number: its patient's start plus the cumulated gaps
+        (each at least :attr:`min_gap`)."""
+        starts = self.order.encoders_[0].to_float(patients[self.layout.order])
         gaps = np.clip(events[GAP].to_numpy(dtype=float), self.min_gap, None)
         owner = np.repeat(np.arange(len(lengths)), lengths)
         firsts = first_rows(lengths)
         gaps[firsts[lengths > 0]] = 0.0
-        times = starts[owner] + pd.Series(gaps).groupby(owner).cumsum().to_numpy()
+        return starts[owner] + pd.Series(gaps).groupby(owner).cumsum().to_numpy()
+
+    def _order(self, patients: pd.DataFrame, events: pd.DataFrame,
+               lengths: np.ndarray) -> pd.Series | None:
+        """Each row's order value (:meth:`_times`), within the training range, in the
+        column's own form."""
+        if self.order is None:
+            return None
+        encoder = self.order.encoders_[0]
+        times = self._times(patients, events, lengths)
         return encoder.values_of(np.clip(times, encoder.min_, encoder.max_))
 
     def to_dict(self) -> dict[str, Any]:

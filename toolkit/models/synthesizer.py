@@ -31,7 +31,7 @@ from toolkit.io.records import Records, read_records
 from toolkit.models.base import LatentEstimator, resolve_device, resolve_seed, torch_threads
 from toolkit.models.copies import MAX_REDRAWS, CopyGuard, modelled_columns
 from toolkit.models.histories import PatientHistories, longitudinal_layout
-from toolkit.models.private import PrivateFit, one_row_per_patient, private_settings
+from toolkit.models.private import PrivateFit, PrivateHistories, private_settings
 
 SAMPLE_CHUNK = 16384
 #: the model file's tensor of training-row fingerprints (see :mod:`toolkit.models.copies`)
@@ -272,20 +272,26 @@ class Synthesizer(LatentEstimator):
         if histories and records.domain is TabularAdapter:
             check_table(records.data, min_rows=2)  # what no model can learn, said first
             layout = longitudinal_layout(records.data, metadata, self.subject, self.order)
-        if layout is not None and self.epsilon is not None:
-            records = one_row_per_patient(records, layout, seed)
-            layout = None
         if layout is None:
             records = read_records(records, max_rows=config.max_training_rows,
                                    random_state=seed)
             self.histories_, self.n_patients_ = None, None
-            return self._fit_rows(records, config, seed, metadata)
+            private = None if self.epsilon is None else PrivateFit(
+                self.epsilon, self.delta, self.max_grad_norm, metadata)
+            return self._fit_rows(records, config, seed, metadata, private)
         return self._fit_histories(records, layout, config, seed, metadata)
 
     def _fit_histories(self, records: Records, layout: HistoryLayout, config: Config,
                        seed: int, metadata: dict[str, Any] | None) -> torch.Tensor:
-        """Fit the patients table with :meth:`_fit_rows`, then the histories given it."""
+        """Fit the patients table with :meth:`_fit_rows`, then the histories given it (both
+        privately, per patient, with ``epsilon``:
+        :class:`~toolkit.models.private.PrivateHistories`)."""
         data = sample_patients(records.data, layout.subject, config.max_training_rows, seed)
+        privacy = None
+        if self.epsilon is not None:
+            privacy = PrivateHistories(self.epsilon, self.delta, self.max_grad_norm, metadata,
+                                       int(data[layout.subject].nunique(dropna=False)))
+            data = privacy.bound(data, layout)
         patients, events = layout.split(data)
         patient_kinds = {column: kind for column, kind in load_metadata(
             {k: v for k, v in (metadata or {}).items() if k not in ("subject", "order")}
@@ -294,18 +300,28 @@ class Synthesizer(LatentEstimator):
         if patients[ROWS].nunique() == 1:  # modelled even when every history is as long
             patient_kinds[ROWS] = "integer"
         provenance = dataclasses.replace(records.provenance, rows=None, statistics=None)
-        context = self._fit_rows(Records(patients, provenance), config, seed, patient_kinds)
-        self.histories_, history = PatientHistories.fit(
-            layout, patients, events, context.cpu().numpy(), data, config, seed, metadata)
-        self.history_ = {**self.history_, **history.losses}
+        context = self._fit_rows(Records(patients, provenance), config, seed, patient_kinds,
+                                 None if privacy is None else privacy.patients_fit(layout))
+        if privacy is None:
+            self.histories_, history = PatientHistories.fit(
+                layout, patients, events, context.cpu().numpy(), data, config, seed, metadata)
+            self.history_ = {**self.history_, **history.losses}
+        else:
+            order_dtype = None if layout.order is None else data[layout.order].dtype
+            self.histories_, plan = PatientHistories.fit_private(
+                layout, patients, events, context.cpu().numpy(), order_dtype, config, seed,
+                privacy)
+            self.privacy_ = privacy.guarantee(PrivacyPlan.from_dict(self.privacy_), plan)
         self.n_patients_, self.n_rows_ = len(patients), len(data)
         self.n_rows_seen_ = records.provenance.rows or len(records.data)
         return context
 
     def _fit_rows(self, records: Records, config: Config, seed: int,
-                  metadata: dict[str, Any] | None) -> torch.Tensor:
-        """Fit the model of a table's rows (see :meth:`_fit`)."""
-        adapter, privacy, marginals = self._prepare(records, config, seed, metadata)
+                  metadata: dict[str, Any] | None, private: PrivateFit | None = None
+                  ) -> torch.Tensor:
+        """Fit the model of a table's rows (see :meth:`_fit`), with differential privacy when
+        ``private`` is given."""
+        adapter, privacy, marginals = self._prepare(records, config, seed, metadata, private)
         array = adapter.transform(records.data, random_state=seed)
         if adapter.spec.width == 0:
             raise DataError("no column to model: every column is an ID or constant")
@@ -321,8 +337,7 @@ class Synthesizer(LatentEstimator):
             generator = torch.Generator().manual_seed(seed)
             history = backend.fit(tensor, generator, self._callbacks(config), privacy,
                                   marginals)
-        self.privacy_ = (None if privacy is None else
-                         {**privacy.to_dict(), "unit": records.provenance.unit})
+        self.privacy_ = None if privacy is None else privacy.to_dict()
         self.adapter_ = adapter
         self.backend_ = backend
         self.config_ = config
@@ -344,12 +359,11 @@ class Synthesizer(LatentEstimator):
         return tensor
 
     def _prepare(self, records: Records, config: Config, seed: int,
-                 metadata: dict[str, Any] | None
+                 metadata: dict[str, Any] | None, private: PrivateFit | None
                  ) -> tuple[Adapter, PrivacyPlan | None, np.ndarray | None]:
         """The fitted adapter; for a private fit also the privacy plan and the encoded
         surrogate rows that start the output bias (:class:`~toolkit.models.private.PrivateFit`)."""
-        if self.epsilon is not None:
-            private = PrivateFit(self.epsilon, self.delta, self.max_grad_norm, metadata)
+        if private is not None:
             return private.prepare(records, config, seed)
         adapter = records.domain.from_config(config, metadata, random_state=seed)
         return adapter.fit(records.data, records.provenance), None, None
