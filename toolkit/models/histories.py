@@ -219,6 +219,13 @@ class PatientHistories:
                ) -> pd.DataFrame:
         """The rows of generated ``patients`` (their encoded ``context`` beside), one history
         each, as a table of the training columns."""
+        return self.layout.join(*self.draw(patients, context, seed))
+
+    def draw(self, patients: pd.DataFrame, context: np.ndarray, seed: int
+             ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series | None]:
+        """The histories of generated ``patients`` before they are joined: the patients with
+        the number of rows each kept (:data:`ROWS`), the event rows grouped by patient (with
+        :data:`GAP`) and each row's order value (``None`` without an order column)."""
         lengths = np.clip(patients[ROWS].to_numpy(dtype=int), 1, self.max_rows)
         generator = torch.Generator().manual_seed(seed)
         with torch.no_grad():
@@ -232,7 +239,7 @@ class PatientHistories:
             lengths = np.bincount(owner[keep], minlength=len(lengths))
             events = events[keep].reset_index(drop=True)
         patients = patients.assign(**{ROWS: lengths})
-        return self.layout.join(patients, events, self._order(patients, events, lengths))
+        return patients, events, self._order(patients, events, lengths)
 
     def check_conditions(self, conditions: dict[str, Any] | pd.DataFrame | None) -> None:
         """Refuse a condition on a column that changes within a history (a longitudinal model

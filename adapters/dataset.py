@@ -1,0 +1,337 @@
+"""A dataset: tables linked by keys (patients → admissions → labs).
+
+:class:`DatasetMetadata` says which column is each table's primary key, which columns point at
+a parent table's key (the relationships), and, for a table whose rows are ordered within
+their parent (visits, lab draws), the order column. It reads our own metadata mapping and
+SDV's multi-table metadata (``tables`` with ``primary_key``, ``sequence_key`` and
+``sequence_index``; ``relationships`` with ``parent_table_name``, ``parent_primary_key``,
+``child_table_name`` and ``child_foreign_key``) as they are, checks them against the
+tables, and gives the order in which tables are generated (parents first).
+:func:`draft_dataset` drafts the keys from the tables' names and values.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from toolkit.adapters.histories import ORDER_WORDS, order_values
+from toolkit.adapters.kinds import infer_kinds, name_tokens
+from toolkit.exceptions import DataError, UsageError
+
+#: share of a candidate foreign key's distinct values that must be parent keys
+CONTAINED = 1.0
+
+
+@dataclass(frozen=True)
+class Relationship:
+    """``child.child_key`` holds values of ``parent.parent_key`` (a foreign key)."""
+
+    parent: str
+    parent_key: str
+    child: str
+    child_key: str
+
+    def __str__(self) -> str:
+        return f"{self.parent}.{self.parent_key} → {self.child}.{self.child_key}"
+
+
+@dataclass
+class TableMetadata:
+    """One table of a dataset.
+
+    Parameters
+    ----------
+    primary_key : str or None
+        The column identifying each row (unique, never missing).
+    order : str or None
+        The column ordering the table's rows within their parent (a date-time or a
+        number); ``None``: the row order.
+    columns : dict
+        Column metadata as :class:`~toolkit.Synthesizer` takes it (kinds, bounds), possibly
+        empty (kinds are then inferred).
+    """
+
+    primary_key: str | None = None
+    order: str | None = None
+    columns: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DatasetMetadata:
+    """Tables and the keys linking them.
+
+    Parameters
+    ----------
+    tables : dict of str to TableMetadata
+    relationships : list of Relationship
+        Each child's first relationship names the parent it is generated under; others
+        (a flight's destination airport) point at further parents.
+    """
+
+    tables: dict[str, TableMetadata]
+    relationships: list[Relationship] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DatasetMetadata:
+        """Read our metadata mapping or SDV's multi-table metadata (said by its keys).
+
+        Raises
+        ------
+        UsageError
+            For a mapping without ``tables`` or a relationship missing one of its keys.
+        """
+        if not isinstance(data, dict) or not isinstance(data.get("tables"), dict):
+            raise UsageError("dataset metadata must have a 'tables' mapping (our format or "
+                             "SDV's multi-table metadata)")
+        tables = {str(name): _table_from_dict(entry or {})
+                  for name, entry in data["tables"].items()}
+        relationships = [_relationship_from_dict(entry)
+                         for entry in data.get("relationships") or []]
+        return cls(tables, relationships)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Our metadata mapping (YAML-ready)."""
+        tables = {}
+        for name, table in self.tables.items():
+            entry: dict[str, Any] = {}
+            if table.primary_key is not None:
+                entry["primary_key"] = table.primary_key
+            if table.order is not None:
+                entry["order"] = table.order
+            if table.columns:
+                entry["columns"] = table.columns
+            tables[name] = entry
+        return {"tables": tables, "relationships": [
+            {"parent": r.parent, "parent_key": r.parent_key, "child": r.child,
+             "child_key": r.child_key} for r in self.relationships]}
+
+    def parent_of(self, table: str) -> Relationship | None:
+        """The relationship a table is generated under (its first), or ``None`` for a root."""
+        return next((r for r in self.relationships if r.child == table), None)
+
+    def further_parents(self, table: str) -> list[Relationship]:
+        """A table's relationships after its first (keys drawn among generated parents)."""
+        return [r for r in self.relationships if r.child == table][1:]
+
+    def children_of(self, table: str) -> list[Relationship]:
+        """The relationships under which tables are generated from ``table``'s rows."""
+        return [r for r in (self.parent_of(t) for t in self.tables) if r and r.parent == table]
+
+    def generation_order(self) -> list[str]:
+        """The tables, every parent before the tables generated under it or pointing at it.
+
+        Raises
+        ------
+        UsageError
+            When the relationships go round in a circle.
+        """
+        done: list[str] = []
+        waiting = list(self.tables)
+        while waiting:
+            ready = [t for t in waiting if all(r.parent in done for r in self.relationships
+                                               if r.child == t and r.parent != t)]
+            if not ready:
+                raise UsageError(f"the relationships go round in a circle between "
+                                 f"{sorted(waiting)}")
+            done += ready
+            waiting = [t for t in waiting if t not in ready]
+        return done
+
+    def check(self, tables: dict[str, pd.DataFrame]) -> None:
+        """Check the metadata against the tables: every table and key column exists, primary
+        keys are unique and complete, and every foreign key value has its parent row.
+
+        Raises
+        ------
+        UsageError
+            For a table or column the data does not have, or a self-relationship.
+        DataError
+            For a duplicated or missing primary key, or a foreign key without its parent.
+        """
+        missing = sorted(set(self.tables) - set(tables))
+        if missing:
+            raise UsageError(f"the metadata names tables the dataset does not have: {missing}; "
+                             f"tables: {sorted(tables)}")
+        extra = sorted(set(tables) - set(self.tables))
+        if extra:
+            raise UsageError(f"the dataset has tables the metadata does not describe: {extra}")
+        for name, table in self.tables.items():
+            for role, column in (("primary key", table.primary_key), ("order", table.order)):
+                _check_column(tables, name, column, role)
+            if table.primary_key is not None:
+                keys = tables[name][table.primary_key]
+                if keys.isna().any():
+                    raise DataError(f"primary key {name}.{table.primary_key} has "
+                                    f"{int(keys.isna().sum())} missing values")
+                if keys.duplicated().any():
+                    raise DataError(f"primary key {name}.{table.primary_key} repeats "
+                                    f"{int(keys.duplicated().sum())} values, e.g. "
+                                    f"{keys[keys.duplicated()].iloc[0]!r}")
+        self.generation_order()
+        for relation in self.relationships:
+            if relation.parent == relation.child:
+                raise UsageError(f"relationship {relation} links a table to itself: not "
+                                 "supported")
+            _check_column(tables, relation.parent, relation.parent_key, "parent key")
+            _check_column(tables, relation.child, relation.child_key, "foreign key")
+            parent_keys = set(tables[relation.parent][relation.parent_key].dropna())
+            values = tables[relation.child][relation.child_key].dropna()
+            orphans = ~values.isin(parent_keys)
+            if orphans.any():
+                raise DataError(f"{int(orphans.sum())} rows of {relation.child} have a "
+                                f"{relation.child_key} that is not a {relation.parent}."
+                                f"{relation.parent_key} (e.g. {values[orphans].iloc[0]!r})")
+
+
+def _check_column(tables: dict[str, pd.DataFrame], table: str, column: str | None,
+                  role: str) -> None:
+    if table not in tables:
+        raise UsageError(f"the metadata names table {table!r}, which the dataset does not "
+                         f"have; tables: {sorted(tables)}")
+    if column is not None and column not in tables[table].columns:
+        raise UsageError(f"{role} {table}.{column} is not a column of {table}; columns: "
+                         f"{list(map(str, tables[table].columns))}")
+
+
+def _table_from_dict(entry: dict[str, Any]) -> TableMetadata:
+    """One table of our mapping or of SDV's (``sdtype`` columns, ``sequence_index``)."""
+    columns = {}
+    for column, value in (entry.get("columns") or {}).items():
+        if isinstance(value, dict) and "sdtype" in value:
+            kind = _SDV_KINDS.get(value["sdtype"])
+            if kind is not None:
+                columns[str(column)] = kind
+        else:
+            columns[str(column)] = value
+    return TableMetadata(entry.get("primary_key"), entry.get("order",
+                                                             entry.get("sequence_index")),
+                         columns)
+
+
+#: SDV's sdtypes and the kind each is (others: inferred)
+_SDV_KINDS = {"numerical": "continuous", "categorical": "categorical", "boolean": "boolean",
+              "datetime": "datetime", "id": "id"}
+
+
+def _relationship_from_dict(entry: dict[str, Any]) -> Relationship:
+    names = (("parent", "parent_table_name"), ("parent_key", "parent_primary_key"),
+             ("child", "child_table_name"), ("child_key", "child_foreign_key"))
+    values = []
+    for ours, sdv in names:
+        value = entry.get(ours, entry.get(sdv))
+        if value is None:
+            raise UsageError(f"a relationship needs '{ours}' (or SDV's '{sdv}'): {entry}")
+        values.append(str(value))
+    return Relationship(*values)
+
+
+# drafting ----------------------------------------------------------------------------------
+def _plain_name(name: str) -> str:
+    """A column or table name reduced for comparison: ``Patient_ID`` → ``patient``."""
+    text = re.sub(r"[^a-z0-9]", "", str(name).lower())
+    return re.sub(r"(id|key|code|no|nr|num)$", "", text) or text
+
+
+def _is_whole(values: pd.Series) -> bool:
+    return pd.api.types.is_integer_dtype(values.dtype) or (
+        pd.api.types.is_float_dtype(values.dtype) and bool((values.dropna() % 1 == 0).all()))
+
+
+def draft_primary_key(name: str, table: pd.DataFrame) -> str | None:
+    """The column of ``table`` that identifies its rows: unique, complete, whole numbers or
+    text, named like a key (``id``, ``{table}_id``, ``…_key``, ``code``); among several, the
+    first whose name is the table's."""
+    candidates = []
+    for column in table.columns:
+        values = table[column]
+        if values.isna().any() or not values.is_unique or len(values) < 2:
+            continue
+        if not (_is_whole(values) or values.dtype == object
+                or pd.api.types.is_string_dtype(values.dtype)):
+            continue
+        plain = str(column).lower()
+        if re.search(r"(^|[^a-z])(id|key|code|nr|no)$|^id|id$", plain) or \
+                _plain_name(column) == _plain_name(name):
+            candidates.append(str(column))
+    preferred = [c for c in candidates if _plain_name(c) in (_plain_name(name),
+                                                             _plain_name(name).rstrip("s"))]
+    return (preferred or candidates or [None])[0]
+
+
+def draft_dataset(tables: dict[str, pd.DataFrame]) -> tuple[DatasetMetadata, list[str]]:
+    """Draft a dataset's keys from the tables: each table's primary key
+    (:func:`draft_primary_key`), and a relationship wherever another table's column holds
+    only values of that key and is named like it (same name, or the parent table's name
+    with ``id``/``key``), or, for text keys, holds only its values without the name.
+
+    Returns
+    -------
+    DatasetMetadata
+        The draft (no column kinds: they are inferred when fitted).
+    list of str
+        One line per finding, to be said to the user.
+    """
+    keys = {name: draft_primary_key(name, table) for name, table in tables.items()}
+    notes = [f"{name}: primary key {key!r}" for name, key in keys.items() if key]
+    relationships = []
+    for parent, key in keys.items():
+        if key is None:
+            continue
+        parent_values = tables[parent][key]
+        allowed = set(parent_values)
+        text_key = not _is_whole(parent_values)
+        for child, table in tables.items():
+            if child == parent:
+                continue
+            for column in table.columns:
+                if str(column) == keys[child]:
+                    continue
+                values = table[column].dropna()
+                if values.empty or _is_whole(values) == text_key:
+                    continue
+                named = _plain_name(column) in (_plain_name(key), _plain_name(parent),
+                                                _plain_name(parent).rstrip("s"))
+                if not named and not (text_key and values.nunique() >= 2):
+                    continue
+                if values.isin(allowed).mean() >= CONTAINED:
+                    relationships.append(Relationship(parent, key, child, str(column)))
+                    notes.append(f"{child}.{column} → {parent}.{key}")
+    # a child generated under the parent it shares most rows' meaning with: a named key first
+    relationships.sort(key=lambda r: (r.child, _plain_name(r.child_key) not in (
+        _plain_name(r.parent_key), _plain_name(r.parent), _plain_name(r.parent).rstrip("s"))))
+    metadata = DatasetMetadata({name: TableMetadata(key) for name, key in keys.items()},
+                               relationships)
+    for name, table in tables.items():
+        relation = metadata.parent_of(name)
+        if relation is not None:
+            order = draft_order(table, relation.child_key)
+            if order is not None:
+                metadata.tables[name].order = order
+                notes.append(f"{name} ordered by {order} within {relation.child_key}")
+    return metadata, notes
+
+
+def draft_order(table: pd.DataFrame, key: str) -> str | None:
+    """The column ordering a child table's rows within their parent (``key``): a date-time,
+    else a number named like a time (date, day, visit, ...), never missing and varying
+    within some parent; the first such date-time, else the first such number."""
+    kinds, _ = infer_kinds(table, {})
+    candidates = []
+    for position, (column, kind) in enumerate(kinds.items()):
+        if column == key or column not in table.columns:
+            continue
+        numeric = pd.api.types.is_numeric_dtype(table[column].dtype) and not \
+            pd.api.types.is_bool_dtype(table[column].dtype)
+        if kind != "datetime" and not (numeric and ORDER_WORDS & set(name_tokens(column))):
+            continue
+        try:
+            values = pd.Series(order_values(table[column]), index=table.index)
+        except DataError:  # missing values or not a time
+            continue
+        if values.groupby(table[key].to_numpy(), sort=False).nunique().max() > 1:
+            candidates.append((kind != "datetime", position, str(column)))
+    return min(candidates)[2] if candidates else None

@@ -1,0 +1,385 @@
+"""Synthesizing a dataset of linked tables (patients → admissions → labs), parents first.
+
+Each table is learnt with the models the longitudinal synthesizer already has:
+
+* a **root** table (no parent) by a :class:`~toolkit.Synthesizer`, its rows augmented, for
+  every table generated under it, with the number of child rows each row has and, for an
+  ordered child, the first child's order value (so a patient's number of admissions and
+  when they start are learnt with the patient's attributes);
+* a **child** table as histories given its parent row
+  (:class:`~toolkit.models.histories.PatientHistories`): its rows grouped by parent, in
+  order, each generated given the parent's encoded row (which holds the count and start) and
+  the rows before. A child's rows carry their own children's counts and starts the same way,
+  so a grandchild table is generated given its child rows: any depth.
+
+Keys are fresh: every primary key is numbered anew, and every foreign key is the generated
+parent's key, so referential integrity holds by construction. A further parent (a second
+foreign key) is drawn among the generated parent rows at random: that link is not learnt.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator
+
+from toolkit.adapters.dataset import DatasetMetadata, Relationship, draft_dataset
+from toolkit.adapters.histories import GAP, ROWS, HistoryLayout, order_values
+from toolkit.backends.sequence import first_rows
+from toolkit.config import Config
+from toolkit.exceptions import (
+    DataError,
+    InferenceWarning,
+    ModelFileError,
+    NotFittedError,
+    UsageError,
+)
+from toolkit.io.datasets import read_dataset
+from toolkit.io.metadata import read_metadata
+from toolkit.io.records import Records
+from toolkit.models.base import resolve_seed
+from toolkit.models.histories import PatientHistories
+from toolkit.models.synthesizer import Synthesizer
+
+#: prefix of a parent's column counting its rows in a child table
+COUNT = "__count__."
+#: prefix of a parent's column holding its first child row's order value
+START = "__start__."
+
+
+def _count(child: str) -> str:
+    return COUNT + child
+
+
+def _start(child: str) -> str:
+    return START + child
+
+
+class MultiTableSynthesizer(BaseEstimator):
+    """Learn a dataset of linked tables and generate a synthetic one with fresh keys.
+
+    Parameters
+    ----------
+    metadata : dict, str, Path or None, default None
+        The tables' keys (:class:`~adapters.dataset.DatasetMetadata`: our mapping or SDV's
+        multi-table metadata, or a YAML/JSON file of either); ``None`` drafts them from the
+        tables' names and values (said in an :class:`~toolkit.exceptions.InferenceWarning`).
+    config : str, Path or Config, default "default"
+        The preset every table's model uses.
+    epochs : int or None, default None
+        Training passes (``None``: the preset's budget for each table's size).
+    random_state : int or None, default None
+        Seed of the fit (and of the first sample).
+
+    Attributes
+    ----------
+    metadata_ : DatasetMetadata
+        The keys used (given or drafted).
+    models_ : dict
+        Per table, its :class:`~toolkit.Synthesizer` (a root) or its
+        :class:`~toolkit.models.histories.PatientHistories` (a child).
+    n_rows_ : dict of str to int
+        Training rows per table.
+    fit_seconds_ : float
+    """
+
+    def __init__(self, metadata: dict[str, Any] | str | Path | None = None,
+                 config: str | Path | Config = "default", epochs: int | None = None,
+                 random_state: int | None = None) -> None:
+        self.metadata = metadata
+        self.config = config
+        self.epochs = epochs
+        self.random_state = random_state
+
+    # fitting ---------------------------------------------------------------------------
+    def fit(self, tables: dict[str, pd.DataFrame] | str | Path) -> MultiTableSynthesizer:
+        """Learn the dataset.
+
+        Parameters
+        ----------
+        tables : dict of str to pandas.DataFrame, or a folder
+            The tables by name, or a folder of one CSV/Parquet file per table.
+
+        Raises
+        ------
+        UsageError
+            For metadata that does not match the tables or relationships in a circle.
+        DataError
+            For a duplicated primary key or a foreign key without its parent.
+        """
+        started = time.perf_counter()
+        tables = read_dataset(tables) if isinstance(tables, (str, Path)) else dict(tables)
+        if not tables:
+            raise UsageError("a dataset needs at least one table")
+        metadata = self._metadata(tables)
+        metadata.check(tables)
+        seed = resolve_seed(self.random_state)
+        self.metadata_ = metadata
+        self.order_ = metadata.generation_order()
+        self.columns_ = {name: [str(c) for c in table.columns] for name, table in tables.items()}
+        self.n_rows_ = {name: len(table) for name, table in tables.items()}
+        self.models_: dict[str, Any] = {}
+        config = Synthesizer(config=self.config, epochs=self.epochs).resolve_config()
+        fitted: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
+        for index, name in enumerate(self.order_):
+            table = self._modelled(name, tables)
+            relation = metadata.parent_of(name)
+            if relation is None:
+                fitted[name] = self._fit_root(name, table, seed + index)
+            else:
+                fitted[name] = self._fit_child(name, relation, table, fitted[relation.parent],
+                                               config, seed + index)
+        self.seed_ = seed
+        self._sampling_rng = np.random.default_rng(seed)
+        self.fit_seconds_ = time.perf_counter() - started
+        return self
+
+    def _metadata(self, tables: dict[str, pd.DataFrame]) -> DatasetMetadata:
+        given = read_metadata(self.metadata) if isinstance(self.metadata, (str, Path)) \
+            else self.metadata
+        if given is not None:
+            return DatasetMetadata.from_dict(given)
+        drafted, notes = draft_dataset(tables)
+        warnings.warn(InferenceWarning(
+            "dataset keys drafted from names and values: " + "; ".join(notes or ["none found"])
+            + "; state them in the metadata (toolkit metadata DIR drafts a file) to change "
+            "this"), stacklevel=3)
+        return drafted
+
+    def _kinds(self, name: str, columns: list[str]) -> dict[str, Any]:
+        """Column metadata of a table's modelled columns: the given, keys as IDs, counts as
+        integers."""
+        table = self.metadata_.tables[name]
+        kinds = {c: v for c, v in table.columns.items() if c in columns}
+        keys = {table.primary_key} | {r.parent_key for r in self.metadata_.relationships
+                                      if r.parent == name}
+        kinds.update({key: "id" for key in keys if key in columns})
+        kinds.update({c: "integer" for c in columns if c.startswith(COUNT)})
+        return kinds
+
+    def _modelled(self, name: str, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+        """A table as its model learns it: its columns without further parents' keys, with
+        each child table's count (and start, for an ordered child) per row."""
+        table = tables[name].copy()
+        table.columns = [str(c) for c in table.columns]
+        further = [r.child_key for r in self.metadata_.further_parents(name)]
+        table = table.drop(columns=further)
+        for relation in self.metadata_.children_of(name):
+            child = tables[relation.child]
+            keys = table[relation.parent_key]
+            table[_count(relation.child)] = keys.map(
+                child[relation.child_key].value_counts()).fillna(0).astype(int).to_numpy()
+            order = self.metadata_.tables[relation.child].order
+            if order is not None:
+                first = child.assign(_time=order_values(child[order])).sort_values(
+                    "_time", kind="stable").drop_duplicates(relation.child_key)
+                table[_start(relation.child)] = keys.map(
+                    first.set_index(relation.child_key)[order]).to_numpy()
+        return table
+
+    def _fit_root(self, name: str, table: pd.DataFrame, seed: int
+                  ) -> tuple[pd.DataFrame, np.ndarray]:
+        """Fit a root table's synthesizer; return its rows and their encoding."""
+        started = time.perf_counter()
+        model = Synthesizer(config=self.config, epochs=self.epochs, random_state=seed,
+                            metadata=self._kinds(name, list(table.columns)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", InferenceWarning)
+            model._fit(Records(table), model.resolve_config(), seed, histories=False)
+        model.fit_seconds_ = time.perf_counter() - started
+        self.models_[name] = model
+        return table, model.adapter_.transform(table)
+
+    def _fit_child(self, name: str, relation: Relationship, table: pd.DataFrame,
+                   parent: tuple[pd.DataFrame, np.ndarray], config: Config, seed: int
+                   ) -> tuple[pd.DataFrame, np.ndarray]:
+        """Fit a child table's histories given its parent rows; return its rows in history
+        order and their encoding."""
+        parent_rows, parent_encoded = parent
+        key, order = relation.child_key, self.metadata_.tables[name].order
+        orphans = table[key].isna()
+        if orphans.any():
+            warnings.warn(InferenceWarning(
+                f"{int(orphans.sum())} rows of {name} have no {key} (no parent): they are "
+                "not learnt from"), stacklevel=4)
+            table = table[~orphans]
+        owner = pd.Index(parent_rows[relation.parent_key]).get_indexer(table[key])
+        times = order_values(table[order]) if order is not None else np.zeros(len(table))
+        ordered = table.iloc[np.lexsort((np.arange(len(table)), times, owner))]
+        owner = np.sort(owner)
+        lengths = np.bincount(owner, minlength=len(parent_rows))
+        has = lengths > 0
+        layout = HistoryLayout(key, order, [key] + ([order] if order else []),
+                               [c for c in ordered.columns if c not in (key, order)],
+                               list(ordered.columns))
+        events = ordered[layout.event_columns].reset_index(drop=True)
+        patients = pd.DataFrame({ROWS: lengths[has]})
+        if order is not None:
+            ordered_times = order_values(ordered[order])
+            gaps = np.diff(ordered_times, prepend=ordered_times[:1])
+            starts = first_rows(lengths[has])
+            gaps[starts] = 0.0
+            events[GAP] = gaps
+            patients[order] = ordered[order].iloc[starts].to_numpy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", InferenceWarning)
+            histories, _ = PatientHistories.fit(
+                layout, patients, events, parent_encoded[has], ordered, config, seed,
+                {"columns": self._kinds(name, layout.event_columns)})
+        self.models_[name] = histories
+        return ordered.reset_index(drop=True), histories.events.transform(events)
+
+    # sampling --------------------------------------------------------------------------
+    def sample(self, scale: float = 1.0, random_state: int | None = None
+               ) -> dict[str, pd.DataFrame]:
+        """Generate a synthetic dataset.
+
+        Parameters
+        ----------
+        scale : float, default 1.0
+            Root rows to generate, as a share of the training rows (0.5: half as many
+            patients); child tables follow from their generated parents.
+        random_state : int or None, default None
+            Seed for this call; ``None`` continues the model's own sequence.
+
+        Returns
+        -------
+        dict of str to pandas.DataFrame
+            Every table, with its training columns, fresh keys and every foreign key
+            pointing at a generated parent row.
+
+        Raises
+        ------
+        UsageError
+            For a scale that is not a positive number.
+        """
+        self._check_fitted()
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0 \
+                or not np.isfinite(scale):
+            raise UsageError(f"scale must be a positive number, got {scale!r}")
+        rng = self._sampling_rng if random_state is None else np.random.default_rng(
+            resolve_seed(random_state))
+        generated: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
+        for name in self.order_:
+            seed = int(rng.integers(2**31 - 1))
+            relation = self.metadata_.parent_of(name)
+            if relation is None:
+                model = self.models_[name]
+                rows = model.sample(max(1, round(scale * self.n_rows_[name])), random_state=seed)
+                generated[name] = rows, model.adapter_.transform(rows)
+            else:
+                generated[name] = self._sample_child(name, relation, generated[relation.parent],
+                                                     seed)
+        return {name: self._output(name, generated, rng) for name in self.columns_}
+
+    def _sample_child(self, name: str, relation: Relationship,
+                      parent: tuple[pd.DataFrame, np.ndarray], seed: int
+                      ) -> tuple[pd.DataFrame, np.ndarray]:
+        parent_rows, parent_encoded = parent
+        histories: PatientHistories = self.models_[name]
+        counts = pd.to_numeric(parent_rows[_count(name)], errors="coerce").fillna(0)
+        counts = counts.round().clip(lower=0).to_numpy(dtype=int)
+        has = counts > 0
+        patients = pd.DataFrame({ROWS: counts[has]})
+        order = histories.layout.order
+        if order is not None:
+            starts = parent_rows[_start(name)][has].reset_index(drop=True)
+            missing = starts.isna().to_numpy()
+            if missing.any() and (~missing).any():  # a count without a start: another's start
+                rng = np.random.default_rng(seed)
+                starts[missing] = starts[~missing].to_numpy()[
+                    rng.integers(0, (~missing).sum(), missing.sum())]
+            patients[order] = starts
+        if not has.any():
+            empty = pd.DataFrame({c: pd.Series(dtype=object) for c in histories.layout.columns})
+            return empty, np.zeros((0, histories.events.spec.width), dtype=np.float32)
+        kept, events, times = histories.draw(patients, parent_encoded[has], seed)
+        owner = np.repeat(np.flatnonzero(has), kept[ROWS].to_numpy(dtype=int))
+        rows = events.drop(columns=[GAP], errors="ignore")
+        rows[relation.child_key] = parent_rows[relation.parent_key].to_numpy()[owner]
+        if order is not None:
+            rows[order] = times.to_numpy()
+        rows = histories.events.renumber_ids(rows, 0)
+        return rows[histories.layout.columns], histories.events.transform(events)
+
+    def _output(self, name: str, generated: dict[str, tuple[pd.DataFrame, np.ndarray]],
+                rng: np.random.Generator) -> pd.DataFrame:
+        """A generated table as the user's: further parents' keys drawn among the generated
+        parent rows, the training columns in their order, no counts or starts."""
+        rows = generated[name][0].copy()
+        for relation in self.metadata_.further_parents(name):
+            keys = generated[relation.parent][0][relation.parent_key].to_numpy()
+            rows[relation.child_key] = keys[rng.integers(0, len(keys), len(rows))] \
+                if len(keys) else None
+        return rows[self.columns_[name]].reset_index(drop=True)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "models_"):
+            raise NotFittedError("this MultiTableSynthesizer is not fitted yet: call fit first")
+
+    # model files -----------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        """Save the fitted dataset model to one ``.tkm`` file (every table's model)."""
+        from toolkit.io.modelfile import save_model
+
+        self._check_fitted()
+        tensors: dict[str, torch.Tensor] = {}
+        documents: dict[str, Any] = {}
+        for name, model in self.models_.items():
+            if isinstance(model, Synthesizer):
+                documents[name] = {"root": model.document()}
+                state = model.tensors()
+            else:
+                documents[name] = {"child": model.to_dict()}
+                state = model.model.state_dict()
+            tensors.update({f"{name}/{key}": value for key, value in state.items()})
+        save_model(path, tensors, {
+            "kind": "dataset", "metadata": self.metadata_.to_dict(), "order": self.order_,
+            "columns": self.columns_, "n_rows": self.n_rows_, "seed": self.seed_,
+            "fit_seconds": self.fit_seconds_, "tables": documents,
+            "params": {"config": str(self.config) if not isinstance(self.config, Config)
+                       else "custom", "epochs": self.epochs, "random_state": self.random_state},
+        })
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto") -> MultiTableSynthesizer:
+        """Load a model saved by :meth:`save`; never unpickles.
+
+        Raises
+        ------
+        ModelFileError
+            When the file is missing, corrupt or not a dataset model.
+        """
+        from toolkit.io.modelfile import load_model
+
+        tensors, document = load_model(path)
+        if document.get("kind") != "dataset":
+            raise ModelFileError(f"{path} holds a {document.get('kind')!r} model, not a dataset "
+                                 "model (MultiTableSynthesizer)")
+        model = cls(random_state=document["params"].get("random_state"),
+                    epochs=document["params"].get("epochs"))
+        try:
+            model.metadata_ = DatasetMetadata.from_dict(document["metadata"])
+            model.order_ = [str(name) for name in document["order"]]
+            model.columns_ = {str(k): list(v) for k, v in document["columns"].items()}
+            model.n_rows_ = {str(k): int(v) for k, v in document["n_rows"].items()}
+            model.models_ = {}
+            for name, entry in document["tables"].items():
+                own = {key[len(name) + 1:]: value for key, value in tensors.items()
+                       if key.startswith(f"{name}/")}
+                if "root" in entry:
+                    model.models_[name] = Synthesizer._rebuild(entry["root"], own, device)
+                else:
+                    model.models_[name] = PatientHistories.from_dict(entry["child"], own)
+            model.seed_ = int(document["seed"])
+            model.fit_seconds_ = float(document["fit_seconds"])
+        except (KeyError, TypeError, ValueError, RuntimeError, UsageError, DataError) as error:
+            raise ModelFileError(f"{path} is not a valid dataset model: {error}") from None
+        model._sampling_rng = np.random.default_rng(model.seed_)
+        return model
