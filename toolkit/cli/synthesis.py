@@ -61,16 +61,20 @@ CLI_CHUNK_ROWS = 100_000
 @click.option("--target", default=None, help="With --report: column for the utility section.")
 @click.option("--grid", type=click.Path(path_type=Path), default=None,
               help="Images: also write the generated images tiled into one PNG.")
+@click.option("--scale", type=click.FloatRange(0.0, min_open=True), default=None,
+              help="Datasets: root rows to generate as a share of the training rows "
+                   "[default: 1].")
 @condition_option
 @training_options
 @privacy_options
 @history_options
 def synth(data: Path, out: Path, rows: int | None, model_out: Path | None,
           report_out: Path | None, holdout_frac: float, holdout_out: Path | None,
-          target: str | None, grid: Path | None, conditions: tuple[str, ...],
-          **options: Any) -> None:
-    """Train on DATA (CSV or Parquet, or a folder of images) and write a synthetic copy
-    to --out (a table, or a folder of PNG files for images)."""
+          target: str | None, grid: Path | None, scale: float | None,
+          conditions: tuple[str, ...], **options: Any) -> None:
+    """Train on DATA (CSV or Parquet; a folder of linked tables, one file each; or a folder
+    of images) and write a synthetic copy to --out (a table, or a folder of tables or of PNG
+    files)."""
     quiet_warnings(options["quiet"])
     wanted = parse_conditions(conditions)
     check_distinct(inputs_of(data, options),
@@ -78,6 +82,14 @@ def synth(data: Path, out: Path, rows: int | None, model_out: Path | None,
                     "--holdout-out": holdout_out, "--grid": grid})
     if holdout_out is not None and report_out is None:
         raise UsageError("--holdout-out needs --report (the holdout is kept out for the report)")
+    from toolkit.io.datasets import is_dataset_folder
+
+    if is_dataset_folder(data):
+        refuse_for_datasets("synth")
+        _synth_dataset(data, out, model_out, scale, options)
+        return
+    if scale is not None:
+        raise UsageError("--scale applies to a dataset (a folder of tables); use --rows")
     if data.is_dir():
         _synth_images(data, out, rows, model_out, grid, wanted, report_out, options)
         return
@@ -171,6 +183,70 @@ def _history_layout(real: Any, options: dict[str, Any]) -> Any:
                                    options.get("subject"), options.get("order"))
 
 
+#: the options of ``synth`` and ``sample`` a dataset does not take yet, and why
+DATASET_REFUSED = {
+    "rows": "the tables' sizes follow from the root rows: use --scale",
+    "report_out": "dataset reports are not supported yet",
+    "holdout_out": "dataset reports are not supported yet",
+    "target": "dataset reports are not supported yet",
+    "grid": "it applies to images",
+    "conditions": "conditions on a dataset's root tables are not supported yet",
+    "epsilon": "private (epsilon) datasets are not supported yet",
+    "subject": "a dataset's keys and orders go in its metadata file",
+    "order": "a dataset's keys and orders go in its metadata file",
+    "backend": "every table uses the preset's model",
+    "batch_size": "every table uses the preset's batch size",
+}
+
+
+def refuse_for_datasets(command: str) -> None:
+    """Refuse an option a dataset does not take, given on the command line.
+
+    Raises
+    ------
+    UsageError
+        Naming the first such option and why.
+    """
+    context = click.get_current_context()
+    for name, reason in DATASET_REFUSED.items():
+        if name in context.params and context.get_parameter_source(name) not in (
+                ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP):
+            flag = {"report_out": "report", "conditions": "condition"}.get(name, name)
+            raise UsageError(f"--{flag.replace('_', '-')} cannot be used when {command} "
+                             f"works on a dataset: {reason}")
+
+
+def _synth_dataset(data: Path, out: Path, model_out: Path | None, scale: float | None,
+                   options: dict[str, Any]) -> None:
+    """``synth`` for a folder of linked tables: one synthetic file per table into ``out``."""
+    from toolkit.io.datasets import dataset_files, read_dataset, write_dataset
+    from toolkit.models.dataset import MultiTableSynthesizer
+
+    if out.suffix:
+        raise UsageError(f"--out {out} must be a folder for a dataset (no file extension)")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"--out folder {out} is not empty")
+    if model_out is not None:
+        check_output(model_out, (".tkm",), "--model-out")
+    files = dataset_files(data)
+    tables = read_dataset(data)
+    options["seed"] = seed_or_fresh(options["seed"], options["quiet"])
+    model = MultiTableSynthesizer(metadata=options["metadata"],
+                                  config=options["config"] or "default",
+                                  epochs=options["epochs"], random_state=options["seed"])
+    model.fit(tables)
+    say(options["quiet"], f"learnt {len(tables)} tables in {model.fit_seconds_:.1f}s "
+                          f"(generated in the order {', '.join(model.order_)})")
+    synthetic = model.sample(scale=scale or 1.0)
+    for name, table in synthetic.items():  # each table in its file's dialect
+        table.attrs["csv"] = tables[name].attrs.get("csv", {})
+    write_dataset(synthetic, out, {name: path.suffix for name, path in files.items()})
+    if model_out is not None:
+        model.save(model_out)
+    say(options["quiet"], "wrote " + ", ".join(f"{len(t)} {n} rows" for n, t in
+                                               synthetic.items()) + f" to {out}/")
+
+
 def _synth_images(data: Path, out: Path, rows: int | None, model_out: Path | None,
                   grid: Path | None, wanted: dict[str, str] | None, report_out: Path | None,
                   options: dict[str, Any]) -> None:
@@ -200,7 +276,10 @@ def _synth_images(data: Path, out: Path, rows: int | None, model_out: Path | Non
 
 @cli.command()
 @click.argument("model", type=click.Path(path_type=Path))
-@click.option("--rows", type=click.IntRange(min=1), required=True, help="Rows to generate.")
+@click.option("--rows", type=click.IntRange(min=1), default=None,
+              help="Rows to generate (required, but for a dataset model).")
+@click.option("--scale", type=click.FloatRange(0.0, min_open=True), default=None,
+              help="Dataset models: root rows as a share of the training rows [default: 1].")
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True,
               help="Synthetic table to write: .csv or .parquet, or a folder of Parquet parts "
                    "(a path without a suffix). Rows are generated and written "
@@ -212,15 +291,25 @@ def _synth_images(data: Path, out: Path, rows: int | None, model_out: Path | Non
               help="Show the progress bar (more than one chunk of rows) even when stderr is "
                    "not a terminal.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-def sample(model: Path, rows: int, out: Path, seed: int | None, conditions: tuple[str, ...],
-           progress: bool, quiet: bool) -> None:
-    """Generate --rows synthetic rows (or images, into the folder --out) from a saved MODEL."""
+def sample(model: Path, rows: int | None, scale: float | None, out: Path, seed: int | None,
+           conditions: tuple[str, ...], progress: bool, quiet: bool) -> None:
+    """Generate --rows synthetic rows (or images, into the folder --out) from a saved MODEL;
+    for a dataset model, every table into the folder --out (--scale sets its size)."""
+    from toolkit.io.modelfile import load_model
     from toolkit.io.records import check_records_output, write_record_chunks
     from toolkit.models.synthesizer import Synthesizer
 
     quiet_warnings(quiet)
     wanted = parse_conditions(conditions)
     check_distinct({"MODEL": model}, {"--out": out})
+    if load_model(model)[1].get("kind") == "dataset":
+        refuse_for_datasets("sample")
+        _sample_dataset(model, out, scale, seed, quiet)
+        return
+    if rows is None:
+        raise UsageError("--rows is required (how many rows to generate)")
+    if scale is not None:
+        raise UsageError("--scale applies to a dataset model; use --rows")
     synthesizer = Synthesizer.load(model)
     check_records_output(type(synthesizer.adapter_), out, "--out")
     from tqdm.auto import tqdm
@@ -235,6 +324,23 @@ def sample(model: Path, rows: int, out: Path, seed: int | None, conditions: tupl
               leave=False) as bar:
         written = write_record_chunks(_counted(chunks, bar), out)
     say(quiet, f"wrote {written} synthetic rows to {out}" + copies_text(synthesizer))
+
+
+def _sample_dataset(model: Path, out: Path, scale: float | None, seed: int | None,
+                    quiet: bool) -> None:
+    """``sample`` for a dataset model: every table, as CSV, into the folder ``out``."""
+    from toolkit.io.datasets import write_dataset
+    from toolkit.models.dataset import MultiTableSynthesizer
+
+    if out.suffix:
+        raise UsageError(f"--out {out} must be a folder for a dataset (no file extension)")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"--out folder {out} is not empty")
+    synthetic = MultiTableSynthesizer.load(model).sample(
+        scale=scale or 1.0, random_state=seed_or_fresh(seed, quiet))
+    write_dataset(synthetic, out)
+    say(quiet, "wrote " + ", ".join(f"{len(t)} {n} rows" for n, t in synthetic.items())
+        + f" to {out}/")
 
 
 def _counted(chunks: Iterator[Any], bar: Any) -> Iterator[Any]:
@@ -323,8 +429,12 @@ def metadata_command(data: Path, out: Path) -> None:
               "(a data dictionary, plausible ranges such as age 0-120).\n")
     import warnings
 
+    from toolkit.io.datasets import is_dataset_folder
     from toolkit.models.histories import longitudinal_layout
 
+    if is_dataset_folder(data):
+        _draft_dataset_metadata(data, out)
+        return
     table = read_table(data)
     drafted: dict[str, Any] = {}
     with warnings.catch_warnings():  # said in the file instead
@@ -339,4 +449,22 @@ def metadata_command(data: Path, out: Path) -> None:
     drafted["columns"] = draft_schema(table, numeric=(drafted.get("order"),))
     body = yaml.safe_dump(drafted, sort_keys=False, allow_unicode=True)
     write_text(out, header + body)
+    click.echo(f"wrote {out}")
+
+
+def _draft_dataset_metadata(data: Path, out: Path) -> None:
+    """``metadata`` for a folder of linked tables: keys, relationships and orders."""
+    import yaml
+
+    from toolkit.adapters.dataset import draft_dataset
+    from toolkit.io.datasets import read_dataset
+    from toolkit.io.tables import write_text
+
+    drafted, notes = draft_dataset(read_dataset(data))
+    header = (f"# Drafted by `toolkit metadata` from the tables in {data.name}/: primary keys, "
+              "foreign keys (relationships)\n# and orders found from names and values; check "
+              "them. Column kinds are inferred when fitted\n# (add them per table under "
+              "columns:).\n" + "".join(f"#   {note}\n" for note in notes))
+    write_text(out, header + yaml.safe_dump(drafted.to_dict(), sort_keys=False,
+                                            allow_unicode=True))
     click.echo(f"wrote {out}")

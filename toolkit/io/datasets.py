@@ -21,6 +21,13 @@ from toolkit.io.tables import read_table, write_table
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
+def is_dataset_folder(path: str | Path) -> bool:
+    """Whether ``path`` is a folder holding table files (a dataset), not images."""
+    path = Path(path)
+    return path.is_dir() and any(p.suffix.lower() in TABLE_SUFFIXES and not
+                                 p.name.startswith(".") for p in path.iterdir())
+
+
 def dataset_files(folder: str | Path) -> dict[str, Path]:
     """The table files of a dataset folder, by table name.
 
@@ -65,9 +72,10 @@ def read_dataset(folder: str | Path) -> dict[str, pd.DataFrame]:
 
 
 def write_dataset(tables: dict[str, pd.DataFrame], folder: str | Path,
-                  suffix: str = ".csv") -> dict[str, Path]:
-    """Write each table to ``folder/<name><suffix>`` (a table read from a CSV file keeps its
-    dialect), atomically; returns the files written by table name.
+                  suffixes: dict[str, str] | None = None) -> dict[str, Path]:
+    """Write each table to ``folder/<name><suffix>`` (``suffixes`` by table name, ``.csv``
+    where not given; a table read from a CSV file keeps its dialect), atomically; returns
+    the files written by table name.
 
     Raises
     ------
@@ -75,8 +83,10 @@ def write_dataset(tables: dict[str, pd.DataFrame], folder: str | Path,
         When ``folder`` exists and is not an empty folder, or for an unknown suffix.
     """
     folder = Path(folder)
-    if suffix not in TABLE_SUFFIXES:
-        raise UsageError(f"tables are written as {', '.join(TABLE_SUFFIXES)}, not {suffix!r}")
+    chosen = {name: (suffixes or {}).get(name, ".csv").lower() for name in tables}
+    unknown = sorted(set(chosen.values()) - set(TABLE_SUFFIXES))
+    if unknown:
+        raise UsageError(f"tables are written as {', '.join(TABLE_SUFFIXES)}, not {unknown}")
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise UsageError(f"{folder} exists and is not an empty folder: choose a new output "
                          "folder")
@@ -85,11 +95,11 @@ def write_dataset(tables: dict[str, pd.DataFrame], folder: str | Path,
     staging.mkdir()
     try:
         for name, table in tables.items():
-            write_table(table, staging / f"{name}{suffix}")
+            write_table(table, staging / f"{name}{chosen[name]}")
         if folder.exists():
             folder.rmdir()
         staging.rename(folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return {name: folder / f"{name}{suffix}" for name in tables}
+    return {name: folder / f"{name}{chosen[name]}" for name in tables}
