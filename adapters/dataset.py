@@ -243,23 +243,23 @@ def _is_whole(values: pd.Series) -> bool:
 
 def draft_primary_key(name: str, table: pd.DataFrame) -> str | None:
     """The column of ``table`` that identifies its rows: unique, complete, whole numbers or
-    text, named like a key (``id``, ``{table}_id``, ``…_key``, ``code``); among several, the
-    first whose name is the table's."""
-    candidates = []
+    text, named like a key (``id``, ``{table}_id``, ``…_key``, ``code``; among several, the
+    first whose name is the table's), else the first column when it is such a column (an
+    airport's ``faa`` code)."""
+    unique = []
     for column in table.columns:
         values = table[column]
         if values.isna().any() or not values.is_unique or len(values) < 2:
             continue
-        if not (_is_whole(values) or values.dtype == object
-                or pd.api.types.is_string_dtype(values.dtype)):
-            continue
-        plain = str(column).lower()
-        if re.search(r"(^|[^a-z])(id|key|code|nr|no)$|^id|id$", plain) or \
-                _plain_name(column) == _plain_name(name):
-            candidates.append(str(column))
-    preferred = [c for c in candidates if _plain_name(c) in (_plain_name(name),
-                                                             _plain_name(name).rstrip("s"))]
-    return (preferred or candidates or [None])[0]
+        if _is_whole(values) or values.dtype == object or \
+                pd.api.types.is_string_dtype(values.dtype):
+            unique.append(str(column))
+    named = [c for c in unique if re.search(r"(^|[^a-z])(id|key|code|nr|no)$|^id|id$",
+                                            c.lower()) or _plain_name(c) == _plain_name(name)]
+    preferred = [c for c in named if _plain_name(c) in (_plain_name(name),
+                                                        _plain_name(name).rstrip("s"))]
+    first = [str(table.columns[0])] if unique and unique[0] == str(table.columns[0]) else []
+    return (preferred or named or first or [None])[0]
 
 
 def draft_dataset(tables: dict[str, pd.DataFrame]) -> tuple[DatasetMetadata, list[str]]:
@@ -300,9 +300,11 @@ def draft_dataset(tables: dict[str, pd.DataFrame]) -> tuple[DatasetMetadata, lis
                 if values.isin(allowed).mean() >= CONTAINED:
                     relationships.append(Relationship(parent, key, child, str(column)))
                     notes.append(f"{child}.{column} → {parent}.{key}")
-    # a child generated under the parent it shares most rows' meaning with: a named key first
+    # a child is generated under a parent its key is named after, the largest such (a
+    # lookup table of a few rows, such as wards, is a further parent)
     relationships.sort(key=lambda r: (r.child, _plain_name(r.child_key) not in (
-        _plain_name(r.parent_key), _plain_name(r.parent), _plain_name(r.parent).rstrip("s"))))
+        _plain_name(r.parent_key), _plain_name(r.parent), _plain_name(r.parent).rstrip("s")),
+        -len(tables[r.parent])))
     metadata = DatasetMetadata({name: TableMetadata(key) for name, key in keys.items()},
                                relationships)
     for name, table in tables.items():

@@ -232,3 +232,26 @@ def encoded_rows(n: int = 200, seed: int = 0):
     rows = torch.cat([x[:, None], torch.nn.functional.one_hot(level, 3).float(),
                       missing[:, None]], dim=1)
     return spec, rows
+
+
+def hospital_dataset(patients: int = 60, seed: int = 0) -> dict[str, pd.DataFrame]:
+    """Three linked tables: patients → admissions (0 to 3 each, dated) → labs (1 to 4 per
+    admission, text keys); a ward table that admissions also point at."""
+    rng = np.random.default_rng(seed)
+    people = pd.DataFrame({"patient_id": np.arange(1, patients + 1),
+                           "sex": rng.choice(["f", "m"], patients),
+                           "age": rng.normal(60, 12, patients).round(1)})
+    owners = np.repeat(people["patient_id"].to_numpy(), rng.integers(0, 4, patients))
+    stays = len(owners)
+    admissions = pd.DataFrame({
+        "admission_id": np.arange(5001, 5001 + stays), "patient_id": owners,
+        "admitted": pd.Timestamp("2021-01-01")
+        + pd.to_timedelta(rng.integers(0, 700, stays), unit="D"),
+        "ward_code": rng.choice(["ICU", "MED", "SUR"], stays),
+        "days": rng.integers(1, 20, stays)})
+    draws = np.repeat(admissions["admission_id"].to_numpy(), rng.integers(1, 5, stays))
+    labs = pd.DataFrame({"lab_id": [f"L{i:05d}" for i in range(len(draws))],
+                         "admission_id": draws,
+                         "hb": rng.normal(13, 2, len(draws)).round(1)})
+    wards = pd.DataFrame({"ward_code": ["ICU", "MED", "SUR"], "beds": [12, 40, 30]})
+    return {"patients": people, "admissions": admissions, "labs": labs, "wards": wards}

@@ -270,7 +270,7 @@ class MultiTableSynthesizer(BaseEstimator):
             seed = int(rng.integers(2**31 - 1))
             relation = self.metadata_.parent_of(name)
             if relation is None:
-                model = self.models_[name]
+                model = self.models_[name].number_ids_from(0)  # keys as the children's
                 rows = model.sample(max(1, round(scale * self.n_rows_[name])), random_state=seed)
                 generated[name] = rows, model.adapter_.transform(rows)
             else:

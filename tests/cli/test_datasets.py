@@ -1,0 +1,73 @@
+"""The command line on a dataset: a folder of linked tables in, a folder of tables out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from helpers import TRAIN, hospital_dataset, ok, one_line_error, run
+
+from toolkit.io.datasets import write_dataset
+
+
+@pytest.fixture
+def hospital_dir(workdir: Path) -> Path:
+    write_dataset(hospital_dataset(), workdir / "hospital", {"labs": ".parquet"})
+    return workdir / "hospital"
+
+
+def test_synth_writes_every_table_with_its_keys_and_format(hospital_dir):
+    result = ok("synth", hospital_dir, "--out", "synthetic", *TRAIN, "--seed", "0",
+                "--scale", "0.5", "--model-out", "h.tkm")
+    assert "dataset keys drafted from names and values" in result.output
+    assert "generated in the order patients, wards, admissions, labs" in result.output
+    files = sorted(p.name for p in Path("synthetic").iterdir())
+    assert files == ["admissions.csv", "labs.parquet", "patients.csv", "wards.csv"]
+    patients = pd.read_csv("synthetic/patients.csv")
+    admissions = pd.read_csv("synthetic/admissions.csv")
+    labs = pd.read_parquet("synthetic/labs.parquet")
+    assert len(patients) == 30  # --scale 0.5 of 60 patients
+    assert admissions["patient_id"].isin(patients["patient_id"]).all()
+    assert labs["admission_id"].isin(admissions["admission_id"]).all()
+    sampled = ok("sample", "h.tkm", "--out", "again", "--scale", "2", "--seed", "1")
+    assert "120 patients rows" in sampled.output
+    again = pd.read_csv("again/admissions.csv")
+    assert again["patient_id"].isin(pd.read_csv("again/patients.csv")["patient_id"]).all()
+
+
+def test_metadata_drafts_keys_and_a_confirmed_file_is_used(hospital_dir):
+    ok("metadata", hospital_dir, "--out", "keys.yaml")
+    text = Path("keys.yaml").read_text()
+    assert "#   admissions.patient_id → patients.patient_id" in text
+    drafted = yaml.safe_load(text)
+    assert drafted["tables"]["admissions"] == {"primary_key": "admission_id",
+                                               "order": "admitted"}
+    result = ok("synth", hospital_dir, "--out", "synthetic", "--metadata", "keys.yaml",
+                *TRAIN, "--seed", "0")
+    assert "drafted" not in result.output  # the keys were stated
+
+
+@pytest.mark.parametrize(("extra", "named"), [
+    (["--rows", "10"], "--rows cannot be used when synth works on a dataset: the tables' "
+                       "sizes follow"),
+    (["--epsilon", "1"], "--epsilon cannot be used when synth works on a dataset"),
+    (["--report", "r.html"], "--report cannot be used when synth works on a dataset"),
+    (["--condition", "sex=f"], "--condition cannot be used when synth works on a dataset"),
+])
+def test_what_a_dataset_does_not_take_yet_is_refused(hospital_dir, extra, named):
+    line = one_line_error(run("synth", hospital_dir, "--out", "synthetic", *TRAIN, *extra), 2)
+    assert named in line
+    assert not Path("synthetic").exists()
+
+
+def test_bad_outputs_are_refused_before_any_work(hospital_dir):
+    Path("full").mkdir()
+    Path("full/x.txt").write_text("mine")
+    assert "--out folder full is not empty" in one_line_error(
+        run("synth", hospital_dir, "--out", "full", *TRAIN), 2)
+    assert "must be a folder for a dataset" in one_line_error(
+        run("synth", hospital_dir, "--out", "out.csv", *TRAIN), 2)
+    assert "--scale applies to a dataset" in one_line_error(
+        run("synth", hospital_dir / "patients.csv", "--out", "p.csv", "--scale", "2", *TRAIN), 2)

@@ -1,0 +1,118 @@
+"""toolkit.models.dataset: MultiTableSynthesizer learns linked tables and generates them
+parents first, with fresh keys and every foreign key pointing at a generated parent."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import hospital_dataset
+
+from toolkit import MultiTableSynthesizer
+from toolkit.exceptions import InferenceWarning, ModelFileError, NotFittedError, UsageError
+
+
+@pytest.fixture(scope="module")
+def hospital() -> dict[str, pd.DataFrame]:
+    return hospital_dataset(80)
+
+
+@pytest.fixture(scope="module")
+def fitted(hospital) -> MultiTableSynthesizer:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InferenceWarning)
+        return MultiTableSynthesizer(config="fast", epochs=3, random_state=0).fit(hospital)
+
+
+def test_keys_are_fresh_and_every_foreign_key_has_its_generated_parent(fitted, hospital):
+    synthetic = fitted.sample(random_state=0)
+    assert set(synthetic) == set(hospital)
+    for name, table in synthetic.items():
+        assert list(table.columns) == list(hospital[name].columns), name
+    for relation in fitted.metadata_.relationships:
+        child = synthetic[relation.child][relation.child_key]
+        parent = synthetic[relation.parent][relation.parent_key]
+        assert child.isin(parent).all(), relation  # referential integrity 100 %
+    for name, table in synthetic.items():
+        key = fitted.metadata_.tables[name].primary_key
+        assert table[key].is_unique, name
+        if name != "wards":  # a lookup table's keys are its codes
+            assert not table[key].isin(hospital[name][key]).any(), name  # never a real key
+    assert synthetic["patients"]["patient_id"].dtype == hospital["patients"]["patient_id"].dtype
+    assert synthetic["admissions"]["admitted"].dtype == "datetime64[ns]"
+
+
+def test_children_follow_their_parents_in_number_and_order(fitted, hospital):
+    synthetic = fitted.sample(random_state=1)
+    counts = synthetic["admissions"].groupby("patient_id").size().reindex(
+        synthetic["patients"]["patient_id"], fill_value=0)
+    real = hospital["admissions"].groupby("patient_id").size().reindex(
+        hospital["patients"]["patient_id"], fill_value=0)
+    assert (counts == 0).any() and counts.max() <= real.max()  # patients without a stay exist
+    assert abs(counts.mean() - real.mean()) < 0.75
+    stays = synthetic["admissions"].groupby("patient_id", sort=False)["admitted"]
+    assert (stays.diff().dropna() >= pd.Timedelta(0)).all()  # in order within a patient
+    labs = synthetic["labs"].groupby("admission_id").size()
+    assert labs.min() >= 1 and labs.max() <= 4
+
+
+def test_scale_sets_the_root_rows_and_seeds_reproduce(fitted, hospital):
+    half = fitted.sample(scale=0.5, random_state=3)
+    assert len(half["patients"]) == len(hospital["patients"]) // 2
+    again = fitted.sample(scale=0.5, random_state=3)
+    for name in half:
+        pd.testing.assert_frame_equal(half[name], again[name])
+    for bad in (0, -1.0, float("nan"), "1", True):
+        with pytest.raises(UsageError, match="scale must be a positive number"):
+            fitted.sample(scale=bad)
+
+
+def test_the_model_file_gives_the_same_dataset(fitted, tmp_path):
+    fitted.save(tmp_path / "hospital.tkm")
+    loaded = MultiTableSynthesizer.load(tmp_path / "hospital.tkm")
+    assert loaded.order_ == fitted.order_
+    first, second = fitted.sample(random_state=5), loaded.sample(random_state=5)
+    for name in first:
+        pd.testing.assert_frame_equal(first[name], second[name], check_dtype=False)
+
+
+def test_sdv_metadata_is_taken_as_it_is(hospital):
+    tables = {k: hospital[k] for k in ("patients", "admissions")}
+    metadata = {"METADATA_SPEC_VERSION": "V1", "tables": {
+        "patients": {"primary_key": "patient_id", "columns": {
+            "patient_id": {"sdtype": "id"}, "sex": {"sdtype": "categorical"},
+            "age": {"sdtype": "numerical"}}},
+        "admissions": {"primary_key": "admission_id", "sequence_index": "admitted",
+                       "columns": {"ward_code": {"sdtype": "categorical"}}}},
+        "relationships": [{"parent_table_name": "patients", "parent_primary_key": "patient_id",
+                           "child_table_name": "admissions",
+                           "child_foreign_key": "patient_id"}]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InferenceWarning)  # nothing drafted
+        model = MultiTableSynthesizer(metadata=metadata, config="fast", epochs=1,
+                                      random_state=0).fit(tables)
+    synthetic = model.sample(random_state=0)
+    assert synthetic["admissions"]["patient_id"].isin(synthetic["patients"]["patient_id"]).all()
+
+
+def test_bad_input_is_refused_with_one_clear_line(hospital, tmp_path):
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        MultiTableSynthesizer().sample()
+    with pytest.raises(UsageError, match="at least one table"):
+        MultiTableSynthesizer().fit({})
+    with pytest.raises(UsageError, match="dataset folder not found"):
+        MultiTableSynthesizer().fit(tmp_path / "nowhere")
+    (tmp_path / "bad.tkm").write_bytes(b"not a model")
+    with pytest.raises(ModelFileError):
+        MultiTableSynthesizer.load(tmp_path / "bad.tkm")
+
+
+def test_a_table_model_file_is_not_a_dataset_model(tmp_path):
+    from toolkit import Synthesizer
+
+    table = pd.DataFrame({"x": np.arange(40.0), "g": ["a", "b"] * 20})
+    Synthesizer(config="fast", epochs=1, random_state=0).fit(table).save(tmp_path / "t.tkm")
+    with pytest.raises(ModelFileError, match="not a dataset model"):
+        MultiTableSynthesizer.load(tmp_path / "t.tkm")
