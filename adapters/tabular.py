@@ -36,6 +36,10 @@ __all__ = ["MAX_NUMERIC_CATEGORIES", "TabularAdapter", "check_table", "infer_kin
 NUMERIC_ENCODINGS = tuple(SCALERS)
 
 
+#: metadata keys that describe the table, not a column
+TABLE_KEYS = ("subject", "order", "rules")
+
+
 def load_column_metadata(metadata: dict[str, Any] | None) -> dict[str, dict]:
     """Metadata as ``{column: {"kind": kind, ...}}``, keeping any other keys
     (``min``/``max`` bounds and ``values`` lists, used by differentially private fits).
@@ -55,7 +59,8 @@ def load_column_metadata(metadata: dict[str, Any] | None) -> dict[str, dict]:
         return {}
     if not isinstance(metadata, dict):
         raise UsageError("metadata must map column names to kinds")
-    columns = metadata.get("columns", metadata)
+    columns = metadata.get("columns", {k: v for k, v in metadata.items()
+                                       if k not in TABLE_KEYS})
     if not isinstance(columns, dict):
         raise UsageError("metadata 'columns' must map column names to kinds")
     described = {}

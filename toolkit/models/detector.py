@@ -336,7 +336,8 @@ default "ensemble"
         model = self._new_model(domain, numbers_as_numbers(records.data, self.metadata))
         if self._in_context():
             return self._fit_in_context(model, records, config, seed, started)
-        encoded = model._fit(records, config, seed, histories=False)  # encoded once
+        encoded = model._fit(records, config, seed, histories=False,  # encoded once
+                             rules=False)
         model.fit_seconds_ = time.perf_counter() - started
         self.model_ = model
         self.n_features_in_ = domain.n_features(records.data)
@@ -366,7 +367,7 @@ default "ensemble"
                         seed: int, started: float) -> AnomalyDetector:
         """:meth:`fit` for a longitudinal table: the patients and their histories are
         learnt, the training rows scored in context."""
-        model._fit(records, config, seed)
+        model._fit(records, config, seed, rules=False)
         if model.histories_ is None:
             raise DataError(f"subject {self.subject!r}: every patient has one row, so there "
                             "is no history to score rows in; leave subject out")

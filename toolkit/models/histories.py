@@ -122,8 +122,7 @@ def _epochs(config: Config, rows: int, windows: int, batch: int) -> int:
 
 
 def _metadata_for(columns: list[str], metadata: dict[str, Any] | None) -> dict[str, str]:
-    kinds = load_metadata({k: v for k, v in (metadata or {}).items()
-                           if k not in ("subject", "order")})
+    kinds = load_metadata(metadata)
     return {column: kind for column, kind in kinds.items() if column in columns}
 
 

@@ -19,7 +19,13 @@ import toolkit
 from toolkit.adapters.base import Adapter, TensorSpec
 from toolkit.adapters.domains import adapter_from_dict
 from toolkit.adapters.histories import ROWS, HistoryLayout, sample_patients
-from toolkit.adapters.tabular import TabularAdapter, check_table, load_metadata
+from toolkit.adapters.rules import Rules
+from toolkit.adapters.tabular import (
+    TabularAdapter,
+    check_table,
+    load_column_metadata,
+    load_metadata,
+)
 from toolkit.backends import BACKENDS, Backend
 from toolkit.backends.privacy import PrivacyPlan
 from toolkit.backends.training import Callback, EarlyStopping, History, ProgressBar
@@ -134,6 +140,9 @@ class Synthesizer(LatentEstimator):
         without ``avoid_copies``, for a private fit or for images).
     n_copies_redrawn_ : int
         Generated rows redrawn so far because they copied a rare training row.
+    rules_ : Rules or None
+        The metadata's rules (:mod:`toolkit.adapters.rules`), applied around the model:
+        inequalities and combinations kept by construction, expressions by redrawing.
     histories_ : PatientHistories or None
         For a longitudinal table, the history model (``adapter_`` and ``backend_`` then
         model the patients table: one row per patient); ``None`` otherwise.
@@ -257,17 +266,37 @@ class Synthesizer(LatentEstimator):
                                        subject=layout.subject)
         return records
 
+    def _apply_rules(self, records: Records, metadata: dict[str, Any] | None
+                     ) -> tuple[Records, dict[str, Any] | None]:
+        """The records and metadata as the model learns them under the metadata's rules
+        (:mod:`toolkit.adapters.rules`; sets ``rules_``)."""
+        stated = Rules.from_metadata(metadata)
+        if not stated:
+            return records, metadata
+        if self.epsilon is not None:
+            raise UsageError("rules cannot be used with epsilon yet: drop the metadata's rules "
+                             "or epsilon")
+        data = stated.forward(records.data)
+        self.rules_ = stated
+        learnt = {**{k: v for k, v in (metadata or {}).items() if k in ("subject", "order")},
+                  "columns": stated.learnt_metadata(load_column_metadata(metadata))}
+        provenance = dataclasses.replace(records.provenance, statistics=None, labels=None)
+        return Records(data, provenance), learnt
+
     def _fit(self, records: Records, config: Config, seed: int,
-             histories: bool = True) -> torch.Tensor:
+             histories: bool = True, rules: bool = True) -> torch.Tensor:
         """Prepare the adapter, encode the records, train the backend and set the fitted
         attributes (all but ``fit_seconds_``); return the encoded training rows, on the
         model's device. The anomaly detector fits its model through this step, so that
         the records it read once are encoded once (``histories=False``: its rows are
-        scored one by one).
+        scored one by one; ``rules=False``: it scores rows as they are).
 
         Records of more than ``max_training_rows`` rows are sampled: rows of a flat
         table, whole patients of a longitudinal one."""
         metadata = read_metadata(self.metadata)
+        self.rules_ = None
+        if rules and records.domain is TabularAdapter:
+            records, metadata = self._apply_rules(records, metadata)
         layout = None
         if histories and records.domain is TabularAdapter:
             check_table(records.data, min_rows=2)  # what no model can learn, said first
@@ -294,8 +323,7 @@ class Synthesizer(LatentEstimator):
             data = privacy.bound(data, layout)
         patients, events = layout.split(data)
         patient_kinds = {column: kind for column, kind in load_metadata(
-            {k: v for k, v in (metadata or {}).items() if k not in ("subject", "order")}
-        ).items() if column in layout.patient_columns}
+            metadata).items() if column in layout.patient_columns}
         patient_kinds[layout.subject] = "id"  # never a real subject in the output
         if patients[ROWS].nunique() == 1:  # modelled even when every history is as long
             patient_kinds[ROWS] = "integer"
@@ -424,7 +452,19 @@ class Synthesizer(LatentEstimator):
         _check_rows(num_rows)
         if self.histories_ is not None:
             self.histories_.check_conditions(conditions)
+        self._check_rule_conditions(conditions)
         return self._sample_from(int(num_rows), conditions, self._rng_for(random_state))
+
+    def _check_rule_conditions(self, conditions: dict[str, Any] | pd.DataFrame | None) -> None:
+        """Refuse a condition on a column a rule rebuilds, naming it."""
+        if self.rules_ is None or conditions is None:
+            return
+        columns = list(conditions.columns if isinstance(conditions, pd.DataFrame)
+                       else conditions)
+        rebuilt = [c for c in columns if c in self.rules_.rebuilt()]
+        if rebuilt:
+            raise UsageError(f"condition on {rebuilt[0]!r}, which a rule rebuilds from other "
+                             "columns: condition on the columns it is rebuilt from")
 
     def _rng_for(self, random_state: int | None) -> np.random.Generator:
         """The model's own sampling sequence, or a fresh one for ``random_state``."""
@@ -436,16 +476,36 @@ class Synthesizer(LatentEstimator):
                      rng: np.random.Generator) -> pd.DataFrame:
         generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
         self.backend_.eval()
+        rows = self._generated(num_rows, conditions, rng, generator)
+        if self.rules_ is None or self.histories_ is not None:
+            return rows
+        for _ in range(MAX_REDRAWS):  # rules met by drawing and checking
+            bad = self.rules_.unmet(rows)
+            if not bad.any():
+                return rows
+            again = conditions.iloc[np.flatnonzero(bad)].reset_index(drop=True) \
+                if isinstance(conditions, pd.DataFrame) else conditions
+            rows = pd.concat([rows[~bad], self._generated(int(bad.sum()), again, rng,
+                                                          generator)], ignore_index=True)
+        warnings.warn(PrivacyWarning(
+            f"{int(self.rules_.unmet(rows).sum())} generated rows still break a rule after "
+            f"{MAX_REDRAWS} redraws and were kept"), stacklevel=4)
+        return rows
+
+    def _generated(self, num_rows: int, conditions: dict[str, Any] | pd.DataFrame | None,
+                   rng: np.random.Generator, generator: torch.Generator) -> pd.DataFrame:
+        """Rows (or patients' histories) drawn and decoded, IDs numbered, rules' columns
+        rebuilt."""
         rows = self._sample_conditions(num_rows, conditions, rng, generator)
         # IDs are numbered across every call of this model, so no two rows share one
         rows = self.adapter_.renumber_ids(rows, self._ids_issued)
         self._ids_issued += num_rows
         if self.histories_ is not None:  # the rows are patients: draw their histories
             context = self.adapter_.transform(rows)
-            return self.histories_.sample(rows, context, int(rng.integers(2**31 - 1)))
-        if isinstance(self.adapter_, TabularAdapter):  # the fitted table's own column labels
+            rows = self.histories_.sample(rows, context, int(rng.integers(2**31 - 1)))
+        elif isinstance(self.adapter_, TabularAdapter):  # the fitted table's own column labels
             rows = self.adapter_.labelled(rows)
-        return rows
+        return rows if self.rules_ is None else self.rules_.inverse(rows)
 
     def number_ids_from(self, first: int) -> Synthesizer:
         """Number the identifiers of the next rows (patients, for a longitudinal model) from
@@ -605,6 +665,8 @@ class Synthesizer(LatentEstimator):
         model.histories_ = None if document.get("histories") is None else \
             PatientHistories.from_dict(document["histories"], history_tensors)
         model.n_patients_ = document.get("n_patients")
+        model.rules_ = None if document.get("rules") is None else \
+            Rules.from_dict(document["rules"])
         model._sampling_rng = np.random.default_rng(model.seed_)
         model._ids_issued = 0
         with torch.no_grad():
@@ -630,6 +692,7 @@ class Synthesizer(LatentEstimator):
             "privacy": self.privacy_,
             "copy_guard_columns": None if self.copy_guard_ is None else self.copy_guard_.columns,
             "histories": None if self.histories_ is None else self.histories_.to_dict(),
+            "rules": None if self.rules_ is None else self.rules_.to_dict(),
             "n_patients": self.n_patients_,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "versions": {"toolkit": toolkit.__version__, "torch": torch.__version__,
