@@ -20,6 +20,7 @@ import pandas as pd
 
 from toolkit.adapters.histories import ORDER_WORDS, order_values
 from toolkit.adapters.kinds import infer_kinds, name_tokens
+from toolkit.adapters.rules import discover_rules
 from toolkit.exceptions import DataError, UsageError
 
 #: share of a candidate foreign key's distinct values that must be parent keys
@@ -53,11 +54,14 @@ class TableMetadata:
     columns : dict
         Column metadata as :class:`~toolkit.Synthesizer` takes it (kinds, bounds), possibly
         empty (kinds are then inferred).
+    rules : list of dict
+        The table's rules (:mod:`toolkit.adapters.rules`), kept by every generated row.
     """
 
     primary_key: str | None = None
     order: str | None = None
     columns: dict[str, Any] = field(default_factory=dict)
+    rules: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -104,6 +108,8 @@ class DatasetMetadata:
                 entry["order"] = table.order
             if table.columns:
                 entry["columns"] = table.columns
+            if table.rules:
+                entry["rules"] = table.rules
             tables[name] = entry
         return {"tables": tables, "relationships": [
             {"parent": r.parent, "parent_key": r.parent_key, "child": r.child,
@@ -207,9 +213,12 @@ def _table_from_dict(entry: dict[str, Any]) -> TableMetadata:
                 columns[str(column)] = kind
         else:
             columns[str(column)] = value
+    rules = entry.get("rules") or []
+    if not isinstance(rules, list):
+        raise UsageError("a table's 'rules' must be a list of rules")
     return TableMetadata(entry.get("primary_key"), entry.get("order",
                                                              entry.get("sequence_index")),
-                         columns)
+                         columns, list(rules))
 
 
 #: SDV's sdtypes and the kind each is (others: inferred)
@@ -308,6 +317,12 @@ def draft_dataset(tables: dict[str, pd.DataFrame]) -> tuple[DatasetMetadata, lis
     metadata = DatasetMetadata({name: TableMetadata(key) for name, key in keys.items()},
                                relationships)
     for name, table in tables.items():
+        kinds = infer_kinds(table, {})[0]
+        keys_here = {r.child_key for r in relationships if r.child == name} | {keys[name]}
+        rules = discover_rules(table, {c: k for c, k in kinds.items() if c not in keys_here})
+        if rules:
+            metadata.tables[name].rules = [rule.to_dict() for rule in rules]
+            notes += [f"{name}: rule {rule}" for rule in rules]
         relation = metadata.parent_of(name)
         if relation is not None:
             order = draft_order(table, relation.child_key)

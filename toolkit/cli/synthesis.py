@@ -447,6 +447,14 @@ def metadata_command(data: Path, out: Path) -> None:
         if layout.order is not None:
             drafted["order"] = layout.order
     drafted["columns"] = draft_schema(table, numeric=(drafted.get("order"),))
+    from toolkit.adapters.kinds import infer_kinds
+    from toolkit.adapters.rules import discover_rules
+
+    rules = discover_rules(table, infer_kinds(table, {})[0])
+    if rules:
+        header += ("# Rules that hold on every row were found (rules:); generated rows keep "
+                   "every rule listed:\n# delete the ones that hold by chance.\n")
+        drafted["rules"] = [rule.to_dict() for rule in rules]
     body = yaml.safe_dump(drafted, sort_keys=False, allow_unicode=True)
     write_text(out, header + body)
     click.echo(f"wrote {out}")

@@ -355,10 +355,12 @@ def _patients_badge(summary: dict[str, Any]) -> str:
     return _badge_as(summary["patients"], summary["patients_grade"])
 
 
-def _rules_badge(summary: dict[str, Any], prefix: str = "") -> str:
-    """The summary's history-rules verdict as a badge: good when kept, poor when broken."""
-    grade = "good" if summary["history_rules"] == "kept" else "poor"
-    return _badge_as(prefix + summary["history_rules"], grade)
+def _rules_badge(summary: dict[str, Any], prefix: str = "",
+                 key: str = "history_rules") -> str:
+    """A rules verdict of the summary (``key``) as a badge: good when kept, poor when
+    broken."""
+    grade = "good" if summary[key] == "kept" else "poor"
+    return _badge_as(prefix + summary[key], grade)
 
 
 def membership_text(p: dict[str, Any]) -> str:
@@ -433,6 +435,14 @@ def _patients_summary(s: dict[str, Any]) -> list[str]:
             f"{html.escape(s['history_rules_reason'])}</td></tr>"]
 
 
+def _table_rules_summary(s: dict[str, Any]) -> list[str]:
+    """The summary's row of the metadata's rules (none without rules)."""
+    if "rules" not in s:
+        return []
+    return [f"<tr><td>Rules: does every row keep the confirmed rules?</td><td>"
+            f"{_rules_badge(s, key='rules')}</td><td>{html.escape(s['rules_reason'])}</td></tr>"]
+
+
 def render(report: ReportData) -> str:
     """The whole page as a string."""
     s, f, u, p = report.summary, report.fidelity, report.utility, report.privacy
@@ -450,6 +460,7 @@ def render(report: ReportData) -> str:
                                  ("Utility: is it useful for analysis?", "utility"),
                                  ("Privacy: does it reveal real rows?", "privacy"))],
         *_patients_summary(s),
+        *_table_rules_summary(s),
         "</table></section>",
         "<section id='fidelity'><h2>Fidelity</h2><table>",
         _rows([("overall quality (sdmetrics QualityReport)", fmt(f["quality"])),

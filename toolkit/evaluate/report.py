@@ -1114,6 +1114,27 @@ def _sample_note(sizes: dict[str, tuple[int, int]], max_rows: int | None,
             "of these rows")
 
 
+def rule_verdicts(real: pd.DataFrame, synthetic: pd.DataFrame,
+                  metadata: dict | str | Path | None) -> dict[str, Any]:
+    """The metadata's rules (:mod:`toolkit.adapters.rules`) counted on the synthetic rows:
+    ``rules`` (``kept`` or ``broken``), ``rules_reason`` and ``rule_violations`` (rows
+    breaking each rule); nothing without rules. The real rows keep every rule (checked)."""
+    from toolkit.adapters.rules import Rules
+    from toolkit.io.metadata import read_metadata
+
+    rules = Rules.from_metadata(read_metadata(metadata))
+    if not rules:
+        return {}
+    rules.forward(real)  # checks the real rows and learns the seen combinations
+    counts = rules.violations(synthetic)
+    broken = {rule: count for rule, count in counts.items() if count}
+    reason = ("; ".join(f"{count:,} of {len(synthetic):,} synthetic rows break '{rule}'"
+                        for rule, count in broken.items()) if broken else
+              f"every synthetic row keeps the {len(counts)} rules (as every real row does)")
+    return {"rules": "broken" if broken else "kept", "rules_reason": reason,
+            "rule_violations": counts}
+
+
 # the entry point ------------------------------------------------------------------------
 def guarantee_text(guarantee: dict | None) -> str:
     """One line stating the formal privacy guarantee of a model's ``privacy_`` (or its absence)."""
@@ -1316,6 +1337,7 @@ def evaluate(real: pd.DataFrame | str | Path, synthetic: pd.DataFrame | str | Pa
     summary["guarantee"] = guarantee_text(guarantee)
     if patients_part is not None:
         summary.update(patients_part["summary"])
+    summary.update(rule_verdicts(real, synthetic, metadata))
     summary.update(real_rows=sizes["real"][1], synthetic_rows=sizes["synthetic"][1],
                    holdout_rows=sizes["holdout"][1] if "holdout" in sizes else None,
                    real_rows_measured=len(real), synthetic_rows_measured=len(synthetic),

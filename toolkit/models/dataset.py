@@ -31,6 +31,7 @@ from sklearn.base import BaseEstimator
 
 from toolkit.adapters.dataset import DatasetMetadata, Relationship, draft_dataset
 from toolkit.adapters.histories import GAP, ROWS, HistoryLayout, order_values
+from toolkit.adapters.rules import Rules
 from toolkit.backends.sequence import first_rows
 from toolkit.config import Config
 from toolkit.exceptions import (
@@ -125,6 +126,7 @@ class MultiTableSynthesizer(BaseEstimator):
         self.columns_ = {name: [str(c) for c in table.columns] for name, table in tables.items()}
         self.n_rows_ = {name: len(table) for name, table in tables.items()}
         self.models_: dict[str, Any] = {}
+        self.rules_: dict[str, Rules] = {}
         config = Synthesizer(config=self.config, epochs=self.epochs).resolve_config()
         fitted: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
         for index, name in enumerate(self.order_):
@@ -188,7 +190,8 @@ class MultiTableSynthesizer(BaseEstimator):
         """Fit a root table's synthesizer; return its rows and their encoding."""
         started = time.perf_counter()
         model = Synthesizer(config=self.config, epochs=self.epochs, random_state=seed,
-                            metadata=self._kinds(name, list(table.columns)))
+                            metadata={"columns": self._kinds(name, list(table.columns)),
+                                      "rules": self.metadata_.tables[name].rules})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", InferenceWarning)
             model._fit(Records(table), model.resolve_config(), seed, histories=False)
@@ -203,6 +206,18 @@ class MultiTableSynthesizer(BaseEstimator):
         order and their encoding."""
         parent_rows, parent_encoded = parent
         key, order = relation.child_key, self.metadata_.tables[name].order
+        rules = Rules.from_metadata({"rules": self.metadata_.tables[name].rules})
+        clash = sorted({key, order, self.metadata_.tables[name].primary_key}
+                       & set(rules.rebuilt()), key=str)
+        if clash:
+            raise UsageError(f"a rule of {name} rebuilds {clash[0]!r}, a key or the order: "
+                             "state it the other way")
+        kinds = self._kinds(name, list(table.columns))
+        if rules:
+            table = rules.forward(table)
+            kinds = rules.learnt_metadata({c: v if isinstance(v, dict) else {"kind": v}
+                                           for c, v in kinds.items()})
+            self.rules_[name] = rules
         orphans = table[key].isna()
         if orphans.any():
             warnings.warn(InferenceWarning(
@@ -231,7 +246,7 @@ class MultiTableSynthesizer(BaseEstimator):
             warnings.simplefilter("ignore", InferenceWarning)
             histories, _ = PatientHistories.fit(
                 layout, patients, events, parent_encoded[has], ordered, config, seed,
-                {"columns": self._kinds(name, layout.event_columns)})
+                {"columns": {c: v for c, v in kinds.items() if c in layout.event_columns}})
         self.models_[name] = histories
         return ordered.reset_index(drop=True), histories.events.transform(events)
 
@@ -305,8 +320,10 @@ class MultiTableSynthesizer(BaseEstimator):
         rows[relation.child_key] = parent_rows[relation.parent_key].to_numpy()[owner]
         if order is not None:
             rows[order] = times.to_numpy()
-        rows = histories.events.renumber_ids(rows, 0)
-        return rows[histories.layout.columns], histories.events.transform(events)
+        rows = histories.events.renumber_ids(rows, 0)[histories.layout.columns]
+        if name in self.rules_:
+            rows = self.rules_[name].inverse(rows)
+        return rows, histories.events.transform(events)
 
     def _output(self, name: str, generated: dict[str, tuple[pd.DataFrame, np.ndarray]],
                 rng: np.random.Generator) -> pd.DataFrame:
@@ -336,7 +353,8 @@ class MultiTableSynthesizer(BaseEstimator):
                 documents[name] = {"root": model.document()}
                 state = model.tensors()
             else:
-                documents[name] = {"child": model.to_dict()}
+                documents[name] = {"child": model.to_dict(), "rules": None if name not in
+                                   self.rules_ else self.rules_[name].to_dict()}
                 state = model.model.state_dict()
             tensors.update({f"{name}/{key}": value for key, value in state.items()})
         save_model(path, tensors, {
@@ -369,8 +387,10 @@ class MultiTableSynthesizer(BaseEstimator):
             model.order_ = [str(name) for name in document["order"]]
             model.columns_ = {str(k): list(v) for k, v in document["columns"].items()}
             model.n_rows_ = {str(k): int(v) for k, v in document["n_rows"].items()}
-            model.models_ = {}
+            model.models_, model.rules_ = {}, {}
             for name, entry in document["tables"].items():
+                if entry.get("rules") is not None:
+                    model.rules_[name] = Rules.from_dict(entry["rules"])
                 own = {key[len(name) + 1:]: value for key, value in tensors.items()
                        if key.startswith(f"{name}/")}
                 if "root" in entry:
