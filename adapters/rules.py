@@ -23,12 +23,14 @@ that break each rule.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from toolkit.adapters.tabular import TabularAdapter
 from toolkit.exceptions import DataError, UsageError
 
 #: separates the values of a combination's columns in its one learnt column
@@ -40,16 +42,40 @@ MAX_UNIQUE_SHARE = 0.5
 
 
 def _is_time(series: pd.Series) -> bool:
-    return pd.api.types.is_datetime64_any_dtype(series.dtype)
+    """Whether a column holds date-times: as such, or as text that reads as dates."""
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return True
+    if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+        return False
+    return _dates(series) is not None
+
+
+def _dates(series: pd.Series) -> pd.Series | None:
+    """Text read as UTC date-times, or ``None`` when some value is no date."""
+    present = series.notna()
+    if not present.any():
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(series.where(present, None), errors="coerce", format="mixed",
+                                utc=True)
+    return parsed if parsed[present].notna().all() else None
 
 
 def _numbers(series: pd.Series) -> np.ndarray:
-    """A number or date-time column as floats (date-times in seconds), NaN where missing."""
-    if _is_time(series):
-        values = series.to_numpy(dtype="datetime64[ns]").astype("int64").astype(float)
-        values[series.isna().to_numpy()] = np.nan
-        return values / 1e9
-    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    """A number or date-time column (also as text) as floats, date-times in UTC seconds,
+    NaN where missing."""
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        stamps = series
+        if getattr(series.dt, "tz", None) is not None:
+            stamps = series.dt.tz_convert("UTC").dt.tz_localize(None)
+    elif pd.api.types.is_numeric_dtype(series.dtype) or (dates := _dates(series)) is None:
+        return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    else:
+        stamps = dates.dt.tz_localize(None)
+    values = stamps.to_numpy(dtype="datetime64[ns]").astype("int64").astype(float)
+    values[stamps.isna().to_numpy()] = np.nan
+    return values / 1e9
 
 
 @dataclass(frozen=True)
@@ -184,6 +210,7 @@ class Rules:
         self.seen: dict[int, set[tuple]] = {}
         self.dtypes: dict[str, str] = {}
         self.columns: list[str] = []
+        self.writers: dict[str, TabularAdapter] = {}
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, Any] | None) -> Rules:
@@ -214,7 +241,8 @@ class Rules:
             if rule.kind == "inequality":
                 kinds = {_is_time(data[c]) for c in rule.columns}
                 if len(kinds) > 1 or not all(_is_time(data[c]) or pd.api.types.is_numeric_dtype(
-                        data[c].dtype) for c in rule.columns):
+                        data[c].dtype) for c in rule.columns) or pd.api.types.is_bool_dtype(
+                        data[rule.columns[0]].dtype):
                     raise UsageError(f"rule '{rule}' needs two numbers or two date-times")
             broken = rule.broken(data)
             if broken.any():
@@ -231,6 +259,9 @@ class Rules:
         for index, rule in enumerate(self.rules):
             if rule.kind == "inequality":
                 low, high = rule.columns
+                if _is_time(data[high]) and not pd.api.types.is_datetime64_any_dtype(
+                        data[high].dtype):  # text dates: written back in their format
+                    self.writers[high] = TabularAdapter({high: "datetime"}).fit(data[[high]])
                 data[high] = _numbers(data[high]) - _numbers(data[low])
             elif rule.kind == "combination":
                 parts = data[list(rule.columns)]
@@ -262,10 +293,44 @@ class Rules:
         return learnt
 
     def rebuilt(self) -> list[str]:
-        """The columns generated rows get from a rule (no condition can fix them)."""
+        """The columns generated rows get from a rule: an inequality's upper side, a
+        combination's columns."""
         return [c for r in self.rules for c in (r.columns[1:] if r.kind == "inequality"
                                                 else r.columns if r.kind == "combination"
                                                 else ())]
+
+    def learnt_conditions(self, conditions: dict[str, Any]) -> dict[str, Any]:
+        """``{column: value}`` conditions as the learnt table takes them: values of a
+        combination's columns become the one seen combination they fix.
+
+        Raises
+        ------
+        UsageError
+            For a condition on an inequality's upper side, or values of a combination's
+            columns that fix no seen combination or several.
+        """
+        learnt = dict(conditions)
+        for index, rule in enumerate(self.rules):
+            given = [c for c in rule.columns if c in conditions]
+            if rule.kind == "inequality" and rule.columns[1] in conditions:
+                raise UsageError(f"condition on {rule.columns[1]!r}, which the rule '{rule}' "
+                                 f"rebuilds: condition on {rule.columns[0]!r} instead")
+            if rule.kind != "combination" or not given:
+                continue
+            position = [rule.columns.index(c) for c in given]
+            wanted = [_text(conditions[c]) for c in given]
+            matches = sorted({JOIN.join(_text(v) for v in row) for row in self.seen[index]
+                              if [_text(row[i]) for i in position] == wanted})
+            if len(matches) != 1:
+                shown = ", ".join(f"{c}={conditions[c]!r}" for c in given)
+                raise UsageError(f"condition {shown} fixes {len(matches)} of the seen "
+                                 f"combinations of {', '.join(rule.columns)}; fix the others "
+                                 "too" if matches else f"condition {shown} is no seen "
+                                 f"combination of {', '.join(rule.columns)}")
+            for column in given:
+                del learnt[column]
+            learnt[rule.columns[0]] = matches[0]
+        return learnt
 
     def inverse(self, data: pd.DataFrame) -> pd.DataFrame:
         """Generated rows of the learnt table back as the real table's columns."""
@@ -275,7 +340,10 @@ class Rules:
             if rule.kind == "inequality":
                 low, high = rule.columns
                 difference = pd.to_numeric(data[high], errors="coerce").to_numpy(dtype=float)
-                if "datetime" in self.dtypes[high]:
+                if high in self.writers:
+                    values = _numbers(data[low]) + difference
+                    data[high] = self.writers[high].encoders_[0].values_of(values).to_numpy()
+                elif "datetime" in self.dtypes[high]:
                     data[high] = data[low] + pd.to_timedelta(np.round(difference * 1e9), unit="ns")
                 else:
                     data[high] = _numbers(data[low]) + difference
@@ -310,6 +378,7 @@ class Rules:
         """The rules and what :meth:`inverse` needs, JSON-ready."""
         return {"rules": [rule.to_dict() for rule in self.rules], "dtypes": self.dtypes,
                 "columns": self.columns,
+                "writers": {c: adapter.to_dict() for c, adapter in self.writers.items()},
                 "seen": {str(i): [list(row) for row in sorted(seen, key=str)]
                          for i, seen in self.seen.items()}}
 
@@ -319,6 +388,7 @@ class Rules:
         rules = cls([Rule.from_dict(entry) for entry in state["rules"]])
         rules.dtypes = dict(state["dtypes"])
         rules.columns = list(state["columns"])
+        rules.writers = {c: TabularAdapter.from_dict(a) for c, a in state["writers"].items()}
         rules.seen = {int(i): {tuple(row) for row in rows} for i, rows in state["seen"].items()}
         return rules
 

@@ -255,3 +255,21 @@ def hospital_dataset(patients: int = 60, seed: int = 0) -> dict[str, pd.DataFram
                          "hb": rng.normal(13, 2, len(draws)).round(1)})
     wards = pd.DataFrame({"ward_code": ["ICU", "MED", "SUR"], "beds": [12, 40, 30]})
     return {"patients": people, "admissions": admissions, "labs": labs, "wards": wards}
+
+
+def admissions_table(n: int = 600, seed: int = 0) -> pd.DataFrame:
+    """Stays with an admission and a discharge time (seconds kept), a city and its country,
+    and blood pressures (systolic above diastolic)."""
+    rng = np.random.default_rng(seed)
+    admitted = (pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 700, n), unit="D")
+                + pd.to_timedelta(rng.integers(0, 86_400, n), unit="s"))
+    cities = {"Lyon": "France", "Paris": "France", "Nice": "France", "Milan": "Italy",
+              "Rome": "Italy", "Bern": "Switzerland", "Geneva": "Switzerland"}
+    city = rng.choice(list(cities), n)
+    diastolic = rng.normal(80, 10, n).round()
+    return pd.DataFrame({
+        "admitted": admitted,
+        "discharged": admitted + pd.to_timedelta((rng.gamma(2, 3, n) * 86_400).round(),
+                                                 unit="s"),
+        "city": city, "country": [cities[c] for c in city], "diastolic": diastolic,
+        "systolic": (diastolic + 1 + rng.gamma(4, 10, n)).round()})

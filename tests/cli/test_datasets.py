@@ -71,3 +71,33 @@ def test_bad_outputs_are_refused_before_any_work(hospital_dir):
         run("synth", hospital_dir, "--out", "out.csv", *TRAIN), 2)
     assert "--scale applies to a dataset" in one_line_error(
         run("synth", hospital_dir / "patients.csv", "--out", "p.csv", "--scale", "2", *TRAIN), 2)
+
+
+def test_rules_are_drafted_and_kept_in_a_table_and_in_a_dataset(workdir):
+    from helpers import admissions_table
+
+    from toolkit.adapters.rules import Rules
+    from toolkit.io import write_table
+
+    write_table(admissions_table(400), "stays.csv")
+    ok("metadata", "stays.csv", "--out", "stays.yaml")
+    drafted = yaml.safe_load(Path("stays.yaml").read_text())
+    assert {"inequality": ["admitted", "discharged"], "strict": True} in drafted["rules"]
+    assert {"combination": ["city", "country"]} in drafted["rules"]
+    assert "# Rules that hold on every row were found" in Path("stays.yaml").read_text()
+    ok("synth", "stays.csv", "--out", "out.csv", "--metadata", "stays.yaml", *TRAIN,
+       "--seed", "0", "--report", "r.html")
+    out = pd.read_csv("out.csv", parse_dates=["admitted", "discharged"])
+    assert (out["discharged"] > out["admitted"]).all()
+    tables = hospital_dataset(80)
+    stays = tables["admissions"]
+    stays["discharged"] = stays["admitted"] + pd.to_timedelta(stays["days"], unit="D")
+    write_dataset(tables, Path("h"))
+    ok("metadata", "h", "--out", "h.yaml")
+    keys = yaml.safe_load(Path("h.yaml").read_text())
+    assert keys["tables"]["admissions"]["rules"] == [
+        {"inequality": ["admitted", "discharged"], "strict": True}]
+    ok("synth", "h", "--out", "hs", "--metadata", "h.yaml", *TRAIN, "--seed", "0")
+    generated = pd.read_csv("hs/admissions.csv", parse_dates=["admitted", "discharged"])
+    assert Rules.from_metadata(keys["tables"]["admissions"]).violations(generated) == {
+        "admitted < discharged": 0}

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import REPO
-from helpers import copied_unnamed_ids, numbers_table, patient_visits
+from helpers import admissions_table, copied_unnamed_ids, numbers_table, patient_visits
 
 from toolkit import Synthesizer
 from toolkit.evaluate.report import (
@@ -23,6 +23,7 @@ from toolkit.evaluate.report import (
     evaluate,
     rare_values,
     real_identifiers,
+    rule_verdicts,
     split_holdout,
     subject_column,
     verdicts,
@@ -532,3 +533,22 @@ def test_real_identifiers_cover_personal_data(_patients_frame):
     assert result.summary["identifiers"]["name"] == 418
     assert result.summary["privacy"] == "at risk"
     assert "name" not in result.fidelity["per_column"]  # never modelled: not compared
+
+
+def test_the_metadatas_rules_are_counted_on_the_synthetic_rows():
+    real = admissions_table(300)
+    synthetic = real.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    synthetic.loc[:6, "discharged"] = synthetic.loc[:6, "admitted"] - pd.Timedelta("2h")
+    metadata = {"rules": [{"inequality": ["admitted", "discharged"]},
+                          {"combination": ["city", "country"]}]}
+    verdict = rule_verdicts(real, synthetic, metadata)
+    assert verdict["rules"] == "broken"
+    assert verdict["rule_violations"] == {"admitted ≤ discharged": 7,
+                                          "only seen combinations of city, country": 0}
+    assert "7 of 300 synthetic rows break 'admitted ≤ discharged'" in verdict["rules_reason"]
+    assert rule_verdicts(real, real, metadata)["rules"] == "kept"
+    assert rule_verdicts(real, synthetic, None) == {}
+    from toolkit.evaluate.page import render
+
+    page = render(evaluate(real, synthetic, metadata=metadata, max_rows=300))
+    assert "Rules: does every row keep the confirmed rules?" in page

@@ -12,7 +12,7 @@ import pytest
 import sklearn.exceptions
 import torch
 from conftest import FAST, make_mixed
-from helpers import clinical_table
+from helpers import admissions_table, clinical_table
 from sklearn.base import clone
 
 from toolkit import AnomalyDetector, Synthesizer
@@ -491,3 +491,44 @@ def test_arrow_list_column_is_named():
                                dtype=pd.ArrowDtype(pa.list_(pa.string())))
     with pytest.raises(DataError, match="column 'codes' holds list values"):
         Synthesizer(**FAST, random_state=0).fit(table)
+
+
+# rules --------------------------------------------------------------------------------------
+RULES = {"rules": [{"inequality": ["admitted", "discharged"], "strict": True},
+                   {"inequality": ["diastolic", "systolic"]},
+                   {"combination": ["city", "country"]},
+                   {"expression": "systolic - diastolic < 150"}]}
+
+
+def test_stated_rules_hold_on_every_generated_row(tmp_path):
+    from toolkit.adapters.rules import Rules
+
+    table = admissions_table()
+    free = Synthesizer(config="fast", epochs=3, random_state=0).fit(table).sample(2000)
+    checker = Rules.from_metadata(RULES)
+    checker.forward(table)
+    assert checker.violations(free)["admitted < discharged"] > 100  # the rows alone break it
+    model = Synthesizer(config="fast", epochs=3, metadata=RULES, random_state=0).fit(table)
+    ruled = model.sample(2000)
+    assert checker.violations(ruled) == {str(rule): 0 for rule in checker.rules}
+    assert list(ruled.columns) == list(table.columns)
+    assert ruled["discharged"].dtype == table["discharged"].dtype
+    assert (ruled["discharged"].dt.second != 0).any()  # seconds kept, not rounded away
+    model.save(tmp_path / "ruled.tkm")
+    loaded = Synthesizer.load(tmp_path / "ruled.tkm")
+    assert checker.violations(loaded.sample(500)) == {str(r): 0 for r in checker.rules}
+    france = model.sample(50, conditions={"city": "Lyon"})  # a determinant can be fixed
+    assert set(france["country"]) == {"France"}
+
+
+def test_a_condition_on_a_rebuilt_column_or_rules_with_epsilon_are_refused():
+    table = admissions_table(200)
+    model = Synthesizer(config="fast", epochs=1, metadata=RULES, random_state=0).fit(table)
+    with pytest.raises(UsageError, match="condition on 'discharged', which the rule"):
+        model.sample(5, conditions={"discharged": pd.Timestamp("2021-01-01")})
+    with pytest.raises(UsageError, match="country='Italy' fixes 2 of the seen combinations"):
+        model.sample(5, conditions={"country": "Italy"})
+    with pytest.raises(UsageError, match="city='Lyon', country='Italy' is no seen combination"):
+        model.sample(5, conditions={"city": "Lyon", "country": "Italy"})
+    with pytest.raises(UsageError, match="rules cannot be used with epsilon"):
+        Synthesizer(config="fast", epochs=1, metadata=RULES, epsilon=1.0).fit(table)

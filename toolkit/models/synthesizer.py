@@ -452,19 +452,23 @@ class Synthesizer(LatentEstimator):
         _check_rows(num_rows)
         if self.histories_ is not None:
             self.histories_.check_conditions(conditions)
-        self._check_rule_conditions(conditions)
-        return self._sample_from(int(num_rows), conditions, self._rng_for(random_state))
+        return self._sample_from(int(num_rows), self._learnt_conditions(conditions),
+                                 self._rng_for(random_state))
 
-    def _check_rule_conditions(self, conditions: dict[str, Any] | pd.DataFrame | None) -> None:
-        """Refuse a condition on a column a rule rebuilds, naming it."""
+    def _learnt_conditions(self, conditions: dict[str, Any] | pd.DataFrame | None
+                           ) -> dict[str, Any] | pd.DataFrame | None:
+        """Conditions as the learnt table takes them under the rules (see
+        :meth:`~toolkit.adapters.rules.Rules.learnt_conditions`); per-row conditions may
+        not name a column a rule rebuilds."""
         if self.rules_ is None or conditions is None:
-            return
-        columns = list(conditions.columns if isinstance(conditions, pd.DataFrame)
-                       else conditions)
-        rebuilt = [c for c in columns if c in self.rules_.rebuilt()]
-        if rebuilt:
-            raise UsageError(f"condition on {rebuilt[0]!r}, which a rule rebuilds from other "
-                             "columns: condition on the columns it is rebuilt from")
+            return conditions
+        if isinstance(conditions, pd.DataFrame):
+            rebuilt = [c for c in conditions.columns if c in self.rules_.rebuilt()]
+            if rebuilt:
+                raise UsageError(f"per-row condition on {rebuilt[0]!r}, which a rule "
+                                 "rebuilds: give it as a single {column: value} condition")
+            return conditions
+        return self.rules_.learnt_conditions(conditions)
 
     def _rng_for(self, random_state: int | None) -> np.random.Generator:
         """The model's own sampling sequence, or a fresh one for ``random_state``."""
