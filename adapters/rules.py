@@ -37,6 +37,10 @@ from toolkit.exceptions import DataError, UsageError
 JOIN = "\x1f"
 #: a rule is drafted only when this many rows have both its columns
 MIN_SUPPORT = 20
+#: two numbers are on one scale when their medians are within this ratio
+SCALE_RATIO = 3.0
+#: an inequality is drafted when rows paired at random would keep it with less chance
+RULE_CHANCE = 1e-3
 #: a combination's determinant must repeat: at most this share of its values are unique
 MAX_UNIQUE_SHARE = 0.5
 
@@ -421,9 +425,9 @@ def _as_dtype(series: pd.Series, dtype: str) -> pd.Series:
 def discover_rules(data: pd.DataFrame, kinds: dict[str, str]) -> list[Rule]:
     """Candidate rules that hold on every real row, with support enough to matter:
 
-    * ``low ≤ high`` for two numbers or two date-times of the same kind whose ranges overlap
-      (so the rule says something the ranges do not) and that differ on some row, seen
-      together on at least :data:`MIN_SUPPORT` rows; each column the upper side of one
+    * ``low ≤ high`` for two numbers or two date-times on one scale that differ on some
+      row, seen together on at least :data:`MIN_SUPPORT` rows, when the rule says more than
+      the columns' values do (:func:`_says_something`); each column the upper side of one
       inequality at most (the tightest);
     * a combination ``determinant → dependent`` of two categorical columns where every value
       of the determinant that repeats comes with one dependent value, the determinant
@@ -444,7 +448,7 @@ def discover_rules(data: pd.DataFrame, kinds: dict[str, str]) -> list[Rule]:
             if both.sum() < MIN_SUPPORT:
                 continue
             a, b = a[both], b[both]
-            if (b < a).any() or not (b > a).any() or a.max() <= b.min():
+            if (b < a).any() or not (b > a).any() or not _says_something(a, b, kinds[low]):
                 continue
             gap = float(np.median(b - a)) / (float(np.std(b)) + 1e-12)
             if high not in best or gap < best[high][0]:
@@ -468,6 +472,21 @@ def discover_rules(data: pd.DataFrame, kinds: dict[str, str]) -> list[Rule]:
                 rules.append(Rule("combination", (determinant, dependent)))
                 dependents.add(dependent)
     return _without_conflicts(rules)
+
+
+def _says_something(low: np.ndarray, high: np.ndarray, kind: str) -> bool:
+    """Whether ``low ≤ high`` on every row tells more than the two columns' values do: the
+    columns are on one scale (date-times, or numbers whose medians are within
+    :data:`SCALE_RATIO` of each other: two blood pressures, not bilirubin and age), and the
+    rows pair their values so that a random pairing would break the rule often enough for
+    none of them breaking it to be no accident (chance below :data:`RULE_CHANCE`)."""
+    if kind != "datetime":
+        centres = np.abs([np.median(low), np.median(high)])
+        if centres.min() <= 0 or centres.max() / centres.min() > SCALE_RATIO:
+            return False
+    shuffled = np.random.default_rng(0).permutation(high)
+    breaks = float(np.mean(shuffled < low))
+    return breaks > 0 and (1.0 - breaks) ** len(low) < RULE_CHANCE
 
 
 def _without_conflicts(rules: list[Rule]) -> list[Rule]:
