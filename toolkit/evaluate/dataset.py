@@ -171,7 +171,7 @@ def _joined_kinds(parent: str, child: str, metadata: DatasetMetadata,
 def sdmetrics_quality(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame],
                       metadata: DatasetMetadata) -> dict[str, Any]:
     """sdmetrics' multi-table QualityReport: the overall score and each property's."""
-    from sdmetrics.reports.multi_table import QualityReport
+    from sdmetrics.reports import QualityReport
 
     tables, frames, fakes = {}, {}, {}
     for name, table in real.items():
