@@ -235,8 +235,9 @@ def encoded_rows(n: int = 200, seed: int = 0):
 
 
 def hospital_dataset(patients: int = 60, seed: int = 0) -> dict[str, pd.DataFrame]:
-    """Three linked tables: patients → admissions (0 to 3 each, dated) → labs (1 to 4 per
-    admission, text keys); a ward table that admissions also point at."""
+    """Three linked tables: patients → admissions (0 to 3 each, dated, with the patient's
+    insurer) → labs (1 to 4 per admission, text keys); a ward table that admissions also
+    point at."""
     rng = np.random.default_rng(seed)
     people = pd.DataFrame({"patient_id": np.arange(1, patients + 1),
                            "sex": rng.choice(["f", "m"], patients),
@@ -248,7 +249,10 @@ def hospital_dataset(patients: int = 60, seed: int = 0) -> dict[str, pd.DataFram
         "admitted": pd.Timestamp("2021-01-01")
         + pd.to_timedelta(rng.integers(0, 700, stays), unit="D"),
         "ward_code": rng.choice(["ICU", "MED", "SUR"], stays),
-        "days": rng.integers(1, 20, stays)})
+        "days": rng.integers(1, 20, stays),
+        # the patient's insurer, written on each stay: constant within a patient
+        "insurer": pd.Series(rng.choice(["public", "private"], patients),
+                             index=people["patient_id"]).loc[owners].to_numpy()})
     draws = np.repeat(admissions["admission_id"].to_numpy(), rng.integers(1, 5, stays))
     labs = pd.DataFrame({"lab_id": [f"L{i:05d}" for i in range(len(draws))],
                          "admission_id": draws,

@@ -56,6 +56,9 @@ def test_children_follow_their_parents_in_number_and_order(fitted, hospital):
     assert (stays.diff().dropna() >= pd.Timedelta(0)).all()  # in order within a patient
     labs = synthetic["labs"].groupby("admission_id").size()
     assert labs.min() >= 1 and labs.max() <= 4
+    # a column constant within a patient in the real stays is generated once per patient
+    assert fitted.constants_["admissions"] == ["insurer"]
+    assert (synthetic["admissions"].groupby("patient_id")["insurer"].nunique() == 1).all()
 
 
 def test_scale_sets_the_root_rows_and_seeds_reproduce(fitted, hospital):

@@ -30,7 +30,13 @@ import torch
 from sklearn.base import BaseEstimator
 
 from toolkit.adapters.dataset import DatasetMetadata, Relationship, draft_dataset
-from toolkit.adapters.histories import GAP, ROWS, HistoryLayout, order_values
+from toolkit.adapters.histories import (
+    GAP,
+    ROWS,
+    HistoryLayout,
+    constant_within,
+    order_values,
+)
 from toolkit.adapters.rules import Rules
 from toolkit.backends.sequence import first_rows
 from toolkit.config import Config
@@ -52,6 +58,35 @@ from toolkit.models.synthesizer import Synthesizer
 COUNT = "__count__."
 #: prefix of a parent's column holding its first child row's order value
 START = "__start__."
+#: prefix of a parent's column holding a child column constant within the parent
+CONSTANT = "__constant__."
+
+
+def _constant(child: str, column: str) -> str:
+    return f"{CONSTANT}{child}.{column}"
+
+
+def _filled(values: np.ndarray, seed: int) -> np.ndarray:
+    """Values a parent with children must have (its first child's time, a constant of its
+    children), the missing ones drawn among the others: in training only a parent without
+    children has none, which the parent's model may pair with a count of children."""
+    values = pd.Series(values)
+    missing = values.isna().to_numpy()
+    if missing.any() and (~missing).any():
+        rng = np.random.default_rng(seed)
+        values[missing] = values[~missing].to_numpy()[rng.integers(0, (~missing).sum(),
+                                                                   missing.sum())]
+    return values.to_numpy()
+
+
+def _in_dtype(values: pd.Series, dtype: str) -> pd.Series:
+    """Values in a column's dtype where they fit it (integers with gaps: nullable)."""
+    try:
+        if dtype.startswith(("int", "uint")) and values.isna().any():
+            return values.astype("Int64")
+        return values.astype(dtype)
+    except (TypeError, ValueError):
+        return values
 
 
 def _count(child: str) -> str:
@@ -127,6 +162,9 @@ class MultiTableSynthesizer(BaseEstimator):
         self.n_rows_ = {name: len(table) for name, table in tables.items()}
         self.models_: dict[str, Any] = {}
         self.rules_: dict[str, Rules] = {}
+        self.constants_ = {name: self._constants(name, tables) for name in tables}
+        self.dtypes_ = {name: {str(c): str(t[c].dtype) for c in t.columns}
+                        for name, t in tables.items()}
         config = Synthesizer(config=self.config, epochs=self.epochs).resolve_config()
         fitted: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
         for index, name in enumerate(self.order_):
@@ -165,16 +203,35 @@ class MultiTableSynthesizer(BaseEstimator):
         kinds.update({c: "integer" for c in columns if c.startswith(COUNT)})
         return kinds
 
+    def _constants(self, name: str, tables: dict[str, pd.DataFrame]) -> list[str]:
+        """The columns of a child table that never change within a parent (a school's mean
+        SES on each of its students): generated once per parent, with the parent."""
+        relation = self.metadata_.parent_of(name)
+        if relation is None:
+            return []
+        table = self.metadata_.tables[name]
+        ruled = {c for rule in table.rules for value in rule.values()
+                 for c in (value if isinstance(value, list) else [value])}
+        fixed = {relation.child_key, table.primary_key, table.order} | ruled | {
+            r.child_key for r in self.metadata_.further_parents(name)} | {
+            r.parent_key for r in self.metadata_.children_of(name)}
+        return [str(c) for c in constant_within(tables[name], relation.child_key)
+                if c not in fixed]
+
     def _modelled(self, name: str, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-        """A table as its model learns it: its columns without further parents' keys, with
-        each child table's count (and start, for an ordered child) per row."""
+        """A table as its model learns it: its columns without further parents' keys and
+        without the columns constant within its parent, with each child table's count (and
+        start, for an ordered child, and the child's constant columns) per row."""
         table = tables[name].copy()
         table.columns = [str(c) for c in table.columns]
         further = [r.child_key for r in self.metadata_.further_parents(name)]
-        table = table.drop(columns=further)
+        table = table.drop(columns=further + self.constants_.get(name, []))
         for relation in self.metadata_.children_of(name):
             child = tables[relation.child]
             keys = table[relation.parent_key]
+            firsts = child.drop_duplicates(relation.child_key).set_index(relation.child_key)
+            for column in self.constants_.get(relation.child, []):
+                table[_constant(relation.child, column)] = keys.map(firsts[column]).to_numpy()
             table[_count(relation.child)] = keys.map(
                 child[relation.child_key].value_counts()).fillna(0).astype(int).to_numpy()
             order = self.metadata_.tables[relation.child].order
@@ -304,13 +361,7 @@ class MultiTableSynthesizer(BaseEstimator):
         patients = pd.DataFrame({ROWS: counts[has]})
         order = histories.layout.order
         if order is not None:
-            starts = parent_rows[_start(name)][has].reset_index(drop=True)
-            missing = starts.isna().to_numpy()
-            if missing.any() and (~missing).any():  # a count without a start: another's start
-                rng = np.random.default_rng(seed)
-                starts[missing] = starts[~missing].to_numpy()[
-                    rng.integers(0, (~missing).sum(), missing.sum())]
-            patients[order] = starts
+            patients[order] = _filled(parent_rows[_start(name)].to_numpy()[has], seed)
         if not has.any():
             empty = pd.DataFrame({c: pd.Series(dtype=object) for c in histories.layout.columns})
             return empty, np.zeros((0, histories.events.spec.width), dtype=np.float32)
@@ -323,6 +374,10 @@ class MultiTableSynthesizer(BaseEstimator):
         rows = histories.events.renumber_ids(rows, 0)[histories.layout.columns]
         if name in self.rules_:
             rows = self.rules_[name].inverse(rows)
+        for column in self.constants_[name]:
+            values = _filled(parent_rows[_constant(name, column)].to_numpy()[has], seed)
+            rows[column] = _in_dtype(pd.Series(np.repeat(values, kept[ROWS].to_numpy(
+                dtype=int))), self.dtypes_[name][column])
         return rows, histories.events.transform(events)
 
     def _output(self, name: str, generated: dict[str, tuple[pd.DataFrame, np.ndarray]],
@@ -360,6 +415,7 @@ class MultiTableSynthesizer(BaseEstimator):
         save_model(path, tensors, {
             "kind": "dataset", "metadata": self.metadata_.to_dict(), "order": self.order_,
             "columns": self.columns_, "n_rows": self.n_rows_, "seed": self.seed_,
+            "constants": self.constants_, "dtypes": self.dtypes_,
             "fit_seconds": self.fit_seconds_, "tables": documents,
             "params": {"config": str(self.config) if not isinstance(self.config, Config)
                        else "custom", "epochs": self.epochs, "random_state": self.random_state},
@@ -387,6 +443,8 @@ class MultiTableSynthesizer(BaseEstimator):
             model.order_ = [str(name) for name in document["order"]]
             model.columns_ = {str(k): list(v) for k, v in document["columns"].items()}
             model.n_rows_ = {str(k): int(v) for k, v in document["n_rows"].items()}
+            model.constants_ = {str(k): list(v) for k, v in document["constants"].items()}
+            model.dtypes_ = {str(k): dict(v) for k, v in document["dtypes"].items()}
             model.models_, model.rules_ = {}, {}
             for name, entry in document["tables"].items():
                 if entry.get("rules") is not None:
