@@ -119,3 +119,27 @@ def test_a_table_model_file_is_not_a_dataset_model(tmp_path):
     Synthesizer(config="fast", epochs=1, random_state=0).fit(table).save(tmp_path / "t.tkm")
     with pytest.raises(ModelFileError, match="not a dataset model"):
         MultiTableSynthesizer.load(tmp_path / "t.tkm")
+
+
+def test_a_lookup_tables_codes_are_learnt_with_the_rows_that_use_them():
+    rng = np.random.default_rng(0)
+    airlines = pd.DataFrame({"carrier": ["AA", "BB", "CC", "DD"],
+                             "name": ["Alpha", "Beta", "Gamma", "Delta"]})
+    carrier = rng.choice(["AA", "BB", "CC"], 4000, p=[0.6, 0.3, 0.1])
+    delay = np.where(carrier == "CC", 60.0, 5.0) + rng.normal(0, 3, 4000).round(3)
+    flights = pd.DataFrame({"carrier": carrier, "delay": delay,
+                            "distance": rng.integers(100, 3000, 4000)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InferenceWarning)
+        model = MultiTableSynthesizer(random_state=0).fit(
+            {"airlines": airlines, "flights": flights})
+    assert model.lookups_ == ["airlines.carrier → flights.carrier"]
+    synthetic = model.sample(random_state=0)
+    assert len(synthetic["flights"]) == 4000  # a root of its own, not airlines' histories
+    codes = synthetic["flights"]["carrier"]
+    assert codes.isin(synthetic["airlines"]["carrier"]).all()
+    assert not codes.isin(airlines["carrier"]).any()  # every code a generated airline's key
+    shares = codes.value_counts(normalize=True).sort_values().to_numpy()
+    np.testing.assert_allclose(shares, [0.1, 0.3, 0.6], atol=0.05)
+    late = synthetic["flights"].groupby("carrier")["delay"].mean()
+    assert late.max() > 40 and late.min() < 15  # the late carrier stays late

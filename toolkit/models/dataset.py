@@ -58,12 +58,29 @@ from toolkit.models.synthesizer import Synthesizer
 COUNT = "__count__."
 #: prefix of a parent's column holding its first child row's order value
 START = "__start__."
+#: a relationship is a lookup when its child uses at most this many parent keys ...
+LOOKUP_CODES = 100
+#: ... each by this many child rows or more on average
+LOOKUP_CHILDREN = 1000
 #: prefix of a parent's column holding a child column constant within the parent
 CONSTANT = "__constant__."
 
 
 def _constant(child: str, column: str) -> str:
     return f"{CONSTANT}{child}.{column}"
+
+
+def is_lookup(relation: Relationship, tables: dict[str, pd.DataFrame]) -> bool:
+    """Whether a relationship points at a lookup table (airlines, airports, wards): its child
+    rows use at most :data:`LOOKUP_CODES` parent keys, each by :data:`LOOKUP_CHILDREN` rows
+    or more on average. Its key is then learnt as a category of the child's rows (with the
+    other columns: a carrier's flights keep their delays) and each code used is given a
+    generated parent's key when sampled, instead of the child being generated under the
+    parent (a few parents with many thousands of children each, which no model of the
+    parents can learn counts from)."""
+    keys = tables[relation.child][relation.child_key].dropna()
+    used = keys.nunique()
+    return 0 < used <= LOOKUP_CODES and len(keys) / used >= LOOKUP_CHILDREN
 
 
 def _filled(values: np.ndarray, seed: int) -> np.ndarray:
@@ -162,6 +179,7 @@ class MultiTableSynthesizer(BaseEstimator):
         self.n_rows_ = {name: len(table) for name, table in tables.items()}
         self.models_: dict[str, Any] = {}
         self.rules_: dict[str, Rules] = {}
+        self.lookups_ = [str(r) for r in metadata.relationships if is_lookup(r, tables)]
         self.constants_ = {name: self._constants(name, tables) for name in tables}
         self.dtypes_ = {name: {str(c): str(t[c].dtype) for c in t.columns}
                         for name, t in tables.items()}
@@ -169,7 +187,7 @@ class MultiTableSynthesizer(BaseEstimator):
         fitted: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
         for index, name in enumerate(self.order_):
             table = self._modelled(name, tables)
-            relation = metadata.parent_of(name)
+            relation = self._parent(name)
             if relation is None:
                 fitted[name] = self._fit_root(name, table, seed + index)
             else:
@@ -200,21 +218,22 @@ class MultiTableSynthesizer(BaseEstimator):
         keys = {table.primary_key} | {r.parent_key for r in self.metadata_.relationships
                                       if r.parent == name}
         kinds.update({key: "id" for key in keys if key in columns})
+        kinds.update({r.child_key: "categorical" for r in self._lookups(name)})
         kinds.update({c: "integer" for c in columns if c.startswith(COUNT)})
         return kinds
 
     def _constants(self, name: str, tables: dict[str, pd.DataFrame]) -> list[str]:
         """The columns of a child table that never change within a parent (a school's mean
         SES on each of its students): generated once per parent, with the parent."""
-        relation = self.metadata_.parent_of(name)
+        relation = self._parent(name)
         if relation is None:
             return []
         table = self.metadata_.tables[name]
         ruled = {c for rule in table.rules for value in rule.values()
                  for c in (value if isinstance(value, list) else [value])}
         fixed = {relation.child_key, table.primary_key, table.order} | ruled | {
-            r.child_key for r in self.metadata_.further_parents(name)} | {
-            r.parent_key for r in self.metadata_.children_of(name)}
+            r.child_key for r in self._further(name)} | {
+            r.parent_key for r in self._children(name)}
         return [str(c) for c in constant_within(tables[name], relation.child_key)
                 if c not in fixed]
 
@@ -224,9 +243,9 @@ class MultiTableSynthesizer(BaseEstimator):
         start, for an ordered child, and the child's constant columns) per row."""
         table = tables[name].copy()
         table.columns = [str(c) for c in table.columns]
-        further = [r.child_key for r in self.metadata_.further_parents(name)]
+        further = [r.child_key for r in self._further(name)]
         table = table.drop(columns=further + self.constants_.get(name, []))
-        for relation in self.metadata_.children_of(name):
+        for relation in self._children(name):
             child = tables[relation.child]
             keys = table[relation.parent_key]
             firsts = child.drop_duplicates(relation.child_key).set_index(relation.child_key)
@@ -340,7 +359,7 @@ class MultiTableSynthesizer(BaseEstimator):
         generated: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
         for name in self.order_:
             seed = int(rng.integers(2**31 - 1))
-            relation = self.metadata_.parent_of(name)
+            relation = self._parent(name)
             if relation is None:
                 model = self.models_[name].number_ids_from(0)  # keys as the children's
                 rows = model.sample(max(1, round(scale * self.n_rows_[name])), random_state=seed)
@@ -385,11 +404,41 @@ class MultiTableSynthesizer(BaseEstimator):
         """A generated table as the user's: further parents' keys drawn among the generated
         parent rows, the training columns in their order, no counts or starts."""
         rows = generated[name][0].copy()
-        for relation in self.metadata_.further_parents(name):
+        for relation in self._further(name):
             keys = generated[relation.parent][0][relation.parent_key].to_numpy()
             rows[relation.child_key] = keys[rng.integers(0, len(keys), len(rows))] \
                 if len(keys) else None
+        for relation in self._lookups(name):  # each code used: a generated parent's key
+            keys = generated[relation.parent][0][relation.parent_key].to_numpy()
+            codes = pd.unique(rows[relation.child_key].dropna())
+            if len(keys) and len(codes):
+                chosen = rng.choice(len(keys), len(codes), replace=len(codes) > len(keys))
+                rows[relation.child_key] = rows[relation.child_key].map(
+                    dict(zip(codes, keys[chosen], strict=True)))
         return rows[self.columns_[name]].reset_index(drop=True)
+
+    # which relationships do what -------------------------------------------------------
+    def _relations(self, name: str) -> list[Relationship]:
+        return [r for r in self.metadata_.relationships if r.child == name]
+
+    def _parent(self, name: str) -> Relationship | None:
+        """The relationship a table is generated under: its first that is no lookup."""
+        return next((r for r in self._relations(name) if str(r) not in self.lookups_), None)
+
+    def _further(self, name: str) -> list[Relationship]:
+        """A table's other relationships that are no lookups (keys drawn at random)."""
+        parent = self._parent(name)
+        return [r for r in self._relations(name) if r != parent and str(r) not in self.lookups_]
+
+    def _lookups(self, name: str) -> list[Relationship]:
+        """A table's lookup relationships (codes learnt as categories, see
+        :func:`is_lookup`)."""
+        return [r for r in self._relations(name) if str(r) in self.lookups_]
+
+    def _children(self, name: str) -> list[Relationship]:
+        """The relationships under which tables are generated from ``name``'s rows."""
+        return [r for r in (self._parent(t) for t in self.metadata_.tables)
+                if r is not None and r.parent == name]
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "models_"):
@@ -415,7 +464,7 @@ class MultiTableSynthesizer(BaseEstimator):
         save_model(path, tensors, {
             "kind": "dataset", "metadata": self.metadata_.to_dict(), "order": self.order_,
             "columns": self.columns_, "n_rows": self.n_rows_, "seed": self.seed_,
-            "constants": self.constants_, "dtypes": self.dtypes_,
+            "constants": self.constants_, "dtypes": self.dtypes_, "lookups": self.lookups_,
             "fit_seconds": self.fit_seconds_, "tables": documents,
             "params": {"config": str(self.config) if not isinstance(self.config, Config)
                        else "custom", "epochs": self.epochs, "random_state": self.random_state},
@@ -444,6 +493,7 @@ class MultiTableSynthesizer(BaseEstimator):
             model.columns_ = {str(k): list(v) for k, v in document["columns"].items()}
             model.n_rows_ = {str(k): int(v) for k, v in document["n_rows"].items()}
             model.constants_ = {str(k): list(v) for k, v in document["constants"].items()}
+            model.lookups_ = [str(r) for r in document["lookups"]]
             model.dtypes_ = {str(k): dict(v) for k, v in document["dtypes"].items()}
             model.models_, model.rules_ = {}, {}
             for name, entry in document["tables"].items():
