@@ -12,8 +12,14 @@ Each table is learnt with the models the longitudinal synthesizer already has:
   the rows before. A child's rows carry their own children's counts and starts the same way,
   so a grandchild table is generated given its child rows: any depth.
 
+A child's columns that never change within its parent (a school's mean SES on each of its
+students) are learnt with the parent and repeated on its children. A table's rules
+(:mod:`toolkit.adapters.rules`) are kept as for one table.
+
 Keys are fresh: every primary key is numbered anew, and every foreign key is the generated
-parent's key, so referential integrity holds by construction. A further parent (a second
+parent's key, so referential integrity holds by construction. A relationship to a lookup
+table (:func:`is_lookup`: airlines, airports) is learnt as a category of the rows that use
+it, each code used getting a generated parent's key; any other further parent (a second
 foreign key) is drawn among the generated parent rows at random: that link is not learnt.
 """
 
