@@ -53,7 +53,7 @@ def test_metadata_drafts_keys_and_a_confirmed_file_is_used(hospital_dir):
     (["--rows", "10"], "--rows cannot be used when synth works on a dataset: the tables' "
                        "sizes follow"),
     (["--epsilon", "1"], "--epsilon cannot be used when synth works on a dataset"),
-    (["--report", "r.html"], "--report cannot be used when synth works on a dataset"),
+    (["--target", "sex"], "--target cannot be used when synth works on a dataset"),
     (["--condition", "sex=f"], "--condition cannot be used when synth works on a dataset"),
 ])
 def test_what_a_dataset_does_not_take_yet_is_refused(hospital_dir, extra, named):
@@ -101,3 +101,15 @@ def test_rules_are_drafted_and_kept_in_a_table_and_in_a_dataset(workdir):
     generated = pd.read_csv("hs/admissions.csv", parse_dates=["admitted", "discharged"])
     assert Rules.from_metadata(keys["tables"]["admissions"]).violations(generated) == {
         "admitted < discharged": 0}
+
+
+def test_synth_with_a_report_holds_out_whole_patients_and_writes_the_page(hospital_dir):
+    result = ok("synth", hospital_dir, "--out", "synthetic", *TRAIN, "--seed", "0",
+                "--report", "report.html", "--holdout-frac", "0.25")
+    assert "(whole root entities with their children) to measure the report" in result.output
+    assert result.output.count("dataset keys drafted") == 1
+    page = Path("report.html").read_text()
+    assert "<h1>Synthetic dataset report</h1>" in page
+    assert "patients.patient_id → admissions.patient_id" in page
+    assert "a classifier tells synthetic parents (with their children) from real ones" in page
+    assert len(pd.read_csv("synthetic/patients.csv")) < 60  # trained on 75 % of the patients

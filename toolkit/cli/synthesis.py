@@ -86,7 +86,7 @@ def synth(data: Path, out: Path, rows: int | None, model_out: Path | None,
 
     if is_dataset_folder(data):
         refuse_for_datasets("synth")
-        _synth_dataset(data, out, model_out, scale, options)
+        _synth_dataset(data, out, model_out, scale, report_out, holdout_frac, options)
         return
     if scale is not None:
         raise UsageError("--scale applies to a dataset (a folder of tables); use --rows")
@@ -186,9 +186,8 @@ def _history_layout(real: Any, options: dict[str, Any]) -> Any:
 #: the options of ``synth`` and ``sample`` a dataset does not take yet, and why
 DATASET_REFUSED = {
     "rows": "the tables' sizes follow from the root rows: use --scale",
-    "report_out": "dataset reports are not supported yet",
-    "holdout_out": "dataset reports are not supported yet",
-    "target": "dataset reports are not supported yet",
+    "holdout_out": "the held-out tables are not written for a dataset yet",
+    "target": "a dataset report has no utility section yet",
     "grid": "it applies to images",
     "conditions": "conditions on a dataset's root tables are not supported yet",
     "epsilon": "private (epsilon) datasets are not supported yet",
@@ -217,8 +216,11 @@ def refuse_for_datasets(command: str) -> None:
 
 
 def _synth_dataset(data: Path, out: Path, model_out: Path | None, scale: float | None,
+                   report_out: Path | None, holdout_frac: float,
                    options: dict[str, Any]) -> None:
-    """``synth`` for a folder of linked tables: one synthetic file per table into ``out``."""
+    """``synth`` for a folder of linked tables: one synthetic file per table into ``out``;
+    with ``report_out``, a share of the root entities is held out and the dataset report
+    written (:mod:`toolkit.evaluate.dataset`)."""
     from toolkit.io.datasets import dataset_files, read_dataset, write_dataset
     from toolkit.models.dataset import MultiTableSynthesizer
 
@@ -228,12 +230,24 @@ def _synth_dataset(data: Path, out: Path, model_out: Path | None, scale: float |
         raise UsageError(f"--out folder {out} is not empty")
     if model_out is not None:
         check_output(model_out, (".tkm",), "--model-out")
+    if report_out is not None:
+        check_output(report_out, (".html",), "--report")
     files = dataset_files(data)
     tables = read_dataset(data)
     options["seed"] = seed_or_fresh(options["seed"], options["quiet"])
     model = MultiTableSynthesizer(metadata=options["metadata"],
                                   config=options["config"] or "default",
                                   epochs=options["epochs"], random_state=options["seed"])
+    held = None
+    if report_out is not None:
+        from toolkit.evaluate.dataset import split_dataset
+
+        metadata = model.resolve_metadata(tables)
+        model.set_params(metadata=metadata.to_dict())  # drafted once, said once
+        tables, held = split_dataset(tables, metadata, holdout_frac, options["seed"])
+        say(options["quiet"], "holding out " + ", ".join(
+            f"{len(t)} {n} rows" for n, t in held.items() if len(t) < len(tables[n]) + len(t))
+            + " (whole root entities with their children) to measure the report")
     model.fit(tables)
     say(options["quiet"], f"learnt {len(tables)} tables in {model.fit_seconds_:.1f}s "
                           f"(generated in the order {', '.join(model.order_)})")
@@ -245,6 +259,15 @@ def _synth_dataset(data: Path, out: Path, model_out: Path | None, scale: float |
         model.save(model_out)
     say(options["quiet"], "wrote " + ", ".join(f"{len(t)} {n} rows" for n, t in
                                                synthetic.items()) + f" to {out}/")
+    if report_out is not None:
+        from toolkit.evaluate.dataset import dataset_report
+        from toolkit.evaluate.dataset_page import render_dataset
+        from toolkit.io.tables import write_text
+
+        measured = dataset_report(tables, synthetic, model.metadata_, held, options["seed"])
+        write_text(report_out, render_dataset(measured))
+        say(options["quiet"], f"wrote the dataset report to {report_out}: sdmetrics "
+                              f"multi-table quality {measured['sdmetrics']['score']:.3f}")
 
 
 def _synth_images(data: Path, out: Path, rows: int | None, model_out: Path | None,

@@ -176,7 +176,7 @@ class MultiTableSynthesizer(BaseEstimator):
         tables = read_dataset(tables) if isinstance(tables, (str, Path)) else dict(tables)
         if not tables:
             raise UsageError("a dataset needs at least one table")
-        metadata = self._metadata(tables)
+        metadata = self.resolve_metadata(tables)
         metadata.check(tables)
         seed = resolve_seed(self.random_state)
         self.metadata_ = metadata
@@ -204,7 +204,9 @@ class MultiTableSynthesizer(BaseEstimator):
         self.fit_seconds_ = time.perf_counter() - started
         return self
 
-    def _metadata(self, tables: dict[str, pd.DataFrame]) -> DatasetMetadata:
+    def resolve_metadata(self, tables: dict[str, pd.DataFrame]) -> DatasetMetadata:
+        """The keys :meth:`fit` uses for ``tables``: the ``metadata`` parameter's, or drafted
+        (said in an :class:`~toolkit.exceptions.InferenceWarning`)."""
         given = read_metadata(self.metadata) if isinstance(self.metadata, (str, Path)) \
             else self.metadata
         if given is not None:
