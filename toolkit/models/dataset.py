@@ -143,9 +143,18 @@ class MultiTableSynthesizer(BaseEstimator):
     models_ : dict
         Per table, its :class:`~toolkit.Synthesizer` (a root) or its
         :class:`~toolkit.models.histories.PatientHistories` (a child).
+    order_ : list of str
+        The tables in the order they are generated (parents first).
+    rules_ : dict of str to Rules
+        A child table's rules (a root's are its Synthesizer's ``rules_``).
+    lookups_ : list of str
+        The relationships learnt as lookups (:func:`is_lookup`).
+    constants_ : dict of str to list of str
+        Per child table, its columns generated once per parent.
     n_rows_ : dict of str to int
         Training rows per table.
     fit_seconds_ : float
+        Seconds the fit took.
     """
 
     def __init__(self, metadata: dict[str, Any] | str | Path | None = None,
