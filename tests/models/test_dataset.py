@@ -12,6 +12,7 @@ from helpers import hospital_dataset
 
 from toolkit import MultiTableSynthesizer
 from toolkit.exceptions import InferenceWarning, ModelFileError, NotFittedError, UsageError
+from toolkit.models.dataset import nearest_keys
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +122,7 @@ def test_a_table_model_file_is_not_a_dataset_model(tmp_path):
         MultiTableSynthesizer.load(tmp_path / "t.tkm")
 
 
-def test_a_lookup_tables_codes_are_learnt_with_the_rows_that_use_them():
+def test_a_lookup_tables_codes_are_learnt_with_the_rows_that_use_them(tmp_path):
     rng = np.random.default_rng(0)
     airlines = pd.DataFrame({"carrier": ["AA", "BB", "CC", "DD"],
                              "name": ["Alpha", "Beta", "Gamma", "Delta"]})
@@ -143,3 +144,23 @@ def test_a_lookup_tables_codes_are_learnt_with_the_rows_that_use_them():
     np.testing.assert_allclose(shares, [0.1, 0.3, 0.6], atol=0.05)
     late = synthetic["flights"].groupby("carrier")["delay"].mean()
     assert late.max() > 40 and late.min() < 15  # the late carrier stays late
+    # each code goes to the generated airline nearest its real row: Gamma's flights (CC)
+    # to the generated airline named Gamma when there is one
+    gamma = synthetic["airlines"].loc[synthetic["airlines"]["name"] == "Gamma", "carrier"]
+    if len(gamma) == 1:
+        assert late.idxmax() == gamma.iloc[0]
+    model.save(tmp_path / "flights.tkm")
+    loaded = MultiTableSynthesizer.load(tmp_path / "flights.tkm")
+    assert loaded.lookup_rows_.keys() == model.lookup_rows_.keys()
+    again, first = loaded.sample(random_state=3), model.sample(random_state=3)
+    pd.testing.assert_frame_equal(again["flights"], first["flights"], check_dtype=False)
+
+
+def test_lookup_codes_go_to_the_nearest_generated_parent_one_each():
+    rows = np.array([[0.0, 0.0], [10.0, 10.0]], dtype=np.float32)
+    encoded = np.array([[9.0, 9.0], [1.0, 0.0], [0.5, 0.5]])
+    keys = np.array(["k0", "k1", "k2"])
+    mapping = nearest_keys(["B", "A", "Z"], ["A", "B"], rows, keys, encoded,
+                           np.random.default_rng(0))
+    assert mapping["B"] == "k0" and mapping["A"] == "k2"  # nearest, then nearest still free
+    assert mapping["Z"] in keys  # no known row: one at random

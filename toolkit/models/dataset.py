@@ -19,7 +19,8 @@ students) are learnt with the parent and repeated on its children. A table's rul
 Keys are fresh: every primary key is numbered anew, and every foreign key is the generated
 parent's key, so referential integrity holds by construction. A relationship to a lookup
 table (:func:`is_lookup`: airlines, airports) is learnt as a category of the rows that use
-it, each code used getting a generated parent's key; any other further parent (a second
+it, each code used getting the key of the generated parent nearest its real row
+(:func:`nearest_keys`); any other further parent (a second
 foreign key) is drawn among the generated parent rows at random: that link is not learnt.
 """
 
@@ -68,12 +69,39 @@ START = "__start__."
 LOOKUP_CODES = 100
 #: ... each by this many child rows or more on average
 LOOKUP_CHILDREN = 1000
+#: model-file tensors holding the encoded real rows of the lookup codes used
+LOOKUP_TENSOR = "__lookup__/"
 #: prefix of a parent's column holding a child column constant within the parent
 CONSTANT = "__constant__."
 
 
 def _constant(child: str, column: str) -> str:
     return f"{CONSTANT}{child}.{column}"
+
+
+def nearest_keys(codes: list[Any], known: list[str], rows: np.ndarray, keys: np.ndarray,
+                 encoded: np.ndarray, rng: np.random.Generator) -> dict[Any, Any]:
+    """Each lookup code a child's generated rows use, mapped to a generated parent's key: the
+    generated parent nearest (in the parent model's encoding) to the code's real row
+    (``known`` codes and their encoded ``rows``), a different one for each code while
+    there are (the most used codes choose first); a code without a known row gets one at
+    random."""
+    rows_of = dict(zip(known, rows, strict=True))
+    free = np.ones(len(keys), dtype=bool)
+    mapping = {}
+    for code in codes:
+        if not len(keys):
+            break
+        if str(code) in rows_of:
+            distances = ((np.asarray(encoded, dtype=np.float32) - rows_of[str(code)]) ** 2).sum(1)
+            if free.any():
+                distances = np.where(free, distances, np.inf)
+            chosen = int(np.argmin(distances))
+        else:
+            chosen = int(rng.integers(len(keys)))
+        free[chosen] = False
+        mapping[code] = keys[chosen]
+    return mapping
 
 
 def is_lookup(relation: Relationship, tables: dict[str, pd.DataFrame]) -> bool:
@@ -149,6 +177,9 @@ class MultiTableSynthesizer(BaseEstimator):
         A child table's rules (a root's are its Synthesizer's ``rules_``).
     lookups_ : list of str
         The relationships learnt as lookups (:func:`is_lookup`).
+    lookup_rows_ : dict
+        Per lookup relationship, the codes the child uses and their real rows as the
+        parent's model encodes them (which generated parent each code goes to).
     constants_ : dict of str to list of str
         Per child table, its columns generated once per parent.
     n_rows_ : dict of str to int
@@ -208,6 +239,13 @@ class MultiTableSynthesizer(BaseEstimator):
             else:
                 fitted[name] = self._fit_child(name, relation, table, fitted[relation.parent],
                                                config, seed + index)
+        self.lookup_rows_ = {}
+        for relation in (r for r in metadata.relationships if str(r) in self.lookups_):
+            rows, encoded = fitted[relation.parent]
+            used = rows[relation.parent_key].isin(tables[relation.child][relation.child_key])
+            self.lookup_rows_[str(relation)] = (
+                [str(code) for code in rows[relation.parent_key][used]],
+                np.asarray(encoded, dtype=np.float32)[used.to_numpy()])
         self.seed_ = seed
         self._sampling_rng = np.random.default_rng(seed)
         self.fit_seconds_ = time.perf_counter() - started
@@ -426,12 +464,11 @@ class MultiTableSynthesizer(BaseEstimator):
             rows[relation.child_key] = keys[rng.integers(0, len(keys), len(rows))] \
                 if len(keys) else None
         for relation in self._lookups(name):  # each code used: a generated parent's key
-            keys = generated[relation.parent][0][relation.parent_key].to_numpy()
-            codes = pd.unique(rows[relation.child_key].dropna())
-            if len(keys) and len(codes):
-                chosen = rng.choice(len(keys), len(codes), replace=len(codes) > len(keys))
-                rows[relation.child_key] = rows[relation.child_key].map(
-                    dict(zip(codes, keys[chosen], strict=True)))
+            parents, encoded = generated[relation.parent]
+            codes = rows[relation.child_key].dropna().value_counts().index.tolist()
+            mapping = nearest_keys(codes, *self.lookup_rows_[str(relation)],
+                                   parents[relation.parent_key].to_numpy(), encoded, rng)
+            rows[relation.child_key] = rows[relation.child_key].map(mapping)
         return rows[self.columns_[name]].reset_index(drop=True)
 
     # which relationships do what -------------------------------------------------------
@@ -478,10 +515,13 @@ class MultiTableSynthesizer(BaseEstimator):
                                    self.rules_ else self.rules_[name].to_dict()}
                 state = model.model.state_dict()
             tensors.update({f"{name}/{key}": value for key, value in state.items()})
+        for index, (_, rows) in enumerate(self.lookup_rows_.values()):
+            tensors[f"{LOOKUP_TENSOR}{index}"] = torch.from_numpy(rows)
         save_model(path, tensors, {
             "kind": "dataset", "metadata": self.metadata_.to_dict(), "order": self.order_,
             "columns": self.columns_, "n_rows": self.n_rows_, "seed": self.seed_,
             "constants": self.constants_, "dtypes": self.dtypes_, "lookups": self.lookups_,
+            "lookup_codes": {rel: codes for rel, (codes, _) in self.lookup_rows_.items()},
             "fit_seconds": self.fit_seconds_, "tables": documents,
             "params": {"config": str(self.config) if not isinstance(self.config, Config)
                        else "custom", "epochs": self.epochs, "random_state": self.random_state},
@@ -511,6 +551,10 @@ class MultiTableSynthesizer(BaseEstimator):
             model.n_rows_ = {str(k): int(v) for k, v in document["n_rows"].items()}
             model.constants_ = {str(k): list(v) for k, v in document["constants"].items()}
             model.lookups_ = [str(r) for r in document["lookups"]]
+            model.lookup_rows_ = {
+                str(rel): ([str(c) for c in codes],
+                           tensors.pop(f"{LOOKUP_TENSOR}{index}").numpy())
+                for index, (rel, codes) in enumerate(document["lookup_codes"].items())}
             model.dtypes_ = {str(k): dict(v) for k, v in document["dtypes"].items()}
             model.models_, model.rules_ = {}, {}
             for name, entry in document["tables"].items():
