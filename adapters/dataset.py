@@ -18,8 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-from toolkit.adapters.histories import ORDER_WORDS, order_values
-from toolkit.adapters.kinds import infer_kinds, name_tokens
+from toolkit.adapters.histories import find_order
+from toolkit.adapters.kinds import infer_kinds
 from toolkit.adapters.rules import discover_rules
 from toolkit.exceptions import DataError, UsageError
 
@@ -335,20 +335,6 @@ def draft_dataset(tables: dict[str, pd.DataFrame]) -> tuple[DatasetMetadata, lis
 def draft_order(table: pd.DataFrame, key: str) -> str | None:
     """The column ordering a child table's rows within their parent (``key``): a date-time,
     else a number named like a time (date, day, visit, ...), never missing and varying
-    within some parent; the first such date-time, else the first such number."""
-    kinds, _ = infer_kinds(table, {})
-    candidates = []
-    for position, (column, kind) in enumerate(kinds.items()):
-        if column == key or column not in table.columns:
-            continue
-        numeric = pd.api.types.is_numeric_dtype(table[column].dtype) and not \
-            pd.api.types.is_bool_dtype(table[column].dtype)
-        if kind != "datetime" and not (numeric and ORDER_WORDS & set(name_tokens(column))):
-            continue
-        try:
-            values = pd.Series(order_values(table[column]), index=table.index)
-        except DataError:  # missing values or not a time
-            continue
-        if values.groupby(table[key].to_numpy(), sort=False).nunique().max() > 1:
-            candidates.append((kind != "datetime", position, str(column)))
-    return min(candidates)[2] if candidates else None
+    within some parent, whatever the table's row order
+    (:func:`~toolkit.adapters.histories.find_order`)."""
+    return find_order(table, key, infer_kinds(table, {})[0], in_row_order=False)

@@ -108,12 +108,13 @@ def order_values(series: pd.Series) -> np.ndarray:
     return values
 
 
-def find_order(data: pd.DataFrame, subject: Any, kinds: dict[str, str]) -> str | None:
+def find_order(data: pd.DataFrame, subject: Any, kinds: dict[str, str],
+               in_row_order: bool = True) -> str | None:
     """The column that orders each patient's rows, when one does: a date-time or a number
     named like a time (date, day, visit, ...) that is never missing, varies within some
-    patient and never decreases within a patient in the table's row order; a date-time
-    comes first (a number of few distinct values, a visit number, counts even when it is
-    modelled as a category). ``None``: the row order is the history order.
+    patient and (with ``in_row_order``) never decreases within a patient in the table's row
+    order; a date-time comes first (a number of few distinct values, a visit number, counts
+    even when it is modelled as a category). ``None``: the row order is the history order.
     """
     candidates = []
     for position, (column, kind) in enumerate(kinds.items()):
@@ -130,7 +131,7 @@ def find_order(data: pd.DataFrame, subject: Any, kinds: dict[str, str]) -> str |
             continue
         steps = pd.Series(values, index=data.index).groupby(data[subject].to_numpy(),
                                                             sort=False).diff()
-        if (steps < 0).any() or not (steps > 0).any():
+        if (in_row_order and (steps < 0).any()) or not (steps.abs() > 0).any():
             continue
         candidates.append((kind != "datetime", position, column))
     return min(candidates)[2] if candidates else None

@@ -215,6 +215,20 @@ def refuse_for_datasets(command: str) -> None:
                              f"works on a dataset: {reason}")
 
 
+def check_output_folder(out: Path, what: str) -> None:
+    """Refuse an ``--out`` that is not a new or empty folder (for ``what``: images, a dataset).
+
+    Raises
+    ------
+    UsageError
+        For a path with a file extension, or a folder (or file) that holds something.
+    """
+    if out.suffix:
+        raise UsageError(f"--out {out} must be a folder for {what} (no file extension)")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"--out folder {out} is not empty")
+
+
 def _synth_dataset(data: Path, out: Path, model_out: Path | None, scale: float | None,
                    report_out: Path | None, holdout_frac: float,
                    options: dict[str, Any]) -> None:
@@ -224,10 +238,7 @@ def _synth_dataset(data: Path, out: Path, model_out: Path | None, scale: float |
     from toolkit.io.datasets import dataset_files, read_dataset, write_dataset
     from toolkit.models.dataset import MultiTableSynthesizer
 
-    if out.suffix:
-        raise UsageError(f"--out {out} must be a folder for a dataset (no file extension)")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UsageError(f"--out folder {out} is not empty")
+    check_output_folder(out, "a dataset")
     if model_out is not None:
         check_output(model_out, (".tkm",), "--model-out")
     if report_out is not None:
@@ -276,11 +287,8 @@ def _synth_images(data: Path, out: Path, rows: int | None, model_out: Path | Non
     """``synth`` for a folder of images: PNG files into the folder ``out``."""
     if report_out is not None:
         raise UsageError("--report works on tables; image reports are not supported yet")
-    if out.suffix:
-        raise UsageError(f"--out {out} must be a folder for images (no file extension)")
+    check_output_folder(out, "images")
     check_output(out.with_suffix(".png"), (".png",), "--out")  # its parent folder exists
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UsageError(f"--out folder {out} is not empty")
     if grid is not None:
         check_output(grid, (".png",), "--grid")
     if model_out is not None:
@@ -355,10 +363,7 @@ def _sample_dataset(model: Path, out: Path, scale: float | None, seed: int | Non
     from toolkit.io.datasets import write_dataset
     from toolkit.models.dataset import MultiTableSynthesizer
 
-    if out.suffix:
-        raise UsageError(f"--out {out} must be a folder for a dataset (no file extension)")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UsageError(f"--out folder {out} is not empty")
+    check_output_folder(out, "a dataset")
     synthetic = MultiTableSynthesizer.load(model).sample(
         scale=scale or 1.0, random_state=seed_or_fresh(seed, quiet))
     write_dataset(synthetic, out)
