@@ -12,6 +12,7 @@ sample time on one core.
 
     python -m benchmarks.relational [--datasets pbc,mathach] [--models ours,hma]
         [--seeds 0,1,2] [--refresh-ours] [--refresh-hma] [--report-only]
+        [--time-limit 3600]
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import resource
+import signal
 import sys
 import time
 import traceback
@@ -65,6 +67,16 @@ HOLDOUT_FRAC = 0.2
 #: the targets of issue 35
 TARGET_AUROC = 0.75
 TARGET_QUALITY_SHARE = 0.95
+#: the hour the issue gives a model to fit and sample one dataset
+TIME_LIMIT_S = 3600
+
+
+class OutOfTimeError(Exception):
+    """A model did not fit and sample within the time limit."""
+
+
+def _out_of_time(signum: int, frame: Any) -> None:
+    raise OutOfTimeError
 
 
 @dataclass(frozen=True)
@@ -181,13 +193,17 @@ def summarise(report: dict[str, Any], metadata: Any) -> dict[str, Any]:
 
 
 def run_model(name: str, model: str, train: dict[str, pd.DataFrame],
-              held: dict[str, pd.DataFrame] | None, metadata: Any, seed: int) -> dict[str, Any]:
+              held: dict[str, pd.DataFrame] | None, metadata: Any, seed: int,
+              time_limit: int = TIME_LIMIT_S) -> dict[str, Any]:
     from toolkit.evaluate.dataset import dataset_report
 
     record: dict[str, Any] = {"dataset": name, "model": model, "seed": seed}
+    previous = signal.signal(signal.SIGALRM, _out_of_time)
+    begun = time.perf_counter()
     try:
         seed_everything(seed)
         started = time.perf_counter()
+        signal.alarm(time_limit)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             sample = FITTERS[model](train, metadata, seed)
@@ -195,13 +211,22 @@ def run_model(name: str, model: str, train: dict[str, pd.DataFrame],
             started = time.perf_counter()
             synthetic = sample()
             record["sample_s"] = time.perf_counter() - started
+        signal.alarm(0)
         record["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
         record["rows"] = {n: len(t) for n, t in synthetic.items()}
         report = dataset_report(train, synthetic, metadata, held, seed)
         record.update(summarise(report, metadata))
+    except OutOfTimeError:
+        record["error"] = (f"did not fit and sample within {time_limit} s "
+                           f"(stopped after {time.perf_counter() - begun:.0f} s"
+                           + (f", fit took {record['fit_s']:.0f} s)" if "fit_s" in record
+                              else ", still fitting)"))
     except Exception as exc:  # noqa: BLE001 - keep going, report the failure
         traceback.print_exc()
         record["error"] = f"{type(exc).__name__}: {exc}"
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
     return record
 
 
@@ -232,7 +257,7 @@ def run(args: argparse.Namespace) -> int:
                     print(f"  {model}: cached ({cached['date']})", flush=True)
                     continue
                 print(f"  {model}: fitting ...", flush=True)
-                record = run_model(name, model, train, held, metadata, seed)
+                record = run_model(name, model, train, held, metadata, seed, args.time_limit)
                 record.update(date=today, machine=machine, git=git_revision(),
                               toolkit_version=toolkit_version(), sdv_version=sdv,
                               keys=notes, train_rows={n: len(t) for n, t in train.items()})
@@ -269,7 +294,7 @@ def build_report(results: dict[str, Any], seeds: list[int]) -> str:
             failed = [r for r in records if r["dataset"] == name and r["model"] == model
                       and "error" in r]
             if failed and not done:
-                rows.append([name, MODEL_LABELS[model], f"failed: {failed[0]['error'][:120]}",
+                rows.append([name, MODEL_LABELS[model], f"failed: {failed[0]['error'][:160]}",
                              *["—"] * 11])
             if not done:
                 continue
@@ -352,6 +377,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--refresh-ours", action="store_true", help="refit ours even if cached")
     p.add_argument("--refresh-hma", action="store_true", help="refit HMA even if cached")
     p.add_argument("--report-only", action="store_true", help="only rewrite the section")
+    p.add_argument("--time-limit", type=int, default=TIME_LIMIT_S,
+                   help="seconds a model may take to fit and sample one dataset")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="markdown file to rewrite")
     p.add_argument("--no-write", action="store_true", help="do not touch the markdown file")
     args = p.parse_args(argv)

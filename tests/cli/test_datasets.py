@@ -54,12 +54,29 @@ def test_metadata_drafts_keys_and_a_confirmed_file_is_used(hospital_dir):
                        "sizes follow"),
     (["--epsilon", "1"], "--epsilon cannot be used when synth works on a dataset"),
     (["--target", "sex"], "--target cannot be used when synth works on a dataset"),
-    (["--condition", "sex=f"], "--condition cannot be used when synth works on a dataset"),
 ])
 def test_what_a_dataset_does_not_take_yet_is_refused(hospital_dir, extra, named):
     line = one_line_error(run("synth", hospital_dir, "--out", "synthetic", *TRAIN, *extra), 2)
     assert named in line
     assert not Path("synthetic").exists()
+
+
+def test_conditions_fix_a_root_tables_rows(hospital_dir):
+    ok("synth", hospital_dir, "--out", "women", *TRAIN, "--seed", "0", "--condition", "sex=f",
+       "--model-out", "h.tkm")
+    women = pd.read_csv("women/patients.csv")
+    assert len(women) == 60 and (women["sex"] == "f").all()
+    assert pd.read_csv("women/admissions.csv")["patient_id"].isin(women["patient_id"]).all()
+    ok("sample", "h.tkm", "--out", "men", "--condition", "patients.sex=m", "--seed", "1")
+    assert (pd.read_csv("men/patients.csv")["sex"] == "m").all()
+    line = one_line_error(run("synth", hospital_dir, "--out", "x", *TRAIN,
+                              "--condition", "height=2"), 2)
+    assert "--condition names column 'height', which no table of" in line
+    assert not Path("x").exists()
+    line = one_line_error(run("sample", "h.tkm", "--out", "y", "--condition", "hb=2",
+                              "--seed", "2"), 2)
+    assert "no root table has a column 'hb' to condition on" in line
+    assert not Path("y").exists()
 
 
 def test_bad_outputs_are_refused_before_any_work(hospital_dir):

@@ -73,6 +73,28 @@ def test_scale_sets_the_root_rows_and_seeds_reproduce(fitted, hospital):
             fitted.sample(scale=bad)
 
 
+def test_conditions_on_a_root_table_fix_its_rows_and_children_follow(fitted, hospital):
+    women = fitted.sample(scale=0.5, random_state=4, conditions={"sex": "f"})
+    assert len(women["patients"]) == len(hospital["patients"]) // 2
+    assert (women["patients"]["sex"] == "f").all()
+    assert women["admissions"]["patient_id"].isin(women["patients"]["patient_id"]).all()
+    assert women["labs"]["admission_id"].isin(women["admissions"]["admission_id"]).all()
+    named = fitted.sample(random_state=4, conditions={"patients": {"sex": "m"}})
+    assert (named["patients"]["sex"] == "m").all()
+    dotted = fitted.sample(random_state=4, conditions={"patients.sex": "m"})
+    assert (dotted["patients"]["sex"] == "m").all()
+    for conditions, message in [
+            ({"hb": 12.0}, "no root table has a column 'hb'"),
+            ({"labs": {"hb": 12.0}}, "conditions apply to root tables .*labs is generated "
+                                     "from its parent admissions"),
+            ({"clinics": {"x": 1}}, "conditions name table 'clinics'"),
+            ({"patients": {"height": 1}}, "table patients has no column 'height'"),
+            ({"patient_id": 3}, "patients.patient_id is a key"),
+            (["sex"], "conditions must be a dict")]:
+        with pytest.raises(UsageError, match=message):
+            fitted.sample(conditions=conditions)
+
+
 def test_the_model_file_gives_the_same_dataset(fitted, tmp_path):
     fitted.save(tmp_path / "hospital.tkm")
     loaded = MultiTableSynthesizer.load(tmp_path / "hospital.tkm")

@@ -117,7 +117,8 @@ def parse_conditions(pairs: tuple[str, ...]) -> dict[str, str] | None:
 
 condition_option = click.option(
     "--condition", "conditions", multiple=True, metavar="COLUMN=VALUE",
-    help="Generate only rows with this value (repeatable); categories are generated directly.",
+    help="Generate only rows with this value (repeatable); categories are generated directly. "
+         "Datasets: a root table's column (TABLE.COLUMN where several have it).",
 )
 
 

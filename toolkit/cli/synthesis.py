@@ -86,7 +86,7 @@ def synth(data: Path, out: Path, rows: int | None, model_out: Path | None,
 
     if is_dataset_folder(data):
         refuse_for_datasets("synth")
-        _synth_dataset(data, out, model_out, scale, report_out, holdout_frac, options)
+        _synth_dataset(data, out, model_out, scale, report_out, holdout_frac, wanted, options)
         return
     if scale is not None:
         raise UsageError("--scale applies to a dataset (a folder of tables); use --rows")
@@ -189,7 +189,6 @@ DATASET_REFUSED = {
     "holdout_out": "the held-out tables are not written for a dataset yet",
     "target": "a dataset report has no utility section yet",
     "grid": "it applies to images",
-    "conditions": "conditions on a dataset's root tables are not supported yet",
     "epsilon": "private (epsilon) datasets are not supported yet",
     "subject": "a dataset's keys and orders go in its metadata file",
     "order": "a dataset's keys and orders go in its metadata file",
@@ -231,10 +230,10 @@ def check_output_folder(out: Path, what: str) -> None:
 
 def _synth_dataset(data: Path, out: Path, model_out: Path | None, scale: float | None,
                    report_out: Path | None, holdout_frac: float,
-                   options: dict[str, Any]) -> None:
-    """``synth`` for a folder of linked tables: one synthetic file per table into ``out``;
-    with ``report_out``, a share of the root entities is held out and the dataset report
-    written (:mod:`toolkit.evaluate.dataset`)."""
+                   wanted: dict[str, str] | None, options: dict[str, Any]) -> None:
+    """``synth`` for a folder of linked tables: one synthetic file per table into ``out``
+    (``wanted``: conditions on root tables); with ``report_out``, a share of the root entities
+    is held out and the dataset report written (:mod:`toolkit.evaluate.dataset`)."""
     from toolkit.io.datasets import dataset_files, read_dataset, write_dataset
     from toolkit.models.dataset import MultiTableSynthesizer
 
@@ -245,6 +244,12 @@ def _synth_dataset(data: Path, out: Path, model_out: Path | None, scale: float |
         check_output(report_out, (".html",), "--report")
     files = dataset_files(data)
     tables = read_dataset(data)
+    for column in wanted or {}:  # before the fit: a column no table has
+        table, _, rest = column.partition(".")
+        if not any(column in t.columns for t in tables.values()) \
+                and rest not in (tables[table].columns if table in tables else ()):
+            raise UsageError(f"--condition names column {column!r}, which no table of {data} "
+                             "has")
     options["seed"] = seed_or_fresh(options["seed"], options["quiet"])
     model = MultiTableSynthesizer(metadata=options["metadata"],
                                   config=options["config"] or "default",
@@ -262,7 +267,7 @@ def _synth_dataset(data: Path, out: Path, model_out: Path | None, scale: float |
     model.fit(tables)
     say(options["quiet"], f"learnt {len(tables)} tables in {model.fit_seconds_:.1f}s "
                           f"(generated in the order {', '.join(model.order_)})")
-    synthetic = model.sample(scale=scale or 1.0)
+    synthetic = model.sample(scale=scale or 1.0, conditions=wanted)
     for name, table in synthetic.items():  # each table in its file's dialect
         table.attrs["csv"] = tables[name].attrs.get("csv", {})
     write_dataset(synthetic, out, {name: path.suffix for name, path in files.items()})
@@ -335,7 +340,7 @@ def sample(model: Path, rows: int | None, scale: float | None, out: Path, seed: 
     check_distinct({"MODEL": model}, {"--out": out})
     if load_model(model)[1].get("kind") == "dataset":
         refuse_for_datasets("sample")
-        _sample_dataset(model, out, scale, seed, quiet)
+        _sample_dataset(model, out, scale, seed, wanted, quiet)
         return
     if rows is None:
         raise UsageError("--rows is required (how many rows to generate)")
@@ -358,14 +363,15 @@ def sample(model: Path, rows: int | None, scale: float | None, out: Path, seed: 
 
 
 def _sample_dataset(model: Path, out: Path, scale: float | None, seed: int | None,
-                    quiet: bool) -> None:
-    """``sample`` for a dataset model: every table, as CSV, into the folder ``out``."""
+                    wanted: dict[str, str] | None, quiet: bool) -> None:
+    """``sample`` for a dataset model: every table, as CSV, into the folder ``out``
+    (``wanted``: conditions on root tables)."""
     from toolkit.io.datasets import write_dataset
     from toolkit.models.dataset import MultiTableSynthesizer
 
     check_output_folder(out, "a dataset")
     synthetic = MultiTableSynthesizer.load(model).sample(
-        scale=scale or 1.0, random_state=seed_or_fresh(seed, quiet))
+        scale=scale or 1.0, random_state=seed_or_fresh(seed, quiet), conditions=wanted)
     write_dataset(synthetic, out)
     say(quiet, "wrote " + ", ".join(f"{len(t)} {n} rows" for n, t in synthetic.items())
         + f" to {out}/")

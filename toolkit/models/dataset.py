@@ -382,8 +382,8 @@ class MultiTableSynthesizer(BaseEstimator):
         return ordered.reset_index(drop=True), histories.events.transform(events)
 
     # sampling --------------------------------------------------------------------------
-    def sample(self, scale: float = 1.0, random_state: int | None = None
-               ) -> dict[str, pd.DataFrame]:
+    def sample(self, scale: float = 1.0, random_state: int | None = None,
+               conditions: dict[str, Any] | None = None) -> dict[str, pd.DataFrame]:
         """Generate a synthetic dataset.
 
         Parameters
@@ -393,6 +393,12 @@ class MultiTableSynthesizer(BaseEstimator):
             patients); child tables follow from their generated parents.
         random_state : int or None, default None
             Seed for this call; ``None`` continues the model's own sequence.
+        conditions : dict, optional
+            Values every generated row of a root table has, its children following from
+            them: ``{table: {column: value}}``, or ``{column: value}`` for columns of one
+            root table (``"table.column"`` names the table where several have the column).
+            Met as :meth:`toolkit.Synthesizer.sample` meets them; a conditioned root still
+            gets ``scale`` times its training rows.
 
         Returns
         -------
@@ -403,12 +409,16 @@ class MultiTableSynthesizer(BaseEstimator):
         Raises
         ------
         UsageError
-            For a scale that is not a positive number.
+            For a scale that is not a positive number, or a condition on a table that is not
+            a root, an unknown column or a key.
+        DataError
+            For a condition the root's model cannot meet (see :meth:`toolkit.Synthesizer.sample`).
         """
         self._check_fitted()
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0 \
                 or not np.isfinite(scale):
             raise UsageError(f"scale must be a positive number, got {scale!r}")
+        wanted = self.root_conditions(conditions)
         rng = self._sampling_rng if random_state is None else np.random.default_rng(
             resolve_seed(random_state))
         generated: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
@@ -417,12 +427,64 @@ class MultiTableSynthesizer(BaseEstimator):
             relation = self._parent(name)
             if relation is None:
                 model = self.models_[name].number_ids_from(0)  # keys as the children's
-                rows = model.sample(max(1, round(scale * self.n_rows_[name])), random_state=seed)
+                rows = model.sample(max(1, round(scale * self.n_rows_[name])),
+                                    conditions=wanted.get(name), random_state=seed)
                 generated[name] = rows, model.adapter_.transform(rows)
             else:
                 generated[name] = self._sample_child(name, relation, generated[relation.parent],
                                                      seed)
         return {name: self._output(name, generated, rng) for name in self.columns_}
+
+    def root_conditions(self, conditions: dict[str, Any] | None
+                        ) -> dict[str, dict[str, Any]]:
+        """``conditions`` of :meth:`sample` as ``{root table: {column: value}}``.
+
+        Raises
+        ------
+        UsageError
+            For a table that is not a root, or a column that is no root table's (or is a key).
+        """
+        self._check_fitted()
+        if not conditions:
+            return {}
+        if not isinstance(conditions, dict):
+            raise UsageError("conditions must be a dict: {table: {column: value}} or "
+                             f"{{column: value}}, got {type(conditions).__name__}")
+        roots = [n for n in self.order_ if self._parent(n) is None]
+        per_table: dict[str, dict[str, Any]] = {}
+        for key, value in conditions.items():
+            if isinstance(value, dict):
+                if key not in self.columns_:
+                    raise UsageError(f"conditions name table {key!r}, which the dataset does "
+                                     f"not have (tables: {', '.join(self.columns_)})")
+                for column, level in value.items():
+                    per_table.setdefault(key, {})[str(column)] = level
+                continue
+            owners = [n for n in roots if str(key) in self.columns_[n]]
+            table, _, column = str(key).partition(".")
+            if not owners and table in roots and column in self.columns_[table]:
+                owners, key = [table], column
+            if len(owners) > 1:
+                raise UsageError(f"condition column {key!r} is in the root tables "
+                                 f"{' and '.join(owners)}: name it as TABLE.{key}")
+            if not owners:
+                raise UsageError(f"no root table has a column {key!r} to condition on (root "
+                                 f"tables: {', '.join(roots)})")
+            per_table.setdefault(owners[0], {})[str(key)] = value
+        for table, columns in per_table.items():
+            relation = self._parent(table)
+            if relation is not None:
+                raise UsageError(f"conditions apply to root tables ({', '.join(roots)}); "
+                                 f"{table} is generated from its parent {relation.parent}")
+            keys = {self.metadata_.tables[table].primary_key} | {
+                r.parent_key for r in self.metadata_.relationships if r.parent == table}
+            for column in columns:
+                if column not in self.columns_[table]:
+                    raise UsageError(f"table {table} has no column {column!r} to condition on")
+                if column in keys:
+                    raise UsageError(f"{table}.{column} is a key: generated keys are fresh, "
+                                     "so they cannot be conditioned on")
+        return per_table
 
     def _sample_child(self, name: str, relation: Relationship,
                       parent: tuple[pd.DataFrame, np.ndarray], seed: int
