@@ -20,11 +20,15 @@ import pandas as pd
 
 from toolkit.adapters.histories import find_order
 from toolkit.adapters.kinds import infer_kinds
-from toolkit.adapters.rules import discover_rules
+from toolkit.adapters.rules import Rule, discover_rules
 from toolkit.exceptions import DataError, UsageError
 
 #: share of a candidate foreign key's distinct values that must be parent keys
 CONTAINED = 1.0
+#: a relationship is a lookup when its child uses at most this many parent keys ...
+LOOKUP_CODES = 100
+#: ... each by this many child rows or more on average
+LOOKUP_CHILDREN = 1000
 
 
 @dataclass(frozen=True)
@@ -316,10 +320,15 @@ def draft_dataset(tables: dict[str, pd.DataFrame]) -> tuple[DatasetMetadata, lis
         -len(tables[r.parent])))
     metadata = DatasetMetadata({name: TableMetadata(key) for name, key in keys.items()},
                                relationships)
+    kinds = {name: infer_kinds(table, {})[0] for name, table in tables.items()}
     for name, table in tables.items():
-        kinds = infer_kinds(table, {})[0]
         keys_here = {r.child_key for r in relationships if r.child == name} | {keys[name]}
-        rules = discover_rules(table, {c: k for c, k in kinds.items() if c not in keys_here})
+        rules = discover_rules(table, {c: k for c, k in kinds[name].items()
+                                       if c not in keys_here})
+        generated_under = next((r for r in relationships if r.child == name
+                                and not is_lookup(r, tables)), None)
+        if generated_under is not None:
+            rules += discover_bounds(tables, generated_under, kinds, keys)
         if rules:
             metadata.tables[name].rules = [rule.to_dict() for rule in rules]
             notes += [f"{name}: rule {rule}" for rule in rules]
@@ -338,3 +347,44 @@ def draft_order(table: pd.DataFrame, key: str) -> str | None:
     within some parent, whatever the table's row order
     (:func:`~toolkit.adapters.histories.find_order`)."""
     return find_order(table, key, infer_kinds(table, {})[0], in_row_order=False)
+
+
+def discover_bounds(tables: dict[str, pd.DataFrame], relation: Relationship,
+                    kinds: dict[str, dict[str, str]], keys: dict[str, str | None]) -> list[Rule]:
+    """Inequalities between a child's numbers or date-times and its parent's
+    (``PARENT.COLUMN`` on one side: a lab drawn after its admission) that hold on every child
+    row, found as :func:`~toolkit.adapters.rules.discover_rules` finds a table's."""
+    ordered = ("continuous", "integer", "datetime")
+    parent, child = relation.parent, relation.child
+    own = {c: k for c, k in kinds[child].items() if k in ordered
+           and c not in (relation.child_key, keys[child])}
+    theirs = {f"{parent}.{c}": k for c, k in kinds[parent].items() if k in ordered
+              and c != keys[parent] and f"{parent}.{c}" not in tables[child].columns}
+    if not own or not theirs:
+        return []
+    found = tables[parent].drop_duplicates(relation.parent_key).set_index(relation.parent_key)
+    joined = tables[child][list(own)].copy()
+    for column in theirs:
+        joined[column] = found[column[len(parent) + 1:]].reindex(
+            tables[child][relation.child_key].to_numpy()).to_numpy()
+    bounds = []
+    for column, kind in own.items():  # each column's tightest bound on each side
+        found_here = discover_rules(joined[[column, *theirs]], {column: kind, **theirs},
+                                    ({column}, set(theirs)))
+        for below in (True, False):
+            bounds += [rule for rule in found_here
+                       if (rule.columns[1] == column) == below][:1]
+    return bounds
+
+
+def is_lookup(relation: Relationship, tables: dict[str, pd.DataFrame]) -> bool:
+    """Whether a relationship points at a lookup table (airlines, airports, wards): its child
+    rows use at most :data:`LOOKUP_CODES` parent keys, each by :data:`LOOKUP_CHILDREN` rows
+    or more on average. Its key is then learnt as a category of the child's rows (with the
+    other columns: a carrier's flights keep their delays) and each code used is given a
+    generated parent's key when sampled, instead of the child being generated under the
+    parent (a few parents with many thousands of children each, which no model of the
+    parents can learn counts from)."""
+    keys = tables[relation.child][relation.child_key].dropna()
+    used = keys.nunique()
+    return 0 < used <= LOOKUP_CODES and len(keys) / used >= LOOKUP_CHILDREN

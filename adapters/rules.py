@@ -422,7 +422,8 @@ def _as_dtype(series: pd.Series, dtype: str) -> pd.Series:
 
 
 # discovery ---------------------------------------------------------------------------------
-def discover_rules(data: pd.DataFrame, kinds: dict[str, str]) -> list[Rule]:
+def discover_rules(data: pd.DataFrame, kinds: dict[str, str],
+                   sides: tuple[set[str], set[str]] | None = None) -> list[Rule]:
     """Candidate rules that hold on every real row, with support enough to matter:
 
     * ``low ≤ high`` for two numbers or two date-times on one scale that differ on some
@@ -434,7 +435,8 @@ def discover_rules(data: pd.DataFrame, kinds: dict[str, str]) -> list[Rule]:
       having more levels than the dependent (at least 2) and repeating (at most
       :data:`MAX_UNIQUE_SHARE` of its values unique).
 
-    ``kinds``: the columns' kinds (IDs and free text are left out).
+    ``kinds``: the columns' kinds (IDs and free text are left out). ``sides``: two sets of
+    columns an inequality must join (a child's and its parent's), when given.
     """
     rules: list[Rule] = []
     ordered = [c for c, k in kinds.items() if k in ("continuous", "integer", "datetime")]
@@ -442,6 +444,8 @@ def discover_rules(data: pd.DataFrame, kinds: dict[str, str]) -> list[Rule]:
     for low in ordered:
         for high in ordered:
             if low == high or (kinds[low] == "datetime") != (kinds[high] == "datetime"):
+                continue
+            if sides is not None and not ({low, high} & sides[0] and {low, high} & sides[1]):
                 continue
             a, b = _numbers(data[low]), _numbers(data[high])
             both = ~np.isnan(a) & ~np.isnan(b)

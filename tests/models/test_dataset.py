@@ -186,3 +186,99 @@ def test_lookup_codes_go_to_the_nearest_generated_parent_one_each():
                            np.random.default_rng(0))
     assert mapping["B"] == "k0" and mapping["A"] == "k2"  # nearest, then nearest still free
     assert mapping["Z"] in keys  # no known row: one at random
+
+
+def _stays_with_labs(patients: int = 80, seed: int = 0) -> dict[str, pd.DataFrame]:
+    """The hospital with discharge times and lab draws within each stay (their order), each
+    lab's units at most its stay's days, and a review time between admission and discharge."""
+    rng = np.random.default_rng(seed)
+    tables = hospital_dataset(patients, seed)
+    stays = tables["admissions"].assign(discharged=lambda t: t["admitted"] + pd.to_timedelta(
+        t["days"] * 86_400 - rng.integers(0, 80_000, len(t)), unit="s"))
+    labs = tables["labs"]
+    stay = stays.set_index("admission_id").loc[labs["admission_id"]]
+    span = (stay["discharged"] - stay["admitted"]).to_numpy()
+    labs = labs.assign(
+        drawn=(stay["admitted"] + span * rng.uniform(0, 1, len(labs))).dt.round("s").to_numpy(),
+        reviewed=(stay["admitted"] + span * rng.beta(2, 2, len(labs))).dt.round("s").to_numpy(),
+        units=np.minimum(stay["days"].to_numpy(), rng.integers(1, 12, len(labs))))
+    labs = labs.sort_values(["admission_id", "drawn"]).reset_index(drop=True)
+    return {**tables, "admissions": stays, "labs": labs}
+
+
+CROSS_RULES = [{"inequality": ["admissions.admitted", "drawn"]},
+               {"inequality": ["drawn", "admissions.discharged"]},
+               {"inequality": ["admissions.admitted", "reviewed"]},
+               {"inequality": ["reviewed", "admissions.discharged"]},
+               {"inequality": ["units", "admissions.days"]}]
+
+
+def _broken(synthetic: dict[str, pd.DataFrame]) -> dict[str, int]:
+    labs = synthetic["labs"].merge(synthetic["admissions"], on="admission_id")
+    return {"drawn before admission": int((labs["drawn"] < labs["admitted"]).sum()),
+            "drawn after discharge": int((labs["drawn"] > labs["discharged"]).sum()),
+            "reviewed outside": int(((labs["reviewed"] < labs["admitted"])
+                                     | (labs["reviewed"] > labs["discharged"])).sum()),
+            "units above days": int((labs["units"] > labs["days"]).sum())}
+
+
+def test_rules_across_tables_are_drafted_and_kept_by_construction(tmp_path):
+    from toolkit.adapters.dataset import draft_dataset
+
+    tables = _stays_with_labs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InferenceWarning)
+        drafted, notes = draft_dataset(tables)
+    labs = drafted.tables["labs"]
+    assert labs.order == "drawn"
+    assert [rule["inequality"] for rule in labs.rules] == [
+        ["admissions.admitted", "drawn"], ["drawn", "admissions.discharged"],
+        ["admissions.admitted", "reviewed"], ["reviewed", "admissions.discharged"],
+        ["units", "admissions.days"]]
+    assert "labs: rule admissions.admitted < drawn" in notes
+    stated = drafted.to_dict()
+    stated["tables"]["labs"]["rules"] = CROSS_RULES
+    stated["tables"]["admissions"]["rules"] = [{"inequality": ["admitted", "discharged"]}]
+    unruled = drafted.to_dict()
+    unruled["tables"]["labs"].pop("rules", None)
+    kept, free = [MultiTableSynthesizer(metadata=metadata, config="fast", epochs=3,
+                                        random_state=0).fit(tables)
+                  for metadata in (stated, unruled)]
+    synthetic = kept.sample(random_state=1)
+    assert len(synthetic["labs"]) > 0.7 * len(tables["labs"])
+    assert _broken(synthetic) == dict.fromkeys(_broken(synthetic), 0)
+    assert sum(_broken(free.sample(random_state=1)).values()) > 0  # without them, broken
+    assert synthetic["labs"]["drawn"].dtype == tables["labs"]["drawn"].dtype
+    assert synthetic["labs"]["units"].dtype == tables["labs"]["units"].dtype
+    assert (synthetic["labs"].groupby("admission_id")["drawn"].diff().dropna()
+            >= pd.Timedelta(0)).all()
+    from toolkit.evaluate.dataset import dataset_report
+
+    counted = dataset_report(tables, synthetic, kept.metadata_)["tables"]
+    assert counted["labs"]["rule_violations"] == {
+        "admissions.admitted ≤ drawn": 0, "drawn ≤ admissions.discharged": 0,
+        "admissions.admitted ≤ reviewed": 0, "reviewed ≤ admissions.discharged": 0,
+        "units ≤ admissions.days": 0}
+    assert counted["admissions"]["rule_violations"] == {"admitted ≤ discharged": 0}
+    kept.save(tmp_path / "labs.tkm")
+    again = MultiTableSynthesizer.load(tmp_path / "labs.tkm").sample(random_state=1)
+    pd.testing.assert_frame_equal(again["labs"], synthetic["labs"], check_dtype=False)
+
+
+@pytest.mark.parametrize(("rule", "message"), [
+    ({"inequality": ["wards.beds", "units"]}, "names wards, which is not the parent labs is "
+                                              "generated under"),
+    ({"combination": ["units", "admissions.ward_code"]}, "a rule across tables is an "
+                                                         "inequality"),
+    ({"inequality": ["admissions.days", "units"]}, "broken by"),
+])
+def test_bad_rules_across_tables_are_refused(rule, message):
+    from toolkit.exceptions import DataError
+
+    tables = _stays_with_labs(30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InferenceWarning)
+        drafted = MultiTableSynthesizer().resolve_metadata(tables).to_dict()
+    drafted["tables"]["labs"]["rules"] = [rule]
+    with pytest.raises((UsageError, DataError), match=message):
+        MultiTableSynthesizer(metadata=drafted, config="fast", epochs=1).fit(tables)

@@ -28,6 +28,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from toolkit.adapters.cross_table import (
+    ANY_PARENT,
+    CrossTableRules,
+    parent_values,
+    split_rules,
+)
 from toolkit.adapters.dataset import DatasetMetadata, Relationship
 from toolkit.adapters.rules import Rules
 from toolkit.evaluate.histories import patient_detection, patient_membership
@@ -103,8 +109,10 @@ def _key_kinds(name: str, table: pd.DataFrame, metadata: DatasetMetadata) -> dic
     return {c: ("id" if c in keys else k) for c, k in kinds.items()}
 
 
-def _table_part(name: str, real: pd.DataFrame, synthetic: pd.DataFrame,
-                holdout: pd.DataFrame | None, metadata: DatasetMetadata) -> dict[str, Any]:
+def _table_part(name: str, real_tables: dict[str, pd.DataFrame],
+                synthetic_tables: dict[str, pd.DataFrame], holdout: pd.DataFrame | None,
+                metadata: DatasetMetadata) -> dict[str, Any]:
+    real, synthetic = real_tables[name], synthetic_tables[name]
     kinds = _key_kinds(name, real, metadata)
     part: dict[str, Any] = {"real_rows": len(real), "synthetic_rows": len(synthetic)}
     measured = [c for c, k in kinds.items() if k != "id"]
@@ -116,10 +124,21 @@ def _table_part(name: str, real: pd.DataFrame, synthetic: pd.DataFrame,
                 fidelity(real, holdout, kinds)["quality"]
     key = metadata.tables[name].primary_key
     part["real_keys"] = 0 if key is None else int(synthetic[key].isin(real[key]).sum())
-    rules = Rules.from_metadata({"rules": metadata.tables[name].rules})
+    own, bounds = split_rules(metadata.tables[name].rules, name, ANY_PARENT,
+                              {n: [str(c) for c in t.columns] for n, t in real_tables.items()})
+    rules = Rules.from_metadata({"rules": own})
     if rules:
         rules.forward(real)
         part["rule_violations"] = rules.violations(synthetic)
+    for bound in bounds:  # counted against the parent row each child row points at
+        relation = next((r for r in metadata.relationships
+                         if r.child == name and r.parent == bound.parent), None)
+        if relation is None:
+            continue
+        parents = parent_values(synthetic, relation.child_key, synthetic_tables[bound.parent],
+                                relation.parent_key, [bound.parent_column])
+        part.setdefault("rule_violations", {}).update(
+            CrossTableRules([bound], None).violations(synthetic, parents))
     return part
 
 
@@ -209,7 +228,7 @@ def dataset_report(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFr
         membership attack.
     random_state : int, default 0
     """
-    tables = {name: _table_part(name, real[name], synthetic[name],
+    tables = {name: _table_part(name, real, synthetic,
                                 None if holdout is None else holdout[name], metadata)
               for name in metadata.generation_order()}
     relations = {str(r): _relation_part(r, real, synthetic, holdout, metadata, random_state)

@@ -14,7 +14,9 @@ Each table is learnt with the models the longitudinal synthesizer already has:
 
 A child's columns that never change within its parent (a school's mean SES on each of its
 students) are learnt with the parent and repeated on its children. A table's rules
-(:mod:`toolkit.adapters.rules`) are kept as for one table.
+(:mod:`toolkit.adapters.rules`) are kept as for one table, and a child's bounds by its parent
+(a lab drawn within its admission: :mod:`toolkit.adapters.cross_table`) through the child's
+learnt columns, the parent's model (the first child's time) and the histories' ends.
 
 Keys are fresh: every primary key is numbered anew, and every foreign key is the generated
 parent's key, so referential integrity holds by construction. A relationship to a lookup
@@ -36,7 +38,13 @@ import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
 
-from toolkit.adapters.dataset import DatasetMetadata, Relationship, draft_dataset
+from toolkit.adapters.cross_table import CrossTableRules, parent_values, split_rules
+from toolkit.adapters.dataset import (
+    DatasetMetadata,
+    Relationship,
+    draft_dataset,
+    is_lookup,
+)
 from toolkit.adapters.histories import (
     GAP,
     ROWS,
@@ -65,10 +73,6 @@ from toolkit.models.synthesizer import Synthesizer
 COUNT = "__count__."
 #: prefix of a parent's column holding its first child row's order value
 START = "__start__."
-#: a relationship is a lookup when its child uses at most this many parent keys ...
-LOOKUP_CODES = 100
-#: ... each by this many child rows or more on average
-LOOKUP_CHILDREN = 1000
 #: model-file tensors holding the encoded real rows of the lookup codes used
 LOOKUP_TENSOR = "__lookup__/"
 #: prefix of a parent's column holding a child column constant within the parent
@@ -102,19 +106,6 @@ def nearest_keys(codes: list[Any], known: list[str], rows: np.ndarray, keys: np.
         free[chosen] = False
         mapping[code] = keys[chosen]
     return mapping
-
-
-def is_lookup(relation: Relationship, tables: dict[str, pd.DataFrame]) -> bool:
-    """Whether a relationship points at a lookup table (airlines, airports, wards): its child
-    rows use at most :data:`LOOKUP_CODES` parent keys, each by :data:`LOOKUP_CHILDREN` rows
-    or more on average. Its key is then learnt as a category of the child's rows (with the
-    other columns: a carrier's flights keep their delays) and each code used is given a
-    generated parent's key when sampled, instead of the child being generated under the
-    parent (a few parents with many thousands of children each, which no model of the
-    parents can learn counts from)."""
-    keys = tables[relation.child][relation.child_key].dropna()
-    used = keys.nunique()
-    return 0 < used <= LOOKUP_CODES and len(keys) / used >= LOOKUP_CHILDREN
 
 
 def _filled(values: np.ndarray, seed: int) -> np.ndarray:
@@ -175,6 +166,8 @@ class MultiTableSynthesizer(BaseEstimator):
         The tables in the order they are generated (parents first).
     rules_ : dict of str to Rules
         A child table's rules (a root's are its Synthesizer's ``rules_``).
+    cross_rules_ : dict of str to CrossTableRules
+        A child table's bounds by its parent (:mod:`toolkit.adapters.cross_table`).
     lookups_ : list of str
         The relationships learnt as lookups (:func:`is_lookup`).
     lookup_rows_ : dict
@@ -226,6 +219,7 @@ class MultiTableSynthesizer(BaseEstimator):
         self.models_: dict[str, Any] = {}
         self.rules_: dict[str, Rules] = {}
         self.lookups_ = [str(r) for r in metadata.relationships if is_lookup(r, tables)]
+        self.cross_rules_, self.own_rules_ = self._split_rules(tables)
         self.constants_ = {name: self._constants(name, tables) for name in tables}
         self.dtypes_ = {name: {str(c): str(t[c].dtype) for c in t.columns}
                         for name, t in tables.items()}
@@ -238,7 +232,7 @@ class MultiTableSynthesizer(BaseEstimator):
                 fitted[name] = self._fit_root(name, table, seed + index)
             else:
                 fitted[name] = self._fit_child(name, relation, table, fitted[relation.parent],
-                                               config, seed + index)
+                                               tables[relation.parent], config, seed + index)
         self.lookup_rows_ = {}
         for relation in (r for r in metadata.relationships if str(r) in self.lookups_):
             rows, encoded = fitted[relation.parent]
@@ -265,6 +259,25 @@ class MultiTableSynthesizer(BaseEstimator):
             "this"), stacklevel=3)
         return drafted
 
+    def _split_rules(self, tables: dict[str, pd.DataFrame]
+                     ) -> tuple[dict[str, CrossTableRules], dict[str, list[dict[str, Any]]]]:
+        """Each table's rules apart: bounds by the parent it is generated under, and its own
+        rules with those its children's bounds put on its model (the first child's time)."""
+        columns = {name: [str(c) for c in table.columns] for name, table in tables.items()}
+        cross: dict[str, CrossTableRules] = {}
+        own: dict[str, list[dict[str, Any]]] = {}
+        for name in tables:
+            relation = self._parent(name)
+            own[name], bounds = split_rules(self.metadata_.tables[name].rules, name,
+                                            None if relation is None else relation.parent,
+                                            columns)
+            if bounds:
+                cross[name] = CrossTableRules(bounds, self.metadata_.tables[name].order)
+        for name, rules in cross.items():
+            relation = self._parent(name)
+            own[relation.parent] = rules.parent_rules(_start(name)) + own[relation.parent]
+        return cross, own
+
     def _kinds(self, name: str, columns: list[str]) -> dict[str, Any]:
         """Column metadata of a table's modelled columns: the given, keys as IDs, counts as
         integers."""
@@ -284,7 +297,7 @@ class MultiTableSynthesizer(BaseEstimator):
         if relation is None:
             return []
         table = self.metadata_.tables[name]
-        ruled = {c for rule in table.rules for value in rule.values()
+        ruled = {str(c) for rule in table.rules for value in rule.values()
                  for c in (value if isinstance(value, list) else [value])}
         fixed = {relation.child_key, table.primary_key, table.order} | ruled | {
             r.child_key for r in self._further(name)} | {
@@ -322,7 +335,7 @@ class MultiTableSynthesizer(BaseEstimator):
         started = time.perf_counter()
         model = Synthesizer(config=self.config, epochs=self.epochs, random_state=seed,
                             metadata={"columns": self._kinds(name, list(table.columns)),
-                                      "rules": self.metadata_.tables[name].rules})
+                                      "rules": self.own_rules_[name]})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", InferenceWarning)
             model._fit(Records(table), model.resolve_config(), seed, histories=False)
@@ -331,24 +344,30 @@ class MultiTableSynthesizer(BaseEstimator):
         return table, model.adapter_.transform(table)
 
     def _fit_child(self, name: str, relation: Relationship, table: pd.DataFrame,
-                   parent: tuple[pd.DataFrame, np.ndarray], config: Config, seed: int
-                   ) -> tuple[pd.DataFrame, np.ndarray]:
-        """Fit a child table's histories given its parent rows; return its rows in history
-        order and their encoding."""
+                   parent: tuple[pd.DataFrame, np.ndarray], parent_table: pd.DataFrame,
+                   config: Config, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+        """Fit a child table's histories given its parent rows (``parent_table``: the real
+        parent, for bounds by it); return its rows in history order and their encoding."""
         parent_rows, parent_encoded = parent
         key, order = relation.child_key, self.metadata_.tables[name].order
-        rules = Rules.from_metadata({"rules": self.metadata_.tables[name].rules})
+        rules = Rules.from_metadata({"rules": self.own_rules_[name]})
+        cross = self.cross_rules_.get(name)
+        bounded = [] if cross is None else cross.rebuilt
         clash = sorted({key, order, self.metadata_.tables[name].primary_key}
-                       & set(rules.rebuilt()), key=str)
+                       & set(rules.rebuilt()) | set(bounded) & set(rules.rebuilt()), key=str)
         if clash:
-            raise UsageError(f"a rule of {name} rebuilds {clash[0]!r}, a key or the order: "
-                             "state it the other way")
+            raise UsageError(f"a rule of {name} rebuilds {clash[0]!r}, a key, the order or a "
+                             "column bounded by its parent: state it the other way")
         kinds = self._kinds(name, list(table.columns))
         if rules:
             table = rules.forward(table)
             kinds = rules.learnt_metadata({c: v if isinstance(v, dict) else {"kind": v}
                                            for c, v in kinds.items()})
             self.rules_[name] = rules
+        if cross is not None:
+            table = cross.forward(table, parent_values(
+                table, key, parent_table, relation.parent_key, cross.parent_columns))
+            kinds.update({c: "continuous" for c in bounded})
         orphans = table[key].isna()
         if orphans.any():
             warnings.warn(InferenceWarning(
@@ -501,13 +520,18 @@ class MultiTableSynthesizer(BaseEstimator):
         if not has.any():
             empty = pd.DataFrame({c: pd.Series(dtype=object) for c in histories.layout.columns})
             return empty, np.zeros((0, histories.events.spec.width), dtype=np.float32)
-        kept, events, times = histories.draw(patients, parent_encoded[has], seed)
+        cross = self.cross_rules_.get(name)
+        ends = None if cross is None else cross.ends(parent_rows[has])
+        kept, events, times = histories.draw(patients, parent_encoded[has], seed, ends)
         owner = np.repeat(np.flatnonzero(has), kept[ROWS].to_numpy(dtype=int))
         rows = events.drop(columns=[GAP], errors="ignore")
         rows[relation.child_key] = parent_rows[relation.parent_key].to_numpy()[owner]
         if order is not None:
             rows[order] = times.to_numpy()
         rows = histories.events.renumber_ids(rows, 0)[histories.layout.columns]
+        if cross is not None:
+            rows = cross.inverse(rows, parent_values(rows, relation.child_key, parent_rows,
+                                                     relation.parent_key, cross.parent_columns))
         if name in self.rules_:
             rows = self.rules_[name].inverse(rows)
         for column in self.constants_[name]:
@@ -574,7 +598,9 @@ class MultiTableSynthesizer(BaseEstimator):
                 state = model.tensors()
             else:
                 documents[name] = {"child": model.to_dict(), "rules": None if name not in
-                                   self.rules_ else self.rules_[name].to_dict()}
+                                   self.rules_ else self.rules_[name].to_dict(),
+                                   "cross_rules": None if name not in self.cross_rules_
+                                   else self.cross_rules_[name].to_dict()}
                 state = model.model.state_dict()
             tensors.update({f"{name}/{key}": value for key, value in state.items()})
         for index, (_, rows) in enumerate(self.lookup_rows_.values()):
@@ -618,10 +644,12 @@ class MultiTableSynthesizer(BaseEstimator):
                            tensors.pop(f"{LOOKUP_TENSOR}{index}").numpy())
                 for index, (rel, codes) in enumerate(document["lookup_codes"].items())}
             model.dtypes_ = {str(k): dict(v) for k, v in document["dtypes"].items()}
-            model.models_, model.rules_ = {}, {}
+            model.models_, model.rules_, model.cross_rules_ = {}, {}, {}
             for name, entry in document["tables"].items():
                 if entry.get("rules") is not None:
                     model.rules_[name] = Rules.from_dict(entry["rules"])
+                if entry.get("cross_rules") is not None:
+                    model.cross_rules_[name] = CrossTableRules.from_dict(entry["cross_rules"])
                 own = {key[len(name) + 1:]: value for key, value in tensors.items()
                        if key.startswith(f"{name}/")}
                 if "root" in entry:

@@ -220,11 +220,16 @@ class PatientHistories:
         each, as a table of the training columns."""
         return self.layout.join(*self.draw(patients, context, seed))
 
-    def draw(self, patients: pd.DataFrame, context: np.ndarray, seed: int
+    def draw(self, patients: pd.DataFrame, context: np.ndarray, seed: int,
+             ends: tuple[np.ndarray, bool] | None = None
              ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series | None]:
         """The histories of generated ``patients`` before they are joined: the patients with
         the number of rows each kept (:data:`ROWS`), the event rows grouped by patient (with
-        :data:`GAP`) and each row's order value (``None`` without an order column)."""
+        :data:`GAP`) and each row's order value (``None`` without an order column).
+
+        ``ends``: per patient, a time (in the order's float unit: seconds for date-times) its
+        history may not pass, and whether it must stay below it; rows after it are dropped
+        (a child's rows within its parent's stay, :mod:`toolkit.adapters.cross_table`)."""
         lengths = np.clip(patients[ROWS].to_numpy(dtype=int), 1, self.max_rows)
         generator = torch.Generator().manual_seed(seed)
         with torch.no_grad():
@@ -232,7 +237,15 @@ class PatientHistories:
         events = self.events.inverse_transform(rows.numpy(), random_state=seed)
         keep = self._before_terminal(events, lengths)
         if self.order is not None:  # a history ends where its time would pass the range
-            keep &= self._times(patients, events, lengths) <= self.order.encoders_[0].max_
+            times = self._times(patients, events, lengths)
+            keep &= times <= self.order.encoders_[0].max_
+            if ends is not None:  # ... or its parent's end, as the time is written
+                encoder = self.order.encoders_[0]
+                written = encoder.to_float(encoder.values_of(np.clip(
+                    times, encoder.min_, encoder.max_)))
+                limit = np.repeat(ends[0], lengths)
+                with np.errstate(invalid="ignore"):
+                    keep &= ~(written >= limit if ends[1] else written > limit)
         if not keep.all():
             owner = np.repeat(np.arange(len(lengths)), lengths)
             lengths = np.bincount(owner[keep], minlength=len(lengths))
