@@ -204,8 +204,9 @@ class Adapter(Protocol):
         training never had: unseen levels, missing values where there were none."""
         ...
 
-    def renumber_ids(self, records: Any, first: int) -> Any:
-        """Decoded ``records`` with identifiers numbered from ``first`` (if it has any)."""
+    def renumber_ids(self, records: Any, first: int, step: int = 1) -> Any:
+        """Decoded ``records`` with identifiers numbered from ``first``, every ``step``-th
+        (if it has any)."""
         ...
 
     def encode_conditions(self, conditions: dict[str, Any],

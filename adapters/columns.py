@@ -916,13 +916,13 @@ class IdEncoder(ColumnEncoder):
 
         return enumerated
 
-    def _free_text_ids(self, n: int, first: int) -> list[str]:
+    def _free_text_ids(self, n: int, first: int, step: int) -> list[str]:
         length = self.length_
-        while len(self.alphabet_) ** length < 2 * (first + n):
+        while len(self.alphabet_) ** length < 2 * (first + n * step):
             length += 1  # the space would run out: longer IDs, still never repeated
         enumerated = self._enumerator(length)
         values = []
-        for k in range(first, first + n):
+        for k in range(first, first + n * step, step):
             value = enumerated(k)
             spare = length + 2  # a training ID's twin moves to a length never enumerated
             while _id_digest(self.salt_, value) in self.hashes_:
@@ -930,17 +930,19 @@ class IdEncoder(ColumnEncoder):
             values.append(value)
         return values
 
-    def fresh(self, n: int, first: int = 0) -> pd.Series:
-        """IDs number ``first`` to ``first + n - 1`` of this column's fresh sequence."""
+    def fresh(self, n: int, first: int = 0, step: int = 1) -> pd.Series:
+        """IDs number ``first``, ``first + step``, ... (``n`` of them) of this column's fresh
+        sequence."""
         start = self.start_ + first
         if self.numeric_:
             dtype = self.dtype_ if nullable_integer(self.dtype_) else "Int64"
-            return integers_as(np.arange(start, start + n, dtype=float), dtype, self.name)
+            return integers_as(np.arange(start, start + n * step, step, dtype=float)[:n],
+                               dtype, self.name)
         if self.digits_:
             values = [f"{self.prefix_}{k:0{self.digits_}d}{self.suffix_}"
-                      for k in range(start, start + n)]
+                      for k in range(start, start + n * step, step)]
             return pd.Series(values, dtype=object, name=self.name)
-        return pd.Series(self._free_text_ids(n, first), dtype=object, name=self.name)
+        return pd.Series(self._free_text_ids(n, first, step), dtype=object, name=self.name)
 
     def inverse(self, encoded: np.ndarray, rng: np.random.Generator) -> pd.Series:
         return self.fresh(len(encoded))

@@ -226,7 +226,7 @@ class ImageAdapter:
         self.check_known(images)
         return pd.DataFrame(index=range(len(images.images)))
 
-    def renumber_ids(self, images: ImageSet, first: int) -> ImageSet:
+    def renumber_ids(self, images: ImageSet, first: int, step: int = 1) -> ImageSet:
         """Images carry no identifiers: ``images`` unchanged (the tabular adapter's hook)."""
         return images
 

@@ -661,14 +661,14 @@ class TabularAdapter:
             encoder.dtype_ = nullable_integer(dtype) or dtype
         return self
 
-    def renumber_ids(self, data: pd.DataFrame, first: int) -> pd.DataFrame:
-        """``data`` (decoded rows) with each ID column holding IDs number ``first`` to
-        ``first + len(data) - 1`` of its fresh sequence: rows numbered in consecutive
-        ranges never share an ID."""
+    def renumber_ids(self, data: pd.DataFrame, first: int, step: int = 1) -> pd.DataFrame:
+        """``data`` (decoded rows) with each ID column holding IDs number ``first``,
+        ``first + step``, ... of its fresh sequence: rows numbered in consecutive ranges (or
+        with ``step`` partitions each taking its own residue) never share an ID."""
         self.check_fitted()
         for encoder in self.encoders_:
             if isinstance(encoder, IdEncoder):
-                data[encoder.name] = encoder.fresh(len(data), first).set_axis(data.index)
+                data[encoder.name] = encoder.fresh(len(data), first, step).set_axis(data.index)
         return data
 
     def explain(self, part_nll: np.ndarray, part_blocks: np.ndarray,

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import copy
 import re
+import shutil
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,13 +22,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import PATIENTS_CSV
-from helpers import patient_visits
+from helpers import hospital_dataset, patient_visits
 from test_docs_examples import GUIDE, page_blocks
 
-from toolkit import AnomalyDetector, Synthesizer
+from toolkit import AnomalyDetector, MultiTableSynthesizer, Synthesizer
 from toolkit.config import load_config
 from toolkit.engines.common import SamplePlan
-from toolkit.exceptions import DataError, ModelFileError, UsageError
+from toolkit.engines.dataset_plan import plan_dataset
+from toolkit.exceptions import DataError, InferenceWarning, ModelFileError, UsageError
 from toolkit.io import read_table
 from toolkit.models.base import MAX_SEED
 from toolkit.models.detector import top_columns
@@ -50,6 +53,12 @@ class Engine:
     def sample(self, model: Any, num_rows: int, partitions: int, **kwargs: Any) -> pd.DataFrame:
         rows = self.module.sample(model, num_rows, **{self.partitions: partitions}, **kwargs)
         return self.collect(rows).reset_index(drop=True)
+
+    def sample_dataset(self, model: Any, partitions: int, **kwargs: Any
+                       ) -> dict[str, pd.DataFrame]:
+        tables = self.module.sample_dataset(model, **{self.partitions: partitions}, **kwargs)
+        return {name: self.collect(table).reset_index(drop=True)
+                for name, table in tables.items()}
 
 
 @pytest.fixture(scope="module")
@@ -342,8 +351,7 @@ def guide_example(marker: str) -> str:
 def run_guide_example(marker: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
     """Run that guide block as written, in a folder holding sample_data/ (as
     test_docs_examples runs the others); return its namespace."""
-    (tmp_path / "sample_data").mkdir()
-    (tmp_path / "sample_data" / "patients.csv").write_bytes(PATIENTS_CSV.read_bytes())
+    shutil.copytree(PATIENTS_CSV.parent, tmp_path / "sample_data")
     monkeypatch.chdir(tmp_path)
     namespace: dict = {"__name__": "__readme__"}
     exec(compile(guide_example(marker), BIG_TABLES.name, "exec"), namespace)  # noqa: S102
@@ -377,3 +385,62 @@ def test_partitions_draw_whole_patients_with_ids_unique_across_them(engine, visi
     assert (per_patient["sex"].nunique() == 1).all()     # one patient, one sex
     assert not rows["patient_id"].isin(visits["patient_id"]).any()
     assert (per_patient["visit"].diff().dropna() >= 0).all()
+
+
+@pytest.fixture(scope="module")
+def hospital(tmp_path_factory) -> tuple[Path, dict[str, pd.DataFrame]]:
+    tables = hospital_dataset(60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InferenceWarning)
+        model = MultiTableSynthesizer(random_state=0, **QUICK).fit(tables)
+    path = tmp_path_factory.mktemp("dataset-model") / "hospital.tkm"
+    model.save(path)
+    return path, tables
+
+
+def _by_key(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    keys = {"patients": "patient_id", "admissions": "admission_id", "labs": "lab_id",
+            "wards": "ward_code"}
+    return {name: table.astype({c: "datetime64[ns]" for c in table.columns
+                                if "datetime" in str(table[c].dtype)})
+            .sort_values(keys[name]).reset_index(drop=True) for name, table in tables.items()}
+
+
+def test_a_dataset_is_sampled_by_patients_with_keys_unique_and_linked(engine, hospital):
+    path, real = hospital
+    tables = engine.sample_dataset(path, 3, scale=2.0, seed=5)
+    assert {n: list(t.columns) for n, t in tables.items()} == {
+        n: list(t.columns) for n, t in real.items()}
+    assert len(tables["patients"]) == 120 and len(tables["wards"]) == 6  # wards once, whole
+    for name, key in (("patients", "patient_id"), ("admissions", "admission_id"),
+                      ("labs", "lab_id")):
+        assert tables[name][key].is_unique, name
+        assert not tables[name][key].isin(real[name][key]).any(), name
+    assert tables["admissions"]["patient_id"].isin(tables["patients"]["patient_id"]).all()
+    assert tables["labs"]["admission_id"].isin(tables["admissions"]["admission_id"]).all()
+    assert tables["admissions"]["ward_code"].isin(tables["wards"]["ward_code"]).all()
+    # a patient's stays come from one partition: its insurer is one
+    assert (tables["admissions"].groupby("patient_id")["insurer"].nunique() == 1).all()
+    # each partition is what the plan generates in this process, for either engine
+    job = plan_dataset(path, 2.0, 3, 5, None)
+    model = MultiTableSynthesizer.load(path)
+    expected = {name: pd.concat([job.plan.tables(model, i)[name] for i in range(3)])
+                for name in ("patients", "admissions", "labs")}
+    got = _by_key({n: tables[n] for n in expected})
+    for name, table in _by_key(expected).items():
+        pd.testing.assert_frame_equal(got[name], table, check_dtype=False)
+    again = _by_key(engine.sample_dataset(path, 3, scale=2.0, seed=5))
+    for name, table in _by_key(tables).items():
+        pd.testing.assert_frame_equal(again[name], table)
+
+
+def test_dataset_conditions_and_bad_options_are_checked_on_the_driver(engine, hospital):
+    path, _ = hospital
+    women = engine.sample_dataset(path, 2, scale=0.5, seed=1, conditions={"sex": "f"})
+    assert len(women["patients"]) == 30 and (women["patients"]["sex"] == "f").all()
+    with pytest.raises(UsageError, match="no root table has a column 'hb'"):
+        engine.module.sample_dataset(path, conditions={"hb": 1.0})
+    with pytest.raises(UsageError, match="scale must be a positive number"):
+        engine.module.sample_dataset(path, scale=0)
+    with pytest.raises(UsageError, match="must be the path of a saved dataset"):
+        engine.module.sample_dataset(object())

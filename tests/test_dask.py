@@ -10,7 +10,7 @@ from toolkit.engines import dask as engine
 
 
 def test_the_public_names_are_the_engines_functions():
-    assert toolkit.dask.__all__ == ["fit", "sample", "score"]
+    assert toolkit.dask.__all__ == ["fit", "sample", "sample_dataset", "score"]
     for name in toolkit.dask.__all__:
         assert getattr(toolkit.dask, name) is getattr(engine, name)
 

@@ -10,7 +10,7 @@ from toolkit.engines import spark as engine
 
 
 def test_the_public_names_are_the_engines_functions():
-    assert toolkit.spark.__all__ == ["fit", "sample", "score", "spark_schema"]
+    assert toolkit.spark.__all__ == ["fit", "sample", "sample_dataset", "score", "spark_schema"]
     for name in toolkit.spark.__all__:
         assert getattr(toolkit.spark, name) is getattr(engine, name)
 

@@ -52,7 +52,6 @@ def test_metadata_drafts_keys_and_a_confirmed_file_is_used(hospital_dir):
 @pytest.mark.parametrize(("extra", "named"), [
     (["--rows", "10"], "--rows cannot be used when synth works on a dataset: the tables' "
                        "sizes follow"),
-    (["--epsilon", "1"], "--epsilon cannot be used when synth works on a dataset"),
     (["--target", "sex"], "--target cannot be used when synth works on a dataset"),
 ])
 def test_what_a_dataset_does_not_take_yet_is_refused(hospital_dir, extra, named):
@@ -77,6 +76,34 @@ def test_conditions_fix_a_root_tables_rows(hospital_dir):
                               "--seed", "2"), 2)
     assert "no root table has a column 'hb' to condition on" in line
     assert not Path("y").exists()
+
+
+def test_epsilon_per_patient_across_tables_is_said_by_info_and_the_report(workdir):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    people = pd.DataFrame({"id": np.arange(1, 81), "sex": rng.choice(["f", "m"], 80)})
+    owners = np.repeat(people["id"].to_numpy(), rng.integers(0, 6, 80))
+    write_dataset({"people": people, "visits": pd.DataFrame({
+        "id": owners, "day": rng.integers(0, 900, len(owners)),
+        "value": rng.uniform(0, 10, len(owners)).round(1)})}, workdir / "study")
+    Path("keys.yaml").write_text(yaml.safe_dump({"tables": {
+        "people": {"primary_key": "id",
+                   "columns": {"sex": {"kind": "categorical", "values": ["f", "m"]}}},
+        "visits": {"order": "day", "columns": {
+            "day": {"kind": "integer", "min": 0, "max": 1000},
+            "value": {"kind": "continuous", "min": 0, "max": 10, "decimals": 1}}}},
+        "relationships": [{"parent": "people", "parent_key": "id", "child": "visits",
+                           "child_key": "id"}]}))
+    ok("synth", workdir / "study", "--out", "private", "--metadata", "keys.yaml", *TRAIN,
+       "--seed", "0", "--epsilon", "3", "--model-out", "p.tkm", "--report", "p.html")
+    assert "per root entity" in Path("p.html").read_text()
+    described = ok("info", "p.tkm").output
+    assert "differential privacy per root entity" in described
+    assert "people: epsilon" in described and "visits: histories under people" in described
+    line = one_line_error(run("synth", workdir / "study", "--out", "again", *TRAIN,
+                              "--epsilon", "3", "--seed", "0"), 2)
+    assert "with epsilon, give the dataset's metadata" in line
 
 
 def test_bad_outputs_are_refused_before_any_work(hospital_dir):

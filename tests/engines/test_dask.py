@@ -103,3 +103,10 @@ def test_importing_toolkit_imports_no_engine():
 def test_the_guide_example_runs_as_written(tmp_path, monkeypatch):
     namespace = run_guide_example("from toolkit import dask", tmp_path, monkeypatch)
     assert len(namespace["scored"]) == 418 and namespace["rows"].npartitions == 4
+
+
+@pytest.mark.slow
+def test_the_guide_dataset_example_runs_as_written(tmp_path, monkeypatch):
+    namespace = run_guide_example("sample_dataset", tmp_path, monkeypatch)
+    assert len(namespace["patients"]) == 836  # scale 2 of 418 patients
+    assert namespace["tables"]["visits"].npartitions == 4

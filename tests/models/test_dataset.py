@@ -282,3 +282,71 @@ def test_bad_rules_across_tables_are_refused(rule, message):
     drafted["tables"]["labs"]["rules"] = [rule]
     with pytest.raises((UsageError, DataError), match=message):
         MultiTableSynthesizer(metadata=drafted, config="fast", epochs=1).fit(tables)
+
+
+def _people_and_visits(patients: int = 120, seed: int = 0) -> dict[str, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    people = pd.DataFrame({"patient_id": np.arange(1, patients + 1),
+                           "sex": rng.choice(["f", "m"], patients),
+                           "age": rng.uniform(20, 90, patients).round(1)})
+    owners = np.repeat(people["patient_id"].to_numpy(), rng.integers(0, 40, patients))
+    visits = pd.DataFrame({"patient_id": owners,
+                           "day": rng.integers(0, 1500, len(owners)),
+                           "value": rng.gamma(2, 2, len(owners)).clip(0, 19.9).round(2)})
+    return {"patients": people, "visits": visits.sort_values(["patient_id", "day"])}
+
+
+PRIVATE_METADATA = {"tables": {
+    "patients": {"primary_key": "patient_id", "columns": {
+        "sex": {"kind": "categorical", "values": ["f", "m"]},
+        "age": {"kind": "continuous", "min": 18, "max": 100, "decimals": 1}}},
+    "visits": {"order": "day", "columns": {
+        "day": {"kind": "integer", "min": 0, "max": 2000},
+        "value": {"kind": "continuous", "min": 0, "max": 20, "decimals": 2}}}},
+    "relationships": [{"parent": "patients", "parent_key": "patient_id", "child": "visits",
+                       "child_key": "patient_id"}]}
+
+
+def test_epsilon_is_spent_per_patient_across_tables(tmp_path):
+    from toolkit.exceptions import PrivacyWarning
+
+    tables = _people_and_visits()
+    with pytest.warns(PrivacyWarning, match="at most 32 rows of a child table"):
+        model = MultiTableSynthesizer(metadata=PRIVATE_METADATA, config="fast", epochs=2,
+                                      random_state=0, epsilon=4.0).fit(tables)
+    privacy = model.privacy_
+    assert privacy["unit"].startswith("root entity")
+    assert 0 < privacy["epsilon"] <= 4.0 and privacy["roots"]["patients"]["entities"] == 120
+    assert model.constants_ == {"patients": [], "visits": []} and model.lookups_ == []
+    synthetic = model.sample(random_state=1)
+    assert synthetic["visits"]["patient_id"].isin(synthetic["patients"]["patient_id"]).all()
+    assert synthetic["visits"].groupby("patient_id").size().max() <= 32
+    assert not synthetic["patients"]["patient_id"].isin(tables["patients"]["patient_id"]).any()
+    model.save(tmp_path / "private.tkm")
+    loaded = MultiTableSynthesizer.load(tmp_path / "private.tkm")
+    assert loaded.privacy_ == privacy and loaded.epsilon == 4.0
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda m: None, "with epsilon, give the dataset's metadata"),
+    (lambda m: {**m, "tables": {**m["tables"], "visits": {
+        **m["tables"]["visits"], "rules": [{"positive": "value"}]}}},
+     "rules cannot be used with epsilon yet: drop the rules of visits"),
+    (lambda m: {**m, "tables": {**m["tables"], "patients": {"primary_key": "patient_id"}}},
+     "the metadata must describe every column"),
+])
+def test_a_private_dataset_fit_refuses_what_would_read_the_data(change, message):
+    with pytest.raises(UsageError, match=message):
+        MultiTableSynthesizer(metadata=change(PRIVATE_METADATA), config="fast", epochs=1,
+                              epsilon=1.0).fit(_people_and_visits(40))
+    with pytest.raises(UsageError, match="epsilon must be a positive number"):
+        MultiTableSynthesizer(metadata=PRIVATE_METADATA, epsilon=0).fit(_people_and_visits(40))
+
+
+def test_a_private_dataset_needs_children_directly_under_their_root():
+    tables = hospital_dataset(30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InferenceWarning)
+        stated = MultiTableSynthesizer().resolve_metadata(tables).to_dict()
+    with pytest.raises(UsageError, match="labs is under admissions, which is under patients"):
+        MultiTableSynthesizer(metadata=stated, epsilon=1.0).fit(tables)

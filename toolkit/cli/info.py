@@ -47,9 +47,12 @@ def info(model: Path, as_json: bool) -> None:
 
     _, document = load_model(model)
     estimator = document.get("kind")
+    if estimator == "dataset":
+        _dataset_info(model, document, as_json)
+        return
     if estimator not in ("synthesizer", "detector"):
-        raise ModelFileError(f"{model} holds a {estimator!r} model, not a synthesizer or "
-                             "detector")
+        raise ModelFileError(f"{model} holds a {estimator!r} model, not a synthesizer, "
+                             "detector or dataset model")
     # refuses a nonsensical file
     restored = Synthesizer.restore(model, "cpu", estimator_name=estimator)[0]
     if as_json:
@@ -80,6 +83,45 @@ def info(model: Path, as_json: bool) -> None:
         "loss history (per epoch):",
         *[f"  {name}: {_history_line(values)}" for name, values in history.items()],
     ]
+    click.echo("\n".join(lines))
+
+
+def _dataset_info(path: Path, document: dict[str, Any], as_json: bool) -> None:
+    """``info`` of a dataset model (linked tables)."""
+    from toolkit.evaluate.report import guarantee_text
+    from toolkit.models.dataset import MultiTableSynthesizer
+
+    model = MultiTableSynthesizer.load(path, device="cpu")  # refuses a nonsensical file
+    if as_json:
+        click.echo(json.dumps(document, indent=2))
+        return
+    versions = document.get("versions") if isinstance(document.get("versions"), dict) else {}
+    lines = [
+        f"model:      {path}",
+        f"kind:       dataset of {len(model.columns_)} linked tables (MultiTableSynthesizer), "
+        f"generated in the order {', '.join(model.order_)}",
+        f"created:    {document.get('created', '?')} with toolkit "
+        f"{versions.get('toolkit', '?')}, torch {versions.get('torch', '?')}",
+        "trained on: " + ", ".join(f"{n} {r} rows" for n, r in model.n_rows_.items())
+        + f"; {model.fit_seconds_:.1f}s, seed {model.seed_}",
+        "privacy:    " + guarantee_text(model.privacy_),
+        *[f"  {root}: epsilon {part['epsilon']:.4f} at delta {part['delta']:.3g} over "
+          f"{part['entities']} entities" for root, part in
+          ((model.privacy_ or {}).get("roots") or {}).items()],
+        "relationships:",
+        *[f"  {relation}" + (" (lookup: codes learnt as a category)"
+                             if str(relation) in model.lookups_ else "")
+          for relation in model.metadata_.relationships],
+        "tables:",
+    ]
+    for name in model.order_:
+        relation = model.generated_under(name)
+        how = "root: Synthesizer" if relation is None else \
+            f"histories under {relation.parent}"
+        rules = model.metadata_.tables[name].rules
+        lines.append(f"  {name}: {how}" + (f"; {len(rules)} rules" if rules else "")
+                     + (f"; constant within the parent: {model.constants_[name]}"
+                        if model.constants_.get(name) else ""))
     click.echo("\n".join(lines))
 
 

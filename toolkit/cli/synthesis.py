@@ -189,7 +189,6 @@ DATASET_REFUSED = {
     "holdout_out": "the held-out tables are not written for a dataset yet",
     "target": "a dataset report has no utility section yet",
     "grid": "it applies to images",
-    "epsilon": "private (epsilon) datasets are not supported yet",
     "subject": "a dataset's keys and orders go in its metadata file",
     "order": "a dataset's keys and orders go in its metadata file",
     "backend": "every table uses the preset's model",
@@ -253,7 +252,9 @@ def _synth_dataset(data: Path, out: Path, model_out: Path | None, scale: float |
     options["seed"] = seed_or_fresh(options["seed"], options["quiet"])
     model = MultiTableSynthesizer(metadata=options["metadata"],
                                   config=options["config"] or "default",
-                                  epochs=options["epochs"], random_state=options["seed"])
+                                  epochs=options["epochs"], random_state=options["seed"],
+                                  epsilon=options["epsilon"], delta=options["delta"],
+                                  max_grad_norm=options["max_grad_norm"])
     held = None
     if report_out is not None:
         from toolkit.evaluate.dataset import split_dataset
@@ -281,6 +282,7 @@ def _synth_dataset(data: Path, out: Path, model_out: Path | None, scale: float |
         from toolkit.io.tables import write_text
 
         measured = dataset_report(tables, synthetic, model.metadata_, held, options["seed"])
+        measured["guarantee"] = model.privacy_
         write_text(report_out, render_dataset(measured))
         say(options["quiet"], f"wrote the dataset report to {report_out}: sdmetrics "
                               f"multi-table quality {measured['sdmetrics']['score']:.3f}")

@@ -50,13 +50,15 @@ from toolkit.exceptions import DataError, UsageError
 from toolkit.io.metadata import read_metadata
 from toolkit.io.records import Records
 from toolkit.models.base import MAX_SEED, resolve_seed
+from toolkit.models.dataset import MultiTableSynthesizer
 from toolkit.models.detector import AnomalyDetector, top_columns
 from toolkit.models.synthesizer import SAMPLE_CHUNK, Synthesizer
 
 #: the engines and the package each needs (what ``pip install 'toolkit[extra]'`` brings)
 EXTRAS = {"spark": ("pyspark", "pyspark"), "dask": ("dask.dataframe", "dask[dataframe]")}
 #: model files by their kind (the ``kind`` of a model file's document)
-ESTIMATORS: dict[str, type] = {"synthesizer": Synthesizer, "detector": AnomalyDetector}
+ESTIMATORS: dict[str, type] = {"synthesizer": Synthesizer, "detector": AnomalyDetector,
+                               "dataset": MultiTableSynthesizer}
 #: ``fit``'s tasks: the estimator and how it resolves its settings (checked before any work)
 TASKS: dict[str, tuple[type, Callable[[Any], Config]]] = {
     "synthesize": (Synthesizer, Synthesizer.resolve_config),
@@ -97,10 +99,10 @@ def model_bytes(model: Any, estimator_name: str) -> tuple[bytes, Any]:
 
     Parameters
     ----------
-    model : str, Path, Synthesizer or AnomalyDetector
+    model : str, Path, Synthesizer, AnomalyDetector or MultiTableSynthesizer
         A saved model's path, or a fitted estimator (saved to bytes; the object itself
         is never changed, the driver works on a loaded copy).
-    estimator_name : {"synthesizer", "detector"}
+    estimator_name : {"synthesizer", "detector", "dataset"}
         What the model must be.
 
     Raises

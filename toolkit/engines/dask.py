@@ -11,10 +11,12 @@ Examples
 >>> from toolkit import dask as tkdask  # doctest: +SKIP
 >>> scored = tkdask.score("detector.tkm", ddf, explain=True)  # doctest: +SKIP
 >>> rows = tkdask.sample("model.tkm", 1_000_000, seed=7)  # doctest: +SKIP
+>>> tables = tkdask.sample_dataset("hospital.tkm", scale=10, seed=7)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import warnings
 from functools import partial
@@ -43,6 +45,9 @@ if TYPE_CHECKING:
 
 #: rows per partition of :func:`sample` when ``npartitions`` is not given
 PARTITION_ROWS = 100_000
+#: root rows (patients, each with everything under them) per partition of
+#: :func:`sample_dataset` when ``npartitions`` is not given
+DATASET_PARTITION_ROOTS = 10_000
 
 
 def score(model: Any, ddf: DataFrame, explain: bool = False, top: int = 3) -> DataFrame:
@@ -141,6 +146,77 @@ def sample(model: Any, num_rows: int, npartitions: int | None = None, seed: int 
     parts = [delayed(_sample_partition)(model_key, plan_key, index, meta)
              for index in range(plan.num_partitions)]
     return dd.from_delayed(parts, meta=meta, verify_meta=False)
+
+
+def sample_dataset(model: Any, scale: float = 1.0, npartitions: int | None = None,
+                   seed: int | None = 0, conditions: dict[str, Any] | None = None
+                   ) -> dict[str, DataFrame]:
+    """Generate a synthetic dataset (linked tables) as Dask DataFrames, split by root
+    entities.
+
+    As :func:`toolkit.engines.spark.sample_dataset` (the same seed and number of partitions
+    give the same tables on both engines).
+
+    Parameters
+    ----------
+    model : str, Path or MultiTableSynthesizer
+        A saved dataset model's path or a fitted :class:`~toolkit.MultiTableSynthesizer`.
+    scale : float, default 1.0
+        Root rows as a share of the training rows.
+    npartitions : int or None, default None
+        ``None``: one per :data:`DATASET_PARTITION_ROOTS` root rows.
+    seed : int or None, default 0
+        Seed of the plan; ``None`` draws a fresh one.
+    conditions : dict, optional
+        As for :meth:`MultiTableSynthesizer.sample`.
+
+    Returns
+    -------
+    dict of str to dask.dataframe.DataFrame
+        Every table with its training columns and dtypes, keys unique across partitions,
+        each partition's rows indexed from 0. Lazy; computed together
+        (``dask.compute(*tables.values())``) each partition is generated once.
+
+    Raises
+    ------
+    DataError
+        For a condition the model cannot meet (before any graph runs).
+    ModelFileError, UsageError
+        For a bad model file or option, or when dask is not installed.
+    """
+    dd = require("dask")
+    from dask import delayed
+
+    from toolkit.engines.dataset_plan import plan_dataset
+
+    job = plan_dataset(model, scale, npartitions, seed, conditions, DATASET_PARTITION_ROOTS)
+    model_key, plan_key = delayed(job.data, pure=True), delayed(job.plan, pure=True)
+    parts = [delayed(_dataset_partition)(model_key, plan_key, index)
+             for index in range(job.plan.num_partitions)]
+    tables = {}
+    for name, probe in job.probes.items():
+        meta = probe.iloc[:0]
+        if name in job.shared:
+            tables[name] = dd.from_pandas(job.shared[name], npartitions=1)
+            continue
+        tables[name] = dd.from_delayed([delayed(_table_of)(part, name, meta) for part in parts],
+                                       meta=meta, verify_meta=False)
+    return tables
+
+
+def _dataset_partition(data: bytes, plan: Any, index: int) -> dict[str, pd.DataFrame]:
+    from toolkit.engines.dataset_plan import partition_tables
+
+    return partition_tables(cached_model(data, "dataset"), plan, index,
+                            hashlib.sha256(data).hexdigest())
+
+
+def _table_of(tables: dict[str, pd.DataFrame], name: str, meta: pd.DataFrame) -> pd.DataFrame:
+    rows = tables[name]
+    if rows.empty:
+        return meta
+    differ = {c: meta[c].dtype for c in meta.columns if rows[c].dtype != meta[c].dtype}
+    return rows.astype(differ) if differ else rows
 
 
 def _sample_partition(data: bytes, plan: SamplePlan, index: int,

@@ -11,10 +11,12 @@ Examples
 >>> from toolkit import spark  # doctest: +SKIP
 >>> scored = spark.score("detector.tkm", sdf, explain=True)  # doctest: +SKIP
 >>> rows = spark.sample("model.tkm", 1_000_000, seed=7)  # doctest: +SKIP
+>>> tables = spark.sample_dataset("hospital.tkm", scale=10, seed=7)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -148,6 +150,84 @@ def sample(model: Any, num_rows: int, spark: SparkSession | None = None,
     shared = spark.sparkContext.broadcast(data)
     partitions = spark.range(plan.num_partitions, numPartitions=plan.num_partitions)
     return partitions.mapInPandas(partial(_sample_batches, shared, plan, schema), schema)
+
+
+def sample_dataset(model: Any, scale: float = 1.0, spark: SparkSession | None = None,
+                   num_partitions: int | None = None, seed: int | None = 0,
+                   conditions: dict[str, Any] | None = None) -> dict[str, DataFrame]:
+    """Generate a synthetic dataset (linked tables) on Spark, split by root entities.
+
+    Each partition generates its share of the root rows (the patients) and everything under
+    them from its own seed stream (:mod:`toolkit.engines.dataset_plan`); root tables that
+    others point at by a lookup or a second key (wards) are generated once on the driver.
+
+    Parameters
+    ----------
+    model : str, Path or MultiTableSynthesizer
+        A saved dataset model's path or a fitted :class:`~toolkit.MultiTableSynthesizer`.
+    scale : float, default 1.0
+        Root rows as a share of the training rows, as for
+        :meth:`MultiTableSynthesizer.sample`.
+    spark : SparkSession or None, default None
+        ``None``: the active session, else ``SparkSession.builder.getOrCreate()``.
+    num_partitions : int or None, default None
+        ``None``: the context's ``defaultParallelism``.
+    seed : int or None, default 0
+        The same seed and ``num_partitions`` give the same tables on any cluster (and as
+        :func:`toolkit.engines.dask.sample_dataset`); ``None`` draws a fresh seed.
+    conditions : dict, optional
+        As for :meth:`MultiTableSynthesizer.sample`: values of root tables' columns.
+
+    Returns
+    -------
+    dict of str to pyspark.sql.DataFrame
+        Every table, with its training columns (types as :func:`sample` gives them), keys
+        unique across partitions and every foreign key pointing at a generated row. Lazy:
+        each table's job generates its partitions when an action runs (a worker process
+        keeps the last partitions it generated for the other tables' jobs).
+
+    Raises
+    ------
+    DataError
+        On the driver, for a condition the model cannot meet.
+    ModelFileError, UsageError
+        For a bad model file or option, or when pyspark is not installed.
+    """
+    require("spark")
+    from pyspark.sql import SparkSession
+
+    from toolkit.engines.dataset_plan import plan_dataset
+
+    spark = spark or SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
+    if num_partitions is None:
+        num_partitions = spark.sparkContext.defaultParallelism
+    job = plan_dataset(model, scale, num_partitions, seed, conditions)
+    shared = spark.sparkContext.broadcast((job.data, job.plan))
+    tables = {}
+    for name, probe in job.probes.items():
+        schema = spark_schema(probe)
+        if name in job.shared:
+            with _arrow(spark):
+                tables[name] = spark.createDataFrame(_for_arrow(job.shared[name].copy(),
+                                                                schema), schema)
+            continue
+        partitions = spark.range(num_partitions, numPartitions=num_partitions)
+        tables[name] = partitions.mapInPandas(partial(_dataset_batches, shared, name, schema),
+                                              schema)
+    return tables
+
+
+def _dataset_batches(shared: Broadcast, name: str, schema: StructType,
+                     batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    from toolkit.engines.dataset_plan import partition_tables
+
+    data, plan = shared.value
+    model = cached_model(data, "dataset")
+    key = hashlib.sha256(data).hexdigest()
+    for batch in batches:
+        for index in batch["id"]:
+            yield _for_arrow(partition_tables(model, plan, int(index), key)[name].copy(),
+                             schema)
 
 
 def _sample_batches(shared: Broadcast, plan: SamplePlan, schema: StructType,

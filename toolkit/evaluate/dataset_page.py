@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from toolkit.evaluate.page import STYLE, _badge_as
+from toolkit.evaluate.report import guarantee_text
 
 #: a parent-level AUROC at most this is "good" (the classifier barely tells parents apart)
 GOOD_AUROC = 0.75
@@ -65,6 +66,8 @@ def render_dataset(report: dict[str, Any]) -> str:
         "<p class='muted'>Every synthetic table against the real one it was learnt from; the "
         "held-out real tables (whole root entities with their children) give the ceilings and "
         "floors.</p>",
+        f"<p><b>Privacy guarantee:</b> {html.escape(guarantee_text(report.get('guarantee')))}"
+        "</p>",
         "<h2>Tables</h2><table><tr><th>table</th><th>real rows</th><th>synthetic rows</th>"
         "<th>quality (sdmetrics)</th><th>holdout's own (ceiling)</th><th>real keys</th>"
         "<th>rule violations</th></tr>", table_rows, "</table>",

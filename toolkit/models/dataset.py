@@ -53,6 +53,7 @@ from toolkit.adapters.histories import (
     order_values,
 )
 from toolkit.adapters.rules import Rules
+from toolkit.backends.privacy import PrivacyPlan
 from toolkit.backends.sequence import first_rows
 from toolkit.config import Config
 from toolkit.exceptions import (
@@ -67,6 +68,8 @@ from toolkit.io.metadata import read_metadata
 from toolkit.io.records import Records
 from toolkit.models.base import resolve_seed
 from toolkit.models.histories import PatientHistories
+from toolkit.models.private import PRIVATE_MAX_ROWS
+from toolkit.models.private_dataset import PrivateDataset, first_children
 from toolkit.models.synthesizer import Synthesizer
 
 #: prefix of a parent's column counting its rows in a child table
@@ -75,6 +78,8 @@ COUNT = "__count__."
 START = "__start__."
 #: model-file tensors holding the encoded real rows of the lookup codes used
 LOOKUP_TENSOR = "__lookup__/"
+#: generated tables as the models hold them: per table, its rows and their encoding
+Generated = dict[str, tuple[pd.DataFrame, np.ndarray]]
 #: prefix of a parent's column holding a child column constant within the parent
 CONSTANT = "__constant__."
 
@@ -154,6 +159,14 @@ class MultiTableSynthesizer(BaseEstimator):
         Training passes (``None``: the preset's budget for each table's size).
     random_state : int or None, default None
         Seed of the fit (and of the first sample).
+    epsilon : float or None, default None
+        Learn with differential privacy at this ε per root entity (a patient with everything
+        under it): :mod:`toolkit.models.private_dataset`. The metadata must then be given,
+        stating every column's kind and public bounds or levels.
+    delta : float or None, default None
+        δ of the guarantee (``None``: ``1 / entities^1.1``).
+    max_grad_norm : float, default 1.0
+        Per-unit gradient clipping bound of DP-SGD (only with ``epsilon``).
 
     Attributes
     ----------
@@ -179,15 +192,21 @@ class MultiTableSynthesizer(BaseEstimator):
         Training rows per table.
     fit_seconds_ : float
         Seconds the fit took.
+    privacy_ : dict or None
+        For a private fit, the guarantee per root entity (ε spent, δ, each root's part).
     """
 
     def __init__(self, metadata: dict[str, Any] | str | Path | None = None,
                  config: str | Path | Config = "default", epochs: int | None = None,
-                 random_state: int | None = None) -> None:
+                 random_state: int | None = None, epsilon: float | None = None,
+                 delta: float | None = None, max_grad_norm: float = 1.0) -> None:
         self.metadata = metadata
         self.config = config
         self.epochs = epochs
         self.random_state = random_state
+        self.epsilon = epsilon
+        self.delta = delta
+        self.max_grad_norm = max_grad_norm
 
     # fitting ---------------------------------------------------------------------------
     def fit(self, tables: dict[str, pd.DataFrame] | str | Path) -> MultiTableSynthesizer:
@@ -209,6 +228,7 @@ class MultiTableSynthesizer(BaseEstimator):
         tables = read_dataset(tables) if isinstance(tables, (str, Path)) else dict(tables)
         if not tables:
             raise UsageError("a dataset needs at least one table")
+        privately = self._private(tables)
         metadata = self.resolve_metadata(tables)
         metadata.check(tables)
         seed = resolve_seed(self.random_state)
@@ -218,21 +238,33 @@ class MultiTableSynthesizer(BaseEstimator):
         self.n_rows_ = {name: len(table) for name, table in tables.items()}
         self.models_: dict[str, Any] = {}
         self.rules_: dict[str, Rules] = {}
-        self.lookups_ = [str(r) for r in metadata.relationships if is_lookup(r, tables)]
+        # a private fit reads the rows through its mechanisms only: no lookups, no constants
+        self.lookups_ = [] if privately else [str(r) for r in metadata.relationships
+                                              if is_lookup(r, tables)]
+        private = None
+        if privately:
+            private = PrivateDataset(float(self.epsilon), self.delta, self.max_grad_norm,
+                                     metadata)
+            private.check({name: getattr(self._parent(name), "parent", None)
+                           for name in tables})
         self.cross_rules_, self.own_rules_ = self._split_rules(tables)
-        self.constants_ = {name: self._constants(name, tables) for name in tables}
+        self.constants_ = {name: [] if privately else self._constants(name, tables)
+                           for name in tables}
         self.dtypes_ = {name: {str(c): str(t[c].dtype) for c in t.columns}
                         for name, t in tables.items()}
-        config = Synthesizer(config=self.config, epochs=self.epochs).resolve_config()
-        fitted: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
+        config = Synthesizer(config=self.config, epochs=self.epochs,
+                             epsilon=self.epsilon).resolve_config()
+        plans: dict[str, PrivacyPlan] = {}
+        fitted: Generated = {}
         for index, name in enumerate(self.order_):
             table = self._modelled(name, tables)
             relation = self._parent(name)
             if relation is None:
-                fitted[name] = self._fit_root(name, table, seed + index)
+                fitted[name] = self._fit_root(name, table, seed + index, private)
             else:
                 fitted[name] = self._fit_child(name, relation, table, fitted[relation.parent],
-                                               tables[relation.parent], config, seed + index)
+                                               tables[relation.parent], config, seed + index,
+                                               private, plans)
         self.lookup_rows_ = {}
         for relation in (r for r in metadata.relationships if str(r) in self.lookups_):
             rows, encoded = fitted[relation.parent]
@@ -241,9 +273,31 @@ class MultiTableSynthesizer(BaseEstimator):
                 [str(code) for code in rows[relation.parent_key][used]],
                 np.asarray(encoded, dtype=np.float32)[used.to_numpy()])
         self.seed_ = seed
+        self.privacy_ = None if private is None else private.guarantee({
+            root: (self.n_rows_[root], PrivacyPlan.from_dict(self.models_[root].privacy_),
+                   [plans[r.child] for r in self._children(root)]) for root in self.roots()})
         self._sampling_rng = np.random.default_rng(seed)
         self.fit_seconds_ = time.perf_counter() - started
         return self
+
+    def _private(self, tables: dict[str, pd.DataFrame]) -> bool:
+        """Whether the fit is private, its settings checked.
+
+        Raises
+        ------
+        UsageError
+            For an ε that is not a positive number, or no metadata given.
+        """
+        if self.epsilon is None:
+            return False
+        if isinstance(self.epsilon, bool) or not isinstance(self.epsilon, (int, float)) \
+                or not self.epsilon > 0 or not np.isfinite(self.epsilon):
+            raise UsageError(f"epsilon must be a positive number, got {self.epsilon!r}")
+        if self.metadata is None:
+            raise UsageError("with epsilon, give the dataset's metadata (keys, orders and "
+                             "every column's kind and public bounds or levels): drafting it "
+                             "would read the data")
+        return True
 
     def resolve_metadata(self, tables: dict[str, pd.DataFrame]) -> DatasetMetadata:
         """The keys :meth:`fit` uses for ``tables``: the ``metadata`` parameter's, or drafted
@@ -319,8 +373,10 @@ class MultiTableSynthesizer(BaseEstimator):
             firsts = child.drop_duplicates(relation.child_key).set_index(relation.child_key)
             for column in self.constants_.get(relation.child, []):
                 table[_constant(relation.child, column)] = keys.map(firsts[column]).to_numpy()
-            table[_count(relation.child)] = keys.map(
-                child[relation.child_key].value_counts()).fillna(0).astype(int).to_numpy()
+            counts = keys.map(child[relation.child_key].value_counts()).fillna(0).astype(int)
+            if self.epsilon is not None:  # a private fit learns the first rows of each
+                counts = counts.clip(upper=PRIVATE_MAX_ROWS)
+            table[_count(relation.child)] = counts.to_numpy()
             order = self.metadata_.tables[relation.child].order
             if order is not None:
                 first = child.assign(_time=order_values(child[order])).sort_values(
@@ -329,13 +385,21 @@ class MultiTableSynthesizer(BaseEstimator):
                     first.set_index(relation.child_key)[order]).to_numpy()
         return table
 
-    def _fit_root(self, name: str, table: pd.DataFrame, seed: int
-                  ) -> tuple[pd.DataFrame, np.ndarray]:
-        """Fit a root table's synthesizer; return its rows and their encoding."""
+    def _fit_root(self, name: str, table: pd.DataFrame, seed: int,
+                  private: PrivateDataset | None) -> tuple[pd.DataFrame, np.ndarray]:
+        """Fit a root table's synthesizer (privately, with ``private``); return its rows and
+        their encoding."""
         started = time.perf_counter()
-        model = Synthesizer(config=self.config, epochs=self.epochs, random_state=seed,
-                            metadata={"columns": self._kinds(name, list(table.columns)),
-                                      "rules": self.own_rules_[name]})
+        if private:
+            fit = private.root_fit([r.child for r in self._children(name)], len(table),
+                                   self._private_columns(name, list(table.columns), private))
+            model = Synthesizer(config=self.config, epochs=self.epochs, random_state=seed,
+                                epsilon=fit.epsilon, delta=fit.delta,
+                                max_grad_norm=fit.max_grad_norm, metadata=fit.metadata)
+        else:
+            model = Synthesizer(config=self.config, epochs=self.epochs, random_state=seed,
+                                metadata={"columns": self._kinds(name, list(table.columns)),
+                                          "rules": self.own_rules_[name]})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", InferenceWarning)
             model._fit(Records(table), model.resolve_config(), seed, histories=False)
@@ -343,11 +407,35 @@ class MultiTableSynthesizer(BaseEstimator):
         self.models_[name] = model
         return table, model.adapter_.transform(table)
 
+    def _private_columns(self, name: str, columns: list[str], private: PrivateDataset
+                         ) -> dict[str, Any]:
+        """Column metadata of a root table's modelled columns for its private fit: the
+        stated, keys as IDs, each child's count (bounded) and first time (the order's
+        stated bounds)."""
+        described = private.column_metadata(name)
+        kinds: dict[str, Any] = {c: described[c] for c in columns if c in described}
+        kinds.update({c: {"kind": "id"} for c, k in self._kinds(name, columns).items()
+                      if k == "id"})
+        for relation in self._children(name):
+            child = relation.child
+            kinds[_count(child)] = {"kind": "integer", "min": 0, "max": PRIVATE_MAX_ROWS}
+            order = self.metadata_.tables[child].order
+            if order is not None:
+                if order not in private.column_metadata(child):
+                    raise UsageError(f"with epsilon, the metadata must state {child}.{order} "
+                                     "(its order) with its kind and public bounds")
+                kinds[_start(child)] = private.column_metadata(child)[order]
+        return kinds
+
     def _fit_child(self, name: str, relation: Relationship, table: pd.DataFrame,
                    parent: tuple[pd.DataFrame, np.ndarray], parent_table: pd.DataFrame,
-                   config: Config, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+                   config: Config, seed: int, private: PrivateDataset | None = None,
+                   plans: dict[str, PrivacyPlan] | None = None
+                   ) -> tuple[pd.DataFrame, np.ndarray]:
         """Fit a child table's histories given its parent rows (``parent_table``: the real
-        parent, for bounds by it); return its rows in history order and their encoding."""
+        parent, for bounds by it); return its rows in history order and their encoding.
+        With ``private``, each parent's first rows are learnt by private histories (their
+        plan put in ``plans``)."""
         parent_rows, parent_encoded = parent
         key, order = relation.child_key, self.metadata_.tables[name].order
         rules = Rules.from_metadata({"rules": self.own_rules_[name]})
@@ -378,6 +466,8 @@ class MultiTableSynthesizer(BaseEstimator):
         times = order_values(table[order]) if order is not None else np.zeros(len(table))
         ordered = table.iloc[np.lexsort((np.arange(len(table)), times, owner))]
         owner = np.sort(owner)
+        if private:
+            ordered, owner = first_children(ordered, owner)
         lengths = np.bincount(owner, minlength=len(parent_rows))
         has = lengths > 0
         layout = HistoryLayout(key, order, [key] + ([order] if order else []),
@@ -392,11 +482,21 @@ class MultiTableSynthesizer(BaseEstimator):
             gaps[starts] = 0.0
             events[GAP] = gaps
             patients[order] = ordered[order].iloc[starts].to_numpy()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", InferenceWarning)
-            histories, _ = PatientHistories.fit(
-                layout, patients, events, parent_encoded[has], ordered, config, seed,
-                {"columns": {c: v for c, v in kinds.items() if c in layout.event_columns}})
+        if private and plans is not None:
+            described = private.column_metadata(name)
+            columns = {c: described.get(c, {"kind": v} if isinstance(v, str) else v)
+                       for c, v in kinds.items()}
+            privacy = private.child_fit(columns, len(self._children(relation.parent)),
+                                        len(parent_rows), int(has.sum()))
+            histories, plans[name] = PatientHistories.fit_private(
+                layout, patients, events, parent_encoded[has],
+                None if order is None else ordered[order].dtype, config, seed, privacy)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", InferenceWarning)
+                histories, _ = PatientHistories.fit(
+                    layout, patients, events, parent_encoded[has], ordered, config, seed,
+                    {"columns": {c: v for c, v in kinds.items() if c in layout.event_columns}})
         self.models_[name] = histories
         return ordered.reset_index(drop=True), histories.events.transform(events)
 
@@ -440,19 +540,96 @@ class MultiTableSynthesizer(BaseEstimator):
         wanted = self.root_conditions(conditions)
         rng = self._sampling_rng if random_state is None else np.random.default_rng(
             resolve_seed(random_state))
-        generated: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
+        roots = {name: max(1, round(scale * self.n_rows_[name])) for name in self.roots()}
+        return self._sample_tables(roots, wanted, rng)[0]
+
+    def roots(self) -> list[str]:
+        """The tables generated without a parent, in generation order."""
+        self._check_fitted()
+        return [name for name in self.order_ if self._parent(name) is None]
+
+    def shared_roots(self) -> list[str]:
+        """The root tables other tables point at by a lookup or a second key (wards,
+        airlines): the engines generate them once, whole, and every partition uses them."""
+        linked = {r.parent for name in self.order_ for r in self._further(name)
+                  + self._lookups(name)}
+        return [name for name in self.roots() if name in linked]
+
+    def generated_under(self, name: str) -> Relationship | None:
+        """The relationship table ``name`` is generated under (``None`` for a root)."""
+        self._check_fitted()
+        return self._parent(name)
+
+    def root_of(self, name: str) -> str:
+        """The root table ``name`` is generated under (itself for a root)."""
+        relation = self._parent(name)
+        return name if relation is None else self.root_of(relation.parent)
+
+    def sample_tables(self, root_rows: dict[str, int], random_state: int,
+                      conditions: dict[str, Any] | None = None,
+                      given: Generated | None = None,
+                      partition: tuple[int, int] = (0, 1)
+                      ) -> tuple[dict[str, pd.DataFrame], Generated]:
+        """Generate the tables under some roots: what the engines run on each partition.
+
+        Parameters
+        ----------
+        root_rows : dict of str to int
+            Rows of each root table to generate (0 allowed); the tables under those roots
+            follow. Roots not named are not generated.
+        random_state : int
+            Seed of this part.
+        conditions : dict, optional
+            As for :meth:`sample`.
+        given : dict, optional
+            Tables generated before (the second value this method returns), used as the
+            parents of lookups and second keys: :meth:`shared_roots` generated once.
+        partition : (int, int), default (0, 1)
+            ``(index, count)``: keys are every ``count``-th of each table's fresh sequence,
+            from ``index``, so partitions never share a key.
+
+        Returns
+        -------
+        tables : dict of str to pandas.DataFrame
+            The generated tables, as :meth:`sample` returns them.
+        generated : dict
+            The generated rows as the models hold them (what ``given`` takes).
+        """
+        self._check_fitted()
+        return self._sample_tables(root_rows, self.root_conditions(conditions),
+                                   np.random.default_rng(resolve_seed(random_state)), given,
+                                   partition)
+
+    def _sample_tables(self, root_rows: dict[str, int], wanted: dict[str, dict[str, Any]],
+                       rng: np.random.Generator,
+                       given: Generated | None = None,
+                       partition: tuple[int, int] = (0, 1)
+                       ) -> tuple[dict[str, pd.DataFrame], Generated]:
+        generated = dict(given or {})
+        made = [name for name in self.order_ if self.root_of(name) in root_rows]
         for name in self.order_:
-            seed = int(rng.integers(2**31 - 1))
+            seed = int(rng.integers(2**31 - 1))  # one draw a table: parts stay aligned
+            if name not in made:
+                continue
             relation = self._parent(name)
             if relation is None:
-                model = self.models_[name].number_ids_from(0)  # keys as the children's
-                rows = model.sample(max(1, round(scale * self.n_rows_[name])),
-                                    conditions=wanted.get(name), random_state=seed)
-                generated[name] = rows, model.adapter_.transform(rows)
+                generated[name] = self._sample_root(name, root_rows[name], wanted.get(name),
+                                                    seed, partition)
             else:
                 generated[name] = self._sample_child(name, relation, generated[relation.parent],
-                                                     seed)
-        return {name: self._output(name, generated, rng) for name in self.columns_}
+                                                     seed, partition)
+        tables = {name: self._output(name, generated, rng) for name in self.columns_
+                  if name in made}
+        return tables, {name: generated[name] for name in made}
+
+    def _sample_root(self, name: str, rows: int, conditions: dict[str, Any] | None, seed: int,
+                     partition: tuple[int, int]) -> tuple[pd.DataFrame, np.ndarray]:
+        """A root table's rows (keys numbered as the children's) and their encoding."""
+        model = self.models_[name].number_ids_from(*partition)
+        drawn = model.sample(max(rows, 1), conditions=conditions, random_state=seed)
+        drawn = drawn.iloc[:rows].reset_index(drop=True)
+        return drawn, model.adapter_.transform(drawn) if rows else \
+            np.zeros((0, model.adapter_.spec.width), dtype=np.float32)
 
     def root_conditions(self, conditions: dict[str, Any] | None
                         ) -> dict[str, dict[str, Any]]:
@@ -506,8 +683,8 @@ class MultiTableSynthesizer(BaseEstimator):
         return per_table
 
     def _sample_child(self, name: str, relation: Relationship,
-                      parent: tuple[pd.DataFrame, np.ndarray], seed: int
-                      ) -> tuple[pd.DataFrame, np.ndarray]:
+                      parent: tuple[pd.DataFrame, np.ndarray], seed: int,
+                      partition: tuple[int, int]) -> tuple[pd.DataFrame, np.ndarray]:
         parent_rows, parent_encoded = parent
         histories: PatientHistories = self.models_[name]
         counts = pd.to_numeric(parent_rows[_count(name)], errors="coerce").fillna(0)
@@ -528,7 +705,7 @@ class MultiTableSynthesizer(BaseEstimator):
         rows[relation.child_key] = parent_rows[relation.parent_key].to_numpy()[owner]
         if order is not None:
             rows[order] = times.to_numpy()
-        rows = histories.events.renumber_ids(rows, 0)[histories.layout.columns]
+        rows = histories.events.renumber_ids(rows, *partition)[histories.layout.columns]
         if cross is not None:
             rows = cross.inverse(rows, parent_values(rows, relation.child_key, parent_rows,
                                                      relation.parent_key, cross.parent_columns))
@@ -540,7 +717,7 @@ class MultiTableSynthesizer(BaseEstimator):
                 dtype=int))), self.dtypes_[name][column])
         return rows, histories.events.transform(events)
 
-    def _output(self, name: str, generated: dict[str, tuple[pd.DataFrame, np.ndarray]],
+    def _output(self, name: str, generated: Generated,
                 rng: np.random.Generator) -> pd.DataFrame:
         """A generated table as the user's: further parents' keys drawn among the generated
         parent rows, the training columns in their order, no counts or starts."""
@@ -610,9 +787,11 @@ class MultiTableSynthesizer(BaseEstimator):
             "columns": self.columns_, "n_rows": self.n_rows_, "seed": self.seed_,
             "constants": self.constants_, "dtypes": self.dtypes_, "lookups": self.lookups_,
             "lookup_codes": {rel: codes for rel, (codes, _) in self.lookup_rows_.items()},
-            "fit_seconds": self.fit_seconds_, "tables": documents,
+            "fit_seconds": self.fit_seconds_, "tables": documents, "privacy": self.privacy_,
             "params": {"config": str(self.config) if not isinstance(self.config, Config)
-                       else "custom", "epochs": self.epochs, "random_state": self.random_state},
+                       else "custom", "epochs": self.epochs, "random_state": self.random_state,
+                       "epsilon": self.epsilon, "delta": self.delta,
+                       "max_grad_norm": self.max_grad_norm},
         })
 
     @classmethod
@@ -630,8 +809,10 @@ class MultiTableSynthesizer(BaseEstimator):
         if document.get("kind") != "dataset":
             raise ModelFileError(f"{path} holds a {document.get('kind')!r} model, not a dataset "
                                  "model (MultiTableSynthesizer)")
-        model = cls(random_state=document["params"].get("random_state"),
-                    epochs=document["params"].get("epochs"))
+        params = document["params"]
+        model = cls(random_state=params.get("random_state"), epochs=params.get("epochs"),
+                    epsilon=params.get("epsilon"), delta=params.get("delta"),
+                    max_grad_norm=params.get("max_grad_norm", 1.0))
         try:
             model.metadata_ = DatasetMetadata.from_dict(document["metadata"])
             model.order_ = [str(name) for name in document["order"]]
@@ -658,6 +839,7 @@ class MultiTableSynthesizer(BaseEstimator):
                     model.models_[name] = PatientHistories.from_dict(entry["child"], own)
             model.seed_ = int(document["seed"])
             model.fit_seconds_ = float(document["fit_seconds"])
+            model.privacy_ = document.get("privacy")
         except (KeyError, TypeError, ValueError, RuntimeError, UsageError, DataError) as error:
             raise ModelFileError(f"{path} is not a valid dataset model: {error}") from None
         model._sampling_rng = np.random.default_rng(model.seed_)

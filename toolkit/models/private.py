@@ -124,6 +124,9 @@ class PrivateHistories:
         The column metadata (kinds, public bounds and levels), read.
     patients : int
         Patients in the training data (treated as public, as DP-SGD's sampling rate does).
+    patients_share : float, default PATIENTS_SHARE
+        Share of ε and δ for the patients table (0: it is fitted elsewhere, as a dataset's
+        parent table is, and the histories get it all).
     """
 
     epsilon: float
@@ -131,6 +134,7 @@ class PrivateHistories:
     max_grad_norm: float
     metadata: dict[str, Any] | None
     patients: int
+    patients_share: float = PATIENTS_SHARE
 
     @property
     def total_delta(self) -> float:
@@ -157,12 +161,13 @@ class PrivateHistories:
         columns = {c: described[c] for c in layout.patient_columns if c in described}
         columns[layout.subject] = {"kind": "id"}
         columns[ROWS] = {"kind": "integer", "min": 1, "max": PRIVATE_MAX_ROWS}
-        return PrivateFit(PATIENTS_SHARE * self.epsilon, PATIENTS_SHARE * self.total_delta,
+        return PrivateFit(self.patients_share * self.epsilon,
+                          self.patients_share * self.total_delta,
                           self.max_grad_norm, {"columns": columns})
 
     def histories_plan(self, batch_size: int, epochs: int) -> PrivacyPlan:
         """Noise and sampling of the histories' release and DP-SGD over patients."""
-        share = 1.0 - PATIENTS_SHARE
+        share = 1.0 - self.patients_share
         return plan_privacy(share * self.epsilon, share * self.total_delta, self.max_grad_norm,
                             self.patients, batch_size, epochs)
 

@@ -383,7 +383,7 @@ class Synthesizer(LatentEstimator):
                 "one are counted (n_copies_kept_) and said when sampled"), stacklevel=4)
         self.n_copies_redrawn_ = self.n_copies_kept_ = 0
         self._sampling_rng = np.random.default_rng(seed)
-        self._ids_issued = 0
+        self._ids_issued, self._ids_step = 0, 1
         return tensor
 
     def _prepare(self, records: Records, config: Config, seed: int,
@@ -502,8 +502,8 @@ class Synthesizer(LatentEstimator):
         rebuilt."""
         rows = self._sample_conditions(num_rows, conditions, rng, generator)
         # IDs are numbered across every call of this model, so no two rows share one
-        rows = self.adapter_.renumber_ids(rows, self._ids_issued)
-        self._ids_issued += num_rows
+        rows = self.adapter_.renumber_ids(rows, self._ids_issued, self._ids_step)
+        self._ids_issued += num_rows * self._ids_step
         if self.histories_ is not None:  # the rows are patients: draw their histories
             context = self.adapter_.transform(rows)
             rows = self.histories_.sample(rows, context, int(rng.integers(2**31 - 1)))
@@ -511,12 +511,13 @@ class Synthesizer(LatentEstimator):
             rows = self.adapter_.labelled(rows)
         return rows if self.rules_ is None else self.rules_.inverse(rows)
 
-    def number_ids_from(self, first: int) -> Synthesizer:
+    def number_ids_from(self, first: int, step: int = 1) -> Synthesizer:
         """Number the identifiers of the next rows (patients, for a longitudinal model) from
-        ``first``: the engines give each partition its own range, so that identifiers stay
-        unique across partitions. Returns ``self``."""
+        ``first``, every ``step``-th of the fresh sequence: the engines give each partition
+        its own range (or, for a dataset, its own residue of ``step`` partitions), so that
+        identifiers stay unique across partitions. Returns ``self``."""
         self.check_fitted()
-        self._ids_issued = int(first)
+        self._ids_issued, self._ids_step = int(first), int(step)
         return self
 
     def sample_chunks(self, num_rows: int, chunk_rows: int = SAMPLE_CHUNK,
@@ -672,7 +673,7 @@ class Synthesizer(LatentEstimator):
         model.rules_ = None if document.get("rules") is None else \
             Rules.from_dict(document["rules"])
         model._sampling_rng = np.random.default_rng(model.seed_)
-        model._ids_issued = 0
+        model._ids_issued, model._ids_step = 0, 1
         with torch.no_grad():
             rows = model.backend_.sample(2, torch.Generator().manual_seed(0), {})
         adapter.inverse_transform(rows.cpu().numpy(), random_state=0)
