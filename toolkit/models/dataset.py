@@ -74,6 +74,9 @@ from toolkit.models.synthesizer import Synthesizer
 
 #: prefix of a parent's column counting its rows in a child table
 COUNT = "__count__."
+#: prefix of a parent's column saying whether it has rows in a child table (learnt as a
+#: level, with the parent's other levels and missing values, apart from how many)
+HAS = "__has__."
 #: prefix of a parent's column holding its first child row's order value
 START = "__start__."
 #: model-file tensors holding the encoded real rows of the lookup codes used
@@ -138,6 +141,10 @@ def _in_dtype(values: pd.Series, dtype: str) -> pd.Series:
 
 def _count(child: str) -> str:
     return COUNT + child
+
+
+def _has(child: str) -> str:
+    return HAS + child
 
 
 def _start(child: str) -> str:
@@ -342,6 +349,7 @@ class MultiTableSynthesizer(BaseEstimator):
         kinds.update({key: "id" for key in keys if key in columns})
         kinds.update({r.child_key: "categorical" for r in self._lookups(name)})
         kinds.update({c: "integer" for c in columns if c.startswith(COUNT)})
+        kinds.update({c: "boolean" for c in columns if c.startswith(HAS)})
         return kinds
 
     def _constants(self, name: str, tables: dict[str, pd.DataFrame]) -> list[str]:
@@ -377,6 +385,7 @@ class MultiTableSynthesizer(BaseEstimator):
             if self.epsilon is not None:  # a private fit learns the first rows of each
                 counts = counts.clip(upper=PRIVATE_MAX_ROWS)
             table[_count(relation.child)] = counts.to_numpy()
+            table[_has(relation.child)] = (counts > 0).to_numpy()
             order = self.metadata_.tables[relation.child].order
             if order is not None:
                 first = child.assign(_time=order_values(child[order])).sort_values(
@@ -419,6 +428,7 @@ class MultiTableSynthesizer(BaseEstimator):
         for relation in self._children(name):
             child = relation.child
             kinds[_count(child)] = {"kind": "integer", "min": 0, "max": PRIVATE_MAX_ROWS}
+            kinds[_has(child)] = {"kind": "boolean"}
             order = self.metadata_.tables[child].order
             if order is not None:
                 if order not in private.column_metadata(child):
@@ -689,6 +699,8 @@ class MultiTableSynthesizer(BaseEstimator):
         histories: PatientHistories = self.models_[name]
         counts = pd.to_numeric(parent_rows[_count(name)], errors="coerce").fillna(0)
         counts = counts.round().clip(lower=0).to_numpy(dtype=int)
+        has = parent_rows[_has(name)].astype(bool).to_numpy()
+        counts = np.where(has, np.maximum(counts, 1), 0)
         has = counts > 0
         patients = pd.DataFrame({ROWS: counts[has]})
         order = histories.layout.order
