@@ -38,6 +38,7 @@ import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
 
+from toolkit.adapters.columns import decimals_of
 from toolkit.adapters.cross_table import CrossTableRules, parent_values, split_rules
 from toolkit.adapters.dataset import (
     DatasetMetadata,
@@ -52,6 +53,7 @@ from toolkit.adapters.histories import (
     constant_within,
     order_values,
 )
+from toolkit.adapters.kinds import infer_kinds
 from toolkit.adapters.rules import Rules
 from toolkit.backends.privacy import PrivacyPlan
 from toolkit.backends.sequence import first_rows
@@ -77,6 +79,11 @@ COUNT = "__count__."
 #: prefix of a parent's column saying whether it has rows in a child table (learnt as a
 #: level, with the parent's other levels and missing values, apart from how many)
 HAS = "__has__."
+#: prefix of a parent's column holding the mean of a child's number over its rows
+MEAN = "__mean__."
+#: a child's numbers are learnt around their parent's mean when its parents have this many
+#: rows each on average (a school's students; not a patient's few visits, whose mean is noise)
+CENTRED_MIN_ROWS = 10
 #: prefix of a parent's column holding its first child row's order value
 START = "__start__."
 #: model-file tensors holding the encoded real rows of the lookup codes used
@@ -145,6 +152,10 @@ def _count(child: str) -> str:
 
 def _has(child: str) -> str:
     return HAS + child
+
+
+def _mean(child: str, column: str) -> str:
+    return f"{MEAN}{child}.{column}"
 
 
 def _start(child: str) -> str:
@@ -257,6 +268,8 @@ class MultiTableSynthesizer(BaseEstimator):
         self.cross_rules_, self.own_rules_ = self._split_rules(tables)
         self.constants_ = {name: [] if privately else self._constants(name, tables)
                            for name in tables}
+        self.centred_ = {name: {} if privately else self._centred(name, tables)
+                         for name in tables}
         self.dtypes_ = {name: {str(c): str(t[c].dtype) for c in t.columns}
                         for name, t in tables.items()}
         config = Synthesizer(config=self.config, epochs=self.epochs,
@@ -367,6 +380,43 @@ class MultiTableSynthesizer(BaseEstimator):
         return [str(c) for c in constant_within(tables[name], relation.child_key)
                 if c not in fixed]
 
+    def _centred(self, name: str, tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, Any]]:
+        """A child table's continuous numbers learnt around their parent's mean (a school's
+        students' SES around the school's mean SES: the mean is learnt with the parent, each
+        row's distance from it by the child's model), with the training range and dtype they
+        are rebuilt into; none when its parents have fewer than :data:`CENTRED_MIN_ROWS` rows
+        each on average."""
+        relation = self._parent(name)
+        if relation is None:
+            return {}
+        table = tables[name]
+        keys = table[relation.child_key].dropna()
+        if keys.empty or len(keys) < CENTRED_MIN_ROWS * keys.nunique():
+            return {}
+        stated = {c: v if isinstance(v, str) else v.get("kind") for c, v in
+                  self.metadata_.tables[name].columns.items() if c in table.columns}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            kinds = infer_kinds(table, {c: k for c, k in stated.items() if k})[0]
+        ruled = {str(c) for rule in self.metadata_.tables[name].rules for value in rule.values()
+                 for c in (value if isinstance(value, list) else [value])}
+        skip = {relation.child_key, self.metadata_.tables[name].primary_key,
+                self.metadata_.tables[name].order} | ruled | set(self.constants_[name]) | {
+            r.child_key for r in self._relations(name)} | {
+            r.parent_key for r in self._children(name)}
+        centred = {}
+        for column, kind in kinds.items():
+            values = table[column]
+            if kind != "continuous" or column in skip or not pd.api.types.is_numeric_dtype(
+                    values.dtype) or pd.api.types.is_bool_dtype(values.dtype) \
+                    or values.notna().sum() < 2:
+                continue
+            present = values.dropna().to_numpy(dtype=float)
+            centred[str(column)] = {"min": float(present.min()), "max": float(present.max()),
+                                    "mean": float(present.mean()), "dtype": str(values.dtype),
+                                    "decimals": decimals_of(present, most=17)}
+        return centred
+
     def _modelled(self, name: str, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         """A table as its model learns it: its columns without further parents' keys and
         without the columns constant within its parent, with each child table's count (and
@@ -381,6 +431,11 @@ class MultiTableSynthesizer(BaseEstimator):
             firsts = child.drop_duplicates(relation.child_key).set_index(relation.child_key)
             for column in self.constants_.get(relation.child, []):
                 table[_constant(relation.child, column)] = keys.map(firsts[column]).to_numpy()
+            centred = list(self.centred_.get(relation.child, {}))
+            if centred:
+                means = child.groupby(relation.child_key)[centred].mean()
+                for column in centred:
+                    table[_mean(relation.child, column)] = keys.map(means[column]).to_numpy()
             counts = keys.map(child[relation.child_key].value_counts()).fillna(0).astype(int)
             if self.epsilon is not None:  # a private fit learns the first rows of each
                 counts = counts.clip(upper=PRIVATE_MAX_ROWS)
@@ -466,6 +521,12 @@ class MultiTableSynthesizer(BaseEstimator):
             table = cross.forward(table, parent_values(
                 table, key, parent_table, relation.parent_key, cross.parent_columns))
             kinds.update({c: "continuous" for c in bounded})
+        centred = list(self.centred_.get(name, {}))
+        if centred:  # each number as its distance from its parent's mean
+            table = table.copy()
+            means = table.groupby(key)[centred].transform("mean")
+            table[centred] = table[centred] - means
+            kinds.update({c: "continuous" for c in centred})
         orphans = table[key].isna()
         if orphans.any():
             warnings.warn(InferenceWarning(
@@ -718,6 +779,13 @@ class MultiTableSynthesizer(BaseEstimator):
         if order is not None:
             rows[order] = times.to_numpy()
         rows = histories.events.renumber_ids(rows, *partition)[histories.layout.columns]
+        per_row = np.repeat(np.flatnonzero(has), kept[ROWS].to_numpy(dtype=int))
+        for column, known in self.centred_.get(name, {}).items():
+            means = pd.to_numeric(parent_rows[_mean(name, column)], errors="coerce")
+            means = means.fillna(known["mean"]).to_numpy(dtype=float)[per_row]
+            values = pd.to_numeric(rows[column], errors="coerce").to_numpy(dtype=float) + means
+            values = np.round(np.clip(values, known["min"], known["max"]), known["decimals"])
+            rows[column] = _in_dtype(pd.Series(values), known["dtype"]).to_numpy()
         if cross is not None:
             rows = cross.inverse(rows, parent_values(rows, relation.child_key, parent_rows,
                                                      relation.parent_key, cross.parent_columns))
@@ -797,7 +865,8 @@ class MultiTableSynthesizer(BaseEstimator):
         save_model(path, tensors, {
             "kind": "dataset", "metadata": self.metadata_.to_dict(), "order": self.order_,
             "columns": self.columns_, "n_rows": self.n_rows_, "seed": self.seed_,
-            "constants": self.constants_, "dtypes": self.dtypes_, "lookups": self.lookups_,
+            "constants": self.constants_, "centred": self.centred_, "dtypes": self.dtypes_,
+            "lookups": self.lookups_,
             "lookup_codes": {rel: codes for rel, (codes, _) in self.lookup_rows_.items()},
             "fit_seconds": self.fit_seconds_, "tables": documents, "privacy": self.privacy_,
             "params": {"config": str(self.config) if not isinstance(self.config, Config)
@@ -831,6 +900,7 @@ class MultiTableSynthesizer(BaseEstimator):
             model.columns_ = {str(k): list(v) for k, v in document["columns"].items()}
             model.n_rows_ = {str(k): int(v) for k, v in document["n_rows"].items()}
             model.constants_ = {str(k): list(v) for k, v in document["constants"].items()}
+            model.centred_ = {str(k): dict(v) for k, v in document["centred"].items()}
             model.lookups_ = [str(r) for r in document["lookups"]]
             model.lookup_rows_ = {
                 str(rel): ([str(c) for c in codes],
