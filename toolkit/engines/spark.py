@@ -139,12 +139,7 @@ def sample(model: Any, num_rows: int, spark: SparkSession | None = None,
     ModelFileError, UsageError
         For a bad model file or option, or when pyspark is not installed.
     """
-    require("spark")
-    from pyspark.sql import SparkSession
-
-    spark = spark or SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
-    if num_partitions is None:
-        num_partitions = spark.sparkContext.defaultParallelism
+    spark, num_partitions = _session(spark, num_partitions)
     data, plan, probe = plan_sample(model, num_rows, num_partitions, seed, conditions, "spark")
     schema = spark_schema(probe)
     shared = spark.sparkContext.broadcast(data)
@@ -193,14 +188,9 @@ def sample_dataset(model: Any, scale: float = 1.0, spark: SparkSession | None = 
     ModelFileError, UsageError
         For a bad model file or option, or when pyspark is not installed.
     """
-    require("spark")
-    from pyspark.sql import SparkSession
-
+    spark, num_partitions = _session(spark, num_partitions)
     from toolkit.engines.dataset_plan import plan_dataset
 
-    spark = spark or SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
-    if num_partitions is None:
-        num_partitions = spark.sparkContext.defaultParallelism
     job = plan_dataset(model, scale, num_partitions, seed, conditions)
     shared = spark.sparkContext.broadcast((job.data, job.plan))
     tables = {}
@@ -215,6 +205,18 @@ def sample_dataset(model: Any, scale: float = 1.0, spark: SparkSession | None = 
         tables[name] = partitions.mapInPandas(partial(_dataset_batches, shared, name, schema),
                                               schema)
     return tables
+
+
+def _session(spark: SparkSession | None, num_partitions: int | None
+             ) -> tuple[SparkSession, int]:
+    """The session to use (the given, the active or a new one) and the partitions (``None``:
+    the context's ``defaultParallelism``)."""
+    require("spark")
+    from pyspark.sql import SparkSession
+
+    spark = spark or SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
+    return spark, spark.sparkContext.defaultParallelism if num_partitions is None \
+        else num_partitions
 
 
 def _dataset_batches(shared: Broadcast, name: str, schema: StructType,
