@@ -57,6 +57,14 @@ def test_version_and_help_load_neither_torch_nor_heavy_modules(args):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("args", [("--version",), ("--help",), ("synth", "--help")])
+def test_version_and_help_load_not_even_pandas_or_scikit_learn(args):
+    # a second of numpy, pandas, scipy and scikit-learn imports would dwarf the 0.3 s budget
+    light = ("numpy", "pandas", "scipy", "sklearn", "pyarrow", "torch")
+    assert loaded_after(cli_call(*args), light) == []
+
+
+@pytest.mark.slow
 def test_sample_loads_no_heavy_module(fitted, tmp_path):
     model = tmp_path / "model.tkm"
     fitted.save(model)

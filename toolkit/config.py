@@ -17,7 +17,6 @@ from typing import Any
 
 import yaml
 
-from toolkit.adapters.scalers import SCALERS
 from toolkit.exceptions import UsageError
 
 #: a big table's batches hold about this share of its rows (see Config.for_rows)
@@ -187,6 +186,8 @@ class Config:
         """Check every value, raising :class:`UsageError` naming the first bad one."""
         _check_choice("backend", self.backend, BACKENDS)
         _check_choice("prior", self.prior, PRIORS)
+        from toolkit.adapters.scalers import SCALERS  # scipy and scikit-learn: when checked
+
         _check_choice("numeric_encoding", self.numeric_encoding, tuple(SCALERS))
         _check_choice("device", self.device, DEVICES)
         _check_choice("lr_schedule", self.lr_schedule, ("cosine", "constant"))

@@ -8,7 +8,11 @@ exit codes in one place: :class:`UsageError` exits with 2, every other
 
 from __future__ import annotations
 
-from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+from typing import Any
+
+# NotFittedError is made on first use (module __getattr__ below)
+__all__ = ["DataError", "InferenceWarning", "ModelFileError", "NotFittedError",  # noqa: F822
+           "PrivacyWarning", "ToolkitError", "TrainingError", "UsageError"]
 
 
 class ToolkitError(Exception):
@@ -35,8 +39,28 @@ class TrainingError(ToolkitError, RuntimeError):
     """Training failed, e.g. the loss became NaN."""
 
 
-class NotFittedError(ToolkitError, _SklearnNotFittedError):
-    """A method that needs a fitted estimator was called before ``fit``."""
+def _not_fitted_error() -> type:
+    """:class:`NotFittedError`, made on first use: it is scikit-learn's ``NotFittedError``
+    too (so that ``except sklearn.exceptions.NotFittedError`` catches it), and importing
+    scikit-learn takes a second that ``toolkit --version`` should not spend."""
+    from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+
+    class NotFittedError(ToolkitError, SklearnNotFittedError):
+        """A method that needs a fitted estimator was called before ``fit``."""
+
+    NotFittedError.__module__, NotFittedError.__qualname__ = __name__, "NotFittedError"
+    return NotFittedError
+
+
+def __getattr__(name: str) -> Any:
+    if name == "NotFittedError":
+        globals()[name] = _not_fitted_error()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 class PrivacyWarning(UserWarning):

@@ -15,7 +15,6 @@ from toolkit.cli.common import (
     load_model_file,
 )
 from toolkit.exceptions import DataError
-from toolkit.io.tables import TABLE_SUFFIXES, check_distinct, read_table, write_table
 
 
 def model_and_output(what: str) -> Callable:
@@ -47,6 +46,7 @@ def encode(data: Path, model: Path, out: Path) -> None:
 
     from toolkit.evaluate import latent
     from toolkit.io.records import read_records
+    from toolkit.io.tables import TABLE_SUFFIXES, check_distinct, write_table
 
     check_distinct({"DATA": data, "--model": model}, {"--out": out})
     check_output(out, TABLE_SUFFIXES, "--out")
@@ -65,6 +65,7 @@ def model_writing_to(inputs: dict[str, Path], model: Path, out: Path) -> Any:
     """The saved model, once the inputs and --out are checked (distinct, and --out a place
     for the model's records)."""
     from toolkit.io.records import check_records_output
+    from toolkit.io.tables import check_distinct
 
     check_distinct({**inputs, "--model": model}, {"--out": out})
     synthesizer = load_model_file(model)
@@ -81,6 +82,7 @@ def decode(latents: Path, model: Path, out: Path) -> None:
 
     from toolkit.evaluate import latent
     from toolkit.io.records import write_records
+    from toolkit.io.tables import read_table
 
     synthesizer = model_writing_to({"LATENTS": latents}, model, out)
     codes = read_table(latents)
@@ -97,6 +99,7 @@ def decode(latents: Path, model: Path, out: Path) -> None:
 @model_and_output("Reconstructed records")
 def reconstruct(data: Path, model: Path, out: Path) -> None:
     """Pass DATA through the model (encode, then decode) and write what comes back."""
+
     from toolkit.evaluate import latent
     from toolkit.io.records import read_records, write_records
 
@@ -135,6 +138,7 @@ def interpolate(model: Path, start: Path, end: Path, steps: int, out: Path) -> N
 def latent_command(model: Path, out: Path, csv_out: Path | None) -> None:
     """Heatmap of how much each latent dimension moves each feature (latent traversal)."""
     from toolkit.evaluate import latent
+    from toolkit.io.tables import check_distinct, write_table
 
     check_distinct({"MODEL": model}, {"--out": out, "--csv": csv_out})
     check_output(out, (".png",), "--out")

@@ -36,8 +36,6 @@ from toolkit.cli.common import (
     unseen_option,
 )
 from toolkit.exceptions import DataError, UsageError
-from toolkit.io.csvfiles import Dialect
-from toolkit.io.tables import TABLE_SUFFIXES, check_distinct, read_table, write_table
 
 #: rows ``toolkit sample`` generates and writes at a time (its memory bound)
 CLI_CHUNK_ROWS = 100_000
@@ -75,6 +73,9 @@ def synth(data: Path, out: Path, rows: int | None, model_out: Path | None,
     """Train on DATA (CSV or Parquet; a folder of linked tables, one file each; or a folder
     of images) and write a synthetic copy to --out (a table, or a folder of tables or of PNG
     files)."""
+    from toolkit.io.csvfiles import Dialect
+    from toolkit.io.tables import TABLE_SUFFIXES, check_distinct, read_table, write_table
+
     quiet_warnings(options["quiet"])
     wanted = parse_conditions(conditions)
     check_distinct(inputs_of(data, options),
@@ -335,6 +336,7 @@ def sample(model: Path, rows: int | None, scale: float | None, out: Path, seed: 
     for a dataset model, every table into the folder --out (--scale sets its size)."""
     from toolkit.io.modelfile import load_model
     from toolkit.io.records import check_records_output, write_record_chunks
+    from toolkit.io.tables import check_distinct
     from toolkit.models.synthesizer import Synthesizer
 
     quiet_warnings(quiet)
@@ -401,6 +403,8 @@ def _counted(chunks: Iterator[Any], bar: Any) -> Iterator[Any]:
 def fit(data: Path, model_out: Path, task: str, score: str, contamination: float, unseen: str,
         **options: Any) -> None:
     """Train a model on DATA and save it to --model-out."""
+    from toolkit.io.tables import check_distinct
+
     quiet_warnings(options["quiet"])
     check_distinct(inputs_of(data, options), {"--model-out": model_out})
     check_output(model_out, (".tkm",), "--model-out")
@@ -455,7 +459,7 @@ def metadata_command(data: Path, out: Path) -> None:
     import yaml
 
     from toolkit.adapters.dp_statistics import draft_schema
-    from toolkit.io.tables import write_text
+    from toolkit.io.tables import check_distinct, read_table, write_text
 
     check_distinct({"DATA": data}, {"--out": out})
     check_output(out, (".yaml", ".yml"), "--out")
