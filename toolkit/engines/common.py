@@ -273,8 +273,8 @@ class SamplePlan:
             conditions = conditions.iloc[first:first + n].reset_index(drop=True)
         if model.histories_ is not None:  # n patients: their rows, subject IDs from first
             return model.number_ids_from(first).sample(n, conditions=conditions,
-                                                       random_state=seed)
-        rows = model.sample(n, conditions=conditions, random_state=seed)
+                                                       random_state=seed, output="pandas")
+        rows = model.sample(n, conditions=conditions, random_state=seed, output="pandas")
         rows = model.adapter_.renumber_ids(rows, first)
         rows.index = pd.RangeIndex(first, first + n)
         return rows

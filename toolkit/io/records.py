@@ -25,6 +25,7 @@ from toolkit.adapters.imaging import ImageAdapter, ImageSet, image_set_from_arra
 from toolkit.adapters.statistics import ColumnStatistics
 from toolkit.adapters.tabular import TabularAdapter, as_table
 from toolkit.exceptions import DataError, UsageError
+from toolkit.io.frames import to_pandas
 from toolkit.io.images import (
     ALL_SUFFIXES,
     check_image_output,
@@ -129,6 +130,7 @@ def read_records(source: Any, max_rows: int | None = None,
     (100, 418)
     """
     seed = 0 if random_state is None else random_state
+    source = to_pandas(source)  # a pyarrow or Polars table: read through Arrow
     if isinstance(source, Records):
         if max_rows is None or len(source.data) <= max_rows or holds_images(source.data):
             return source

@@ -66,6 +66,7 @@ from toolkit.exceptions import (
     UsageError,
 )
 from toolkit.io.datasets import read_dataset
+from toolkit.io.frames import check_kind, frame_kind, to_kind, to_pandas
 from toolkit.io.metadata import read_metadata
 from toolkit.io.records import Records
 from toolkit.models.base import resolve_seed
@@ -210,6 +211,8 @@ class MultiTableSynthesizer(BaseEstimator):
         Training rows per table.
     fit_seconds_ : float
         Seconds the fit took.
+    output_ : {"pandas", "pyarrow", "polars"}
+        The kind of tables :meth:`fit` was given, which :meth:`sample` gives back.
     privacy_ : dict or None
         For a private fit, the guarantee per root entity (ε spent, δ, each root's part).
     """
@@ -232,8 +235,9 @@ class MultiTableSynthesizer(BaseEstimator):
 
         Parameters
         ----------
-        tables : dict of str to pandas.DataFrame, or a folder
-            The tables by name, or a folder of one CSV/Parquet file per table.
+        tables : dict of str to DataFrame (pandas or Polars) or pyarrow.Table, or a folder
+            The tables by name, or a folder of one CSV/Parquet file per table; :meth:`sample`
+            gives back tables of the same kind (``output_``).
 
         Raises
         ------
@@ -246,6 +250,8 @@ class MultiTableSynthesizer(BaseEstimator):
         tables = read_dataset(tables) if isinstance(tables, (str, Path)) else dict(tables)
         if not tables:
             raise UsageError("a dataset needs at least one table")
+        self.output_ = frame_kind(next(iter(tables.values())))
+        tables = {name: to_pandas(table) for name, table in tables.items()}
         privately = self._private(tables)
         metadata = self.resolve_metadata(tables)
         metadata.check(tables)
@@ -573,7 +579,8 @@ class MultiTableSynthesizer(BaseEstimator):
 
     # sampling --------------------------------------------------------------------------
     def sample(self, scale: float = 1.0, random_state: int | None = None,
-               conditions: dict[str, Any] | None = None) -> dict[str, pd.DataFrame]:
+               conditions: dict[str, Any] | None = None, output: str | None = None
+               ) -> dict[str, Any]:
         """Generate a synthetic dataset.
 
         Parameters
@@ -589,6 +596,8 @@ class MultiTableSynthesizer(BaseEstimator):
             root table (``"table.column"`` names the table where several have the column).
             Met as :meth:`toolkit.Synthesizer.sample` meets them; a conditioned root still
             gets ``scale`` times its training rows.
+        output : {"pandas", "pyarrow", "polars"} or None, default None
+            The kind of tables to return (``None``: the kind :meth:`fit` was given).
 
         Returns
         -------
@@ -611,8 +620,10 @@ class MultiTableSynthesizer(BaseEstimator):
         wanted = self.root_conditions(conditions)
         rng = self._sampling_rng if random_state is None else np.random.default_rng(
             resolve_seed(random_state))
+        kind = check_kind(output) or self.output_
         roots = {name: max(1, round(scale * self.n_rows_[name])) for name in self.roots()}
-        return self._sample_tables(roots, wanted, rng)[0]
+        return {name: to_kind(table, kind)
+                for name, table in self._sample_tables(roots, wanted, rng)[0].items()}
 
     def roots(self) -> list[str]:
         """The tables generated without a parent, in generation order."""
@@ -869,6 +880,7 @@ class MultiTableSynthesizer(BaseEstimator):
             "lookups": self.lookups_,
             "lookup_codes": {rel: codes for rel, (codes, _) in self.lookup_rows_.items()},
             "fit_seconds": self.fit_seconds_, "tables": documents, "privacy": self.privacy_,
+            "output": self.output_,
             "params": {"config": str(self.config) if not isinstance(self.config, Config)
                        else "custom", "epochs": self.epochs, "random_state": self.random_state,
                        "epsilon": self.epsilon, "delta": self.delta,
@@ -922,6 +934,7 @@ class MultiTableSynthesizer(BaseEstimator):
             model.seed_ = int(document["seed"])
             model.fit_seconds_ = float(document["fit_seconds"])
             model.privacy_ = document.get("privacy")
+            model.output_ = str(document.get("output", "pandas"))
         except (KeyError, TypeError, ValueError, RuntimeError, UsageError, DataError) as error:
             raise ModelFileError(f"{path} is not a valid dataset model: {error}") from None
         model._sampling_rng = np.random.default_rng(model.seed_)

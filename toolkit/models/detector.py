@@ -62,6 +62,7 @@ from toolkit.backends.base import NO_ENCODER
 from toolkit.config import ANOMALY_SCORES as SCORES
 from toolkit.config import UNSEEN, Config, params_from_json, params_to_json
 from toolkit.exceptions import DataError, ModelFileError, UsageError
+from toolkit.io.frames import frame_kind, to_kind
 from toolkit.io.metadata import read_metadata
 from toolkit.io.modelfile import save_model
 from toolkit.io.records import Records, domain_of, read_records
@@ -650,11 +651,12 @@ default "ensemble"
 
         Parameters
         ----------
-        X : pandas.DataFrame or array-like of shape (n_samples, n_features)
+        X : pandas.DataFrame, pyarrow.Table, polars.DataFrame or array-like
+            Of shape (n_samples, n_features).
 
         Returns
         -------
-        pandas.DataFrame
+        pandas.DataFrame (or X's kind of table)
             One row per input row, one column per modelled column (ID and
             constant columns have no likelihood and are left out), in nats.
             A column's value is the negative log-likelihood of its blocks (its
@@ -664,9 +666,10 @@ default "ensemble"
             per-pixel negative log-likelihoods (channels summed), each map
             summing to the image's reconstruction score.
         """
+        kind = frame_kind(X)
         records = self._records(X)
         if self.model_.histories_ is not None:
-            return self._explain_in_context(records)
+            return to_kind(self._explain_in_context(records), kind)
         adapter, backend = self.model_.adapter_, self.model_.backend_.eval()
         novel = self._novel_cells(records)
         device = next(backend.parameters()).device
@@ -677,7 +680,8 @@ default "ensemble"
         if novel.to_numpy().any():
             novelty = novel.set_axis(shares.index) * self.novelty_score_
             shares[novel.columns] = shares[novel.columns] + novelty
-        return adapter.labelled(shares) if isinstance(shares, pd.DataFrame) else shares
+        return to_kind(adapter.labelled(shares), kind) if isinstance(shares, pd.DataFrame) \
+            else shares
 
     def _explain_in_context(self, data: pd.DataFrame) -> pd.DataFrame:
         """:meth:`explain` for a detector scoring in context: each changing column's share

@@ -31,6 +31,7 @@ from toolkit.backends.privacy import PrivacyPlan
 from toolkit.backends.training import Callback, EarlyStopping, History, ProgressBar
 from toolkit.config import Config, params_from_json, params_to_json
 from toolkit.exceptions import DataError, ModelFileError, PrivacyWarning, UsageError
+from toolkit.io.frames import check_kind, frame_kind, to_kind, to_pandas
 from toolkit.io.metadata import read_metadata
 from toolkit.io.modelfile import load_model, save_model
 from toolkit.io.records import Records, read_records
@@ -132,6 +133,8 @@ class Synthesizer(LatentEstimator):
         :class:`~toolkit.config.Config`), a uniform sample of a larger table.
     n_rows_seen_ : int
         Rows of the table given to ``fit`` (more than ``n_rows_`` when it was sampled).
+    output_ : {"pandas", "pyarrow", "polars"}
+        The kind of table :meth:`fit` was given, which :meth:`sample` gives back.
     privacy_ : dict or None
         For a private fit: ε spent (``epsilon``), ``delta``, noise multipliers,
         sampling rate, steps and the mechanism; ``None`` otherwise.
@@ -220,10 +223,10 @@ class Synthesizer(LatentEstimator):
 
         Parameters
         ----------
-        X : pandas.DataFrame, 2-D numpy array, path, image set or Records
+        X : DataFrame (pandas or Polars), pyarrow.Table, 2-D array, path, image set or Records
             The real rows (a CSV or Parquet path is read; a table larger than the preset's
             ``max_training_rows`` is learnt from a uniform sample); mixed types and missing
-            values are fine.
+            values are fine. :meth:`sample` gives back tables of the same kind (``output_``).
         y : ignored
 
         Returns
@@ -242,6 +245,7 @@ class Synthesizer(LatentEstimator):
         started = time.perf_counter()
         config, seed = self.resolve_config(), resolve_seed(self.random_state)
         self._fit(self._read(X, config, seed), config, seed)
+        self.output_ = frame_kind(X)
         self.fit_seconds_ = time.perf_counter() - started
         return self
 
@@ -295,6 +299,7 @@ class Synthesizer(LatentEstimator):
         table, whole patients of a longitudinal one."""
         metadata = read_metadata(self.metadata)
         self.rules_ = None
+        self.output_ = "pandas"  # fit() says the kind it was given
         if rules and records.domain is TabularAdapter:
             records, metadata = self._apply_rules(records, metadata)
         layout = None
@@ -418,7 +423,8 @@ class Synthesizer(LatentEstimator):
         num_rows: int,
         conditions: dict[str, Any] | pd.DataFrame | None = None,
         random_state: int | None = None,
-    ) -> pd.DataFrame:
+        output: str | None = None,
+    ) -> Any:
         """Generate synthetic rows, optionally with some columns fixed.
 
         Parameters
@@ -436,10 +442,13 @@ class Synthesizer(LatentEstimator):
             Seed for this call alone. ``None`` continues the model's own sampling
             sequence, which starts from the fit seed: a fitted model and the same
             model loaded from its file give the same first sample.
+        output : {"pandas", "pyarrow", "polars"} or None, default None
+            The kind of table to return (``None``: the kind :meth:`fit` was given,
+            ``output_``; a pyarrow or Polars table of conditions is read as pandas).
 
         Returns
         -------
-        pandas.DataFrame
+        pandas.DataFrame, pyarrow.Table or polars.DataFrame
             ``num_rows`` rows with the training columns and dtypes.
 
         Raises
@@ -450,10 +459,12 @@ class Synthesizer(LatentEstimator):
         """
         self.check_fitted()
         _check_rows(num_rows)
+        kind = check_kind(output) or self.output_
+        conditions = to_pandas(conditions)
         if self.histories_ is not None:
             self.histories_.check_conditions(conditions)
-        return self._sample_from(int(num_rows), self._learnt_conditions(conditions),
-                                 self._rng_for(random_state))
+        return to_kind(self._sample_from(int(num_rows), self._learnt_conditions(conditions),
+                                         self._rng_for(random_state)), kind)
 
     def _learnt_conditions(self, conditions: dict[str, Any] | pd.DataFrame | None
                            ) -> dict[str, Any] | pd.DataFrame | None:
@@ -661,6 +672,7 @@ class Synthesizer(LatentEstimator):
         model.seed_ = int(document["seed"])
         model.n_rows_ = int(document["n_rows"])
         model.n_rows_seen_ = int(document.get("n_rows_seen", model.n_rows_))
+        model.output_ = str(document.get("output", "pandas"))
         model.fit_seconds_ = float(document["fit_seconds"])
         model.privacy_ = document.get("privacy")
         model.n_epochs_ = trained_epochs(document)
@@ -693,6 +705,7 @@ class Synthesizer(LatentEstimator):
             "seed": self.seed_,
             "n_rows": self.n_rows_,
             "n_rows_seen": self.n_rows_seen_,
+            "output": self.output_,
             "fit_seconds": self.fit_seconds_,
             "privacy": self.privacy_,
             "copy_guard_columns": None if self.copy_guard_ is None else self.copy_guard_.columns,
