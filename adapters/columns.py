@@ -749,6 +749,11 @@ class CategoricalEncoder(ColumnEncoder):
         one_hot[np.arange(len(slots)), slots] = 1.0
         return one_hot
 
+    def hot_slots(self, series: pd.Series) -> np.ndarray:
+        """The slot each value's one-hot code sets (what :meth:`transform` writes as 1), so
+        that a table's encoding can set them in place."""
+        return self._slot_index(series)
+
     def inverse(self, encoded: np.ndarray, rng: np.random.Generator,
                 parent_slots: np.ndarray | None = None) -> pd.Series:
         """Decode one-hot scores; ``parent_slots`` (the decoded slot of :attr:`parent_`

@@ -573,11 +573,14 @@ class TabularAdapter:
         """
         data = self.check_columns(data)
         rng = np.random.default_rng(random_state)
-        encoded = np.empty((len(data), self.spec.width), dtype=np.float32)
+        encoded = np.zeros((len(data), self.spec.width), dtype=np.float32)
+        rows = np.arange(len(data))
         start = 0
         for encoder in self.encoders_:  # one column at a time: memory of one float32 table
             width = encoder.width
-            if width:
+            if width and isinstance(encoder, CategoricalEncoder):  # its ones set in place
+                encoded[rows, start + encoder.hot_slots(data[encoder.name])] = 1.0
+            elif width:
                 encoded[:, start : start + width] = encoder.transform(data[encoder.name], rng,
                                                                       clip)
             start += width

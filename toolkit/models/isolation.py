@@ -3,8 +3,9 @@
 scikit-learn's :class:`~sklearn.ensemble.IsolationForest` grows the trees (Liu, Ting and
 Zhou, 2008: a record that random axis-parallel cuts separate from the rest in few steps
 is anomalous); this module keeps them as arrays, so that a detector file stays
-safetensors + JSON (never a pickle), and scores every tree at once, one level per step.
-Its scores equal scikit-learn's ``-score_samples``.
+safetensors + JSON (never a pickle), and walks them with a kernel compiled by Numba
+(:func:`mean_path_lengths`: a walk is eight dependent loads per tree and row, which NumPy's
+gathers ran ten times slower). Its scores equal scikit-learn's ``-score_samples``.
 
 Each tree is laid out as a complete binary tree of the forest's depth ``D`` (heap order:
 the children of slot ``i`` are ``2i + 1`` and ``2i + 2``). A leaf above the bottom level
@@ -15,12 +16,50 @@ child lookups.
 
 from __future__ import annotations
 
+from functools import cache
+from typing import Any
+
 import numpy as np
 import torch
 from sklearn.ensemble import IsolationForest
 
 #: the arrays a forest is stored as (tensor names under a model file's prefix)
 FIELDS = ("feature", "threshold", "path_length", "sample_size")
+#: rows walked through every tree before the next rows: they and one tree's arrays stay in
+#: the fastest cache
+WALK_BLOCK = 256
+
+
+def _mean_path_lengths(x: np.ndarray, feature: np.ndarray, threshold: np.ndarray,
+                       path_length: np.ndarray, depth: int, block: int) -> np.ndarray:
+    """Each row's path length averaged over the trees (compiled by :func:`walker`): a block
+    of rows goes down each tree one level at a time, so that the rows' independent loads
+    overlap."""
+    n = x.shape[0]
+    n_trees, inner = feature.shape
+    total = np.zeros(n)
+    slots = np.zeros(block, dtype=np.int64)
+    for start in range(0, n, block):
+        rows = min(n, start + block) - start
+        for tree in range(n_trees):
+            slots[:rows] = 0
+            for _ in range(depth):
+                for row in range(rows):
+                    slot = slots[row]
+                    slots[row] = 2 * slot + 1 + (x[start + row, feature[tree, slot]]
+                                                 > threshold[tree, slot])
+            for row in range(rows):
+                total[start + row] += path_length[tree, slots[row] - inner]
+    return total / n_trees
+
+
+@cache
+def walker() -> Any:
+    """:func:`_mean_path_lengths` compiled by Numba (once per process; the machine code is
+    cached on disk for the next process)."""
+    import numba
+
+    return numba.njit(cache=True, nogil=True)(_mean_path_lengths)
 
 
 def average_path_length(n: np.ndarray) -> np.ndarray:
@@ -119,20 +158,12 @@ class IsolationForestScore:
         """Scores of the encoded rows ``x`` (``(n, columns)``; images flattened): ``2 **
         (-mean path length / c(sample_size))``, float64."""
         x = np.ascontiguousarray(np.asarray(x, dtype=np.float32).reshape(len(x), -1))
-        n, columns = x.shape
+        columns = x.shape[1]
         if columns < self.n_columns:
             raise ValueError(f"rows of {columns} columns, the forest cuts column "
                              f"{self.n_columns - 1}")
-        values = x.ravel()
-        row_start = (np.arange(n, dtype=np.int64) * columns)[None, :]
-        n_trees, inner = self.feature.shape
-        trees = np.arange(n_trees, dtype=np.int64)[:, None]
-        feature, threshold = self.feature.ravel(), self.threshold.ravel()
-        slot = np.zeros((n_trees, n), dtype=np.int64)
-        for _ in range(self.depth):
-            at = trees * inner + slot
-            slot = 2 * slot + 1 + (values[feature[at] + row_start] > threshold[at])
-        mean_length = self.path_length.ravel()[trees * (inner + 1) + slot - inner].mean(axis=0)
+        mean_length = walker()(x, self.feature, self.threshold, self.path_length, self.depth,
+                               WALK_BLOCK)
         norm = float(average_path_length(self.sample_size)[0]) or 1.0  # trees of one row
         return np.power(2.0, -mean_length / norm)
 
