@@ -271,7 +271,7 @@ class MultiTableSynthesizer(BaseEstimator):
                                      metadata)
             private.check({name: getattr(self._parent(name), "parent", None)
                            for name in tables})
-        self.cross_rules_, self.own_rules_ = self._split_rules(tables)
+        self.cross_rules_, self._own_rules = self._split_rules(tables)
         self.constants_ = {name: [] if privately else self._constants(name, tables)
                            for name in tables}
         self.centred_ = {name: {} if privately else self._centred(name, tables)
@@ -469,7 +469,7 @@ class MultiTableSynthesizer(BaseEstimator):
         else:
             model = Synthesizer(config=self.config, epochs=self.epochs, random_state=seed,
                                 metadata={"columns": self._kinds(name, list(table.columns)),
-                                          "rules": self.own_rules_[name]})
+                                          "rules": self._own_rules[name]})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", InferenceWarning)
             model._fit(Records(table), model.resolve_config(), seed, histories=False)
@@ -509,7 +509,7 @@ class MultiTableSynthesizer(BaseEstimator):
         plan put in ``plans``)."""
         parent_rows, parent_encoded = parent
         key, order = relation.child_key, self.metadata_.tables[name].order
-        rules = Rules.from_metadata({"rules": self.own_rules_[name]})
+        rules = Rules.from_metadata({"rules": self._own_rules[name]})
         cross = self.cross_rules_.get(name)
         bounded = [] if cross is None else cross.rebuilt
         clash = sorted({key, order, self.metadata_.tables[name].primary_key}
