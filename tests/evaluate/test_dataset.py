@@ -48,6 +48,8 @@ def test_a_copy_of_the_data_scores_as_real_and_a_broken_one_does_not(hospital):
     assert same["relationships"][stays]["cardinality_tv"] == 0.0
     assert same["relationships"][stays]["parent_auroc"] < 0.65
     assert same["tables"]["patients"]["real_keys"] == len(train["patients"])  # copies
+    assert same["relationships"][stays]["entity_copies"] == len(train["patients"])
+    assert worse["relationships"][stays]["entity_copies"] < len(train["patients"]) // 2
     assert same["tables"]["admissions"]["quality"] > 0.99
     assert worse["relationships"][stays]["cardinality_tv"] > 0.5  # one patient has them all
     assert worse["relationships"][stays]["parent_auroc"] > 0.8

@@ -532,3 +532,24 @@ def test_a_condition_on_a_rebuilt_column_or_rules_with_epsilon_are_refused():
         model.sample(5, conditions={"city": "Lyon", "country": "Italy"})
     with pytest.raises(UsageError, match="rules cannot be used with epsilon"):
         Synthesizer(config="fast", epochs=1, metadata=RULES, epsilon=1.0).fit(table)
+
+
+def test_a_flat_fit_infers_the_column_kinds_once(monkeypatch):
+    # looking for a subject column and fitting the adapter share one inference (it costs
+    # seconds on a large table); the warnings it gives are still said once
+    import toolkit.adapters.tabular as tabular
+    import toolkit.models.histories as histories
+    import toolkit.models.synthesizer as synthesizer
+    from toolkit.adapters.kinds import infer_kinds
+
+    calls = []
+
+    def counted(data, overrides):
+        calls.append(len(data))
+        return infer_kinds(data, overrides)
+
+    for module in (tabular, histories, synthesizer):
+        monkeypatch.setattr(module, "infer_kinds", counted)
+    table = pd.DataFrame({"x": np.arange(60.0) % 7, "g": ["a", "b", "c"] * 20})
+    Synthesizer(config="fast", epochs=1, random_state=0).fit(table)
+    assert calls == [60]

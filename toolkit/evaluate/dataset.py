@@ -85,6 +85,29 @@ def joined(parent: pd.DataFrame, relation: Relationship, child: pd.DataFrame) ->
     return merged
 
 
+def entity_copies(real: pd.DataFrame, synthetic: pd.DataFrame, key: str,
+                  kinds: dict[str, str]) -> int:
+    """Synthetic entities that copy a real one whole: a parent's values and every one of its
+    children's (tables as :func:`joined` gives them; keys and IDs left out, missing values
+    equal, the children in any order).
+
+    Examples
+    --------
+    >>> real = pd.DataFrame({"id": [1, 1, 2], "sex": ["f", "f", "m"], "child.day": [3, 5, 1]})
+    >>> fake = pd.DataFrame({"id": [7, 7, 8], "sex": ["f", "f", "m"], "child.day": [5, 3, 2]})
+    >>> entity_copies(real, fake, "id", {"id": "id"})
+    1
+    """
+    values = [c for c in real.columns if c != key and kinds.get(c) != "id"]
+
+    def fingerprints(frame: pd.DataFrame) -> pd.Series:
+        rows = frame[values].astype(object).where(frame[values].notna(), None).astype(str)
+        text = rows.agg("\x1f".join, axis=1) if values else pd.Series("", index=frame.index)
+        return text.groupby(frame[key].to_numpy()).agg(lambda group: "\x1e".join(sorted(group)))
+
+    return int(fingerprints(synthetic).isin(set(fingerprints(real))).sum())
+
+
 def children_counts(parent: pd.DataFrame, relation: Relationship,
                     child: pd.DataFrame) -> np.ndarray:
     """The number of children of each parent row (zeros included)."""
@@ -177,6 +200,9 @@ def _relation_part(relation: Relationship, real: dict[str, pd.DataFrame],
                 part["membership_auc"] = patient_membership(
                     sides["real"], sides["synthetic"], floor, relation.parent_key, order,
                     kinds, random_state)["auc"]
+    if metadata.parent_of(parent) is None:  # whole root entities copied, children and all
+        part["entity_copies"] = entity_copies(sides["real"], sides["synthetic"],
+                                              relation.parent_key, kinds)
     return part
 
 

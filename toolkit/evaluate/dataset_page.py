@@ -56,7 +56,8 @@ def render_dataset(report: dict[str, Any]) -> str:
             f"<td>{html.escape(reason)}</td><td>{_number(part['integrity'], True)}</td>"
             f"<td>{_number(part['cardinality_tv'])} "
             f"({_number(part.get('cardinality_tv_floor'))})</td>"
-            f"<td>{_number(part.get('membership_auc'))}</td></tr>")
+            f"<td>{_number(part.get('membership_auc'))}</td>"
+            f"<td>{part.get('entity_copies', '—')}</td></tr>")
     properties = "".join(f"<tr><th>{html.escape(k)}</th><td>{v:.3f}</td></tr>"
                          for k, v in report["sdmetrics"]["properties"].items())
     return "".join([
@@ -73,7 +74,8 @@ def render_dataset(report: dict[str, Any]) -> str:
         "<th>rule violations</th></tr>", table_rows, "</table>",
         "<h2>Relationships</h2><table><tr><th>relationship</th><th>verdict</th><th>why</th>"
         "<th>child rows with their parent</th><th>children per parent, TV distance "
-        "(holdout's)</th><th>membership AUC on root entities</th></tr>",
+        "(holdout's)</th><th>membership AUC on root entities</th>"
+        "<th>root entities copied whole</th></tr>",
         *relation_rows, "</table>",
         f"<h2>sdmetrics multi-table quality: {report['sdmetrics']['score']:.3f}</h2>",
         "<table>", properties, "</table>",

@@ -60,10 +60,12 @@ MIN_TERMINAL = 3
 
 
 def longitudinal_layout(data: pd.DataFrame, metadata: dict[str, Any] | None,
-                        subject: str | None, order: str | None) -> HistoryLayout | None:
+                        subject: str | None, order: str | None,
+                        kinds: dict[str, str] | None = None) -> HistoryLayout | None:
     """The history layout of ``data``: with the subject (and order) given, or found when an
     identifier repeats (said in an :class:`InferenceWarning`); ``None`` for a table of one
-    row per patient.
+    row per patient. ``kinds``: the columns' kinds when already inferred (else inferred
+    here, if the subject or order is to be found).
 
     Raises
     ------
@@ -76,9 +78,10 @@ def longitudinal_layout(data: pd.DataFrame, metadata: dict[str, Any] | None,
     order = order or given.get("order")
     if subject is None and order is not None:
         raise UsageError(f"order {order!r} needs a subject column (whose rows it orders)")
-    kinds, found = None, subject is None
+    found = subject is None
     if subject is None:
-        kinds, _ = infer_kinds(data, load_metadata(metadata))
+        if kinds is None:
+            kinds, _ = infer_kinds(data, load_metadata(metadata))
         subject = find_subject(data, kinds)
         if subject is None:
             return None

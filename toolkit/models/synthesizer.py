@@ -19,6 +19,7 @@ import toolkit
 from toolkit.adapters.base import Adapter, TensorSpec
 from toolkit.adapters.domains import adapter_from_dict
 from toolkit.adapters.histories import ROWS, HistoryLayout, sample_patients
+from toolkit.adapters.kinds import infer_kinds
 from toolkit.adapters.rules import Rules
 from toolkit.adapters.tabular import (
     TabularAdapter,
@@ -305,7 +306,13 @@ class Synthesizer(LatentEstimator):
         layout = None
         if histories and records.domain is TabularAdapter:
             check_table(records.data, min_rows=2)  # what no model can learn, said first
-            layout = longitudinal_layout(records.data, metadata, self.subject, self.order)
+            inferred = self._kinds_to_find_layout(records.data, metadata)
+            layout = longitudinal_layout(records.data, metadata, self.subject, self.order,
+                                         None if inferred is None else inferred[0])
+            if layout is None and inferred is not None \
+                    and len(records.data) <= config.max_training_rows:  # the adapter's too
+                records = Records(records.data, dataclasses.replace(records.provenance,
+                                                                    kinds=inferred))
         if layout is None:
             records = read_records(records, max_rows=config.max_training_rows,
                                    random_state=seed)
@@ -314,6 +321,15 @@ class Synthesizer(LatentEstimator):
                 self.epsilon, self.delta, self.max_grad_norm, metadata)
             return self._fit_rows(records, config, seed, metadata, private)
         return self._fit_histories(records, layout, config, seed, metadata)
+
+    def _kinds_to_find_layout(self, data: pd.DataFrame, metadata: dict[str, Any] | None
+                              ) -> tuple[dict[str, str], list[Any]] | None:
+        """The column kinds (and notes) that looking for a subject or order column needs,
+        inferred once for it and the adapter; ``None`` when both are stated."""
+        stated = metadata or {}
+        if (self.subject or stated.get("subject")) and (self.order or stated.get("order")):
+            return None
+        return infer_kinds(data, load_metadata(metadata))
 
     def _fit_histories(self, records: Records, layout: HistoryLayout, config: Config,
                        seed: int, metadata: dict[str, Any] | None) -> torch.Tensor:
