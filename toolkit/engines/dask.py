@@ -212,7 +212,11 @@ def _dataset_partition(data: bytes, plan: Any, index: int) -> dict[str, pd.DataF
 
 
 def _table_of(tables: dict[str, pd.DataFrame], name: str, meta: pd.DataFrame) -> pd.DataFrame:
-    rows = tables[name]
+    return _as_meta(tables[name], meta)
+
+
+def _as_meta(rows: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
+    """A partition's rows in the dtypes its ``meta`` declares (``meta`` for no rows)."""
     if rows.empty:
         return meta
     differ = {c: meta[c].dtype for c in meta.columns if rows[c].dtype != meta[c].dtype}
@@ -222,11 +226,7 @@ def _table_of(tables: dict[str, pd.DataFrame], name: str, meta: pd.DataFrame) ->
 def _sample_partition(data: bytes, plan: SamplePlan, index: int,
                       meta: pd.DataFrame) -> pd.DataFrame:
     frames = list(plan.rows(cached_model(data, "synthesizer"), index))
-    if not frames:
-        return meta
-    rows = pd.concat(frames)
-    differ = {c: meta[c].dtype for c in meta.columns if rows[c].dtype != meta[c].dtype}
-    return rows.astype(differ) if differ else rows
+    return _as_meta(pd.concat(frames), meta) if frames else meta
 
 
 def fit(ddf: DataFrame, task: str = "synthesize", random_state: int | None = None,

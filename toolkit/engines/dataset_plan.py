@@ -21,9 +21,8 @@ import numpy as np
 import pandas as pd
 
 from toolkit.engines.common import PROBE_ROWS, check_count, model_bytes
-from toolkit.exceptions import UsageError
 from toolkit.models.base import MAX_SEED, resolve_seed
-from toolkit.models.dataset import Generated, MultiTableSynthesizer
+from toolkit.models.dataset import Generated, MultiTableSynthesizer, check_scale
 
 #: partitions' tables kept per worker process, so that the jobs of a dataset's tables (one
 #: per table) generate a partition once when they run in the same process
@@ -109,9 +108,7 @@ def plan_dataset(model: Any, scale: float, num_partitions: int | None, seed: int
     """
     if num_partitions is not None:
         num_partitions = check_count("num_partitions", num_partitions)
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0 \
-            or not np.isfinite(scale):
-        raise UsageError(f"scale must be a positive number, got {scale!r}")
+    check_scale(scale)
     seed = resolve_seed(seed)
     data, loaded = model_bytes(model, "dataset")
     loaded.root_conditions(conditions)  # bad conditions fail here, before any job

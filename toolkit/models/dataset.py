@@ -147,6 +147,20 @@ def _in_dtype(values: pd.Series, dtype: str) -> pd.Series:
         return values
 
 
+def check_scale(scale: Any) -> float:
+    """``scale`` of :meth:`MultiTableSynthesizer.sample`, checked.
+
+    Raises
+    ------
+    UsageError
+        For a scale that is not a positive number.
+    """
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0 \
+            or not np.isfinite(scale):
+        raise UsageError(f"scale must be a positive number, got {scale!r}")
+    return float(scale)
+
+
 def _count(child: str) -> str:
     return COUNT + child
 
@@ -377,14 +391,19 @@ class MultiTableSynthesizer(BaseEstimator):
         relation = self._parent(name)
         if relation is None:
             return []
+        fixed = self._structural(name, relation)
+        return [str(c) for c in constant_within(tables[name], relation.child_key)
+                if c not in fixed]
+
+    def _structural(self, name: str, relation: Relationship) -> set[Any]:
+        """A child table's columns that hold its structure and stay as they are: its keys,
+        its order, the columns its rules name."""
         table = self.metadata_.tables[name]
         ruled = {str(c) for rule in table.rules for value in rule.values()
                  for c in (value if isinstance(value, list) else [value])}
-        fixed = {relation.child_key, table.primary_key, table.order} | ruled | {
+        return {relation.child_key, table.primary_key, table.order} | ruled | {
             r.child_key for r in self._further(name)} | {
             r.parent_key for r in self._children(name)}
-        return [str(c) for c in constant_within(tables[name], relation.child_key)
-                if c not in fixed]
 
     def _centred(self, name: str, tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, Any]]:
         """A child table's continuous numbers learnt around their parent's mean (a school's
@@ -404,12 +423,8 @@ class MultiTableSynthesizer(BaseEstimator):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             kinds = infer_kinds(table, {c: k for c, k in stated.items() if k})[0]
-        ruled = {str(c) for rule in self.metadata_.tables[name].rules for value in rule.values()
-                 for c in (value if isinstance(value, list) else [value])}
-        skip = {relation.child_key, self.metadata_.tables[name].primary_key,
-                self.metadata_.tables[name].order} | ruled | set(self.constants_[name]) | {
-            r.child_key for r in self._relations(name)} | {
-            r.parent_key for r in self._children(name)}
+        skip = self._structural(name, relation) | set(self.constants_[name]) | {
+            r.child_key for r in self._lookups(name)}
         centred = {}
         for column, kind in kinds.items():
             values = table[column]
@@ -614,9 +629,7 @@ class MultiTableSynthesizer(BaseEstimator):
             For a condition the root's model cannot meet (see :meth:`toolkit.Synthesizer.sample`).
         """
         self._check_fitted()
-        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0 \
-                or not np.isfinite(scale):
-            raise UsageError(f"scale must be a positive number, got {scale!r}")
+        check_scale(scale)
         wanted = self.root_conditions(conditions)
         rng = self._sampling_rng if random_state is None else np.random.default_rng(
             resolve_seed(random_state))
