@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
 import pytest
 from helpers import hospital_dataset
 
 from toolkit.adapters.dataset import DatasetMetadata, Relationship, draft_dataset
 from toolkit.exceptions import DataError, UsageError
+from toolkit.io import read_dataset
 
 SDV_METADATA = {
     "METADATA_SPEC_VERSION": "V1",
@@ -111,3 +115,21 @@ def test_relationships_in_a_circle_and_bad_mappings_are_refused():
     with pytest.raises(UsageError, match="a relationship needs 'child_key'"):
         DatasetMetadata.from_dict({"tables": {}, "relationships": [
             {"parent": "a", "parent_key": "k", "child": "b"}]})
+
+
+def test_bounds_across_tables_are_drafted_only_where_every_row_keeps_them_and_they_say_something():
+    # pbc: a visit's day passes the patient's follow-up time on 138 rows: no bound
+    drafted, _ = draft_dataset(read_dataset(Path(__file__).resolve().parents[2] / "sample_data"
+                                            / "pbc_visits"))
+    assert not any("patients." in str(rule) for rule in drafted.tables["visits"].rules)
+    rng = np.random.default_rng(0)
+    parents = pd.DataFrame({"parent_id": np.arange(1, 41), "start": rng.uniform(0, 100, 40),
+                            "weight": rng.uniform(5000, 9000, 40)})
+    owner = np.repeat(parents["parent_id"].to_numpy(), 3)
+    children = pd.DataFrame({"parent_id": owner,
+                             "at": parents.set_index("parent_id").loc[owner, "start"].to_numpy()
+                             + rng.uniform(0, 5, len(owner)),
+                             "dose": rng.uniform(1, 9, len(owner))})  # below weight: no rule
+    drafted, _ = draft_dataset({"parents": parents, "children": children})
+    assert [rule["inequality"] for rule in drafted.tables["children"].rules] == [
+        ["parents.start", "at"]]

@@ -53,6 +53,8 @@ def test_a_synthesizer_fitted_on_arrow_or_polars_samples_the_same_kind(kind, tmp
     # the same model as from pandas: the same rows, only the kind differs
     pd.testing.assert_frame_equal(to_pandas(rows), from_pandas.sample(50, random_state=1))
     assert isinstance(model.sample(5, output="pandas"), pd.DataFrame)
+    with pytest.raises(UsageError, match="output must be one of pandas, pyarrow, polars"):
+        model.sample(5, output="spark")
     conditions = to_kind(pd.DataFrame({"ward": ["ICU"] * 5}), kind)
     assert set(to_pandas(model.sample(5, conditions=conditions))["ward"]) == {"ICU"}
     model.save(tmp_path / "m.tkm")
