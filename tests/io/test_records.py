@@ -120,6 +120,22 @@ def test_tables_are_written_in_chunks_in_their_dialect(tmp_path, counts):
         write_record_chunks([], tmp_path / "empty.csv")
 
 
+@pytest.mark.parametrize("name", ["out.csv", "out.parquet", "parts"])
+def test_a_failure_while_chunks_are_written_leaves_nothing(tmp_path, name):
+    def chunks():  # the second chunk is written on the writer thread while this fails
+        yield pd.DataFrame({"x": range(10)})
+        yield pd.DataFrame({"x": range(10, 20)})
+        raise RuntimeError("generation failed")
+
+    with pytest.raises(RuntimeError, match="generation failed"):
+        write_record_chunks(chunks(), tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(DataError):  # a chunk the writer cannot write: its error, nothing left
+        write_record_chunks([pd.DataFrame({"x": [1]}), pd.DataFrame({"x": ["text"]})],
+                            tmp_path / "typed.parquet")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_images_are_written_as_one_set(tmp_path, digits):
     halves = [ImageSet(digits.images[:5], digits.labels[:5], digits.names[:5]),
               ImageSet(digits.images[5:10], digits.labels[5:10], digits.names[5:10])]
