@@ -18,13 +18,18 @@ import argparse
 import json
 import time
 import warnings
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from benchmarks.common import DEFAULT_OUT, RESULTS_DIR, detect_metadata, load_json, save_result
+from benchmarks.common import (
+    DEFAULT_OUT,
+    RESULTS_DIR,
+    cached_result,
+    detect_metadata,
+    load_json,
+)
 from benchmarks.markdown import fmt, md_table, module_command, write_section
 from benchmarks.scale import QUALITY_ROWS, prepare
 
@@ -87,16 +92,6 @@ def measure(train: pd.DataFrame, rows: int, settings: dict[str, Any]) -> dict[st
             **report(train, model.sample(rows, random_state=1))}
 
 
-def cached(key: str, force: bool, measured: Any) -> dict[str, Any]:
-    """The cached record ``key``, or a new measurement saved with today's date."""
-    record = load_json(RESULTS)["results"].get(key)
-    if record is None or force:
-        print(f"measuring {key} ...", flush=True)
-        record = {**measured(), "date": date.today().isoformat()}
-        save_result(RESULTS, key, record)
-    return record
-
-
 def pair_score(record: dict[str, Any], first: str, second: str) -> float | None:
     scores = record["pair_scores"]
     return scores.get(f"{first}|{second}", scores.get(f"{second}|{first}"))
@@ -145,12 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     paths = prepare(args.workdir)
     train = pd.read_parquet(paths["train"])
-    cached("ceiling", args.force,
+    cached_result(RESULTS, "ceiling", args.force,
            lambda: report(train, pd.read_parquet(paths["holdout"])))
     names = [name for name in VARIANTS if name in args.variants.split(",")]
     for name in names:
         settings = VARIANTS[name]
-        record = cached(f"{name}@{args.rows}", args.force,
+        record = cached_result(RESULTS, f"{name}@{args.rows}", args.force,
                         lambda settings=settings: measure(train, args.rows, settings))
         print(json.dumps({name: {k: v for k, v in record.items() if k != "pair_scores"}}),
               flush=True)

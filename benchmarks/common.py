@@ -429,6 +429,32 @@ def save_result(path: Path, key: str, record: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def cached_result(path: Path, key: str, force: bool,
+                  measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The record ``key`` of the results file ``path``, or, when it is missing or ``force``
+    is set, a new measurement saved there with today's date.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The results file.
+    key : str
+        The record's cache key.
+    force : bool
+        Measure again even when the record is cached.
+    measure : callable
+        Returns the record (JSON-ready values).
+    """
+    from datetime import date
+
+    record = load_json(path)["results"].get(key)
+    if record is None or force:
+        print(f"measuring {key} ...", flush=True)
+        record = {**measure(), "date": date.today().isoformat()}
+        save_result(path, key, record)
+    return record
+
+
 def _json_default(obj: Any) -> Any:
     if isinstance(obj, np.generic):
         return obj.item()

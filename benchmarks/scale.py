@@ -20,7 +20,6 @@ import subprocess
 import sys
 import time
 import warnings
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +30,10 @@ from benchmarks.common import (
     DEFAULT_OUT,
     RESULTS_DIR,
     SDVModel,
+    cached_result,
     detect_metadata,
     load_json,
     machine_info,
-    save_result,
 )
 from benchmarks.markdown import fmt, machine_desc, md_table, module_command, write_section
 
@@ -112,11 +111,7 @@ def quality(real: pd.DataFrame, synthetic: pd.DataFrame) -> float:
 
 def cached(key: str, force: bool, measure: Any) -> dict[str, Any]:
     """The cached record ``key``, or a new measurement (saved with today's date)."""
-    record = load_json(RESULTS)["results"].get(key)
-    if record is None or force:
-        print(f"measuring {key} ...", flush=True)
-        record = {**measure(), "date": date.today().isoformat()}
-        save_result(RESULTS, key, record)
+    record = cached_result(RESULTS, key, force, measure)
     print(f"{key}: {record}", flush=True)
     return record
 
