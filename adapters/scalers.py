@@ -37,6 +37,17 @@ MIN_KNOTS = 20
 _EPS = 1e-7
 
 
+def knot_count(rows: int) -> int:
+    """Quantiles a continuous column of ``rows`` values is read at: ``KNOTS_PER_SQRT_ROW``
+    per square root of its rows, from ``MIN_KNOTS`` to ``MAX_QUANTILES``.
+
+    >>> from toolkit.adapters.scalers import knot_count
+    >>> knot_count(50), knot_count(10_000), knot_count(10**7)
+    (20, 200, 1000)
+    """
+    return min(MAX_QUANTILES, max(MIN_KNOTS, round(KNOTS_PER_SQRT_ROW * np.sqrt(rows))))
+
+
 class QuantileScaler:
     """Map a column onto N(0, 1) through its empirical quantiles.
 
@@ -94,8 +105,7 @@ class QuantileScaler:
             self.cdf_right_ = cdf
         else:
             self.discrete = False
-            n_knots = min(MAX_QUANTILES, len(uniques),
-                          max(MIN_KNOTS, round(KNOTS_PER_SQRT_ROW * np.sqrt(len(values)))))
+            n_knots = min(len(uniques), knot_count(len(values)))
             positions = np.linspace(0.0, 1.0, n_knots)
             self.knots_ = np.quantile(values, positions)
             self.positions_ = positions

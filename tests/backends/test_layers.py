@@ -307,6 +307,41 @@ def test_without_scalar_noise_samples_take_the_mean():
     assert not torch.allclose(noisy[:, 0], quiet[:, 0])
 
 
+def test_sampled_scalars_are_mapped_onto_the_data_marginal_keeping_their_order():
+    heads = OutputHeads(TABLE)
+    data = table_rows(4000)
+    generated = table_rows(4000, seed=1)
+    generated[:, 0] = generated[:, 0] * 3 - 4  # the model's draws: wider and shifted
+    heads.calibrate_scalars(data, generated)
+    assert heads.scalar_mapped.tolist() == [True, False]  # the mode scalar stays as it is
+    raw = torch.randn(20000, 12) * 6 - 4  # means spread like the wide draws
+    plain = heads.sample(raw, torch.Generator().manual_seed(0))
+    heads.scalar_mapped.zero_()
+    unmapped = heads.sample(raw, torch.Generator().manual_seed(0))
+    assert torch.equal(plain[:, 1:], unmapped[:, 1:])  # only the mapped scalar moves
+    order = torch.argsort(unmapped[:, 0])
+    assert (plain[order, 0].diff() >= 0).all()  # monotone: ranks kept
+    spread = plain[:, 0]
+    assert spread.min() >= data[:, 0].min() - 1e-6 and spread.max() <= data[:, 0].max() + 1e-6
+
+
+def test_the_scalar_map_turns_the_model_draws_into_the_data_quantiles():
+    spec = TensorSpec((Block("x", "numeric", 1), Block("x", "missing", 1)))
+    heads = OutputHeads(spec)
+    g = torch.Generator().manual_seed(0)
+    observed = torch.randn(5000, generator=g) * 2 + 5
+    missing = (torch.rand(5000, generator=g) < 0.2).float()
+    data = torch.stack([torch.where(missing > 0, torch.zeros(5000), observed), missing], 1)
+    drawn = torch.randn(8000, generator=g)
+    generated = torch.stack([drawn, (torch.rand(8000, generator=g) < 0.2).float()], 1)
+    heads.calibrate_scalars(data, generated)
+    mapped = heads._mapped_scalars(torch.randn(20000, 1, generator=g))[:, 0]
+    probs = torch.tensor([0.1, 0.5, 0.9])
+    # the missing rows' fill value (0) is not part of the target
+    assert torch.allclose(torch.quantile(mapped, probs), 5 + 2 * torch.tensor(
+        [-1.2816, 0.0, 1.2816]), atol=0.15)
+
+
 def test_activate_is_differentiable_and_keeps_one_hots_summing_to_one():
     torch.manual_seed(0)
     heads = OutputHeads(TABLE)

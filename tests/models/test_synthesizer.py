@@ -16,7 +16,7 @@ from helpers import admissions_table, clinical_table
 from sklearn.base import clone
 
 from toolkit import AnomalyDetector, Synthesizer
-from toolkit.config import Config
+from toolkit.config import Config, load_config
 from toolkit.exceptions import DataError, NotFittedError, UsageError
 from toolkit.io.modelfile import load_model, save_model
 
@@ -86,12 +86,31 @@ def test_a_model_file_without_the_calibration_still_loads(tmp_path):
     path = tmp_path / "model.tkm"
     model.save(path)
     tensors, document = load_model(path)
-    tensors.pop("heads.level_bias")
+    for name in ("level_bias", "scalar_generated", "scalar_target", "scalar_mapped"):
+        tensors.pop(f"heads.{name}")
     document = {k: v for k, v in document.items() if k not in ("format", "format_version")}
     save_model(tmp_path / "old.tkm", tensors, document)
     old = Synthesizer.load(tmp_path / "old.tkm")
     assert old.backend_.heads.level_bias.abs().sum() == 0
+    assert not old.backend_.heads.scalar_mapped.any()
     assert len(old.sample(10)) == 10
+
+
+def test_sampled_numbers_follow_the_data_marginal_and_the_map_is_saved(tmp_path):
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame({"x": rng.lognormal(0, 1, 2000), "y": rng.normal(size=2000)})
+    assert not Synthesizer(**FAST, random_state=0).fit(data).backend_.heads.scalar_mapped.any()
+    mapped = load_config("fast", epochs=3, marginal_map_rows=2000)  # from 2,000 rows on
+    model = Synthesizer(config=mapped, random_state=0).fit(data)
+    assert model.backend_.heads.scalar_mapped.all()
+    synthetic = model.sample(20000, random_state=1)
+    for column in ("x", "y"):
+        real = data[column].quantile([0.05, 0.5, 0.95]).to_numpy()
+        drawn = synthetic[column].quantile([0.05, 0.5, 0.95]).to_numpy()
+        assert np.abs(drawn - real).max() < 0.15 * data[column].std(), (column, real, drawn)
+    model.save(tmp_path / "model.tkm")
+    again = Synthesizer.load(tmp_path / "model.tkm")
+    assert again.sample(50, random_state=2).equals(model.sample(50, random_state=2))
 
 
 # from tests/test_synthesizer.py -------------------------------------------------------------

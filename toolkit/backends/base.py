@@ -36,7 +36,7 @@ from toolkit.backends.training import (
 from toolkit.config import Config
 from toolkit.exceptions import TrainingError
 
-#: rounds and prior rows of the level calibration after training (Backend.calibrate_levels)
+#: rounds and prior rows of the calibration after training (Backend.calibrate_sampling)
 CALIBRATION_ROUNDS = 8
 CALIBRATION_DRAWS = 40_000
 CALIBRATION_CHUNK = 4096
@@ -227,25 +227,31 @@ class Backend(nn.Module):
         if privacy is None:
             with torch.no_grad():
                 self.after_fit(data, generator)
-                self.calibrate_levels(data, generator)
+                self.calibrate_sampling(
+                    data, generator, map_scalars=len(data) >= self.config.marginal_map_rows)
         return history
 
     @torch.no_grad()
-    def calibrate_levels(self, data: torch.Tensor, generator: torch.Generator,
-                         rounds: int = CALIBRATION_ROUNDS, draws: int = CALIBRATION_DRAWS
-                         ) -> None:
-        """Shift the sampling logits of every categorical level (and numeric mode) so that
-        rows drawn from the prior have the training data's level frequencies.
+    def calibrate_sampling(self, data: torch.Tensor, generator: torch.Generator,
+                           map_scalars: bool = True, rounds: int = CALIBRATION_ROUNDS,
+                           draws: int = CALIBRATION_DRAWS) -> None:
+        """Calibrate what sampling draws against the training ``data``: the logits of every
+        categorical level (and numeric mode), then every numeric scalar's marginal.
 
         A latent prior fitted after training (a Gaussian mixture over the codes) does
         not cover the codes exactly, so its rows can over- or under-represent levels.
-        Each round compares the mean
-        sampling probabilities of ``draws`` prior rows with the data's frequencies and
-        adds the log ratio to ``heads.level_bias``, which only sampling reads (scores,
-        reconstructions and training losses do not).
+        Each of ``rounds`` rounds compares the mean sampling probabilities of ``draws``
+        prior rows (at most the data's rows, at least one chunk) with the data's
+        frequencies and adds the log ratio to ``heads.level_bias``. With ``map_scalars``,
+        the same rows, sampled once more, then give each scalar's map onto the data's
+        marginal (:meth:`~toolkit.backends.layers.OutputHeads.calibrate_scalars`). Only
+        sampling reads either (scores, reconstructions and training losses do not).
         """
-        target = self.heads.level_frequencies(data).clamp_min(1e-6)
-        if not len(target):
+        heads = self.heads
+        heads.scalar_mapped.zero_()
+        target = heads.level_frequencies(data).clamp_min(1e-6)
+        map_scalars = map_scalars and not bool(heads._bounded.all())
+        if not len(target) and not map_scalars:
             return
         draws = min(draws, max(CALIBRATION_CHUNK, len(data)))
         # the codes are drawn once (a diffusion prior's are the costly part) and decoded
@@ -253,11 +259,15 @@ class Backend(nn.Module):
         codes = [self.sample_latent(min(CALIBRATION_CHUNK, draws - start), generator, {})
                  for start in range(0, draws, CALIBRATION_CHUNK)]
         condition = self.condition_vector({}, CALIBRATION_CHUNK)
-        for _ in range(rounds):
-            generated = sum(len(z) * self.heads.level_probabilities(
+        for _ in range(rounds if len(target) else 0):
+            generated = sum(len(z) * heads.level_probabilities(
                 self.decode(z, condition[:len(z)])) for z in codes) / draws
-            bias = self.heads.level_bias + torch.log(target / generated.clamp_min(1e-6))
-            self.heads.level_bias.copy_(bias.clamp(-BIAS_LIMIT, BIAS_LIMIT))
+            bias = heads.level_bias + torch.log(target / generated.clamp_min(1e-6))
+            heads.level_bias.copy_(bias.clamp(-BIAS_LIMIT, BIAS_LIMIT))
+        if map_scalars:
+            rows = torch.cat([heads.sample(self.decode(z, condition[:len(z)]), generator,
+                                           self.scalar_noise) for z in codes])
+            heads.calibrate_scalars(data, rows)
 
     def _learning_rate_schedule(self, optimizers: list[torch.optim.Optimizer], n_rows: int,
                                 epochs: int) -> Callable[[], None] | None:

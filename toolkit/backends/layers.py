@@ -11,6 +11,7 @@ from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
 from toolkit.adapters.base import TensorSpec
+from toolkit.adapters.scalers import knot_count
 
 
 def mlp(in_dim: int, hidden_dims: list[int], out_dim: int,
@@ -224,6 +225,21 @@ def random_like(shape: tuple[int, ...], generator: torch.Generator | None,
     return draw(shape, generator=generator, device=where).to(device)
 
 
+#: where sampled scalars' quantiles are read for their maps (a fixed grid, so that every
+#: model file holds tensors of one shape)
+SCALAR_MAP_POSITIONS = torch.linspace(0.0, 1.0, 1001, dtype=torch.float64)
+
+
+def _interpolate(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
+    """Piecewise-linear interpolation of each row of ``x`` (shape ``(m, n)``) on its own
+    increasing knots ``xp`` with values ``fp`` (shape ``(m, k)``); ends held flat."""
+    index = torch.searchsorted(xp, x).clamp(1, xp.shape[1] - 1)
+    x0, x1 = xp.gather(1, index - 1), xp.gather(1, index)
+    y0, y1 = fp.gather(1, index - 1), fp.gather(1, index)
+    weight = ((x - x0) / (x1 - x0).clamp_min(1e-12)).clamp(0.0, 1.0)
+    return y0 + weight * (y1 - y0)
+
+
 def _categorical_draw(logits: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     """One-hot draws from ``softmax(logits)`` over the last axis, by inverting the
     cumulative (unnormalised) probabilities with one uniform number per draw: a
@@ -301,9 +317,68 @@ class OutputHeads(nn.Module):
         self.register_buffer("_inverse", inverse, persistent=False)
         blocks = torch.tensor(part_blocks, dtype=torch.long)
         self.register_buffer("_part_blocks", blocks, persistent=False)
-        # added to the one-hot logits when sampling only (see calibrate_levels)
+        # added to the one-hot logits when sampling only (see Backend.calibrate_sampling)
         n_levels = sum(count * width for _, count, width in self.groups)
         self.register_buffer("level_bias", torch.zeros(n_levels))
+        # each sampled scalar's map from the model's quantiles to the data's, at
+        # SCALAR_MAP_POSITIONS (see calibrate_scalars); only sampling reads it
+        flag_of = {spec.blocks[block].name: column for column, block in flags}
+        missing = [flag_of.get(spec.blocks[block].name, -1) for _, block, _ in scalars]
+        self.register_buffer("_scalar_flags", torch.tensor(missing, dtype=torch.long),
+                             persistent=False)
+        n_map = len(SCALAR_MAP_POSITIONS)
+        self.register_buffer("scalar_generated", torch.zeros(len(scalars), n_map))
+        self.register_buffer("scalar_target", torch.zeros(len(scalars), n_map))
+        self.register_buffer("scalar_mapped", torch.zeros(len(scalars), dtype=torch.bool))
+
+    @torch.no_grad()
+    def calibrate_scalars(self, data: torch.Tensor, generated: torch.Tensor) -> None:
+        """Map every unbounded scalar the model samples onto the training data's marginal.
+
+        ``generated`` holds rows sampled from the model (spec layout), ``data`` the
+        training rows. A scalar's sampled values are sent, through their quantiles, to the
+        data's quantiles (rows whose missing flag is set left out of both): a monotone map
+        per column, so the columns' ranks, and with them the dependencies between columns,
+        are kept, while each column's distribution becomes the data's, tails included (a
+        decoder's Gaussian noise otherwise widens the tails). The data's quantiles are read
+        at the resolution of its quantile scaler (:func:`~toolkit.adapters.scalers.knot_count`
+        evenly spaced ones), not at every row, so that sampled values do not gather at
+        training values. Mode-specific (bounded) scalars are left as they are.
+        """
+        positions = SCALAR_MAP_POSITIONS.to(data.device, torch.float64)
+        coarse = np.linspace(0.0, 1.0, knot_count(len(data)))
+        for j, (column, flag) in enumerate(zip(self._order[: self.n_scalars].tolist(),
+                                               self._scalar_flags.tolist(), strict=True)):
+            if self._bounded[j]:
+                continue
+            real, drawn = data[:, column], generated[:, column]
+            if flag >= 0:
+                real, drawn = real[data[:, flag] < 0.5], drawn[generated[:, flag] < 0.5]
+            if len(real) < 2 or len(drawn) < 2:
+                continue
+            target = np.quantile(real.double().cpu().numpy(), coarse)
+            self.scalar_target[j] = torch.from_numpy(
+                np.interp(positions.cpu().numpy(), coarse, target)).to(self.scalar_target)
+            self.scalar_generated[j] = torch.quantile(drawn.double(), positions).to(
+                self.scalar_generated)
+            self.scalar_mapped[j] = True
+
+    def with_sampling_defaults(self, tensors: dict[str, torch.Tensor], prefix: str
+                               ) -> dict[str, torch.Tensor]:
+        """``tensors`` (a state dict whose heads are under ``prefix``) with this module's
+        uncalibrated sampling buffers where a model file written before them lacks them:
+        no level shift, no scalar map, so such a file samples as it did."""
+        for name in ("level_bias", "scalar_generated", "scalar_target", "scalar_mapped"):
+            tensors.setdefault(prefix + name, getattr(self, name))
+        return tensors
+
+    def _mapped_scalars(self, values: torch.Tensor) -> torch.Tensor:
+        """Sampled scalars sent through :meth:`calibrate_scalars`' maps (where there are)."""
+        if not bool(self.scalar_mapped.any()):
+            return values
+        mapped = _interpolate(values.T.contiguous(), self.scalar_generated,
+                              self.scalar_target).T
+        return torch.where(self.scalar_mapped, mapped, values)
 
     def _scalar_means(self, raw: torch.Tensor) -> torch.Tensor:
         scalars = raw[:, : self.n_scalars]
@@ -435,6 +510,7 @@ class OutputHeads(nn.Module):
         if scalar_noise:
             noise = random_like(values.shape, generator, raw.device, normal=True)
             values = values + noise * self.log_sigma.exp()
+        values = self._mapped_scalars(values)
         parts = [torch.where(self._bounded, values.clamp(-1.0, 1.0), values)]
         parts += [_categorical_draw(logits, generator).flatten(1)
                   for logits in self._sampling_logits(raw)]

@@ -342,7 +342,7 @@ class PatientHistories:
         events = TabularAdapter.from_dict(state["events"])
         model = HistoryModel(events.spec, int(state["context_dim"]), HISTORY_HIDDEN,
                              int(state["components"]))
-        model.load_state_dict(tensors)
+        model.load_state_dict(model.heads.with_sampling_defaults(tensors, "heads."))
         order = None if state["order"] is None else TabularAdapter.from_dict(state["order"])
         return cls(HistoryLayout.from_dict(state["layout"]), events, order, model.eval(),
                    {str(k): list(v) for k, v in state["terminal"].items()},

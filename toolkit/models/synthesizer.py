@@ -672,9 +672,7 @@ class Synthesizer(LatentEstimator):
         fingerprints = tensors.pop(COPY_GUARD_TENSOR, None)
         history_tensors = {name[len(HISTORIES_PREFIX):]: tensors.pop(name)
                            for name in list(tensors) if name.startswith(HISTORIES_PREFIX)}
-        # files written before the level calibration have no level_bias: no shift
-        tensors.setdefault("heads.level_bias", backend.heads.level_bias)
-        backend.load_state_dict(tensors)
+        backend.load_state_dict(backend.heads.with_sampling_defaults(tensors, "heads."))
         if adapter.spec != TensorSpec.from_dict(document["spec"]):
             raise ModelFileError("its adapter does not match its spec")
         problem = backend.problem()
