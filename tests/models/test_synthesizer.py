@@ -87,7 +87,7 @@ def test_a_model_file_without_the_calibration_still_loads(tmp_path):
     model.save(path)
     tensors, document = load_model(path)
     for name in ("level_bias", "scalar_generated", "scalar_target", "scalar_mapped"):
-        tensors.pop(f"heads.{name}")
+        tensors.pop(f"heads.{name}", None)  # the maps are left out unless used
     document = {k: v for k, v in document.items() if k not in ("format", "format_version")}
     save_model(tmp_path / "old.tkm", tensors, document)
     old = Synthesizer.load(tmp_path / "old.tkm")
@@ -111,6 +111,12 @@ def test_sampled_numbers_follow_the_data_marginal_and_the_map_is_saved(tmp_path)
     model.save(tmp_path / "model.tkm")
     again = Synthesizer.load(tmp_path / "model.tkm")
     assert again.sample(50, random_state=2).equals(model.sample(50, random_state=2))
+    assert "heads.scalar_target" in load_model(tmp_path / "model.tkm")[0]
+    unmapped = Synthesizer(**FAST, random_state=0).fit(data)  # a file without unused maps
+    unmapped.save(tmp_path / "unmapped.tkm")
+    assert "heads.scalar_target" not in load_model(tmp_path / "unmapped.tkm")[0]
+    back = Synthesizer.load(tmp_path / "unmapped.tkm")
+    assert back.sample(50, random_state=2).equals(unmapped.sample(50, random_state=2))
 
 
 # from tests/test_synthesizer.py -------------------------------------------------------------

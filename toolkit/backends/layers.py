@@ -228,6 +228,8 @@ def random_like(shape: tuple[int, ...], generator: torch.Generator | None,
 #: where sampled scalars' quantiles are read for their maps (a fixed grid, so that every
 #: model file holds tensors of one shape)
 SCALAR_MAP_POSITIONS = torch.linspace(0.0, 1.0, 1001, dtype=torch.float64)
+#: the buffers of OutputHeads that hold those maps
+SCALAR_MAP_BUFFERS = ("scalar_generated", "scalar_target", "scalar_mapped")
 
 
 def _interpolate(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
@@ -366,10 +368,19 @@ class OutputHeads(nn.Module):
     def with_sampling_defaults(self, tensors: dict[str, torch.Tensor], prefix: str
                                ) -> dict[str, torch.Tensor]:
         """``tensors`` (a state dict whose heads are under ``prefix``) with this module's
-        uncalibrated sampling buffers where a model file written before them lacks them:
-        no level shift, no scalar map, so such a file samples as it did."""
-        for name in ("level_bias", "scalar_generated", "scalar_target", "scalar_mapped"):
+        uncalibrated sampling buffers where the file lacks them (written before them, or
+        by :meth:`without_unused_maps`): no level shift, no scalar map."""
+        for name in ("level_bias", *SCALAR_MAP_BUFFERS):
             tensors.setdefault(prefix + name, getattr(self, name))
+        return tensors
+
+    def without_unused_maps(self, tensors: dict[str, torch.Tensor], prefix: str
+                            ) -> dict[str, torch.Tensor]:
+        """``tensors`` (a state dict whose heads are under ``prefix``) without the scalar
+        maps' buffers when no scalar is mapped, which a model file need not hold."""
+        if not bool(self.scalar_mapped.any()):
+            for name in SCALAR_MAP_BUFFERS:
+                tensors.pop(prefix + name, None)
         return tensors
 
     def _mapped_scalars(self, values: torch.Tensor) -> torch.Tensor:

@@ -882,7 +882,7 @@ class MultiTableSynthesizer(BaseEstimator):
                                    self.rules_ else self.rules_[name].to_dict(),
                                    "cross_rules": None if name not in self.cross_rules_
                                    else self.cross_rules_[name].to_dict()}
-                state = model.model.state_dict()
+                state = model.state()
             tensors.update({f"{name}/{key}": value for key, value in state.items()})
         for index, (_, rows) in enumerate(self.lookup_rows_.values()):
             tensors[f"{LOOKUP_TENSOR}{index}"] = torch.from_numpy(rows)

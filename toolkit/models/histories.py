@@ -335,6 +335,10 @@ class PatientHistories:
                 "terminal": self.terminal, "max_rows": self.max_rows,
                 "min_gap": self.min_gap}
 
+    def state(self) -> dict[str, torch.Tensor]:
+        """The model's tensors as a model file keeps them (see :meth:`from_dict`)."""
+        return self.model.heads.without_unused_maps(dict(self.model.state_dict()), "heads.")
+
     @classmethod
     def from_dict(cls, state: dict[str, Any], tensors: dict[str, torch.Tensor]
                   ) -> PatientHistories:

@@ -745,12 +745,13 @@ class Synthesizer(LatentEstimator):
     def tensors(self) -> dict[str, torch.Tensor]:
         """Everything a model file stores as tensors: the weights, and the training rows'
         fingerprints when copies are avoided."""
-        tensors = dict(self.backend_.state_dict())
+        tensors = self.backend_.heads.without_unused_maps(dict(self.backend_.state_dict()),
+                                                          "heads.")
         if self.copy_guard_ is not None:
             tensors[COPY_GUARD_TENSOR] = self.copy_guard_.to_tensor()
         if self.histories_ is not None:
             tensors.update({HISTORIES_PREFIX + name: tensor for name, tensor
-                            in self.histories_.model.state_dict().items()})
+                            in self.histories_.state().items()})
         return tensors
 
     @classmethod
