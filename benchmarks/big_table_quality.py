@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +26,10 @@ from benchmarks.common import (
     DEFAULT_OUT,
     RESULTS_DIR,
     cached_result,
-    detect_metadata,
     load_json,
 )
 from benchmarks.markdown import fmt, md_table, module_command, write_section
-from benchmarks.scale import QUALITY_ROWS, prepare
+from benchmarks.scale import QUALITY_ROWS, prepare, quality_report
 
 RESULTS = RESULTS_DIR / "big_table_quality.json"
 MARKS = ("<!-- big-table-quality:start -->", "<!-- big-table-quality:end -->")
@@ -56,27 +54,6 @@ SHOWN_PAIRS = (("carrier", "flight"), ("carrier", "dest"), ("carrier", "origin")
                ("dest", "distance"), ("tailnum", "dest"))
 
 
-def report(real: pd.DataFrame, other: pd.DataFrame) -> dict[str, Any]:
-    """sdmetrics QualityReport of ``other`` against ``real`` on seeded subsamples: the
-    score, its two properties and every column pair's score."""
-    from sdmetrics.reports import QualityReport
-
-    warnings.filterwarnings("ignore")
-    k = min(QUALITY_ROWS, len(real), len(other))
-    real, other = real.sample(k, random_state=1), other.sample(k, random_state=2)
-    quality = QualityReport()
-    quality.generate({"flights": real}, {"flights": other[real.columns]},
-                     detect_metadata(real, "flights").to_dict(), verbose=False)
-    properties = quality.get_properties().set_index("Property")["Score"]
-    pairs = quality.get_details("Column Pair Trends", "flights")
-    return {"quality": float(quality.get_score()),
-            "shapes": float(properties["Column Shapes"]),
-            "pairs": float(properties["Column Pair Trends"]),
-            "pair_scores": {f"{a}|{b}": float(s) for a, b, s in
-                            zip(pairs["Column 1"], pairs["Column 2"], pairs["Score"],
-                                strict=True)}}
-
-
 def measure(train: pd.DataFrame, rows: int, settings: dict[str, Any]) -> dict[str, Any]:
     """Fit the default preset with ``settings`` on the first ``rows`` rows, sample as many
     and report."""
@@ -91,7 +68,7 @@ def measure(train: pd.DataFrame, rows: int, settings: dict[str, Any]) -> dict[st
     model.fit(train.iloc[:rows])
     fit_seconds = time.perf_counter() - start
     return {"fit_seconds": fit_seconds,
-            **report(train, model.sample(rows, random_state=1))}
+            **quality_report(train, model.sample(rows, random_state=1))}
 
 
 def pair_score(record: dict[str, Any], first: str, second: str) -> float | None:
@@ -150,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     paths = prepare(args.workdir)
     train = pd.read_parquet(paths["train"])
     cached_result(RESULTS, "ceiling", args.force,
-           lambda: report(train, pd.read_parquet(paths["holdout"])))
+           lambda: quality_report(train, pd.read_parquet(paths["holdout"])))
     names = [name for name in VARIANTS if name in args.variants.split(",")]
     for name in names:
         settings = VARIANTS[name]

@@ -95,8 +95,9 @@ def run_cli(*args: str) -> dict[str, float]:
     return {"seconds": float(seconds), "peak_gb": int(kilobytes) / 1e6}
 
 
-def quality(real: pd.DataFrame, synthetic: pd.DataFrame) -> float:
-    """sdmetrics QualityReport score on seeded ``QUALITY_ROWS`` subsamples."""
+def quality_report(real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, Any]:
+    """sdmetrics QualityReport of ``synthetic`` against ``real`` on seeded ``QUALITY_ROWS``
+    subsamples: the score, its two properties and every column pair's score."""
     from sdmetrics.reports import QualityReport
 
     warnings.filterwarnings("ignore")
@@ -106,7 +107,19 @@ def quality(real: pd.DataFrame, synthetic: pd.DataFrame) -> float:
     report = QualityReport()
     report.generate({"flights": real}, {"flights": synthetic[real.columns]}, metadata,
                     verbose=False)
-    return float(report.get_score())
+    properties = report.get_properties().set_index("Property")["Score"]
+    pairs = report.get_details("Column Pair Trends", "flights")
+    return {"quality": float(report.get_score()),
+            "shapes": float(properties["Column Shapes"]),
+            "pairs": float(properties["Column Pair Trends"]),
+            "pair_scores": {f"{a}|{b}": float(score) for a, b, score in
+                            zip(pairs["Column 1"], pairs["Column 2"], pairs["Score"],
+                                strict=True)}}
+
+
+def quality(real: pd.DataFrame, synthetic: pd.DataFrame) -> float:
+    """sdmetrics QualityReport score on seeded ``QUALITY_ROWS`` subsamples."""
+    return quality_report(real, synthetic)["quality"]
 
 
 def cached(key: str, force: bool, measure: Any) -> dict[str, Any]:

@@ -250,7 +250,7 @@ class Backend(nn.Module):
         heads = self.heads
         heads.scalar_mapped.zero_()
         target = heads.level_frequencies(data).clamp_min(1e-6)
-        map_scalars = map_scalars and not bool(heads._bounded.all())
+        map_scalars = map_scalars and heads.has_free_scalars
         if not len(target) and not map_scalars:
             return
         draws = min(draws, max(CALIBRATION_CHUNK, len(data)))

@@ -349,6 +349,7 @@ class OutputHeads(nn.Module):
         """
         positions = SCALAR_MAP_POSITIONS.to(data.device, torch.float64)
         coarse = np.linspace(0.0, 1.0, knot_count(len(data)))
+        fine = positions.cpu().numpy()
         for j, (column, flag) in enumerate(zip(self._order[: self.n_scalars].tolist(),
                                                self._scalar_flags.tolist(), strict=True)):
             if self._bounded[j]:
@@ -360,10 +361,15 @@ class OutputHeads(nn.Module):
                 continue
             target = np.quantile(real.double().cpu().numpy(), coarse)
             self.scalar_target[j] = torch.from_numpy(
-                np.interp(positions.cpu().numpy(), coarse, target)).to(self.scalar_target)
+                np.interp(fine, coarse, target)).to(self.scalar_target)
             self.scalar_generated[j] = torch.quantile(drawn.double(), positions).to(
                 self.scalar_generated)
             self.scalar_mapped[j] = True
+
+    @property
+    def has_free_scalars(self) -> bool:
+        """Whether any scalar is unbounded (the ones :meth:`calibrate_scalars` maps)."""
+        return not bool(self._bounded.all())
 
     def with_sampling_defaults(self, tensors: dict[str, torch.Tensor], prefix: str
                                ) -> dict[str, torch.Tensor]:
