@@ -171,6 +171,8 @@ def test_yaml_that_is_not_a_mapping_raises(tmp_path):
         ({"backend": "diffusion"}, "unknown backend 'diffusion'; valid: vae, gan, vaegan"),
         ({"lr_schedule": "step"}, "unknown lr_schedule 'step'; valid: cosine, constant"),
         ({"cpu_threads": -1}, "cpu_threads must be an integer >= 0"),
+        ({"marginal_map_rows": -1}, "marginal_map_rows must be an integer >= 0"),
+        ({"marginal_map_rows": 2.5}, "marginal_map_rows"),
         ({"pac": 0}, "pac must be a positive integer"),
         ({"max_steps": 0}, "max_steps must be a positive integer"),
         ({"gp_weight": -1.0}, "gp_weight must be >= 0"),
