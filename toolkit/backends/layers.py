@@ -242,17 +242,16 @@ def _interpolate(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.T
     return y0 + weight * (y1 - y0)
 
 
-def _categorical_draw(logits: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """One-hot draws from ``softmax(logits)`` over the last axis, by inverting the
-    cumulative (unnormalised) probabilities with one uniform number per draw: a
-    fraction of the cost of the Gumbel-max trick, which needs logarithms of noise
-    for every level."""
+def _categorical_levels(logits: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """Level indices drawn from ``softmax(logits)`` over the last axis (shape: ``logits``'
+    without it), by inverting the cumulative (unnormalised) probabilities with one uniform
+    number per draw: a fraction of the cost of the Gumbel-max trick, which needs
+    logarithms of noise for every level."""
     weights = (logits - logits.amax(dim=-1, keepdim=True)).exp()
     cumulative = weights.cumsum(dim=-1)
     uniform = random_like((*logits.shape[:-1], 1), generator, logits.device)
     index = torch.searchsorted(cumulative, uniform * cumulative[..., -1:])
-    index = index.clamp_max(logits.shape[-1] - 1)
-    return torch.zeros_like(logits).scatter_(-1, index, 1.0)
+    return index.clamp_max(logits.shape[-1] - 1).squeeze(-1)
 
 
 class OutputHeads(nn.Module):
@@ -528,10 +527,19 @@ class OutputHeads(nn.Module):
             noise = random_like(values.shape, generator, raw.device, normal=True)
             values = values + noise * self.log_sigma.exp()
         values = self._mapped_scalars(values)
-        parts = [torch.where(self._bounded, values.clamp(-1.0, 1.0), values)]
-        parts += [_categorical_draw(logits, generator).flatten(1)
-                  for logits in self._sampling_logits(raw)]
+        # every part is written straight to its spec columns: one-hot draws as a scatter of
+        # ones, not as one-hot blocks concatenated and permuted
+        rows = raw.new_zeros(len(raw), len(self._order))
+        start = self.n_scalars
+        rows[:, self._order[:start]] = torch.where(self._bounded, values.clamp(-1.0, 1.0),
+                                                   values)
+        for (_, count, width), logits in zip(self.groups, self._sampling_logits(raw),
+                                             strict=True):
+            level_zero = self._order[start : start + count * width : width]
+            rows.scatter_(1, level_zero + _categorical_levels(logits, generator), 1.0)
+            start += count * width
         probs = torch.sigmoid(self._flag_logits(raw))
-        parts.append((random_like(probs.shape, generator, raw.device) < probs).to(raw.dtype))
-        parts.append(torch.sigmoid(self._pixel_logits(raw)))
-        return torch.cat(parts, dim=1)[:, self._inverse]
+        rows[:, self._order[start : start + self.n_flags]] = (
+            random_like(probs.shape, generator, raw.device) < probs).to(raw.dtype)
+        rows[:, self._order[start + self.n_flags :]] = torch.sigmoid(self._pixel_logits(raw))
+        return rows
