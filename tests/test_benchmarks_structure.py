@@ -20,8 +20,8 @@ REPO = Path(__file__).resolve().parents[1]
 FOLDER = REPO / "benchmarks"
 #: report builders: the modules that write a section of BENCHMARKS.md
 BUILDERS = ("ad_vs_pyod", "backend_traits", "big_table_quality", "conditional_sampling",
-            "dp_tradeoff", "images", "longitudinal", "relational", "scale", "small_privacy",
-            "synth_report", "synth_vs_sdv")
+            "dp_tradeoff", "images", "longitudinal", "one_core", "relational", "scale",
+            "small_privacy", "synth_report", "synth_vs_sdv")
 
 
 def module_files() -> dict[str, Path]:
