@@ -288,6 +288,8 @@ def engines(paths: dict[str, Path], workdir: Path, force: bool) -> None:
         from toolkit import dask as on_dask
         from toolkit import spark as on_spark
 
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers run this interpreter
+
         record: dict[str, Any] = {"rows": len(train)}
         started = time.perf_counter()
         expected = AnomalyDetector.load(detector_path).decision_function(train)
