@@ -15,6 +15,7 @@ import math
 import os
 import platform
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -122,6 +123,36 @@ def warm_up_torch() -> None:
     optimizer = torch.optim.Adam(layer.parameters())
     layer(torch.zeros(2, 4)).sum().backward()
     optimizer.step()
+
+
+def run_pinned(command: list[str]) -> tuple[str, float, float]:
+    """Run ``command`` on one core (``taskset -c 0`` where there is one; one torch and BLAS
+    thread), from the repository root, timed by GNU ``time``.
+
+    Parameters
+    ----------
+    command : list of str
+        The program and its arguments.
+
+    Returns
+    -------
+    tuple of (str, float, float)
+        Its standard output, wall seconds and peak memory in GB.
+
+    Raises
+    ------
+    RuntimeError
+        When it exits non-zero (with the end of its standard error).
+    """
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TQDM_DISABLE": "1"}
+    pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
+    done = subprocess.run([*pin, "/usr/bin/time", "-f", "%e %M", *command], env=env,
+                          capture_output=True, text=True, check=False,
+                          cwd=Path(__file__).resolve().parent.parent)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+    seconds, kilobytes = done.stderr.strip().splitlines()[-1].split()
+    return done.stdout, float(seconds), int(kilobytes) / 1e6
 
 
 def timed(call: Callable[[], T]) -> tuple[T, float]:

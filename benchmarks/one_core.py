@@ -21,9 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,6 +34,7 @@ from benchmarks.common import (
     cached_result,
     load_json,
     machine_info,
+    run_pinned,
     split_choices,
 )
 from benchmarks.datasets import TABLES
@@ -80,21 +78,13 @@ def child(model: str, table: str, seed: int) -> dict[str, Any]:
             "sample_s": done - fitted_at, "fit_sample_s": done - start}
 
 
-def run_pinned(model: str, table: str, seed: int) -> dict[str, Any]:
+def run_child(model: str, table: str, seed: int) -> dict[str, Any]:
     """:func:`child` in a fresh process on one core; its record plus the process's wall
     seconds and peak memory."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TQDM_DISABLE": "1"}
-    pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
-    command = [*pin, "/usr/bin/time", "-f", "%e %M", sys.executable, "-m", "benchmarks.one_core",
-               "--child", model, table, str(seed)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False,
-                          cwd=Path(__file__).resolve().parent.parent)
-    if done.returncode != 0:
-        raise RuntimeError(f"{model} on {table} failed:\n{done.stderr[-2000:]}")
-    seconds, kilobytes = done.stderr.strip().splitlines()[-1].split()
-    record = json.loads(done.stdout.strip().splitlines()[-1])
-    return {**record, "process_s": float(seconds), "peak_gb": int(kilobytes) / 1e6,
-            "pinned": bool(pin), "machine": machine_info()}
+    stdout, seconds, peak_gb = run_pinned([sys.executable, "-m", "benchmarks.one_core", "--child",
+                                           model, table, str(seed)])
+    record = json.loads(stdout.strip().splitlines()[-1])
+    return {**record, "process_s": seconds, "peak_gb": peak_gb, "machine": machine_info()}
 
 
 def write_report(out: Path) -> None:
@@ -168,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         for table in tables:
             for model in models:
                 record = cached_result(RESULTS, f"{table}@{seed}@{model}", args.force,
-                                       lambda m=model, t=table, s=seed: run_pinned(m, t, s))
+                                       lambda m=model, t=table, s=seed: run_child(m, t, s))
                 print(f"{table} seed {seed} {model}: fit + sample {record['fit_sample_s']:.2f} s,"
                       f" process {record['process_s']:.1f} s", flush=True)
     if not args.no_write:

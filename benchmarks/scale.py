@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import subprocess
 import sys
 import time
 import warnings
@@ -35,6 +33,7 @@ from benchmarks.common import (
     detect_metadata,
     load_json,
     machine_info,
+    run_pinned,
 )
 from benchmarks.markdown import fmt, machine_desc, md_table, module_command, write_section
 
@@ -86,15 +85,9 @@ def subset(paths: dict[str, Path], rows: int, workdir: Path) -> Path:
 
 def run_cli(*args: str) -> dict[str, float]:
     """Run ``toolkit ARGS`` on one core; its wall seconds and peak memory (GB)."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TQDM_DISABLE": "1"}
     toolkit = str(Path(sys.executable).with_name("toolkit"))
-    pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
-    command = [*pin, "/usr/bin/time", "-f", "%e %M", toolkit, *args, "--quiet"]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"toolkit {' '.join(args)} failed:\n{done.stderr[-2000:]}")
-    seconds, kilobytes = done.stderr.strip().splitlines()[-1].split()
-    return {"seconds": float(seconds), "peak_gb": int(kilobytes) / 1e6}
+    _, seconds, peak_gb = run_pinned([toolkit, *args, "--quiet"])
+    return {"seconds": seconds, "peak_gb": peak_gb}
 
 
 def quality_report(real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, Any]:
@@ -246,24 +239,16 @@ def iforest_scores(train_path: str, source: str, out: str) -> None:
             writer.write_table(pa.table({"anomaly_score": scores}))
 
 
-def iforest_scoring(paths: dict[str, Path], workdir: Path, force: bool) -> None:
+def iforest_scoring(paths: dict[str, Path], workdir: Path, rows: int, force: bool) -> None:
     """PyOD IForest fitted on the training rows and scoring the 2.69M Parquet rows, in a
-    process pinned to one core as the toolkit steps are, start-up included."""
-    rows = REPLICATE * len(pd.read_parquet(paths["train"], columns=["year"]))
+    process pinned to one core as the toolkit steps are, start-up included (``rows``: the
+    replicate's)."""
 
     def measure() -> dict[str, Any]:
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-        pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
-        command = [*pin, "/usr/bin/time", "-f", "%e %M", sys.executable, "-m", "benchmarks.scale",
-                   "--iforest", str(paths["train"]), str(paths["big"]),
-                   str(workdir / "iforest_scores.parquet")]
-        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False,
-                              cwd=Path(__file__).resolve().parent.parent)
-        if done.returncode != 0:
-            raise RuntimeError(f"the IForest anchor failed:\n{done.stderr[-2000:]}")
-        seconds, kilobytes = done.stderr.strip().splitlines()[-1].split()
-        return {"rows": rows, "seconds": float(seconds), "peak_gb": int(kilobytes) / 1e6,
-                "rows_per_s": rows / float(seconds)}
+        _, seconds, peak_gb = run_pinned([sys.executable, "-m", "benchmarks.scale", "--iforest",
+                                          str(paths["train"]), str(paths["big"]),
+                                          str(workdir / "iforest_scores.parquet")])
+        return {"rows": rows, "seconds": seconds, "peak_gb": peak_gb, "rows_per_s": rows / seconds}
 
     cached("score_iforest", force, measure)
 
@@ -439,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         sample_in_process(paths, args.workdir, full, args.force)
         conditional(paths, args.workdir, args.force)
         scoring(paths, args.workdir, args.force)
-        iforest_scoring(paths, args.workdir, args.force)
+        iforest_scoring(paths, args.workdir, REPLICATE * full, args.force)
         gaussian_copula(paths, args.force)
         engines(paths, args.workdir, args.force)
     write_report(sizes)

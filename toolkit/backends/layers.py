@@ -230,6 +230,47 @@ def random_like(shape: tuple[int, ...], generator: torch.Generator | None,
 SCALAR_MAP_POSITIONS = torch.linspace(0.0, 1.0, 1001, dtype=torch.float64)
 #: the buffers of OutputHeads that hold those maps
 SCALAR_MAP_BUFFERS = ("scalar_generated", "scalar_target", "scalar_mapped")
+#: where a model that holds OutputHeads as ``heads`` keeps their tensors in its state dict
+HEADS_PREFIX = "heads."
+
+
+def saved_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The tensors of ``model`` as a model file keeps them: without the scalar maps'
+    buffers when no scalar is mapped, which a file need not hold (:func:`load_saved_state`
+    restores them unmapped).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A backend or history model whose :class:`OutputHeads` is ``model.heads``.
+
+    Returns
+    -------
+    dict of str to torch.Tensor
+        Its state dict, less the unused maps.
+    """
+    tensors = dict(model.state_dict())
+    if not bool(model.heads.scalar_mapped.any()):
+        for name in SCALAR_MAP_BUFFERS:
+            tensors.pop(HEADS_PREFIX + name, None)
+    return tensors
+
+
+def load_saved_state(model: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
+    """Load a model file's tensors into ``model``, with the heads' uncalibrated sampling
+    buffers where the file lacks them (written before them, or by :func:`saved_state`): no
+    level shift, no scalar map.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A backend or history model whose :class:`OutputHeads` is ``model.heads``.
+    tensors : dict of str to torch.Tensor
+        The file's tensors of that model (completed in place).
+    """
+    for name in ("level_bias", *SCALAR_MAP_BUFFERS):
+        tensors.setdefault(HEADS_PREFIX + name, getattr(model.heads, name))
+    model.load_state_dict(tensors)
 
 
 def _interpolate(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
@@ -369,24 +410,6 @@ class OutputHeads(nn.Module):
     def has_free_scalars(self) -> bool:
         """Whether any scalar is unbounded (the ones :meth:`calibrate_scalars` maps)."""
         return not bool(self._bounded.all())
-
-    def with_sampling_defaults(self, tensors: dict[str, torch.Tensor], prefix: str
-                               ) -> dict[str, torch.Tensor]:
-        """``tensors`` (a state dict whose heads are under ``prefix``) with this module's
-        uncalibrated sampling buffers where the file lacks them (written before them, or
-        by :meth:`without_unused_maps`): no level shift, no scalar map."""
-        for name in ("level_bias", *SCALAR_MAP_BUFFERS):
-            tensors.setdefault(prefix + name, getattr(self, name))
-        return tensors
-
-    def without_unused_maps(self, tensors: dict[str, torch.Tensor], prefix: str
-                            ) -> dict[str, torch.Tensor]:
-        """``tensors`` (a state dict whose heads are under ``prefix``) without the scalar
-        maps' buffers when no scalar is mapped, which a model file need not hold."""
-        if not bool(self.scalar_mapped.any()):
-            for name in SCALAR_MAP_BUFFERS:
-                tensors.pop(prefix + name, None)
-        return tensors
 
     def _mapped_scalars(self, values: torch.Tensor) -> torch.Tensor:
         """Sampled scalars sent through :meth:`calibrate_scalars`' maps (where there are)."""

@@ -36,6 +36,7 @@ from toolkit.adapters.histories import (
 )
 from toolkit.adapters.kinds import infer_kinds
 from toolkit.adapters.tabular import TabularAdapter, load_metadata
+from toolkit.backends.layers import load_saved_state, saved_state
 from toolkit.backends.privacy import PrivacyPlan
 from toolkit.backends.sequence import Histories, HistoryModel, first_rows
 from toolkit.backends.training import History, choose_epochs
@@ -337,7 +338,7 @@ class PatientHistories:
 
     def state(self) -> dict[str, torch.Tensor]:
         """The model's tensors as a model file keeps them (see :meth:`from_dict`)."""
-        return self.model.heads.without_unused_maps(dict(self.model.state_dict()), "heads.")
+        return saved_state(self.model)
 
     @classmethod
     def from_dict(cls, state: dict[str, Any], tensors: dict[str, torch.Tensor]
@@ -346,7 +347,7 @@ class PatientHistories:
         events = TabularAdapter.from_dict(state["events"])
         model = HistoryModel(events.spec, int(state["context_dim"]), HISTORY_HIDDEN,
                              int(state["components"]))
-        model.load_state_dict(model.heads.with_sampling_defaults(tensors, "heads."))
+        load_saved_state(model, tensors)
         order = None if state["order"] is None else TabularAdapter.from_dict(state["order"])
         return cls(HistoryLayout.from_dict(state["layout"]), events, order, model.eval(),
                    {str(k): list(v) for k, v in state["terminal"].items()},

@@ -28,6 +28,7 @@ from toolkit.adapters.tabular import (
     load_metadata,
 )
 from toolkit.backends import BACKENDS, Backend
+from toolkit.backends.layers import load_saved_state, saved_state
 from toolkit.backends.privacy import PrivacyPlan
 from toolkit.backends.training import Callback, EarlyStopping, History, ProgressBar
 from toolkit.config import Config, params_from_json, params_to_json
@@ -672,7 +673,7 @@ class Synthesizer(LatentEstimator):
         fingerprints = tensors.pop(COPY_GUARD_TENSOR, None)
         history_tensors = {name[len(HISTORIES_PREFIX):]: tensors.pop(name)
                            for name in list(tensors) if name.startswith(HISTORIES_PREFIX)}
-        backend.load_state_dict(backend.heads.with_sampling_defaults(tensors, "heads."))
+        load_saved_state(backend, tensors)
         if adapter.spec != TensorSpec.from_dict(document["spec"]):
             raise ModelFileError("its adapter does not match its spec")
         problem = backend.problem()
@@ -745,8 +746,7 @@ class Synthesizer(LatentEstimator):
     def tensors(self) -> dict[str, torch.Tensor]:
         """Everything a model file stores as tensors: the weights, and the training rows'
         fingerprints when copies are avoided."""
-        tensors = self.backend_.heads.without_unused_maps(dict(self.backend_.state_dict()),
-                                                          "heads.")
+        tensors = saved_state(self.backend_)
         if self.copy_guard_ is not None:
             tensors[COPY_GUARD_TENSOR] = self.copy_guard_.to_tensor()
         if self.histories_ is not None:
