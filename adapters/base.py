@@ -209,6 +209,11 @@ class Adapter(Protocol):
         training never had: unseen levels, missing values where there were none."""
         ...
 
+    def transform_with_novelty(self, records: Any) -> tuple[Any, Any]:
+        """:meth:`transform` as anomaly scoring encodes (no clipping) and
+        :meth:`novel_cells`, from one pass over ``records``."""
+        ...
+
     def renumber_ids(self, records: Any, first: int, step: int = 1) -> Any:
         """Decoded ``records`` with identifiers numbered from ``first``, every ``step``-th
         (if it has any)."""

@@ -37,6 +37,8 @@ from toolkit.exceptions import DataError
 
 def _to_json_value(value: Any) -> Any:
     """Turn numpy scalars and any missing marker (NaN, None, pd.NA, NaT) into plain JSON values."""
+    if type(value) is str:  # the most common value: nothing to turn
+        return value
     if value is None or (np.ndim(value) == 0 and pd.isna(value)):
         return None
     if isinstance(value, np.generic):
@@ -224,6 +226,19 @@ class NumericEncoder(ColumnEncoder):
         """The column's values as floats (NaN where missing)."""
         return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
+    def novel(self, series: pd.Series, values: np.ndarray) -> np.ndarray:
+        """Which values of ``series`` (read as floats: ``values``) training never had: text
+        that is not a number (or date), a missing value where training had none, and under
+        the quantile encoding (flat past the observed range) a number outside that range."""
+        missing = np.isnan(values)
+        cells = missing & series.notna().to_numpy()  # text that is not a number
+        if not self.has_missing_:
+            cells |= missing
+        if self.encoding == "quantile":
+            with np.errstate(invalid="ignore"):
+                cells |= (values < self.min_) | (values > self.max_)
+        return cells
+
     def values_of(self, floats: np.ndarray) -> pd.Series:
         """The column's values for ``floats`` in its unit (seconds since the epoch for
         date-times), rounded to the training data's resolution, in the column's form."""
@@ -290,7 +305,12 @@ class NumericEncoder(ColumnEncoder):
 
     def transform(self, series: pd.Series, rng: np.random.Generator,
                   clip: bool = True) -> np.ndarray:
-        values = self.to_float(series)
+        return self.encode_floats(self.to_float(series), rng, clip)
+
+    def encode_floats(self, values: np.ndarray, rng: np.random.Generator,
+                      clip: bool = True) -> np.ndarray:
+        """:meth:`transform` of the column's values already read as floats
+        (:meth:`to_float`), so that a pass that needs them too reads them once."""
         missing = np.isnan(values)
         if clip:
             values = np.clip(values, self.min_, self.max_)
@@ -468,14 +488,13 @@ class DatetimeEncoder(NumericEncoder):
             seconds[unread] = self._seconds(read_dates(series.iloc[unread], self.format_))
         return seconds
 
-    def transform(self, series: pd.Series, rng: np.random.Generator,
-                  clip: bool = True) -> np.ndarray:
-        values = self.to_float(series)
-        encoded = super().transform(pd.Series(values), rng, clip)  # floats: not read again
+    def encode_floats(self, values: np.ndarray, rng: np.random.Generator,
+                      clip: bool = True) -> np.ndarray:
+        encoded = super().encode_floats(values, rng, clip)
         if self.clock_ is None:
             return encoded
         width = 1 + self.scaler_.n_modes
-        clock = self.clock_.transform(pd.Series(self._clock(values)), rng, clip)
+        clock = self.clock_.encode_floats(self._clock(values), rng, clip)
         return np.column_stack([encoded[:, :width], clock, encoded[:, width:]])
 
     def inverse(self, encoded: np.ndarray, rng: np.random.Generator) -> pd.Series:
@@ -598,6 +617,7 @@ class CategoricalEncoder(ColumnEncoder):
         levels = [_to_json_value(level) for level in counts.index]
         self.slots_ = levels[: self.max_levels]
         self.other_levels_ = levels[self.max_levels :]
+        self._forget_levels()
         other_counts = counts.to_numpy()[self.max_levels :].astype(float)
         total = other_counts.sum()
         self.other_probs_ = (other_counts / total).tolist() if len(other_counts) else []
@@ -626,8 +646,7 @@ class CategoricalEncoder(ColumnEncoder):
         self.other_levels_ = list(known.values())
         weights = np.array([counts.get(key, 0) for key in known], dtype=float) + 1e-12
         self.other_probs_ = (weights / weights.sum()).tolist()
-        for cached in ("_numeric_levels", "_known_keys"):  # the cached levels may change
-            self.__dict__.pop(cached, None)
+        self._forget_levels()
 
     def rare_codes(self, series: pd.Series) -> np.ndarray:
         """Index of each value among :attr:`other_levels_` (-1 for the other values)."""
@@ -711,6 +730,22 @@ class CategoricalEncoder(ColumnEncoder):
         known = np.array([self._key(v) in self._known_keys for v in uniques], dtype=bool)
         return ~known[codes]
 
+    def slots_and_unseen(self, series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`hot_slots` and :meth:`is_unseen` of ``series`` from one look-up of each
+        distinct value."""
+        lookup = self._slot_lookup
+        other = len(self.slots_) if self.other_levels_ else 0
+        codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=False)
+        keys = [self._key(v) for v in uniques]
+        slots = np.array([lookup.get(key, other) for key in keys], dtype=np.int64)
+        known = np.array([key in self._known_keys for key in keys], dtype=bool)
+        return slots[codes], ~known[codes]
+
+    def _forget_levels(self) -> None:
+        """Drop what is cached from the levels (they changed)."""
+        for cached in ("_numeric_levels", "_known_keys", "_slot_lookup"):
+            self.__dict__.pop(cached, None)
+
     @cached_property
     def _known_keys(self) -> set[Any]:
         return {self._key(level) for level in [*self.slots_, *self.other_levels_]}
@@ -734,8 +769,12 @@ class CategoricalEncoder(ColumnEncoder):
                 return value
         return str(value) if isinstance(value, (int, float)) else value
 
+    @cached_property
+    def _slot_lookup(self) -> dict[Any, int]:
+        return {self._key(level): i for i, level in enumerate(self.slots_)}
+
     def _slot_index(self, series: pd.Series) -> np.ndarray:
-        lookup = {self._key(level): i for i, level in enumerate(self.slots_)}
+        lookup = self._slot_lookup
         other = len(self.slots_) if self.other_levels_ else 0
         # look each distinct value up once, then index: fast on long columns
         codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=False)

@@ -226,6 +226,16 @@ class ImageAdapter:
         self.check_known(images)
         return pd.DataFrame(index=range(len(images.images)))
 
+    def transform_with_novelty(self, images: ImageSet) -> tuple[np.ndarray, pd.DataFrame]:
+        """:meth:`transform` and :meth:`novel_cells` (the tabular adapter's hook).
+
+        Raises
+        ------
+        DataError
+            For images of another shape or labels never seen in training.
+        """
+        return self.transform(images), self.novel_cells(images)
+
     def renumber_ids(self, images: ImageSet, first: int, step: int = 1) -> ImageSet:
         """Images carry no identifiers: ``images`` unchanged (the tabular adapter's hook)."""
         return images

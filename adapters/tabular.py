@@ -464,7 +464,19 @@ class TabularAdapter:
             When a training column is missing.
         """
         self.check_fitted()
-        data = check_table(data)
+        return self.select_columns(check_table(data))
+
+    def select_columns(self, data: pd.DataFrame) -> pd.DataFrame:
+        """The training columns of ``data``, in training order, without
+        :meth:`check_columns`' checks of the values (for a table they are about to run on).
+
+        Raises
+        ------
+        DataError
+            When a training column is missing.
+        """
+        if list(data.columns) == self.columns_:  # already so: no copy
+            return data
         data = data.rename(columns=str)
         missing = [label for label, name in zip(self.labels_, self.columns_, strict=True)
                    if name not in data.columns]
@@ -498,18 +510,29 @@ class TabularAdapter:
         for encoder in self.encoders_:
             series = data[encoder.name]
             if isinstance(encoder, NumericEncoder):
-                values = encoder.to_float(series)
-                missing = np.isnan(values)
-                cells = missing & series.notna().to_numpy()  # text that is not a number
-                if not encoder.has_missing_:
-                    cells |= missing
-                if encoder.encoding == "quantile":  # flat past the observed range
-                    with np.errstate(invalid="ignore"):
-                        cells |= (values < encoder.min_) | (values > encoder.max_)
-                novel[encoder.name] = cells
+                novel[encoder.name] = encoder.novel(series, encoder.to_float(series))
             elif isinstance(encoder, CategoricalEncoder):
                 novel[encoder.name] = encoder.is_unseen(series)
         return pd.DataFrame(novel, index=data.index, dtype=bool)
+
+    def transform_with_novelty(self, data: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+        """:meth:`transform` without clipping (as anomaly scoring encodes) and
+        :meth:`novel_cells`, from one check and one read of every column.
+
+        Returns
+        -------
+        tuple of (numpy.ndarray, pandas.DataFrame)
+            The encoded rows and the novel-cell booleans.
+
+        Raises
+        ------
+        DataError
+            When a training column is missing.
+        """
+        data = self.check_columns(data)
+        novel: dict[str, np.ndarray] = {}
+        encoded = self._encode(data, np.random.default_rng(), clip=False, novel=novel)
+        return encoded, pd.DataFrame(novel, index=data.index, dtype=bool)
 
     def check_known(self, data: pd.DataFrame) -> None:
         """Check that ``data`` holds only what the fitted model has a likelihood for.
@@ -572,18 +595,33 @@ class TabularAdapter:
         -------
         numpy.ndarray of shape (n_rows, spec.width)
         """
-        data = self.check_columns(data)
-        rng = np.random.default_rng(random_state)
+        return self._encode(self.check_columns(data), np.random.default_rng(random_state),
+                            clip)
+
+    def _encode(self, data: pd.DataFrame, rng: np.random.Generator, clip: bool,
+                novel: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """:meth:`transform` of checked ``data``; with ``novel`` given, each numeric and
+        categorical column's :meth:`novel_cells` put in it from the same read."""
         encoded = np.zeros((len(data), self.spec.width), dtype=np.float32)
         rows = np.arange(len(data))
         start = 0
         for encoder in self.encoders_:  # one column at a time: memory of one float32 table
-            width = encoder.width
-            if width and isinstance(encoder, CategoricalEncoder):  # its ones set in place
-                encoded[rows, start + encoder.hot_slots(data[encoder.name])] = 1.0
+            width, series = encoder.width, data[encoder.name]
+            if isinstance(encoder, CategoricalEncoder):  # its ones set in place
+                if novel is None:
+                    slots = encoder.hot_slots(series) if width else None
+                else:
+                    slots, novel[encoder.name] = encoder.slots_and_unseen(series)
+                if width:
+                    encoded[rows, start + slots] = 1.0
+            elif isinstance(encoder, NumericEncoder):
+                values = encoder.to_float(series)
+                if novel is not None:
+                    novel[encoder.name] = encoder.novel(series, values)
+                if width:
+                    encoded[:, start : start + width] = encoder.encode_floats(values, rng, clip)
             elif width:
-                encoded[:, start : start + width] = encoder.transform(data[encoder.name], rng,
-                                                                      clip)
+                encoded[:, start : start + width] = encoder.transform(series, rng, clip)
             start += width
         return encoded
 

@@ -622,3 +622,27 @@ def test_floats_with_fourteen_decimals_come_back_with_fourteen(workdir):
     back = pd.read_csv("back.csv", dtype=str)["x"]
     assert max(len(text.split(".")[1]) for text in back) == 14  # as written, not 8
     assert np.abs(back.astype(float).to_numpy()[:100] - values[:100]).max() < 1e-6
+
+
+@pytest.mark.parametrize("encoding", ["quantile", "standard"])
+@given(table=every_kind_tables())
+def test_scoring_encoding_in_one_pass_equals_its_two_passes(encoding, table):
+    train, scored = table.iloc[: len(table) // 2], table.iloc[len(table) // 2 :].copy()
+    adapter = TabularAdapter(numeric_encoding=encoding, random_state=0).fit(train)
+    scored["group"] = scored["group"].astype(object)
+    scored.iloc[0, scored.columns.get_loc("group")] = "never seen"  # an unseen level
+    scored["measure"] = scored["measure"] * 3.0  # partly out of the training range
+    encoded, novel = adapter.transform_with_novelty(scored)
+    np.testing.assert_array_equal(encoded, adapter.transform(scored, clip=False))
+    pd.testing.assert_frame_equal(novel, adapter.novel_cells(scored))
+    assert novel["group"].iloc[0]
+
+
+def test_select_columns_picks_and_orders_the_training_columns_without_checks():
+    table = clinical_table()
+    adapter = TabularAdapter(random_state=0).fit(table)
+    assert adapter.select_columns(table) is table  # nothing to do: no copy
+    reordered = table[["stage", "sex", "age"]].assign(extra=1.0)
+    assert list(adapter.select_columns(reordered).columns) == ["age", "sex", "stage"]
+    with pytest.raises(DataError, match=r"table lacks column\(s\) \['sex'\]"):
+        adapter.select_columns(table.drop(columns="sex"))

@@ -439,7 +439,7 @@ class OutputHeads(nn.Module):
 
     def level_frequencies(self, rows: torch.Tensor) -> torch.Tensor:
         """Mean of every one-hot column of data-space ``rows``, in :attr:`level_bias` order."""
-        target = rows[:, self._order]
+        target = rows.index_select(1, self._order)
         return torch.cat([target[:, start : start + count * width].mean(0)
                           for start, count, width in self.groups] or [rows.new_zeros(0)])
 
@@ -457,7 +457,7 @@ class OutputHeads(nn.Module):
 
     def part_losses(self, raw: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Negative log-likelihood per row of every scalar, one-hot and flag, ``(n, parts)``."""
-        target = target[:, self._order]
+        target = target.index_select(1, self._order)
         parts = []
         if self.n_scalars:
             z = (target[:, : self.n_scalars] - self._scalar_means(raw)) / self.log_sigma.exp()
@@ -483,7 +483,7 @@ class OutputHeads(nn.Module):
         bias is set to them starts as the independent-marginals model instead of
         a uniform one.
         """
-        target = data[:, self._order]
+        target = data.index_select(1, self._order)
         scalars = target[:, : self.n_scalars]
         if self.n_scalars:
             spread = scalars.std(0, correction=0).nan_to_num(1.0).clamp_min(1e-2)
@@ -525,7 +525,7 @@ class OutputHeads(nn.Module):
                   for logits in self._one_hot_logits(raw)]
         parts.append(torch.sigmoid(self._flag_logits(raw)))
         parts.append(torch.sigmoid(self._pixel_logits(raw)))
-        return torch.cat(parts, dim=1)[:, self._inverse]
+        return torch.cat(parts, dim=1).index_select(1, self._inverse)
 
     def expected(self, raw: torch.Tensor) -> torch.Tensor:
         """Expected data-space rows (spec layout): scalar means, level probabilities,
@@ -536,7 +536,7 @@ class OutputHeads(nn.Module):
         parts += [F.softmax(logits, dim=-1).flatten(1) for logits in self._one_hot_logits(raw)]
         parts.append(torch.sigmoid(self._flag_logits(raw)))
         parts.append(torch.sigmoid(self._pixel_logits(raw)))
-        return torch.cat(parts, dim=1)[:, self._inverse]
+        return torch.cat(parts, dim=1).index_select(1, self._inverse)
 
     def sample(self, raw: torch.Tensor, generator: torch.Generator | None = None,
                scalar_noise: bool = True) -> torch.Tensor:
@@ -554,15 +554,16 @@ class OutputHeads(nn.Module):
         # ones, not as one-hot blocks concatenated and permuted
         rows = raw.new_zeros(len(raw), len(self._order))
         start = self.n_scalars
-        rows[:, self._order[:start]] = torch.where(self._bounded, values.clamp(-1.0, 1.0),
-                                                   values)
+        rows.index_copy_(1, self._order[:start], torch.where(self._bounded,
+                                                             values.clamp(-1.0, 1.0), values))
         for (_, count, width), logits in zip(self.groups, self._sampling_logits(raw),
                                              strict=True):
             level_zero = self._order[start : start + count * width : width]
             rows.scatter_(1, level_zero + _categorical_levels(logits, generator), 1.0)
             start += count * width
         probs = torch.sigmoid(self._flag_logits(raw))
-        rows[:, self._order[start : start + self.n_flags]] = (
-            random_like(probs.shape, generator, raw.device) < probs).to(raw.dtype)
-        rows[:, self._order[start + self.n_flags :]] = torch.sigmoid(self._pixel_logits(raw))
+        rows.index_copy_(1, self._order[start : start + self.n_flags],
+                         (random_like(probs.shape, generator, raw.device) < probs).to(raw.dtype))
+        rows.index_copy_(1, self._order[start + self.n_flags :],
+                         torch.sigmoid(self._pixel_logits(raw)))
         return rows

@@ -78,7 +78,7 @@ def score(data: Path, out: Path, model: Path | None, fit_on: Path | None,
     with table_writer(out) as write, write_behind(write) as write_later, closing(chunks):
         for chunk in chunks:
             chunk = chunk.reset_index(drop=True)
-            features = adapter.check_columns(chunk)
+            features = adapter.select_columns(chunk)
             scores = detector.decision_function(features)
             outliers = (scores > detector.threshold_).astype(int)
             result = chunk.assign(anomaly_score=scores, is_outlier=outliers)

@@ -187,7 +187,7 @@ def score_batch(detector: AnomalyDetector, batch: pd.DataFrame, explain: bool,
     if len(batch) == 0:
         added = score_columns(explain)
         return batch.assign(**{name: added[name] for name in added.columns})
-    features = as_read(detector.model_.adapter_.check_columns(batch)).reset_index(drop=True)
+    features = as_read(detector.model_.adapter_.select_columns(batch)).reset_index(drop=True)
     scores = detector.decision_function(features)
     result = batch.assign(anomaly_score=scores, is_outlier=scores > detector.threshold_)
     if explain:

@@ -347,7 +347,7 @@ default "ensemble"
         # one pass over the training rows: the ensemble's parts (and a likelihood asked for)
         wanted = dict.fromkeys(score for score in (*ENSEMBLE_PARTS, self.anomaly_score)
                                if score != "ensemble")
-        parts = self._score_table(records.data, tuple(wanted), [encoded])
+        parts = self._score_table(records.data, tuple(wanted), encoded)
         self.part_scales_ = {part: (float(parts[part].mean()), float(parts[part].std()))
                              for part in ENSEMBLE_PARTS}
         self.decision_scores_ = (self._ensemble(parts) if self.anomaly_score == "ensemble"
@@ -490,17 +490,23 @@ default "ensemble"
             raise DataError("cannot score an empty table (0 rows)")
         return records
 
-    def _chunks(self, records: Any) -> Iterator[torch.Tensor]:
+    def _chunks(self, records: Any) -> Iterator[tuple[torch.Tensor, pd.DataFrame]]:
         """``records`` encoded for the model, ``SCORE_CHUNK`` at a time (out-of-range
-        numbers kept where they are, so that they keep their distance)."""
+        numbers kept where they are, so that they keep their distance), each with its
+        cells training never had (:meth:`TabularAdapter.novel_cells`); with
+        ``unseen="refuse"`` a :class:`DataError` naming the first such cell instead."""
         adapter = self.model_.adapter_
+        if self.unseen == "refuse":
+            adapter.check_known(records)
         device = next(self.model_.backend_.parameters()).device
         for chunk in adapter.chunks(records, SCORE_CHUNK):
-            yield torch.from_numpy(adapter.transform(chunk, clip=False)).to(device)
+            encoded, novel = adapter.transform_with_novelty(chunk)
+            yield torch.from_numpy(encoded).to(device), novel
 
-    def _chunk_scores(self, chunks: Iterable[torch.Tensor], scores: tuple[str, ...]
-                      ) -> Iterator[dict[str, np.ndarray]]:
-        """The ``scores`` of every encoded chunk, float64 on CPU, from one pass.
+    def _chunk_scores(self, chunks: Iterable[tuple[torch.Tensor, pd.DataFrame]],
+                      scores: tuple[str, ...]) -> Iterator[tuple[dict[str, np.ndarray], Any]]:
+        """The ``scores`` of every encoded chunk (:meth:`_chunks`), float64 on CPU, from one
+        pass, each with the chunk's novel cells passed through.
 
         The model and the forest run on :data:`FORWARD_ROWS` rows at a time, the model with
         the preset's ``cpu_threads`` (1), so that on a shared machine processes do not
@@ -511,11 +517,11 @@ default "ensemble"
         backend = self.model_.backend_.eval()
         device = next(backend.parameters()).device
         with torch_threads(self.model_.config_.cpu_threads, device), torch.inference_mode():
-            for x in chunks:
+            for x, novel in chunks:
                 batches = [self._score_rows(backend, x[start : start + FORWARD_ROWS], scores)
                            for start in range(0, len(x), FORWARD_ROWS)]
-                yield {score: np.concatenate([batch[score] for batch in batches])
-                       for score in scores}
+                yield ({score: np.concatenate([batch[score] for batch in batches])
+                        for score in scores}, novel)
 
     def _score_rows(self, backend: Any, x: torch.Tensor, scores: tuple[str, ...]
                     ) -> dict[str, np.ndarray]:
@@ -534,34 +540,28 @@ default "ensemble"
             parts["ensemble"] = self._ensemble(parts)
         return {score: parts[score] for score in scores}
 
-    def _novel_cells(self, records: Any) -> pd.DataFrame:
-        """The cells of ``records`` training never had (:meth:`TabularAdapter.novel_cells`);
-        with ``unseen="refuse"`` a :class:`DataError` naming the first such column instead."""
-        if self.unseen == "refuse":
-            self.model_.adapter_.check_known(records)
-        return self.model_.adapter_.novel_cells(records)
-
     def _scores(self, records: Any, score: str) -> np.ndarray:
         """``score`` of every row of ``records``."""
         return self._score_table(records, (score,))[score]
 
     def _score_table(self, records: Any, scores: tuple[str, ...],
-                     encoded: Iterable[torch.Tensor] | None = None) -> dict[str, np.ndarray]:
+                     encoded: torch.Tensor | None = None) -> dict[str, np.ndarray]:
         """Each of ``scores`` for every row of ``records``, from one pass over them, with
-        :attr:`novelty_score_` per never-seen cell; ``encoded`` are the rows' chunks
-        already encoded (:meth:`_chunks`), if at hand."""
+        :attr:`novelty_score_` per never-seen cell; ``encoded`` are the rows already
+        encoded, if at hand."""
         self._check_params()
         lacking = [score for score in scores if score in FOREST_SCORES]
         if lacking and self.forest_ is None:
             raise UsageError(f"anomaly score {lacking[0]!r} needs an isolation forest, which "
                              "this detector's file (saved before there was one) lacks; refit "
                              "it, or use 'combined', 'reconstruction' or 'latent'")
-        novel_counts = self._novel_cells(records).sum(axis=1).to_numpy()
-        chunks = list(self._chunk_scores(self._chunks(records) if encoded is None
-                                         else encoded, scores))
+        chunks = list(self._chunk_scores(
+            self._chunks(records) if encoded is None
+            else [(encoded, self.model_.adapter_.novel_cells(records))], scores))
+        novel_counts = np.concatenate([novel.sum(axis=1).to_numpy() for _, novel in chunks])
         table = {}
         for score in scores:
-            values = np.concatenate([chunk[score] for chunk in chunks])
+            values = np.concatenate([chunk[score] for chunk, _ in chunks])
             if novel_counts.any():  # never the training rows: fit has no novelty_score_ yet
                 values = values + novel_counts * self.novelty_score_
             if not np.isfinite(values).all():
@@ -671,10 +671,11 @@ default "ensemble"
         if self.model_.histories_ is not None:
             return to_kind(self._explain_in_context(records), kind)
         adapter, backend = self.model_.adapter_, self.model_.backend_.eval()
-        novel = self._novel_cells(records)
         device = next(backend.parameters()).device
         with torch_threads(self.model_.config_.cpu_threads, device):
-            parts = torch.cat([backend.part_nll(x).cpu() for x in self._chunks(records)])
+            chunks = [(backend.part_nll(x).cpu(), novel) for x, novel in self._chunks(records)]
+        parts = torch.cat([part for part, _ in chunks])
+        novel = pd.concat([novel for _, novel in chunks])
         shares = adapter.explain(parts.double().numpy(),
                                  backend.heads.part_blocks.cpu().numpy(), records)
         if novel.to_numpy().any():
