@@ -25,8 +25,6 @@ from typing import Any
 
 import numpy as np
 from scipy.special import ndtr, ndtri
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.mixture import BayesianGaussianMixture
 
 MAX_QUANTILES = 1000
 #: a continuous scaler keeps about this many knots per square root of its rows (at least
@@ -209,6 +207,10 @@ class ModeScaler:
         if len(values) > self.max_fit_rows:
             sample = rng.choice(values, self.max_fit_rows, replace=False)
         n_components = int(min(self.max_modes, len(np.unique(sample))))
+        # imported here: only fitting needs them (0.1-0.2 s a process that samples skips)
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.mixture import BayesianGaussianMixture
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             mixture = BayesianGaussianMixture(

@@ -84,3 +84,21 @@ def test_score_loads_no_heavy_module(tmp_path, patients):
                           str(tmp_path / "scores.csv"), "--config", "fast", "--epochs", "1",
                           "--seed", "0", "--quiet")
     assert loaded_after(statements, HEAVY) == []
+
+
+@pytest.mark.slow
+def test_sample_and_score_with_a_saved_model_import_no_fitting_machinery(fitted, tmp_path):
+    # scikit-learn's mixtures and forests grow what a model file already holds
+    model, detector = tmp_path / "model.tkm", tmp_path / "detector.tkm"
+    fitted.save(model)
+    table = tmp_path / "rows.csv"
+    statements = cli_call("sample", str(model), "--rows", "50", "--out", str(table),
+                          "--seed", "0", "--quiet")
+    fitting = ("sklearn.mixture", "sklearn.ensemble")
+    assert loaded_after(statements, fitting) == []
+    subprocess.run([sys.executable, "-c", cli_call(
+        "fit", str(table), "--task", "detect", "--model-out", str(detector), "--config", "fast",
+        "--epochs", "1", "--seed", "0", "--quiet")], check=True, cwd=REPO, timeout=300)
+    statements = cli_call("score", str(table), "--model", str(detector), "--out",
+                          str(tmp_path / "scores.csv"), "--quiet")
+    assert loaded_after(statements, fitting) == []

@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.ensemble import IsolationForest
 
 #: the arrays a forest is stored as (tensor names under a model file's prefix)
 FIELDS = ("feature", "threshold", "path_length", "sample_size")
@@ -127,6 +126,8 @@ class IsolationForestScore:
     def fit(cls, x: np.ndarray, n_trees: int, random_state: int) -> IsolationForestScore:
         """Grow ``n_trees`` trees on the encoded rows ``x`` (scikit-learn's defaults: up to
         256 rows per tree, every column) and lay them out as arrays."""
+        from sklearn.ensemble import IsolationForest  # only growing needs it (0.2 s to import)
+
         forest = IsolationForest(n_estimators=n_trees, random_state=random_state).fit(x)
         depth = max(tree.tree_.max_depth for tree in forest.estimators_)
         inner = 2 ** depth - 1
