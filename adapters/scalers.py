@@ -46,6 +46,18 @@ def knot_count(rows: int) -> int:
     return min(MAX_QUANTILES, max(MIN_KNOTS, round(KNOTS_PER_SQRT_ROW * np.sqrt(rows))))
 
 
+def _without_subnormals(values: np.ndarray) -> np.ndarray:
+    """``values`` with subnormal numbers (nearer zero than ~2.2e-308) as 0: quantiles that
+    close together make a linear interpolation's slope overflow (0 would come back as NaN).
+
+    Examples
+    --------
+    >>> _without_subnormals(np.array([2e-313, -1.0, 1e-300]))
+    array([ 0.e+000, -1.e+000,  1.e-300])
+    """
+    return np.where(np.abs(values) < np.finfo(float).tiny, 0.0, values)
+
+
 class QuantileScaler:
     """Map a column onto N(0, 1) through its empirical quantiles.
 
@@ -96,6 +108,7 @@ class QuantileScaler:
 
     def fit(self, values: np.ndarray, rng: np.random.Generator) -> QuantileScaler:
         """Learn the quantiles of ``values`` (finite floats, no NaN)."""
+        values = _without_subnormals(values)
         uniques, counts = np.unique(values, return_counts=True)
         if self.discrete and len(uniques) <= MAX_QUANTILES:
             cdf = np.cumsum(counts) / counts.sum()
@@ -111,6 +124,7 @@ class QuantileScaler:
 
     def transform(self, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Return the normal scores of ``values`` as an ``(n, 1)`` array."""
+        values = _without_subnormals(values)
         if self.discrete:
             index = np.clip(np.searchsorted(self.knots_, values), 0, len(self.knots_) - 1)
             left = np.concatenate([[0.0], self.cdf_right_[:-1]])[index]

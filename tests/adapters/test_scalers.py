@@ -245,3 +245,14 @@ def test_scaler_outputs_are_one_column_of_numbers_for_the_scalar_kinds():
         assert scaler.n_modes == 0
         out = scaler.transform(values, rng())
         assert out.shape == (40, 1) and np.isfinite(out).all()
+
+
+def test_subnormal_values_do_not_turn_a_neighbour_into_nan():
+    # found by hypothesis: quantiles 2e-313 apart made the interpolation's slope infinite
+    values = np.array([0.0, 1.0, 1.0, 2.0, 3.0, 4.0, 5.0, 2.2250738585e-313, -1.0, -2.0, -3.0,
+                       -2.2250738585e-313])
+    rng = np.random.default_rng(0)
+    scaler = QuantileScaler().fit(values, rng)
+    scores = scaler.transform(values, rng)
+    assert np.isfinite(scores).all()
+    np.testing.assert_allclose(scaler.inverse(scores), values, atol=1e-9)
