@@ -726,15 +726,14 @@ class CategoricalEncoder(ColumnEncoder):
 
     def is_unseen(self, series: pd.Series) -> np.ndarray:
         """Which values of ``series`` this column never had in training (a boolean mask)."""
-        codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=False)
-        known = np.array([self._key(v) in self._known_keys for v in uniques], dtype=bool)
-        return ~known[codes]
+        return self.slots_and_unseen(series)[1]
 
     def slots_and_unseen(self, series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`hot_slots` and :meth:`is_unseen` of ``series`` from one look-up of each
         distinct value."""
         lookup = self._slot_lookup
         other = len(self.slots_) if self.other_levels_ else 0
+        # look each distinct value up once, then index: fast on long columns
         codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=False)
         keys = [self._key(v) for v in uniques]
         slots = np.array([lookup.get(key, other) for key in keys], dtype=np.int64)
@@ -773,17 +772,9 @@ class CategoricalEncoder(ColumnEncoder):
     def _slot_lookup(self) -> dict[Any, int]:
         return {self._key(level): i for i, level in enumerate(self.slots_)}
 
-    def _slot_index(self, series: pd.Series) -> np.ndarray:
-        lookup = self._slot_lookup
-        other = len(self.slots_) if self.other_levels_ else 0
-        # look each distinct value up once, then index: fast on long columns
-        codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=False)
-        slots = np.array([lookup.get(self._key(v), other) for v in uniques], dtype=np.int64)
-        return slots[codes]
-
     def transform(self, series: pd.Series, rng: np.random.Generator,
                   clip: bool = True) -> np.ndarray:
-        slots = self._slot_index(series)
+        slots = self.hot_slots(series)
         one_hot = np.zeros((len(slots), self.width), dtype=np.float32)
         one_hot[np.arange(len(slots)), slots] = 1.0
         return one_hot
@@ -791,7 +782,7 @@ class CategoricalEncoder(ColumnEncoder):
     def hot_slots(self, series: pd.Series) -> np.ndarray:
         """The slot each value's one-hot code sets (what :meth:`transform` writes as 1), so
         that a table's encoding can set them in place."""
-        return self._slot_index(series)
+        return self.slots_and_unseen(series)[0]
 
     def inverse(self, encoded: np.ndarray, rng: np.random.Generator,
                 parent_slots: np.ndarray | None = None) -> pd.Series:

@@ -381,7 +381,7 @@ class TabularAdapter:
         with_rare = [(enc, original) for enc, original in categorical if enc.other_levels_]
         if not with_rare:
             return
-        slots = {enc.name: enc._slot_index(data[original]) for enc, original in categorical
+        slots = {enc.name: enc.hot_slots(data[original]) for enc, original in categorical
                  if enc.width > 1}
         for encoder, original in with_rare:
             encoder.link_parent(data[original],
@@ -608,10 +608,9 @@ class TabularAdapter:
         for encoder in self.encoders_:  # one column at a time: memory of one float32 table
             width, series = encoder.width, data[encoder.name]
             if isinstance(encoder, CategoricalEncoder):  # its ones set in place
-                if novel is None:
-                    slots = encoder.hot_slots(series) if width else None
-                else:
-                    slots, novel[encoder.name] = encoder.slots_and_unseen(series)
+                slots, unseen = encoder.slots_and_unseen(series)
+                if novel is not None:
+                    novel[encoder.name] = unseen
                 if width:
                     encoded[rows, start + slots] = 1.0
             elif isinstance(encoder, NumericEncoder):
